@@ -1,0 +1,39 @@
+import { DiagnosticsError, ExitCode, PifleetError } from "@pifleet/fleet";
+import { CommanderError } from "commander";
+import { paint } from "./output.js";
+import { buildProgram } from "./program.js";
+
+function fail(message: string, code: number, hint?: string, located = false): void {
+  // Located diagnostics already start with FILE:LINE:COL, as compilers print them.
+  process.stderr.write(located ? `${message}\n` : `${paint("error:", "red", process.stderr)} ${message}\n`);
+  if (hint) process.stderr.write(`${hint}\n`);
+  process.exitCode = code;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  program.exitOverride();
+  for (const sub of program.commands) sub.exitOverride();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version are not failures; every other parse error is bad input.
+      process.exitCode = err.exitCode === 0 ? ExitCode.ok : ExitCode.badInput;
+      return;
+    }
+    if (err instanceof PifleetError) {
+      fail(err.message, err.exitCode, err.hint, err instanceof DiagnosticsError);
+      return;
+    }
+    const e = err as Error;
+    fail(
+      `${e.message}\n${process.argv.includes("--verbose") ? (e.stack ?? "") : "(run with --verbose for the stack trace)"}`,
+      ExitCode.failed,
+    );
+  }
+}
+
+process.on("SIGINT", () => process.exit(130));
+process.on("SIGTERM", () => process.exit(143));
+await main(process.argv);

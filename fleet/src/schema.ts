@@ -1,0 +1,180 @@
+import { isIP } from "node:net";
+import { z } from "zod";
+
+/**
+ * The fleet.yaml model. Keys are camelCase; every object is strict so a typo
+ * is an error, not a silently ignored setting.
+ */
+
+export const ROLES = ["swarm-manager", "swarm-worker", "runner", "app", "redis"] as const;
+export const ARCHES = ["arm64", "armhf", "amd64"] as const;
+export const EXECUTORS = ["docker", "shell"] as const;
+export const RUNNER_SCOPES = ["instance", "group", "project"] as const;
+
+const HOSTNAME = /^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
+const NODE_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const TAG = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+export function isValidAddress(value: string): boolean {
+  if (isIP(value) !== 0) return true;
+  // Dotted digits that are not an IPv4 address (e.g. 192.168.1.300) are a typo, not a hostname.
+  if (/^[\d.]+$/.test(value)) return false;
+  return HOSTNAME.test(value);
+}
+
+export function isValidCidr(value: string): boolean {
+  const [ip, bits, extra] = value.split("/");
+  if (extra !== undefined || ip === undefined || bits === undefined || !/^\d{1,3}$/.test(bits)) return false;
+  const family = isIP(ip);
+  return family !== 0 && Number(bits) <= (family === 4 ? 32 : 128);
+}
+
+const address = z
+  .string()
+  .refine(isValidAddress, { error: (i) => `invalid address ${JSON.stringify(i.input)}: expected an IPv4/IPv6 address or a hostname` })
+  .describe("IPv4/IPv6 address or DNS name the node is reached at over SSH.");
+
+const cidr = z
+  .string()
+  .refine(isValidCidr, { error: (i) => `invalid CIDR ${JSON.stringify(i.input)}: expected ADDRESS/BITS, e.g. 198.18.0.0/16` });
+
+const positiveInt = z.number().int().positive();
+
+export const RoleSchema = z.enum(ROLES).describe("What the node does in the cluster.");
+export const ArchSchema = z.enum(ARCHES).describe("CPU architecture as Debian names it.");
+
+const Labels = z
+  .record(z.string().regex(/^[a-zA-Z0-9_./-]{1,63}$/), z.string().max(253))
+  .describe("Free-form labels, used as Swarm node labels and in pool selectors.");
+
+export const NodeSchema = z.strictObject({
+  name: z.string().regex(NODE_NAME, "node name must be a lowercase hostname label (a-z, 0-9, -)").describe("Hostname of the Pi; unique."),
+  address,
+  arch: ArchSchema.default("arm64"),
+  memoryMiB: positiveInt.default(2048).describe("RAM in MiB (a Pi 4 2 GB is 2048)."),
+  cpus: positiveInt.default(4),
+  roles: z.array(RoleSchema).min(1).describe("Roles: swarm-manager, swarm-worker, runner, app, redis."),
+  labels: Labels.default({}),
+  network: z
+    .strictObject({
+      staticAddress: cidr.describe("Static address with prefix, e.g. 192.168.1.11/24."),
+      gateway: z.string().refine((v) => isIP(v) !== 0, "gateway must be an IP address"),
+      dns: z.array(z.string().refine((v) => isIP(v) !== 0, "dns entries must be IP addresses")).default([]),
+      interface: z.string().default("eth0"),
+    })
+    .optional()
+    .describe("Optional static IP configured through NetworkManager."),
+});
+
+export const NodeSelectorSchema = z
+  .strictObject({
+    roles: z.array(RoleSchema).optional(),
+    arch: z.array(ArchSchema).optional(),
+    labels: Labels.optional(),
+  })
+  .describe("Selects nodes having all of the given roles, one of the arches and all labels.");
+
+export const RunnerPoolSchema = z.strictObject({
+  name: z.string().regex(NODE_NAME, "pool name must be lowercase letters, digits and -"),
+  executor: z.enum(EXECUTORS).default("docker"),
+  tags: z.array(z.string().regex(TAG, "tags are 1-64 characters of letters, digits, _ . : -")).default([]),
+  jobMemoryMiB: positiveInt.default(512).describe("Memory one job may use; sets how many jobs a node runs at once."),
+  runUntagged: z.boolean().default(false),
+  protected: z.boolean().default(false).describe("Run jobs from protected branches only (access_level ref_protected)."),
+  image: z.string().optional().describe("Default image for the docker executor."),
+  nodes: z.array(z.string()).optional().describe("Node names in this pool. Mutually exclusive with select."),
+  select: NodeSelectorSchema.optional(),
+});
+
+export const GitlabSchema = z.strictObject({
+  url: z.url({ protocol: /^https?$/ }).describe("GitLab base URL, e.g. https://gitlab.example.com"),
+  runnerScope: z
+    .strictObject({
+      type: z.enum(RUNNER_SCOPES),
+      id: positiveInt.optional().describe("Group or project id; not used for instance runners."),
+    })
+    .describe("Where runners are registered."),
+  tokenEnv: z
+    .string()
+    .regex(/^[A-Z_][A-Z0-9_]*$/)
+    .default("GITLAB_TOKEN")
+    .describe("Environment variable holding the API token. Tokens never live in fleet.yaml."),
+});
+
+export const SshSchema = z.strictObject({
+  user: z.string().min(1).default("pi"),
+  privateKey: z.string().min(1).describe("Path to the private key; relative to fleet.yaml."),
+  knownHosts: z.string().min(1).describe("Path to the known_hosts file pinning every node's host key; relative to fleet.yaml."),
+  port: z.number().int().min(1).max(65535).default(22),
+});
+
+export const AddressPoolSchema = z.strictObject({ base: cidr, size: z.number().int().min(8).max(30) });
+
+export const DockerSchema = z.strictObject({
+  bip: cidr.optional().describe("Address of docker0 on every node, e.g. 198.18.100.1/24."),
+  addressPools: z.array(AddressPoolSchema).default([]).describe("Daemon default-address-pools (also used by docker_gwbridge)."),
+  swarmAddressPool: AddressPoolSchema.optional().describe("swarm init --default-addr-pool (overlay and ingress networks)."),
+  logMaxSize: z
+    .string()
+    .regex(/^\d+[kmg]$/)
+    .default("10m"),
+  logMaxFiles: positiveInt.default(3),
+  source: z.enum(["debian", "docker"]).default("debian").describe("debian: Debian's docker.io; docker: Docker's own apt repository."),
+});
+
+export const OsSchema = z.strictObject({
+  timezone: z.string().min(1).default("Etc/UTC"),
+  poeFanTemps: z
+    .tuple([z.number(), z.number(), z.number(), z.number()])
+    .default([50, 60, 67.5, 75])
+    .refine((t) => t.every((v, i) => i === 0 || v > (t[i - 1] as number)), "poeFanTemps must be strictly ascending")
+    .describe("PoE HAT fan thresholds in °C (poe_fan_temp0..3)."),
+  gpuMemMiB: positiveInt.default(16),
+  journaldMaxUse: z
+    .string()
+    .regex(/^\d+[KMG]$/)
+    .default("50M"),
+});
+
+export const RunnerSettingsSchema = z.strictObject({
+  osReserveMiB: z.number().int().min(0).default(512).describe("Memory kept for the OS and services when sizing concurrency."),
+  metricsPort: z.number().int().min(1).max(65535).default(9252),
+  checkIntervalSeconds: positiveInt.default(3),
+});
+
+export const AppSchema = z.strictObject({
+  image: z.string().min(1).describe("Image name without registry, e.g. pifleet/counter."),
+  replicas: positiveInt.optional().describe("Defaults to the number of app nodes."),
+  port: z.number().int().min(1).max(65535).default(8080),
+  redis: z.strictObject({
+    node: z.string().describe("Node that runs Redis; must have the redis role."),
+    persistence: z.enum(["aof", "rdb", "none"]).default("aof"),
+  }),
+  registry: z
+    .strictObject({ node: z.string(), port: z.number().int().min(1).max(65535).default(5000) })
+    .optional()
+    .describe("The cluster's image registry; defaults to the first swarm manager, port 5000."),
+  loadBalancer: z
+    .strictObject({ node: z.string(), port: z.number().int().min(1).max(65535).default(80) })
+    .optional()
+    .describe("Where the health-checked load balancer runs; defaults to the first swarm manager, port 80."),
+});
+
+export const FleetSchema = z.strictObject({
+  cluster: z.string().regex(NODE_NAME, "cluster name must be lowercase letters, digits and -").describe("Cluster name."),
+  gitlab: GitlabSchema,
+  ssh: SshSchema,
+  os: OsSchema.default(OsSchema.parse({})),
+  docker: DockerSchema.default(DockerSchema.parse({})),
+  runners: RunnerSettingsSchema.default(RunnerSettingsSchema.parse({})),
+  nodes: z.array(NodeSchema).min(1),
+  pools: z.array(RunnerPoolSchema).default([]),
+  app: AppSchema.optional(),
+});
+
+export type Role = z.infer<typeof RoleSchema>;
+export type Arch = z.infer<typeof ArchSchema>;
+export type FleetNode = z.infer<typeof NodeSchema>;
+export type RunnerPool = z.infer<typeof RunnerPoolSchema>;
+export type Fleet = z.infer<typeof FleetSchema>;
+export type FleetInput = z.input<typeof FleetSchema>;

@@ -1,6 +1,7 @@
 export * from "./derive.js";
 export * from "./errors.js";
 export * from "./inventory.js";
+export { fleetJsonSchema, fleetJsonSchemaText } from "./json-schema.js";
 export * from "./load.js";
 export * from "./schema.js";
 export { diagnosticAt, formatPath, type LocatedYaml, locate, type PathSegment, parseLocatedYaml } from "./source-map.js";

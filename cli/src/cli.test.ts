@@ -1,0 +1,95 @@
+import { spawnSync } from "node:child_process";
+import { readdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+
+// The real binary as a user runs it (built by `npm run build`; `npm test` builds first).
+const bin = fileURLToPath(new URL("../bin/pifleet.js", import.meta.url));
+const examples = fileURLToPath(new URL("../../examples/", import.meta.url));
+
+function pifleet(...args: string[]) {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe("pifleet binary", () => {
+  it("prints help listing the commands, exit 0", () => {
+    const r = pifleet("--help");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: pifleet/);
+    expect(r.stdout).toMatch(/^ {2}validate\b/m);
+    expect(r.stdout).toContain("Exit codes: 0 ok, 1 operation failed, 2 bad input or config, 3 environment missing.");
+  });
+
+  it("prints its version", () => {
+    const r = pifleet("--version");
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
+  it("has --help on every command", () => {
+    const commands = [...pifleet("--help").stdout.matchAll(/^ {2}([a-z][a-z-]*)\b/gm)]
+      .map((m) => m[1] as string)
+      .filter((c) => c !== "help");
+    expect(commands.length).toBeGreaterThan(0);
+    for (const command of commands) {
+      const r = pifleet(command, "--help");
+      expect(r.code, command).toBe(0);
+      expect(r.stdout, command).toMatch(new RegExp(`^Usage: pifleet ${command}`));
+    }
+  });
+
+  it("rejects an unknown option with exit 2", () => {
+    const r = pifleet("validate", "--no-such-flag");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("unknown option '--no-such-flag'");
+  });
+
+  it("validates the reference fleet with exit 0 and a node table", () => {
+    const r = pifleet("validate", "--fleet", `${examples}fleet.yaml`);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/valid — cluster picluster, 4 nodes, 2 runner pools/);
+    expect(r.stdout).toMatch(/^pi4 +192\.168\.1\.14 +arm64 +swarm-worker,runner,app +3 +arm64,docker,pi$/m);
+  });
+
+  it("prints one JSON object on stdout with --json", () => {
+    const r = pifleet("validate", "--json", "--fleet", `${examples}fleet.yaml`);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out).toMatchObject({ valid: true, cluster: "picluster", errors: [] });
+    expect(out.nodes[0]).toEqual({
+      name: "pi1",
+      address: "192.168.1.11",
+      arch: "arm64",
+      roles: ["swarm-manager", "runner", "app", "redis"],
+      concurrency: 4,
+      tags: ["arm64", "deploy", "docker", "pi", "pifleet"],
+    });
+  });
+
+  it.each(readdirSync(`${examples}invalid`).filter((f) => f.endsWith(".yaml")))("exits 2 with FILE:LINE:COL for invalid/%s", (file) => {
+    const path = `${examples}invalid/${file}`;
+    const r = pifleet("validate", "--fleet", path);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}:\\d+:\\d+: \\S`, "m"));
+  });
+
+  it("reports errors as JSON with --json, still exit 2", () => {
+    const r = pifleet("validate", "--json", "--fleet", `${examples}invalid/several-errors.yaml`);
+    expect(r.code).toBe(2);
+    const out = JSON.parse(r.stdout);
+    expect(out.valid).toBe(false);
+    expect(out.errors.map((e: { line: number; col: number; path: string }) => [e.line, e.col, e.path])).toEqual([
+      [42, 14, "nodes[1].address"],
+      [49, 11, "nodes[2].name"],
+      [62, 5, "nodes[3].colour"],
+    ]);
+  });
+
+  it("exits 2 with a hint when the fleet file does not exist", () => {
+    const r = pifleet("validate", "--fleet", "/nonexistent/fleet.yaml");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("cannot read fleet file /nonexistent/fleet.yaml: no such file");
+    expect(r.stderr).toContain("Pass --fleet PATH");
+  });
+});

@@ -1,0 +1,78 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { jobCapacity, nodeConcurrency, nodesByTag, poolNodes, primaryManager, tagsByNode } from "./derive.js";
+import { toAnsibleInventory } from "./inventory.js";
+import { fleetJsonSchemaText } from "./json-schema.js";
+import { parseFleet } from "./load.js";
+import type { FleetNode, RunnerPool } from "./schema.js";
+
+const reference = parseFleet(readFileSync(new URL("../../examples/fleet.yaml", import.meta.url), "utf8"));
+const pool = (over: Partial<RunnerPool>): RunnerPool => ({
+  name: "p",
+  executor: "docker",
+  tags: [],
+  jobMemoryMiB: 512,
+  runUntagged: false,
+  protected: false,
+  ...over,
+});
+const node = (over: Partial<FleetNode>): FleetNode => ({
+  name: "n",
+  address: "198.18.0.2",
+  arch: "arm64",
+  memoryMiB: 2048,
+  cpus: 4,
+  roles: ["runner"],
+  labels: {},
+  ...over,
+});
+
+describe("job capacity", () => {
+  it("divides memory left after the OS reserve by per-job memory", () => {
+    expect(jobCapacity(node({ memoryMiB: 2048 }), pool({ jobMemoryMiB: 512 }), 512)).toEqual({ jobs: 3, limitedBy: "memory" });
+  });
+  it("never exceeds the CPU count", () => {
+    expect(jobCapacity(node({ memoryMiB: 8192, cpus: 4 }), pool({ jobMemoryMiB: 256 }), 512)).toEqual({ jobs: 4, limitedBy: "cpus" });
+  });
+  it("keeps at least one slot on a node too small for one job", () => {
+    expect(jobCapacity(node({ memoryMiB: 1024 }), pool({ jobMemoryMiB: 1024 }), 512)).toEqual({ jobs: 1, limitedBy: "memory" });
+  });
+  it("gives each reference Pi the capacity of its largest pool", () => {
+    expect(reference.nodes.map((n) => nodeConcurrency(reference, n))).toEqual([4, 4, 3, 3]);
+  });
+});
+
+describe("pools and tags", () => {
+  it("selects nodes by explicit list or by selector", () => {
+    const [docker, deploy] = reference.pools;
+    expect(poolNodes(reference, docker as RunnerPool).map((n) => n.name)).toEqual(["pi1", "pi2", "pi3", "pi4"]);
+    expect(poolNodes(reference, deploy as RunnerPool).map((n) => n.name)).toEqual(["pi1", "pi2"]);
+  });
+  it("lists the tags each node serves and the nodes serving each tag", () => {
+    expect(tagsByNode(reference).get("pi1")).toEqual(["arm64", "deploy", "docker", "pi", "pifleet"]);
+    expect(tagsByNode(reference).get("pi4")).toEqual(["arm64", "docker", "pi"]);
+    expect(nodesByTag(reference).get("deploy")).toEqual(["pi1", "pi2"]);
+  });
+  it("names the first swarm manager as primary", () => {
+    expect(primaryManager(reference).name).toBe("pi1");
+  });
+});
+
+describe("Ansible inventory", () => {
+  it("has every node with its address and a group per role", () => {
+    const inv = toAnsibleInventory(reference);
+    expect(Object.keys(inv.all.hosts)).toEqual(["pi1", "pi2", "pi3", "pi4"]);
+    expect(inv.all.hosts.pi3).toMatchObject({ ansible_host: "192.168.1.13", pifleet_arch: "arm64", pifleet_labels: { rack: "b" } });
+    expect(Object.keys(inv.all.children.swarm_managers?.hosts ?? {})).toEqual(["pi1", "pi2", "pi3"]);
+    expect(Object.keys(inv.all.children.swarm_workers?.hosts ?? {})).toEqual(["pi4"]);
+    expect(Object.keys(inv.all.children.redis_nodes?.hosts ?? {})).toEqual(["pi1"]);
+    expect(inv.all.vars).toMatchObject({ ansible_user: "pi", pifleet_cluster: "picluster" });
+  });
+});
+
+describe("fleet.schema.json", () => {
+  it("matches the zod model (run `npm run schema -w fleet` after changing schema.ts)", () => {
+    const committed = readFileSync(new URL("../fleet.schema.json", import.meta.url), "utf8");
+    expect(committed).toBe(fleetJsonSchemaText());
+  });
+});

@@ -1,0 +1,148 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { DiagnosticsError, ExitCode, InputError } from "./errors.js";
+import { loadFleetFile, parseFleet } from "./load.js";
+
+const examples = new URL("../../examples/", import.meta.url).pathname;
+const invalid = join(examples, "invalid");
+
+function diagnosticsOf(file: string): string[] {
+  const text = readFileSync(join(invalid, file), "utf8");
+  try {
+    parseFleet(text, file);
+  } catch (err) {
+    expect(err).toBeInstanceOf(DiagnosticsError);
+    expect((err as DiagnosticsError).exitCode).toBe(ExitCode.badInput);
+    return (err as DiagnosticsError).diagnostics.map((d) => `${d.file}:${d.line}:${d.col}: ${d.message}`);
+  }
+  throw new Error(`${file} parsed without errors`);
+}
+
+describe("parseFleet on the reference cluster", () => {
+  it("accepts examples/fleet.yaml and applies defaults", () => {
+    const fleet = parseFleet(readFileSync(join(examples, "fleet.yaml"), "utf8"));
+    expect(fleet.cluster).toBe("picluster");
+    expect(fleet.nodes.map((n) => n.name)).toEqual(["pi1", "pi2", "pi3", "pi4"]);
+    expect(fleet.gitlab.tokenEnv).toBe("GITLAB_TOKEN");
+    expect(fleet.ssh.port).toBe(22);
+    expect(fleet.pools[0]?.runUntagged).toBe(false);
+    expect(fleet.docker.addressPools).toEqual([]);
+  });
+});
+
+describe("every error kind points at its source", () => {
+  const cases: Record<string, string[]> = {
+    "unknown-key.yaml": ['unknown-key.yaml:62:5: unknown key "colour" in nodes[3]; check its spelling against fleet.schema.json'],
+    "wrong-type.yaml": ['wrong-type.yaml:44:16: nodes[1].memoryMiB: expected number, got string "two gigs"'],
+    "duplicate-node-name.yaml": ['duplicate-node-name.yaml:49:11: duplicate node name "pi2" (first used by nodes[1])'],
+    "duplicate-node-address.yaml": ['duplicate-node-address.yaml:58:14: duplicate node address "192.168.1.13" (first used by nodes[2])'],
+    "invalid-address.yaml": [
+      'invalid-address.yaml:42:14: nodes[1].address: invalid address "192.168.1.312": expected an IPv4/IPv6 address or a hostname',
+    ],
+    "pool-selects-no-node.yaml": [
+      'pool-selects-no-node.yaml:67:5: runner pool "arm64-docker" selects no node; check its nodes or select (with neither, it takes the nodes with role runner)',
+    ],
+    "no-swarm-manager.yaml": ["no-swarm-manager.yaml:33:3: no node has the swarm-manager role; the Swarm needs at least one manager"],
+    "unknown-role.yaml": [
+      'unknown-role.yaml:62:35: unknown role "webserver" at nodes[3].roles[2]: expected one of swarm-manager, swarm-worker, runner, app, redis',
+    ],
+    "unknown-arch.yaml": ['unknown-arch.yaml:51:11: unknown arch "x86" at nodes[2].arch: expected one of arm64, armhf, amd64'],
+    "yaml-syntax.yaml": ["yaml-syntax.yaml:55:5: Flow sequence in block collection must be sufficiently indented and end with a ]"],
+  };
+
+  it("has a test for every file in examples/invalid", () => {
+    const files = readdirSync(invalid).filter((f) => f.endsWith(".yaml") && f !== "several-errors.yaml");
+    expect(files.sort()).toEqual(Object.keys(cases).sort());
+  });
+
+  for (const [file, expected] of Object.entries(cases)) {
+    it(file, () => {
+      expect(diagnosticsOf(file)).toEqual(expected);
+    });
+  }
+
+  it("reports all errors at once, in file order", () => {
+    expect(diagnosticsOf("several-errors.yaml")).toEqual([
+      'several-errors.yaml:42:14: nodes[1].address: invalid address "192.168.1.312": expected an IPv4/IPv6 address or a hostname',
+      'several-errors.yaml:49:11: duplicate node name "pi1" (first used by nodes[0])',
+      'several-errors.yaml:62:5: unknown key "colour" in nodes[3]; check its spelling against fleet.schema.json',
+    ]);
+  });
+});
+
+describe("cross-field checks", () => {
+  const minimal = (extra: string) => `cluster: c
+gitlab: { url: "https://gitlab.example.com", runnerScope: { type: instance } }
+ssh: { privateKey: k, knownHosts: h }
+nodes:
+  - { name: a, address: 198.18.0.10, roles: [swarm-manager, runner, redis] }
+  - { name: b, address: b.local, roles: [swarm-worker, runner, app] }
+${extra}`;
+
+  const messages = (text: string) => {
+    try {
+      parseFleet(text);
+      return [];
+    } catch (err) {
+      return (err as DiagnosticsError).diagnostics.map((d) => d.message);
+    }
+  };
+
+  it("accepts a minimal fleet with hostnames", () => {
+    expect(messages(minimal(""))).toEqual([]);
+  });
+
+  it("rejects a pool naming an unknown node, and both nodes and select", () => {
+    expect(messages(minimal("pools:\n  - { name: p, nodes: [a, zz], select: { roles: [runner] } }"))).toEqual([
+      'runner pool "p" names unknown node "zz"',
+      'runner pool "p" has both nodes and select; use one',
+    ]);
+  });
+
+  it("requires an id for group and project scopes", () => {
+    expect(messages(minimal("").replace("type: instance", "type: project"))).toEqual([
+      "runner scope project needs an id (the project's numeric id)",
+    ]);
+  });
+
+  it("checks the app's Redis node", () => {
+    expect(messages(minimal("app: { image: x, redis: { node: b } }"))).toEqual(['node "b" runs Redis but lacks the redis role']);
+    expect(messages(minimal("app: { image: x, redis: { node: q } }"))).toEqual(['app.redis.node names unknown node "q"']);
+  });
+
+  it("rejects app and redis roles outside the Swarm, and manager+worker", () => {
+    const text = minimal("")
+      .replace("[swarm-worker, runner, app]", "[runner, app]")
+      .replace("[swarm-manager, runner, redis]", "[swarm-manager, swarm-worker]");
+    expect(messages(text)).toEqual([
+      'node "a" is both swarm-manager and swarm-worker; give it one of them',
+      'node "b" has role app but is not in the Swarm; add swarm-manager or swarm-worker',
+    ]);
+  });
+
+  it("rejects fan thresholds that do not ascend, and a missing required key", () => {
+    const text = minimal("os: { poeFanTemps: [60, 50, 70, 80] }").replace(
+      "ssh: { privateKey: k, knownHosts: h }",
+      "ssh: { privateKey: k }",
+    );
+    expect(messages(text)).toEqual([
+      "ssh.knownHosts: required string is missing",
+      "os.poeFanTemps: poeFanTemps must be strictly ascending",
+    ]);
+  });
+});
+
+describe("loadFleetFile", () => {
+  it("resolves SSH paths against the fleet file's folder", async () => {
+    const { fleet, file } = await loadFleetFile(join(examples, "fleet.yaml"));
+    expect(file).toBe(join(examples, "fleet.yaml"));
+    expect(fleet.ssh.knownHosts).toBe(join(examples, "known_hosts"));
+    expect(fleet.ssh.privateKey).toMatch(/^\/.*\.ssh\/pifleet_ed25519$/);
+  });
+
+  it("says what to do when the file is missing", async () => {
+    await expect(loadFleetFile(join(examples, "nope.yaml"))).rejects.toThrow(InputError);
+    await expect(loadFleetFile(join(examples, "nope.yaml"))).rejects.toThrow(/cannot read fleet file .*nope\.yaml: no such file/);
+  });
+});

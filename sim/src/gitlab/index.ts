@@ -1,0 +1,71 @@
+import type { AddressInfo } from "node:net";
+import { buildApp } from "./app.js";
+import type { Emulator } from "./context.js";
+import { FaultQueue } from "./faults.js";
+import { loadOrSeedState, saveState, writeTokenFile } from "./persistence.js";
+import { RequestLog } from "./request-log.js";
+import { seedState } from "./state.js";
+
+export interface GitlabEmulatorOptions {
+  /** Default 127.0.0.1. Keep it on loopback or a sim network in 198.18.0.0/15. */
+  host?: string;
+  /** Default 0: any free port (read the chosen one from `url`). */
+  port?: number;
+  /** Where state and the admin token file live; without it the state is in memory only. */
+  stateDir?: string;
+  /** The clock, for tests of status derivation; default the real one. */
+  now?: () => Date;
+}
+
+export interface GitlabEmulator {
+  /** Base URL without /api/v4, e.g. http://127.0.0.1:41234 — what a GitLab client calls its host. */
+  url: string;
+  /** Personal access token of the seeded admin (scopes api, create_runner, manage_runner). Never log it. */
+  adminToken: string;
+  projectId: number;
+  groupId: number;
+  /** Path of the 0600 file holding the admin token, when a stateDir was given. */
+  tokenFile?: string;
+  close(): Promise<void>;
+}
+
+/** Starts the GitLab REST API emulator (see sim/README.md, "GitLab API emulator"). */
+export async function startGitlabEmulator(options: GitlabEmulatorOptions = {}): Promise<GitlabEmulator> {
+  const { host = "127.0.0.1", port = 0, stateDir } = options;
+  const now = options.now ?? (() => new Date());
+  const state = stateDir ? loadOrSeedState(stateDir, now()) : seedState(now());
+  const emu: Emulator = {
+    state,
+    now,
+    save: stateDir ? () => saveState(stateDir, state) : () => {},
+    faults: new FaultQueue(),
+    requests: new RequestLog(),
+  };
+  let url = "";
+  const app = buildApp(emu, () => url);
+  const server = await new Promise<import("node:http").Server>((resolve, reject) => {
+    const s = app.listen(port, host);
+    s.once("listening", () => resolve(s));
+    s.once("error", reject);
+  });
+  const address = server.address() as AddressInfo;
+  url = `http://${host.includes(":") ? `[${host}]` : host}:${address.port}`;
+
+  const admin = state.tokens.find((t) => t.user_id === state.users.find((u) => u.is_admin)?.id && !t.revoked);
+  const project = state.projects[0];
+  if (!admin || !project) throw new Error("GitLab emulator state lacks its seeded admin token or project");
+  const tokenFile = stateDir ? writeTokenFile(stateDir, admin.token) : undefined;
+
+  return {
+    url,
+    adminToken: admin.token,
+    projectId: project.id,
+    groupId: project.group_id,
+    tokenFile,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}

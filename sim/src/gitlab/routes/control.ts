@@ -1,0 +1,116 @@
+import { type Request, type Response, Router } from "express";
+import type { Emulator } from "../context.js";
+import type { FaultKind } from "../faults.js";
+import { intParam, ParamError, readParams, stringParam } from "../params.js";
+import { newPersonalToken, SCOPES, type Scope, type SimUser } from "../state.js";
+
+const FAULT_KINDS: readonly FaultKind[] = ["status", "drop", "latency"];
+
+/**
+ * The control API (/-/sim/...), apart from /api/v4 and unauthenticated (the emulator listens on
+ * loopback or the sim's own network only): world facts, token minting, fault injection and the request log.
+ * Runner and job controls live in control-runners.ts.
+ */
+export function controlRouter(emu: Emulator): Router {
+  const r = Router();
+
+  r.get("/info", (_req, res) => {
+    const project = emu.state.projects[0];
+    res.json({
+      groupId: project?.group_id,
+      projectId: project?.id,
+      mergeRequestIids: emu.state.mergeRequests.filter((m) => m.project_id === project?.id).map((m) => m.iid),
+      adminUserId: emu.state.users.find((u) => u.is_admin)?.id,
+    });
+  });
+
+  // Mint a personal access token with the given scopes, for the admin (default) or a plain user
+  // who is a member of nothing (admin: false), so tests can reach 403 paths.
+  r.post("/tokens", (req, res) => {
+    const p = readParams(req);
+    const scopes = Array.isArray(p.scopes)
+      ? p.scopes.map(String)
+      : String(p.scopes ?? "")
+          .split(",")
+          .filter(Boolean);
+    const unknown = scopes.filter((s) => !(SCOPES as readonly string[]).includes(s));
+    if (scopes.length === 0 || unknown.length > 0) {
+      throw new ParamError(
+        `scopes must be a non-empty list of ${SCOPES.join(", ")}${unknown.length ? `; unknown: ${unknown.join(", ")}` : ""}`,
+      );
+    }
+    const user = p.admin === false || p.admin === "false" ? plainUser(emu) : emu.state.users.find((u) => u.is_admin);
+    if (!user) throw new Error("the seeded admin user is missing from the emulator state");
+    const token = {
+      id: emu.state.nextId.token++,
+      name: stringParam(p, "name") ?? `sim-${scopes.join("-")}`,
+      token: newPersonalToken(),
+      scopes: scopes as Scope[],
+      user_id: user.id,
+      revoked: false,
+    };
+    emu.state.tokens.push(token);
+    emu.save();
+    res.status(201).json({ id: token.id, token: token.token, scopes: token.scopes, user_id: user.id, admin: user.is_admin });
+  });
+
+  r.post("/tokens/:id/revoke", (req, res) => {
+    const token = emu.state.tokens.find((t) => t.id === Number(req.params.id));
+    if (!token) {
+      res.status(404).json({ message: `no token with id ${req.params.id}` });
+      return;
+    }
+    token.revoked = true;
+    emu.save();
+    res.status(204).end();
+  });
+
+  r.get("/faults", (_req, res) => {
+    res.json(emu.faults.list());
+  });
+  r.post("/faults", (req, res) => {
+    const p = readParams(req);
+    const kind = stringParam(p, "kind") ?? "status";
+    if (!(FAULT_KINDS as readonly string[]).includes(kind)) throw new ParamError(`kind must be one of ${FAULT_KINDS.join(", ")}`);
+    const rule = emu.faults.add({
+      kind: kind as FaultKind,
+      remaining: intParam(p, "count") ?? 1,
+      status: intParam(p, "status"),
+      retryAfter: intParam(p, "retry_after"),
+      delayMs: intParam(p, "delay_ms"),
+      method: stringParam(p, "method"),
+      pathPrefix: stringParam(p, "path_prefix"),
+    });
+    res.status(201).json(rule);
+  });
+  r.delete("/faults", (_req, res) => {
+    emu.faults.clear();
+    res.status(204).end();
+  });
+
+  r.get("/requests", (_req: Request, res: Response) => {
+    res.json(emu.requests.snapshot());
+  });
+  r.delete("/requests", (_req, res) => {
+    emu.requests.reset();
+    res.status(204).end();
+  });
+
+  return r;
+}
+
+/** A non-admin user with no memberships, created on first need. */
+function plainUser(emu: Emulator): SimUser {
+  const existing = emu.state.users.find((u) => !u.is_admin);
+  if (existing) return existing;
+  const user: SimUser = {
+    id: emu.state.nextId.user++,
+    username: "developer",
+    name: "Plain Developer",
+    email: "developer@example.com",
+    is_admin: false,
+    created_at: emu.now().toISOString(),
+  };
+  emu.state.users.push(user);
+  return user;
+}

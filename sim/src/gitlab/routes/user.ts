@@ -1,0 +1,48 @@
+import { Router } from "express";
+import { allowScopes } from "../auth.js";
+import { caller } from "../context.js";
+import type { SimUser } from "../state.js";
+
+/** The version this emulator answers with; runner-manager only needs a well-formed value. */
+export const EMULATED_VERSION = "18.6.0";
+
+export function presentUserBasic(u: SimUser, baseUrl: string) {
+  return {
+    id: u.id,
+    username: u.username,
+    name: u.name,
+    state: "active",
+    locked: false,
+    avatar_url: null,
+    web_url: `${baseUrl}/${u.username}`,
+  };
+}
+
+/** GET /version and GET /user (the token's owner, with the admin-only fields an admin sees). */
+export function userRouter(baseUrl: () => string): Router {
+  const r = Router();
+  r.get("/version", allowScopes("read_user"), (_req, res) => {
+    res.json({
+      version: EMULATED_VERSION,
+      revision: "pifleetsim",
+      kas: { enabled: false, externalUrl: null, version: null },
+      enterprise: false,
+    });
+  });
+  r.get("/user", allowScopes("read_user"), (_req, res) => {
+    const { user } = caller(res);
+    res.json({
+      ...presentUserBasic(user, baseUrl()),
+      created_at: user.created_at,
+      bio: "",
+      location: "",
+      public_email: null,
+      email: user.email,
+      bot: false,
+      external: false,
+      two_factor_enabled: false,
+      is_admin: user.is_admin,
+    });
+  });
+  return r;
+}

@@ -1,0 +1,154 @@
+import { randomBytes } from "node:crypto";
+
+/** Everything the emulator knows, as one plain JSON document (persisted by persistence.ts). */
+export interface SimState {
+  version: 1;
+  nextId: { runner: number; job: number; note: number; token: number; manager: number; user: number };
+  users: SimUser[];
+  groups: SimGroup[];
+  projects: SimProject[];
+  mergeRequests: SimMergeRequest[];
+  tokens: SimToken[];
+  runners: SimRunner[];
+  jobs: SimJob[];
+  notes: SimNote[];
+}
+
+export interface SimUser {
+  id: number;
+  username: string;
+  name: string;
+  email: string;
+  is_admin: boolean;
+  created_at: string;
+}
+
+export interface SimGroup {
+  id: number;
+  name: string;
+  path: string;
+}
+
+export interface SimProject {
+  id: number;
+  name: string;
+  path: string;
+  group_id: number;
+}
+
+export interface SimMergeRequest {
+  project_id: number;
+  iid: number;
+  title: string;
+}
+
+export type Scope = "api" | "read_api" | "read_user" | "create_runner" | "manage_runner";
+export const SCOPES: readonly Scope[] = ["api", "read_api", "read_user", "create_runner", "manage_runner"];
+
+export interface SimToken {
+  id: number;
+  name: string;
+  /** Kept in clear because the sim must hand the admin token back after a restart; the state file is mode 0600. */
+  token: string;
+  scopes: Scope[];
+  user_id: number;
+  revoked: boolean;
+}
+
+export type RunnerType = "instance_type" | "group_type" | "project_type";
+export const RUNNER_TYPES: readonly RunnerType[] = ["instance_type", "group_type", "project_type"];
+export type AccessLevel = "not_protected" | "ref_protected";
+export const ACCESS_LEVELS: readonly AccessLevel[] = ["not_protected", "ref_protected"];
+
+export interface SimRunner {
+  id: number;
+  description: string;
+  runner_type: RunnerType;
+  group_id: number | null;
+  project_ids: number[];
+  paused: boolean;
+  locked: boolean;
+  run_untagged: boolean;
+  tag_list: string[];
+  access_level: AccessLevel;
+  maximum_timeout: number | null;
+  maintenance_note: string | null;
+  token: string;
+  token_expires_at: string | null;
+  created_at: string;
+  contacted_at: string | null;
+  creator_id: number;
+  managers: SimManager[];
+}
+
+export interface SimManager {
+  id: number;
+  system_id: string;
+  version: string;
+  revision: string;
+  platform: string;
+  architecture: string;
+  ip_address: string;
+  created_at: string;
+  contacted_at: string;
+}
+
+export interface SimJob {
+  id: number;
+  runner_id: number;
+  project_id: number;
+  system_id: string | null;
+  name: string;
+  stage: string;
+  ref: string;
+  status: string;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
+export interface SimNote {
+  id: number;
+  project_id: number;
+  mr_iid: number;
+  body: string;
+  author_id: number;
+  created_at: string;
+  updated_at: string;
+}
+
+/** A personal access token in GitLab's shape: glpat- plus 20 url-safe characters. */
+export function newPersonalToken(): string {
+  return `glpat-${randomBytes(15).toString("base64url")}`;
+}
+
+/** A runner authentication token as the new creation workflow issues them. */
+export function newRunnerToken(): string {
+  return `glrt-${randomBytes(15).toString("base64url")}`;
+}
+
+/** The world on first start: one admin, one group with one project and one open merge request, and the admin token. */
+export function seedState(now: Date): SimState {
+  const at = now.toISOString();
+  return {
+    version: 1,
+    nextId: { runner: 1, job: 1, note: 1, token: 2, manager: 1, user: 2 },
+    users: [{ id: 1, username: "root", name: "Administrator", email: "admin@example.com", is_admin: true, created_at: at }],
+    groups: [{ id: 1, name: "pifleet", path: "pifleet" }],
+    projects: [{ id: 1, name: "infra", path: "infra", group_id: 1 }],
+    mergeRequests: [{ project_id: 1, iid: 1, title: "Simulated merge request" }],
+    tokens: [
+      {
+        id: 1,
+        name: "pifleet-sim-admin",
+        token: newPersonalToken(),
+        scopes: ["api", "create_runner", "manage_runner"],
+        user_id: 1,
+        revoked: false,
+      },
+    ],
+    runners: [],
+    jobs: [],
+    notes: [],
+  };
+}

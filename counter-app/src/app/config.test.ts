@@ -1,0 +1,37 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig, redactUrl } from "./config.js";
+
+describe("loadConfig", () => {
+  it("reads PORT, REDIS_URL and NODE_NAME and fills defaults", () => {
+    const c = loadConfig({ PORT: "9000", REDIS_URL: "redis://redis:6379", NODE_NAME: "pi2", REPLICA_ID: "3" });
+    expect(c).toMatchObject({ port: 9000, redisUrl: "redis://redis:6379", nodeName: "pi2", replicaId: "3", logLevel: "info", drainMs: 0 });
+    expect(c.shutdownTimeoutMs).toBe(10_000);
+  });
+
+  it("reports every bad variable at once, by name", () => {
+    const attempt = () => loadConfig({ PORT: "99999", REDIS_URL: "http://x", NODE_NAME: "bad name!", LOG_LEVEL: "loud" });
+    expect(attempt).toThrow(ConfigError);
+    const message = (() => {
+      try {
+        attempt();
+      } catch (err) {
+        return (err as Error).message;
+      }
+    })();
+    expect(message).toContain("PORT:");
+    expect(message).toContain("REDIS_URL: must look like redis://HOST:PORT");
+    expect(message).toContain("NODE_NAME: must be 1-63 letters");
+    expect(message).toContain("LOG_LEVEL:");
+  });
+
+  it("refuses a non-numeric port", () => {
+    expect(() => loadConfig({ PORT: "eighty" })).toThrow(/PORT/);
+  });
+});
+
+describe("redactUrl", () => {
+  it("hides a password in the Redis URL", () => {
+    expect(redactUrl("redis://:s3cret@redis:6379")).toBe("redis://***@redis:6379");
+    expect(redactUrl("redis://redis:6379")).toBe("redis://redis:6379");
+  });
+});

@@ -1,0 +1,65 @@
+import { hostname } from "node:os";
+import { z } from "zod";
+
+/** Runtime settings, all from the environment so one image runs on every Pi. */
+export interface AppConfig {
+  port: number;
+  host: string;
+  redisUrl: string;
+  nodeName: string;
+  replicaId: string;
+  logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+  /** How long SIGTERM waits with /readyz at 503 before it stops accepting, so a load balancer notices first. */
+  drainMs: number;
+  /** Hard limit for the whole shutdown; keep it below the stack's stop_grace_period. */
+  shutdownTimeoutMs: number;
+  /** Answer 503 when Redis has not answered a batch within this time. */
+  redisTimeoutMs: number;
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const EnvSchema = z.object({
+  PORT: intFrom(0, 65535).default(8080),
+  HOST: z.string().min(1).default("0.0.0.0"),
+  REDIS_URL: z
+    .string()
+    .default("redis://127.0.0.1:6379")
+    .refine((v) => /^rediss?:\/\/[^\s]+$/.test(v), "must look like redis://HOST:PORT"),
+  NODE_NAME: z.string().regex(NAME, "must be 1-63 letters, digits, _ . - (the node's hostname)").optional(),
+  REPLICA_ID: z.string().regex(NAME, "must be 1-63 letters, digits, _ . -").optional(),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  DRAIN_MS: intFrom(0, 60_000).default(0),
+  SHUTDOWN_TIMEOUT_MS: intFrom(100, 120_000).default(10_000),
+  REDIS_TIMEOUT_MS: intFrom(10, 60_000).default(2_000),
+});
+
+export class ConfigError extends Error {}
+
+/** Reads and validates the environment; every problem is reported at once, naming the variable. */
+export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
+    throw new ConfigError(`invalid environment:\n${problems.join("\n")}`);
+  }
+  const e = parsed.data;
+  const host = hostname();
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    redisUrl: e.REDIS_URL,
+    nodeName: e.NODE_NAME ?? host,
+    replicaId: e.REPLICA_ID ?? host,
+    logLevel: e.LOG_LEVEL,
+    drainMs: e.DRAIN_MS,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    redisTimeoutMs: e.REDIS_TIMEOUT_MS,
+  };
+}
+
+/** The Redis URL with any password replaced, for logs. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^@/]*)@/, "//***@");
+}

@@ -1,0 +1,15 @@
+import type { Logger } from "pino";
+import type { ViewBatcher } from "./batcher.js";
+import type { AppConfig } from "./config.js";
+import type { Metrics } from "./metrics.js";
+import type { Redis } from "./redis-store.js";
+
+/** What the request handlers share. */
+export interface AppContext {
+  config: AppConfig;
+  log: Logger;
+  redis: Redis;
+  batcher: ViewBatcher;
+  metrics: Metrics;
+  state: { shuttingDown: boolean };
+}

@@ -1,0 +1,44 @@
+import type { ServerResponse } from "node:http";
+import { StoreUnavailableError } from "./batcher.js";
+import type { AppContext } from "./context.js";
+import { SECURITY_HEADERS } from "./headers.js";
+import { isValidPageKey, PAGE_KEY_RULE } from "./keys.js";
+
+export const VIEWS_PREFIX = "/api/views/";
+const ROUTE = "/api/views/:page";
+
+/**
+ * GET /api/views/:page without the express router: express's routing costs
+ * more than the Redis round trip here (DESIGN.md), and this one route is the
+ * whole load. It sends the same headers, metrics and errors as express would.
+ */
+export function createViewsHandler(ctx: AppContext): (res: ServerResponse, url: string) => void {
+  const identity = `,"node":${JSON.stringify(ctx.config.nodeName)},"replica":${JSON.stringify(ctx.config.replicaId)}}`;
+  const send = (res: ServerResponse, status: number, body: string, started: number) => {
+    const headers: Record<string, string | number> = {
+      ...SECURITY_HEADERS,
+      "content-type": "application/json; charset=utf-8",
+      "content-length": Buffer.byteLength(body),
+    };
+    if (status === 503) headers["retry-after"] = "1";
+    if (ctx.state.shuttingDown) headers.connection = "close";
+    res.writeHead(status, headers).end(body);
+    ctx.metrics.observe(ROUTE, status, (performance.now() - started) / 1000);
+  };
+  return (res, url) => {
+    const started = performance.now();
+    const query = url.indexOf("?");
+    const page = url.slice(VIEWS_PREFIX.length, query === -1 ? undefined : query);
+    if (!isValidPageKey(page)) {
+      send(res, 400, JSON.stringify({ error: PAGE_KEY_RULE }), started);
+      return;
+    }
+    ctx.batcher.count(page).then(
+      (views) => send(res, 200, `{"page":"${page}","views":${views}${identity}`, started),
+      (err: unknown) => {
+        if (!(err instanceof StoreUnavailableError)) ctx.log.error({ event: "views.error", err }, "counting a view failed");
+        send(res, 503, '{"error":"counter unavailable: Redis cannot be reached, retry shortly"}', started);
+      },
+    );
+  };
+}

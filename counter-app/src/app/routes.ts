@@ -1,0 +1,105 @@
+import express, { type NextFunction, type Request, type Response } from "express";
+import { StoreUnavailableError } from "./batcher.js";
+import type { AppContext } from "./context.js";
+import { pageCsp, SECURITY_HEADERS } from "./headers.js";
+import { PAGE_STYLE, renderPage } from "./page.js";
+import { readStats } from "./redis-store.js";
+
+const HOME_PAGE = "home";
+const PAGE_POLICY = pageCsp(PAGE_STYLE);
+
+/**
+ * Everything except the hot GET /api/views/:page (served by the dispatcher in
+ * server.ts): the HTML page, stats, health, readiness and metrics.
+ */
+export function createExpressApp(ctx: AppContext): express.Express {
+  const app = express();
+  app.disable("x-powered-by");
+  app.disable("etag");
+  app.set("query parser", "simple");
+
+  app.use((req, res, next) => {
+    const started = performance.now();
+    res.set(SECURITY_HEADERS);
+    if (ctx.state.shuttingDown) res.set("connection", "close");
+    res.on("finish", () => {
+      const route = (req.route?.path as string | undefined) ?? "unmatched";
+      ctx.metrics.observe(route, res.statusCode, (performance.now() - started) / 1000);
+      ctx.log.debug({ event: "http.request", method: req.method, url: req.originalUrl, status: res.statusCode }, "request");
+    });
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      res.set("allow", "GET, HEAD").status(405).json({ error: "method not allowed: this service only answers GET" });
+      return;
+    }
+    next();
+  });
+
+  app.get("/", async (_req, res) => {
+    try {
+      const views = await ctx.batcher.count(HOME_PAGE);
+      const stats = await readStats(ctx.redis);
+      res.set("content-security-policy", PAGE_POLICY).type("html");
+      res.send(renderPage({ page: HOME_PAGE, views, node: ctx.config.nodeName, replica: ctx.config.replicaId, nodes: stats.nodes }));
+    } catch (err) {
+      unavailable(ctx, res, err, "html");
+    }
+  });
+
+  app.get("/api/stats", async (_req, res) => {
+    try {
+      res.json({ ...(await readStats(ctx.redis)), servedBy: { node: ctx.config.nodeName, replica: ctx.config.replicaId } });
+    } catch (err) {
+      unavailable(ctx, res, err, "json");
+    }
+  });
+
+  app.get("/healthz", (_req, res) => {
+    res.json({ status: "ok" });
+  });
+
+  app.get("/readyz", async (_req, res) => {
+    const reason = await notReadyReason(ctx);
+    res.status(reason ? 503 : 200).json(reason ? { status: "unavailable", reason } : { status: "ready" });
+  });
+
+  app.get("/metrics", async (_req, res) => {
+    res.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
+  });
+
+  app.use((_req, res) => {
+    res.status(404).json({ error: "not found: try GET /, /api/views/<page>, /api/stats, /healthz, /readyz or /metrics" });
+  });
+
+  // Express 5 passes rejected handlers here; the client never sees a stack trace.
+  app.use((err: Error & { status?: number }, req: Request, res: Response, _next: NextFunction) => {
+    const status = err.status && err.status >= 400 && err.status < 500 ? err.status : 500;
+    if (status === 500) ctx.log.error({ event: "http.error", url: req.originalUrl, err }, "request failed");
+    if (!res.headersSent) res.status(status).json({ error: status === 500 ? "internal error" : "bad request" });
+  });
+  return app;
+}
+
+async function notReadyReason(ctx: AppContext): Promise<string | undefined> {
+  if (ctx.state.shuttingDown) return "shutting down";
+  if (!ctx.redis.isReady) return "Redis is not connected";
+  try {
+    await Promise.race([
+      ctx.redis.ping(),
+      new Promise((_, reject) => setTimeout(() => reject(new Error("timeout")), ctx.config.redisTimeoutMs).unref()),
+    ]);
+    return undefined;
+  } catch {
+    return "Redis did not answer PING";
+  }
+}
+
+function unavailable(ctx: AppContext, res: Response, err: unknown, kind: "html" | "json"): void {
+  const redisDown = err instanceof StoreUnavailableError || !ctx.redis.isReady;
+  if (!redisDown) throw err;
+  res.status(503).set("retry-after", "1");
+  if (kind === "html")
+    res
+      .type("html")
+      .send("<!doctype html><title>unavailable</title><p>The counter is unavailable: Redis cannot be reached. Retry shortly.</p>");
+  else res.json({ error: "counter unavailable: Redis cannot be reached, retry shortly" });
+}

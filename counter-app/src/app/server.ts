@@ -1,0 +1,78 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Logger } from "pino";
+import { ViewBatcher } from "./batcher.js";
+import { type AppConfig, redactUrl } from "./config.js";
+import type { AppContext } from "./context.js";
+import { BODY_LIMIT_BYTES, HEADER_LIMIT_BYTES, SECURITY_HEADERS } from "./headers.js";
+import { createViewsHandler, VIEWS_PREFIX } from "./hot-path.js";
+import { createMetrics } from "./metrics.js";
+import { createRedis, redisViewStore } from "./redis-store.js";
+import { createExpressApp } from "./routes.js";
+
+export interface RunningApp {
+  server: Server;
+  /** The port actually bound (PORT=0 picks a free one). */
+  port: number;
+  ctx: AppContext;
+  /** Graceful stop: readyz 503, drain, finish in-flight requests, flush counts, close Redis. */
+  shutdown(reason: string): Promise<void>;
+}
+
+/** Starts listening at once; Redis may come later (readyz says so, views answer 503 until then). */
+export async function startCounterApp(config: AppConfig, log: Logger): Promise<RunningApp> {
+  const redis = createRedis(config.redisUrl, log);
+  const metrics = createMetrics();
+  const batcher = new ViewBatcher(redisViewStore(redis), config.nodeName, config.redisTimeoutMs, metrics.observeBatch);
+  const ctx: AppContext = { config, log, redis, batcher, metrics, state: { shuttingDown: false } };
+  const views = createViewsHandler(ctx);
+  const app = createExpressApp(ctx);
+
+  const server = createServer({ maxHeaderSize: HEADER_LIMIT_BYTES, requestTimeout: 15_000, headersTimeout: 10_000 }, (req, res) => {
+    const url = req.url ?? "/";
+    if (hasOversizedBody(req.headers)) {
+      res.writeHead(413, { ...SECURITY_HEADERS, "content-type": "application/json", connection: "close" });
+      res.end(JSON.stringify({ error: `request body too large: no route takes more than ${BODY_LIMIT_BYTES} bytes` }));
+      return;
+    }
+    if (req.method === "GET" && url.startsWith(VIEWS_PREFIX)) views(res, url);
+    else app(req, res);
+  });
+  server.keepAliveTimeout = 5_000;
+
+  redis.connect().catch((err: Error) => log.warn({ event: "redis.connect", err: err.message }, "first connection to Redis failed"));
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  log.info(
+    { event: "app.listening", port, node: config.nodeName, replica: config.replicaId, redis: redactUrl(config.redisUrl) },
+    "listening",
+  );
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = (reason: string) => {
+    stopping ??= (async () => {
+      ctx.state.shuttingDown = true;
+      log.info({ event: "app.shutdown", reason, drainMs: config.drainMs }, "shutting down: readyz now answers 503");
+      if (config.drainMs > 0) await new Promise((r) => setTimeout(r, config.drainMs));
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await batcher.idle();
+      if (redis.isOpen) await redis.close().catch(() => redis.destroy());
+      log.info({ event: "app.stopped" }, "in-flight requests finished, Redis closed");
+    })();
+    return stopping;
+  };
+  return { server, port, ctx, shutdown };
+}
+
+/** A declared body over the limit, or one of unknown length (chunked): no route reads a body. */
+function hasOversizedBody(headers: Record<string, string | string[] | undefined>): boolean {
+  if (headers["transfer-encoding"] !== undefined) return true;
+  const length = Number(headers["content-length"] ?? 0);
+  return !Number.isFinite(length) || length > BODY_LIMIT_BYTES;
+}

@@ -1,0 +1,3 @@
+export { type AppConfig, ConfigError, loadConfig } from "./app/config.js";
+export { isValidPageKey, PAGE_KEY } from "./app/keys.js";
+export { type RunningApp, startCounterApp } from "./app/server.js";

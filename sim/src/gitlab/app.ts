@@ -1,18 +1,24 @@
 import express, { type Express, type NextFunction, type Request, type Response } from "express";
 import { authenticate } from "./auth.js";
 import type { Emulator } from "./context.js";
+import { ApiError } from "./errors.js";
 import { injectFaults } from "./faults.js";
-import { ParamError } from "./params.js";
 import { logRequests } from "./request-log.js";
 import { controlRouter } from "./routes/control.js";
+import { controlRunnersRouter } from "./routes/control-runners.js";
+import { notesRouter } from "./routes/notes.js";
+import { runnerListRouter } from "./routes/runner-lists.js";
+import { runnerVerifyRouter } from "./routes/runner-verify.js";
+import { runnerRouter } from "./routes/runners.js";
 import { userRouter } from "./routes/user.js";
+import { userRunnersRouter } from "./routes/user-runners.js";
 
 /**
  * The whole emulator as one express app:
  *   /api/v4/*  faults → request log → body parsing → auth → resource routers → 501 for the rest
  *   /-/sim/*   the control API (no auth, not logged, never faulted)
  */
-export function buildApp(emu: Emulator, baseUrl: () => string): Express {
+export function buildApp(emu: Emulator): Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
@@ -22,8 +28,10 @@ export function buildApp(emu: Emulator, baseUrl: () => string): Express {
   api.use(injectFaults(emu.faults));
   api.use(logRequests(emu.requests, emu.now));
   api.use(express.json({ limit: "1mb" }), express.urlencoded({ extended: true }));
+  // Runner-facing: authenticated by the runner token in the body, not a personal token.
+  api.use(runnerVerifyRouter(emu));
   api.use(authenticate(emu));
-  api.use(userRouter(baseUrl));
+  api.use(userRouter(emu), userRunnersRouter(emu), runnerListRouter(emu), runnerRouter(emu), notesRouter(emu));
   api.use((req: Request, res: Response) => {
     res.status(501).json({
       message: "501 Not Implemented",
@@ -32,7 +40,7 @@ export function buildApp(emu: Emulator, baseUrl: () => string): Express {
   });
   app.use("/api/v4", api);
 
-  app.use("/-/sim", express.json(), controlRouter(emu));
+  app.use("/-/sim", express.json(), controlRouter(emu), controlRunnersRouter(emu));
 
   app.use((req: Request, res: Response) => {
     res.status(404).json({ message: "404 Not found", error: `${req.method} ${req.path}: the emulator serves /api/v4 and /-/sim only` });
@@ -41,11 +49,11 @@ export function buildApp(emu: Emulator, baseUrl: () => string): Express {
   return app;
 }
 
-/** Parameter errors become GitLab's 400 {"error": ...}; a malformed body 400; anything else 500 (logged). */
+/** GitLab-shaped errors thrown by routes go out as they are; a malformed body is a 400; anything else a logged 500. */
 function errorHandler(err: unknown, _req: Request, res: Response, _next: NextFunction): void {
   if (res.headersSent) return;
-  if (err instanceof ParamError) {
-    res.status(400).json({ error: err.message });
+  if (err instanceof ApiError) {
+    res.status(err.status).set(err.headers).json(err.body);
     return;
   }
   const status = (err as { status?: unknown }).status;

@@ -17,10 +17,7 @@ export function authenticate(emu: Emulator): RequestHandler {
     const presented = tokenOf(req);
     const token = presented ? emu.state.tokens.find((t) => t.token === presented && !t.revoked) : undefined;
     const user = token ? emu.state.users.find((u) => u.id === token.user_id) : undefined;
-    if (!token || !user) {
-      unauthorized(res);
-      return;
-    }
+    if (!token || !user) throw unauthorized();
     const found: Caller = { user, token };
     res.locals.caller = found;
     next();
@@ -41,6 +38,6 @@ export function allowScopes(...extra: Scope[]): RequestHandler {
       next();
       return;
     }
-    insufficientScope(res, allowed);
+    throw insufficientScope(allowed);
   };
 }

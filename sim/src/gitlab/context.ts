@@ -7,6 +7,8 @@ import type { SimState, SimToken, SimUser } from "./state.js";
 export interface Emulator {
   state: SimState;
   now(): Date;
+  /** The emulator's own URL (scheme, host, port), for web_url fields. */
+  baseUrl(): string;
   /** Persists the state (atomically) after a mutation; a no-op when the emulator runs without a state dir. */
   save(): void;
   faults: FaultQueue;

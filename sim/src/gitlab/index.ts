@@ -34,15 +34,16 @@ export async function startGitlabEmulator(options: GitlabEmulatorOptions = {}): 
   const { host = "127.0.0.1", port = 0, stateDir } = options;
   const now = options.now ?? (() => new Date());
   const state = stateDir ? loadOrSeedState(stateDir, now()) : seedState(now());
+  let url = "";
   const emu: Emulator = {
     state,
     now,
+    baseUrl: () => url,
     save: stateDir ? () => saveState(stateDir, state) : () => {},
     faults: new FaultQueue(),
     requests: new RequestLog(),
   };
-  let url = "";
-  const app = buildApp(emu, () => url);
+  const app = buildApp(emu);
   const server = await new Promise<import("node:http").Server>((resolve, reject) => {
     const s = app.listen(port, host);
     s.once("listening", () => resolve(s));

@@ -1,4 +1,5 @@
-import { intParam, ParamError, type Params } from "./params.js";
+import { paramError } from "./errors.js";
+import { intParam, type Params } from "./params.js";
 
 export const DEFAULT_PER_PAGE = 20;
 export const MAX_PER_PAGE = 100;
@@ -12,8 +13,8 @@ export interface PageRequest {
 export function pageRequest(p: Params): PageRequest {
   const page = intParam(p, "page") ?? 1;
   const perPage = intParam(p, "per_page") ?? DEFAULT_PER_PAGE;
-  if (page < 1) throw new ParamError("page is invalid");
-  if (perPage < 1) throw new ParamError("per_page is invalid");
+  if (page < 1) throw paramError("page is invalid");
+  if (perPage < 1) throw paramError("per_page is invalid");
   return { page, perPage: Math.min(perPage, MAX_PER_PAGE) };
 }
 

@@ -1,7 +1,5 @@
 import type { Request } from "express";
-
-/** A parameter GitLab's Grape layer would reject; the app turns it into 400 {"error": message}. */
-export class ParamError extends Error {}
+import { paramError } from "./errors.js";
 
 export type Params = Record<string, unknown>;
 
@@ -21,14 +19,14 @@ export function boolParam(p: Params, name: string): boolean | undefined {
   const s = String(v).toLowerCase();
   if (TRUE.has(s)) return true;
   if (FALSE.has(s)) return false;
-  throw new ParamError(`${name} is invalid`);
+  throw paramError(`${name} is invalid`);
 }
 
 export function intParam(p: Params, name: string): number | undefined {
   const v = p[name];
   if (v === undefined || v === "") return undefined;
   const n = typeof v === "number" ? v : Number(String(v));
-  if (!Number.isInteger(n)) throw new ParamError(`${name} is invalid`);
+  if (!Number.isInteger(n)) throw paramError(`${name} is invalid`);
   return n;
 }
 
@@ -36,18 +34,18 @@ export function stringParam(p: Params, name: string): string | undefined {
   const v = p[name];
   if (v === undefined) return undefined;
   if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") return String(v);
-  throw new ParamError(`${name} is invalid`);
+  throw paramError(`${name} is invalid`);
 }
 
 export function requireParam<T>(value: T | undefined, name: string): T {
-  if (value === undefined) throw new ParamError(`${name} is missing`);
+  if (value === undefined) throw paramError(`${name} is missing`);
   return value;
 }
 
 export function enumParam<T extends string>(p: Params, name: string, values: readonly T[]): T | undefined {
   const v = stringParam(p, name);
   if (v === undefined) return undefined;
-  if (!(values as readonly string[]).includes(v)) throw new ParamError(`${name} does not have a valid value`);
+  if (!(values as readonly string[]).includes(v)) throw paramError(`${name} does not have a valid value`);
   return v as T;
 }
 
@@ -56,6 +54,6 @@ export function tagListParam(p: Params, name = "tag_list"): string[] | undefined
   const v = p[name];
   if (v === undefined) return undefined;
   const parts = Array.isArray(v) ? v.map(String) : typeof v === "string" ? v.split(",") : undefined;
-  if (!parts) throw new ParamError(`${name} is invalid`);
+  if (!parts) throw paramError(`${name} is invalid`);
   return [...new Set(parts.map((t) => t.trim()).filter((t) => t.length > 0))];
 }

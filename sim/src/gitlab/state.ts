@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 /** Everything the emulator knows, as one plain JSON document (persisted by persistence.ts). */
 export interface SimState {
   version: 1;
-  nextId: { runner: number; job: number; note: number; token: number; manager: number; user: number };
+  nextId: { runner: number; job: number; note: number; token: number; manager: number; user: number; mergeRequest: number };
   users: SimUser[];
   groups: SimGroup[];
   projects: SimProject[];
@@ -37,6 +37,8 @@ export interface SimProject {
 }
 
 export interface SimMergeRequest {
+  /** Global id (noteable_id in notes); iid is the per-project number in URLs. */
+  id: number;
   project_id: number;
   iid: number;
   title: string;
@@ -110,6 +112,7 @@ export interface SimJob {
 export interface SimNote {
   id: number;
   project_id: number;
+  mr_id: number;
   mr_iid: number;
   body: string;
   author_id: number;
@@ -132,11 +135,11 @@ export function seedState(now: Date): SimState {
   const at = now.toISOString();
   return {
     version: 1,
-    nextId: { runner: 1, job: 1, note: 1, token: 2, manager: 1, user: 2 },
+    nextId: { runner: 1, job: 1, note: 1, token: 2, manager: 1, user: 2, mergeRequest: 2 },
     users: [{ id: 1, username: "root", name: "Administrator", email: "admin@example.com", is_admin: true, created_at: at }],
     groups: [{ id: 1, name: "pifleet", path: "pifleet" }],
     projects: [{ id: 1, name: "infra", path: "infra", group_id: 1 }],
-    mergeRequests: [{ project_id: 1, iid: 1, title: "Simulated merge request" }],
+    mergeRequests: [{ id: 1, project_id: 1, iid: 1, title: "Simulated merge request" }],
     tokens: [
       {
         id: 1,

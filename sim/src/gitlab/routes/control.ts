@@ -1,7 +1,8 @@
 import { type Request, type Response, Router } from "express";
 import type { Emulator } from "../context.js";
+import { paramError } from "../errors.js";
 import type { FaultKind } from "../faults.js";
-import { intParam, ParamError, readParams, stringParam } from "../params.js";
+import { intParam, readParams, stringParam } from "../params.js";
 import { newPersonalToken, SCOPES, type Scope, type SimUser } from "../state.js";
 
 const FAULT_KINDS: readonly FaultKind[] = ["status", "drop", "latency"];
@@ -35,7 +36,7 @@ export function controlRouter(emu: Emulator): Router {
           .filter(Boolean);
     const unknown = scopes.filter((s) => !(SCOPES as readonly string[]).includes(s));
     if (scopes.length === 0 || unknown.length > 0) {
-      throw new ParamError(
+      throw paramError(
         `scopes must be a non-empty list of ${SCOPES.join(", ")}${unknown.length ? `; unknown: ${unknown.join(", ")}` : ""}`,
       );
     }
@@ -71,7 +72,7 @@ export function controlRouter(emu: Emulator): Router {
   r.post("/faults", (req, res) => {
     const p = readParams(req);
     const kind = stringParam(p, "kind") ?? "status";
-    if (!(FAULT_KINDS as readonly string[]).includes(kind)) throw new ParamError(`kind must be one of ${FAULT_KINDS.join(", ")}`);
+    if (!(FAULT_KINDS as readonly string[]).includes(kind)) throw paramError(`kind must be one of ${FAULT_KINDS.join(", ")}`);
     const rule = emu.faults.add({
       kind: kind as FaultKind,
       remaining: intParam(p, "count") ?? 1,

@@ -1,25 +1,13 @@
 import { Router } from "express";
 import { allowScopes } from "../auth.js";
-import { caller } from "../context.js";
-import type { SimUser } from "../state.js";
+import { caller, type Emulator } from "../context.js";
+import { presentUserBasic } from "../present.js";
 
 /** The version this emulator answers with; runner-manager only needs a well-formed value. */
 export const EMULATED_VERSION = "18.6.0";
 
-export function presentUserBasic(u: SimUser, baseUrl: string) {
-  return {
-    id: u.id,
-    username: u.username,
-    name: u.name,
-    state: "active",
-    locked: false,
-    avatar_url: null,
-    web_url: `${baseUrl}/${u.username}`,
-  };
-}
-
 /** GET /version and GET /user (the token's owner, with the admin-only fields an admin sees). */
-export function userRouter(baseUrl: () => string): Router {
+export function userRouter(emu: Emulator): Router {
   const r = Router();
   r.get("/version", allowScopes("read_user"), (_req, res) => {
     res.json({
@@ -32,7 +20,7 @@ export function userRouter(baseUrl: () => string): Router {
   r.get("/user", allowScopes("read_user"), (_req, res) => {
     const { user } = caller(res);
     res.json({
-      ...presentUserBasic(user, baseUrl()),
+      ...presentUserBasic(user, emu.baseUrl()),
       created_at: user.created_at,
       bio: "",
       location: "",

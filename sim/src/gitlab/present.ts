@@ -1,0 +1,146 @@
+import { managerStatus, runnerStatus, runningJobs } from "./runner-model.js";
+import type { SimJob, SimManager, SimNote, SimProject, SimRunner, SimState, SimUser } from "./state.js";
+
+/** JSON entities with GitLab's field names (lib/api/entities/ci/runner*.rb, job_basic.rb, note.rb). */
+
+export function presentUserBasic(u: SimUser, baseUrl: string) {
+  return {
+    id: u.id,
+    username: u.username,
+    name: u.name,
+    state: "active",
+    locked: false,
+    avatar_url: null,
+    web_url: `${baseUrl}/${u.username}`,
+  };
+}
+
+/** The most recently contacted manager supplies the deprecated version/revision/platform/architecture fields. */
+function latestManager(r: SimRunner): SimManager | undefined {
+  return [...r.managers].sort((a, b) => Date.parse(b.contacted_at) - Date.parse(a.contacted_at))[0];
+}
+
+/** List entry (Entities::Ci::Runner). ip_address is empty since GitLab 17.0; name comes from the runner's own report. */
+export function presentRunner(r: SimRunner, now: Date) {
+  const status = runnerStatus(r, now);
+  return {
+    id: r.id,
+    description: r.description,
+    ip_address: "",
+    active: !r.paused,
+    paused: r.paused,
+    is_shared: r.runner_type === "instance_type",
+    runner_type: r.runner_type,
+    name: r.managers.length > 0 ? "gitlab-runner" : null,
+    online: status === "online",
+    status,
+    created_at: r.created_at,
+  };
+}
+
+function presentProject(p: SimProject, state: SimState) {
+  const group = state.groups.find((g) => g.id === p.group_id);
+  return {
+    id: p.id,
+    description: null,
+    name: p.name,
+    name_with_namespace: `${group?.name ?? "unknown"} / ${p.name}`,
+    path: p.path,
+    path_with_namespace: `${group?.path ?? "unknown"}/${p.path}`,
+    created_at: state.users[0]?.created_at ?? null,
+  };
+}
+
+/** Detail object (Entities::Ci::RunnerDetails); maintenance_note only for callers who may update the runner. */
+export function presentRunnerDetails(r: SimRunner, state: SimState, now: Date, baseUrl: string, showNote: boolean) {
+  const latest = latestManager(r);
+  const projects = state.projects.filter((p) => r.project_ids.includes(p.id)).map((p) => presentProject(p, state));
+  const groups = state.groups
+    .filter((g) => g.id === r.group_id)
+    .map((g) => ({ id: g.id, web_url: `${baseUrl}/groups/${g.path}`, name: g.name }));
+  return {
+    ...presentRunner(r, now),
+    tag_list: [...r.tag_list],
+    run_untagged: r.run_untagged,
+    locked: r.locked,
+    maximum_timeout: r.maximum_timeout,
+    access_level: r.access_level,
+    version: latest?.version ?? null,
+    revision: latest?.revision ?? null,
+    platform: latest?.platform ?? null,
+    architecture: latest?.architecture ?? null,
+    contacted_at: r.contacted_at,
+    ...(showNote ? { maintenance_note: r.maintenance_note } : {}),
+    projects,
+    groups,
+  };
+}
+
+export function presentManager(m: SimManager, runner: SimRunner, state: SimState, now: Date) {
+  return {
+    id: m.id,
+    system_id: m.system_id,
+    version: m.version,
+    revision: m.revision,
+    platform: m.platform,
+    architecture: m.architecture,
+    created_at: m.created_at,
+    contacted_at: m.contacted_at,
+    ip_address: m.ip_address,
+    status: managerStatus(m, now),
+    job_execution_status: runningJobs(state, runner.id, m.system_id).length > 0 ? "active" : "idle",
+  };
+}
+
+const seconds = (from: string | null, to: string | null) => (from && to ? (Date.parse(to) - Date.parse(from)) / 1000 : null);
+
+export function presentJob(j: SimJob, state: SimState, now: Date, baseUrl: string) {
+  const project = state.projects.find((p) => p.id === j.project_id);
+  const admin = state.users.find((u) => u.is_admin);
+  const projectPath = project ? presentProject(project, state).path_with_namespace : "unknown";
+  const sha = `${j.id.toString(16).padStart(8, "0")}${"0".repeat(32)}`;
+  return {
+    id: j.id,
+    status: j.status,
+    stage: j.stage,
+    name: j.name,
+    ref: j.ref,
+    tag: false,
+    coverage: null,
+    allow_failure: false,
+    created_at: j.created_at,
+    started_at: j.started_at,
+    finished_at: j.finished_at,
+    duration: seconds(j.started_at, j.finished_at ?? (j.started_at ? now.toISOString() : null)),
+    queued_duration: seconds(j.created_at, j.started_at),
+    user: admin ? presentUserBasic(admin, baseUrl) : null,
+    commit: { id: sha, short_id: sha.slice(0, 8), title: `Simulated commit for job ${j.id}`, created_at: j.created_at },
+    pipeline: { id: j.id, project_id: j.project_id, ref: j.ref, sha, status: j.status },
+    project: project ? presentProject(project, state) : null,
+    web_url: `${baseUrl}/${projectPath}/-/jobs/${j.id}`,
+  };
+}
+
+export function presentNote(n: SimNote, state: SimState, baseUrl: string) {
+  const author = state.users.find((u) => u.id === n.author_id);
+  return {
+    id: n.id,
+    type: null,
+    body: n.body,
+    attachment: null,
+    author: author ? presentUserBasic(author, baseUrl) : null,
+    created_at: n.created_at,
+    updated_at: n.updated_at,
+    system: false,
+    noteable_id: n.mr_id,
+    noteable_type: "MergeRequest",
+    project_id: n.project_id,
+    resolvable: false,
+    confidential: false,
+    internal: false,
+    imported: false,
+    imported_from: "none",
+    noteable_iid: n.mr_iid,
+    commands_changes: {},
+  };
+}

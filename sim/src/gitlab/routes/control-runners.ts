@@ -1,0 +1,109 @@
+import { Router } from "express";
+import { recordContact } from "../contact.js";
+import type { Emulator } from "../context.js";
+import { ApiError, paramError } from "../errors.js";
+import { findProject, findRunner } from "../lookup.js";
+import { enumParam, intParam, readParams, requireParam, stringParam } from "../params.js";
+import { presentJob, presentRunnerDetails } from "../present.js";
+import { ONLINE_CONTACT_TIMEOUT_MS, RUNNER_STATUSES, STALE_TIMEOUT_MS } from "../runner-model.js";
+import type { SimJob } from "../state.js";
+
+const FINISHED = ["success", "failed", "canceled"] as const;
+const HOUR = 60 * 60 * 1000;
+
+/** Control API for runners, jobs and merge requests: what a real runner or a person in the UI would cause. */
+export function controlRunnersRouter(emu: Emulator): Router {
+  const r = Router();
+  const details = (id: unknown) => presentRunnerDetails(findRunner(emu, id), emu.state, emu.now(), emu.baseUrl(), true);
+
+  // The runner called home: contacted_at = now (or `ago_seconds` earlier); with system_id its manager is upserted.
+  r.post("/runners/:id/contact", (req, res) => {
+    const p = readParams(req);
+    const runner = findRunner(emu, req.params.id);
+    const ago = intParam(p, "ago_seconds") ?? 0;
+    recordContact(emu, runner, {
+      at: new Date(emu.now().getTime() - ago * 1000),
+      systemId: stringParam(p, "system_id"),
+      version: stringParam(p, "version"),
+      ipAddress: stringParam(p, "ip_address"),
+      architecture: stringParam(p, "architecture"),
+    });
+    res.json(details(req.params.id));
+  });
+
+  // Put a runner (and its managers) into a status by moving its timestamps, as time passing would.
+  r.post("/runners/:id/status", (req, res) => {
+    const status = requireParam(enumParam(readParams(req), "status", RUNNER_STATUSES), "status");
+    const runner = findRunner(emu, req.params.id);
+    const now = emu.now().getTime();
+    const iso = (t: number) => new Date(t).toISOString();
+    const contacted = {
+      online: iso(now),
+      offline: iso(now - ONLINE_CONTACT_TIMEOUT_MS - HOUR),
+      stale: iso(now - STALE_TIMEOUT_MS - HOUR),
+      never_contacted: null,
+    }[status];
+    runner.contacted_at = contacted;
+    if (status === "stale") runner.created_at = iso(Math.min(Date.parse(runner.created_at), now - STALE_TIMEOUT_MS - 2 * HOUR));
+    if (status === "never_contacted") {
+      runner.created_at = iso(now);
+      runner.managers = [];
+    }
+    for (const m of runner.managers) m.contacted_at = contacted ?? m.contacted_at;
+    emu.save();
+    res.json(details(req.params.id));
+  });
+
+  // A job starts running on the runner (optionally on one manager): what GET /runners/:id/jobs?status=running shows.
+  r.post("/runners/:id/jobs", (req, res) => {
+    const p = readParams(req);
+    const runner = findRunner(emu, req.params.id);
+    const project = findProject(emu, String(intParam(p, "project_id") ?? emu.state.projects[0]?.id));
+    const at = emu.now().toISOString();
+    const job: SimJob = {
+      id: emu.state.nextId.job++,
+      runner_id: runner.id,
+      project_id: project.id,
+      system_id: stringParam(p, "system_id") ?? runner.managers[0]?.system_id ?? null,
+      name: stringParam(p, "name") ?? "build",
+      stage: stringParam(p, "stage") ?? "test",
+      ref: stringParam(p, "ref") ?? "main",
+      status: "running",
+      created_at: at,
+      started_at: at,
+      finished_at: null,
+    };
+    emu.state.jobs.push(job);
+    emu.save();
+    res.status(201).json(presentJob(job, emu.state, emu.now(), emu.baseUrl()));
+  });
+
+  r.post("/jobs/:id/finish", (req, res) => {
+    const status = enumParam(readParams(req), "status", FINISHED) ?? "success";
+    const job = emu.state.jobs.find((j) => String(j.id) === req.params.id);
+    if (!job) throw new ApiError(404, { message: `404 Job Not Found (no job ${req.params.id})` });
+    if (job.status !== "running") throw paramError(`job ${job.id} is ${job.status}, not running`);
+    job.status = status;
+    job.finished_at = emu.now().toISOString();
+    emu.save();
+    res.json(presentJob(job, emu.state, emu.now(), emu.baseUrl()));
+  });
+
+  // Another open merge request to post notes on.
+  r.post("/merge_requests", (req, res) => {
+    const p = readParams(req);
+    const project = findProject(emu, String(intParam(p, "project_id") ?? emu.state.projects[0]?.id));
+    const iid = Math.max(0, ...emu.state.mergeRequests.filter((m) => m.project_id === project.id).map((m) => m.iid)) + 1;
+    const mr = {
+      id: emu.state.nextId.mergeRequest++,
+      project_id: project.id,
+      iid,
+      title: stringParam(p, "title") ?? `Simulated merge request ${iid}`,
+    };
+    emu.state.mergeRequests.push(mr);
+    emu.save();
+    res.status(201).json(mr);
+  });
+
+  return r;
+}

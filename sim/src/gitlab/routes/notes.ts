@@ -1,0 +1,76 @@
+import { type Request, type Response, Router } from "express";
+import { allowScopes } from "../auth.js";
+import { caller, type Emulator } from "../context.js";
+import { forbidden, notFound, validationError } from "../errors.js";
+import { findProject } from "../lookup.js";
+import { enumParam, readParams, requireParam, stringParam } from "../params.js";
+import { presentNote } from "../present.js";
+import { sendPage } from "../send-page.js";
+import type { SimMergeRequest, SimNote } from "../state.js";
+
+const MAX_NOTE_LENGTH = 1_000_000;
+
+function validateBody(body: string): void {
+  if (body.trim().length === 0) throw validationError({ note: ["can't be blank"] });
+  if (body.length > MAX_NOTE_LENGTH) throw validationError({ note: [`is too long (maximum is ${MAX_NOTE_LENGTH} characters)`] });
+}
+
+/** Merge-request notes: list, create, update. The sim's projects are private: non-members get 404 as in GitLab. */
+export function notesRouter(emu: Emulator): Router {
+  const r = Router();
+
+  const mergeRequest = (req: Request, res: Response): SimMergeRequest => {
+    const project = findProject(emu, req.params.id);
+    if (!caller(res).user.is_admin) throw notFound("Project");
+    const mr = emu.state.mergeRequests.find((m) => m.project_id === project.id && String(m.iid) === req.params.iid);
+    if (!mr) throw notFound("Merge Request");
+    return mr;
+  };
+
+  r.get("/projects/:id/merge_requests/:iid/notes", allowScopes(), (req, res) => {
+    const p = readParams(req);
+    const orderBy = enumParam(p, "order_by", ["created_at", "updated_at"] as const) ?? "created_at";
+    const sort = enumParam(p, "sort", ["asc", "desc"] as const) ?? "desc";
+    const mr = mergeRequest(req, res);
+    const key = (n: SimNote) => `${orderBy === "created_at" ? n.created_at : n.updated_at}#${String(n.id).padStart(12, "0")}`;
+    const notes = emu.state.notes
+      .filter((n) => n.mr_id === mr.id)
+      .sort((a, b) => (sort === "asc" ? key(a).localeCompare(key(b)) : key(b).localeCompare(key(a))));
+    sendPage(req, res, p, notes, (n) => presentNote(n, emu.state, emu.baseUrl()));
+  });
+
+  r.post("/projects/:id/merge_requests/:iid/notes", allowScopes(), (req, res) => {
+    const body = requireParam(stringParam(readParams(req), "body"), "body");
+    const mr = mergeRequest(req, res);
+    validateBody(body);
+    const at = emu.now().toISOString();
+    const note: SimNote = {
+      id: emu.state.nextId.note++,
+      project_id: mr.project_id,
+      mr_id: mr.id,
+      mr_iid: mr.iid,
+      body,
+      author_id: caller(res).user.id,
+      created_at: at,
+      updated_at: at,
+    };
+    emu.state.notes.push(note);
+    emu.save();
+    res.status(201).json(presentNote(note, emu.state, emu.baseUrl()));
+  });
+
+  r.put("/projects/:id/merge_requests/:iid/notes/:note_id", allowScopes(), (req, res) => {
+    const body = requireParam(stringParam(readParams(req), "body"), "body");
+    const mr = mergeRequest(req, res);
+    const note = emu.state.notes.find((n) => n.mr_id === mr.id && String(n.id) === req.params.note_id);
+    if (!note) throw notFound("Note");
+    if (note.author_id !== caller(res).user.id && !caller(res).user.is_admin) throw forbidden();
+    validateBody(body);
+    note.body = body;
+    note.updated_at = emu.now().toISOString();
+    emu.save();
+    res.json(presentNote(note, emu.state, emu.baseUrl()));
+  });
+
+  return r;
+}

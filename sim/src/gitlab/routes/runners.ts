@@ -1,0 +1,143 @@
+import { type Response, Router } from "express";
+import { allowScopes } from "../auth.js";
+import { caller, type Emulator } from "../context.js";
+import { forbidden, paramError, validationError } from "../errors.js";
+import { findRunner } from "../lookup.js";
+import { boolParam, enumParam, intParam, type Params, readParams, stringParam, tagListParam } from "../params.js";
+import { presentJob, presentManager, presentRunnerDetails } from "../present.js";
+import { canManageRunner, canReadRunner, type RunnerAttrs, runnerValidationErrors } from "../runner-model.js";
+import { sendPage } from "../send-page.js";
+import { ACCESS_LEVELS, newRunnerToken, type SimRunner } from "../state.js";
+
+/** Job statuses GitLab accepts in the status filter of GET /runners/:id/jobs. */
+const JOB_STATUSES = [
+  "created",
+  "waiting_for_resource",
+  "preparing",
+  "waiting_for_callback",
+  "pending",
+  "running",
+  "success",
+  "failed",
+  "canceling",
+  "canceled",
+  "skipped",
+  "manual",
+  "scheduled",
+] as const;
+
+const UPDATABLE = [
+  "description",
+  "active",
+  "paused",
+  "tag_list",
+  "run_untagged",
+  "locked",
+  "access_level",
+  "maximum_timeout",
+  "maintenance_note",
+] as const;
+
+/** The runner attributes POST /user/runners and PUT /runners/:id accept, parsed and typed. */
+export function runnerAttrs(p: Params): RunnerAttrs {
+  const active = boolParam(p, "active");
+  const paused = boolParam(p, "paused");
+  return {
+    description: stringParam(p, "description"),
+    paused: paused ?? (active === undefined ? undefined : !active),
+    locked: boolParam(p, "locked"),
+    run_untagged: boolParam(p, "run_untagged"),
+    tag_list: tagListParam(p),
+    access_level: enumParam(p, "access_level", ACCESS_LEVELS),
+    maximum_timeout: intParam(p, "maximum_timeout"),
+    maintenance_note: stringParam(p, "maintenance_note"),
+  };
+}
+
+/** Applies attributes to a copy, validates it (400 with GitLab's model messages) and returns it. */
+export function withAttrs(runner: SimRunner, attrs: RunnerAttrs): SimRunner {
+  const defined = Object.fromEntries(Object.entries(attrs).filter(([, v]) => v !== undefined));
+  const next: SimRunner = { ...runner, ...defined };
+  const errors = runnerValidationErrors(next);
+  if (Object.keys(errors).length > 0) throw validationError(errors);
+  return next;
+}
+
+function replaceRunner(emu: Emulator, updated: SimRunner): void {
+  emu.state.runners = emu.state.runners.map((r) => (r.id === updated.id ? updated : r));
+  emu.save();
+}
+
+/** A runner the caller may read (404 if missing, 403 "No access granted" if not theirs). */
+function readable(emu: Emulator, res: Response, id: unknown): SimRunner {
+  const runner = findRunner(emu, id);
+  if (!canReadRunner(caller(res).user, runner)) throw forbidden("No access granted");
+  return runner;
+}
+
+function manageable(emu: Emulator, res: Response, id: unknown): SimRunner {
+  const runner = findRunner(emu, id);
+  if (!canManageRunner(caller(res).user)) throw forbidden("No access granted");
+  return runner;
+}
+
+/** /runners/:id and what hangs below it; the manage_runner scope is enough for all of these. */
+export function runnerRouter(emu: Emulator): Router {
+  const r = Router();
+  const scopes = allowScopes("manage_runner");
+  const details = (runner: SimRunner, res: Response) =>
+    presentRunnerDetails(runner, emu.state, emu.now(), emu.baseUrl(), canManageRunner(caller(res).user));
+
+  r.get("/runners/:id", scopes, (req, res) => {
+    res.json(details(readable(emu, res, req.params.id), res));
+  });
+
+  r.put("/runners/:id", scopes, (req, res) => {
+    const p = readParams(req);
+    if (!UPDATABLE.some((k) => p[k] !== undefined)) {
+      throw paramError(`${UPDATABLE.join(", ")} are missing, at least one parameter must be provided`);
+    }
+    if (p.active !== undefined && p.paused !== undefined) throw paramError("active, paused are mutually exclusive");
+    const attrs = runnerAttrs(p);
+    const updated = withAttrs(manageable(emu, res, req.params.id), attrs);
+    replaceRunner(emu, updated);
+    res.json(details(updated, res));
+  });
+
+  r.delete("/runners/:id", scopes, (req, res) => {
+    const runner = manageable(emu, res, req.params.id);
+    emu.state.runners = emu.state.runners.filter((x) => x.id !== runner.id);
+    emu.state.jobs = emu.state.jobs.filter((j) => j.runner_id !== runner.id);
+    emu.save();
+    res.status(204).end();
+  });
+
+  r.post("/runners/:id/reset_authentication_token", scopes, (req, res) => {
+    const runner = manageable(emu, res, req.params.id);
+    const updated = { ...runner, token: newRunnerToken() };
+    replaceRunner(emu, updated);
+    res.status(201).json({ token: updated.token, token_expires_at: updated.token_expires_at });
+  });
+
+  r.get("/runners/:id/jobs", scopes, (req, res) => {
+    const p = readParams(req);
+    const status = enumParam(p, "status", JOB_STATUSES);
+    const systemId = stringParam(p, "system_id");
+    enumParam(p, "order_by", ["id"] as const);
+    const sort = enumParam(p, "sort", ["asc", "desc"] as const) ?? "desc";
+    const runner = manageable(emu, res, req.params.id);
+    const jobs = emu.state.jobs
+      .filter((j) => j.runner_id === runner.id && (!status || j.status === status) && (!systemId || j.system_id === systemId))
+      .sort((a, b) => (sort === "asc" ? a.id - b.id : b.id - a.id));
+    const now = emu.now();
+    sendPage(req, res, p, jobs, (j) => presentJob(j, emu.state, now, emu.baseUrl()));
+  });
+
+  r.get("/runners/:id/managers", scopes, (req, res) => {
+    const runner = readable(emu, res, req.params.id);
+    const now = emu.now();
+    res.json(runner.managers.map((m) => presentManager(m, runner, emu.state, now)));
+  });
+
+  return r;
+}

@@ -1,0 +1,51 @@
+import { Router } from "express";
+import { allowScopes } from "../auth.js";
+import { caller, type Emulator } from "../context.js";
+import { forbidden } from "../errors.js";
+import { findGroup, findProject } from "../lookup.js";
+import { enumParam, intParam, readParams, requireParam } from "../params.js";
+import { newRunnerToken, RUNNER_TYPES, type SimRunner } from "../state.js";
+import { runnerAttrs, withAttrs } from "./runners.js";
+
+/** POST /user/runners: create a runner linked to the current user (the new creation workflow). */
+export function userRunnersRouter(emu: Emulator): Router {
+  const r = Router();
+  r.post("/user/runners", allowScopes("create_runner"), (req, res) => {
+    const p = readParams(req);
+    const runnerType = requireParam(enumParam(p, "runner_type", RUNNER_TYPES), "runner_type");
+    const groupId = runnerType === "group_type" ? requireParam(intParam(p, "group_id"), "group_id") : undefined;
+    const projectId = runnerType === "project_type" ? requireParam(intParam(p, "project_id"), "project_id") : undefined;
+    const attrs = runnerAttrs(p);
+    const { user } = caller(res);
+    // Admins may create any type; the sim's plain user owns no group or project and so may create none.
+    const group = groupId === undefined ? undefined : findGroup(emu, String(groupId));
+    const project = projectId === undefined ? undefined : findProject(emu, String(projectId));
+    if (!user.is_admin) throw forbidden("Insufficient permissions");
+    const blank: SimRunner = {
+      id: emu.state.nextId.runner,
+      description: "",
+      runner_type: runnerType,
+      group_id: group?.id ?? null,
+      project_ids: project ? [project.id] : [],
+      paused: false,
+      locked: false,
+      run_untagged: true,
+      tag_list: [],
+      access_level: "not_protected",
+      maximum_timeout: null,
+      maintenance_note: null,
+      token: newRunnerToken(),
+      token_expires_at: null,
+      created_at: emu.now().toISOString(),
+      contacted_at: null,
+      creator_id: user.id,
+      managers: [],
+    };
+    const runner = withAttrs(blank, attrs);
+    emu.state.nextId.runner += 1;
+    emu.state.runners.push(runner);
+    emu.save();
+    res.status(201).json({ id: runner.id, token: runner.token, token_expires_at: runner.token_expires_at });
+  });
+  return r;
+}

@@ -1,0 +1,211 @@
+import { type Fleet, InputError, nodesWithRole, poolNodes, primaryManager, type RunnerPool } from "@pifleet/fleet";
+import { forEachItem, job, template } from "../model/job.js";
+import type { Job, PipelineSpec } from "../model/types.js";
+import { when, workflowRules } from "./rules.js";
+
+/** This file, named in the generated file's header. */
+export const PROJECT_PIPELINE_SOURCE = "pipelines/src/project/pipeline.ts";
+export const NODE_IMAGE = "node:20-bookworm";
+
+export interface ProjectPipelineOptions {
+  /** The fleet file as the repository names it (relative, e.g. examples/fleet.yaml); jobs read it via PIFLEET_FLEET. */
+  fleetPath: string;
+}
+
+/** The pool for container jobs: a docker-executor pool on arm64 Pis (the Pis build and test natively). */
+function containerPool(fleet: Fleet): RunnerPool {
+  const pool = fleet.pools.find((p) => p.executor === "docker" && poolNodes(fleet, p).some((n) => n.arch === "arm64"));
+  if (!pool) {
+    throw new InputError(
+      "the project pipeline needs a docker-executor runner pool on arm64 nodes, and the fleet has none",
+      "Add a pool with executor: docker that selects arm64 runner nodes (see examples/fleet.yaml, pool arm64-docker).",
+    );
+  }
+  return pool;
+}
+
+/** The pool for jobs that change the fleet: a shell-executor pool on the Pis, ideally protected. */
+function deployPool(fleet: Fleet): RunnerPool {
+  const shell = fleet.pools.filter((p) => p.executor === "shell" && poolNodes(fleet, p).length > 0);
+  const pool = shell.find((p) => p.protected) ?? shell[0];
+  if (!pool) {
+    throw new InputError(
+      "the project pipeline needs a shell-executor runner pool (for configure, runners apply and deploy), and the fleet has none",
+      "Add a pool with executor: shell on one or two nodes (see examples/fleet.yaml, pool deploy).",
+    );
+  }
+  return pool;
+}
+
+/** Where the app answers: the load balancer, by default on the first swarm manager. */
+function productionUrl(fleet: Fleet): string {
+  const lb = fleet.app?.loadBalancer;
+  const node = lb ? fleet.nodes.find((n) => n.name === lb.node) : primaryManager(fleet);
+  const port = lb?.port ?? 80;
+  return `http://${node?.address ?? "localhost"}${port === 80 ? "" : `:${port}`}/`;
+}
+
+/**
+ * The repository's own pipeline. MR pipelines verify and plan, and never touch
+ * the Pis; the default branch configures, reconciles runners, builds and deploys.
+ */
+export function projectPipeline(fleet: Fleet, options: ProjectPipelineOptions): PipelineSpec {
+  const onPis = { tags: [...containerPool(fleet).tags] };
+  const onDeployPool = { tags: [...deployPool(fleet).tags] };
+  const defaultBranchOnly = [when.defaultBranch];
+
+  const node = template(".node", {
+    cache: { key: { files: ["package-lock.json"] }, paths: ["node_modules/"] },
+    // node_modules comes from the cache when package-lock.json has not changed.
+    beforeScript: ["test -d node_modules || npm install --no-audit --no-fund --prefer-offline"],
+  });
+  const pifleet = template(".pifleet", {
+    extends: [node],
+    beforeScript: ["test -d node_modules || npm install --no-audit --no-fund --prefer-offline", "npx tsc -b"],
+  });
+
+  const lint = job("lint", { extends: [node], stage: "verify", script: ["npx biome check ."] });
+  const typecheck = job("typecheck", { extends: [node], stage: "verify", script: ["npx tsc -b"] });
+  const unitTests = job("unit-tests", {
+    extends: [node],
+    stage: "verify",
+    script: ["npx vitest run --project unit --reporter=default --reporter=junit --outputFile.junit=test-results/junit.xml"],
+    artifacts: { reports: { junit: "test-results/junit.xml" }, when: "always", expireIn: "1 week" },
+  });
+  const pipelineCheck = job("pipeline-check", { extends: [pifleet], stage: "verify", script: ["npx pifleet pipeline check"] });
+  const fleetValidate = job("fleet-validate", { extends: [pifleet], stage: "verify", script: ["npx pifleet validate"] });
+
+  const mrOnly = [when.mergeRequest];
+  const configurePlan = job("configure-plan", {
+    extends: [pifleet],
+    stage: "plan",
+    needs: [fleetValidate],
+    script: ["npx pifleet configure --check --diff --report markdown > configure-plan.md"],
+    artifacts: { paths: ["configure-plan.md"], expireIn: "1 week" },
+    rules: mrOnly,
+  });
+  const runnersPlan = job("runners-plan", {
+    extends: [pifleet],
+    stage: "plan",
+    needs: [fleetValidate],
+    script: ["npx pifleet runners plan --markdown > runners-plan.md"],
+    artifacts: { paths: ["runners-plan.md"], expireIn: "1 week" },
+    rules: mrOnly,
+  });
+  const planNote = job("plan-note", {
+    extends: [pifleet],
+    stage: "plan",
+    needs: [configurePlan, runnersPlan],
+    script: [
+      "cat configure-plan.md runners-plan.md > plan.md",
+      // One note per MR, found again by its marker and updated in place.
+      'npx pifleet mr note --project "$CI_PROJECT_ID" --mr "$CI_MERGE_REQUEST_IID" --file plan.md --marker plan',
+    ],
+    rules: mrOnly,
+  });
+
+  const configure = job("configure", {
+    extends: [pifleet],
+    ...onDeployPool,
+    stage: "configure",
+    script: ["npx pifleet configure"],
+    resourceGroup: "fleet",
+    interruptible: false,
+    rules: defaultBranchOnly,
+  });
+  const runnersApply = job("runners-apply", {
+    extends: [pifleet],
+    ...onDeployPool,
+    stage: "runners",
+    needs: [configure],
+    script: ["npx pifleet runners apply"],
+    resourceGroup: "fleet",
+    interruptible: false,
+    rules: defaultBranchOnly,
+  });
+  const buildImage = job("build-image", {
+    extends: [pifleet],
+    ...onDeployPool,
+    stage: "build",
+    needs: [typecheck],
+    parallel: { matrix: [{ ARCH: ["arm64", "amd64"] }] },
+    script: [
+      'echo "$CI_REGISTRY_PASSWORD" | docker login --username "$CI_REGISTRY_USER" --password-stdin "$CI_REGISTRY"',
+      'npx pifleet app build --arch "$ARCH" --image "$COUNTER_IMAGE" --push',
+    ],
+    rules: [when.defaultBranch, when.tag],
+  });
+  const deploy = job("deploy-production", {
+    extends: [pifleet],
+    ...onDeployPool,
+    stage: "deploy",
+    needs: [buildImage, runnersApply],
+    script: ['npx pifleet app deploy --image "$COUNTER_IMAGE"'],
+    environment: { name: "production", url: productionUrl(fleet), deploymentTier: "production" },
+    resourceGroup: "production",
+    interruptible: false,
+    rules: defaultBranchOnly,
+  });
+  const smoke = job("smoke-test", {
+    extends: [pifleet],
+    ...onDeployPool,
+    stage: "verify-deploy",
+    needs: [deploy],
+    script: [
+      "npx pifleet app status",
+      'curl --fail --silent --show-error --retry 10 --retry-delay 3 --retry-all-errors "$CI_ENVIRONMENT_URL"',
+    ],
+    environment: { name: "production", action: "verify" },
+    rules: defaultBranchOnly,
+  });
+
+  // One readiness check per app node, then a counter check on that same node.
+  const ready = job("ready", {
+    ...onDeployPool,
+    stage: "verify-deploy",
+    needs: [deploy],
+    script: ['curl --fail --silent --show-error --retry 10 --retry-delay 3 --retry-all-errors "$NODE_URL/readyz"'],
+    rules: defaultBranchOnly,
+  });
+  const counts = job("counts", {
+    ...onDeployPool,
+    stage: "verify-deploy",
+    needs: [ready],
+    script: ['curl --fail --silent --show-error "$NODE_URL/api/stats"'],
+    rules: defaultBranchOnly,
+  });
+  const port = fleet.app?.port ?? 8080;
+  const perNode: Job[] = forEachItem(nodesWithRole(fleet, "app"), [ready, counts], (n) => ({
+    suffix: `:${n.name}`,
+    variables: { NODE_URL: `http://${n.address}:${port}` },
+  }));
+
+  return {
+    workflow: { name: "$CI_COMMIT_REF_NAME: $CI_COMMIT_TITLE", autoCancel: { onNewCommit: "interruptible" }, rules: workflowRules },
+    stages: ["verify", "plan", "configure", "runners", "build", "deploy", "verify-deploy"],
+    variables: {
+      PIFLEET_FLEET: { value: options.fleetPath, description: "The fleet file every pifleet command reads." },
+      COUNTER_IMAGE: "$CI_REGISTRY_IMAGE/counter:$CI_COMMIT_SHORT_SHA",
+      npm_config_cache: "$CI_PROJECT_DIR/.npm",
+    },
+    default: { image: NODE_IMAGE, interruptible: true, ...onPis },
+    jobs: [
+      node,
+      pifleet,
+      lint,
+      typecheck,
+      unitTests,
+      pipelineCheck,
+      fleetValidate,
+      configurePlan,
+      runnersPlan,
+      planNote,
+      configure,
+      runnersApply,
+      buildImage,
+      deploy,
+      smoke,
+      ...perNode,
+    ],
+  };
+}

@@ -53,6 +53,11 @@ export function createExpressApp(ctx: AppContext): express.Express {
     }
   });
 
+  // Browsers ask for it on every page load; answer without a 404 in their console.
+  app.get("/favicon.ico", (_req, res) => {
+    res.status(204).end();
+  });
+
   app.get("/healthz", (_req, res) => {
     res.json({ status: "ok" });
   });

@@ -1,5 +1,5 @@
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import net, { type AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { ViewBatcher } from "./batcher.js";
 import { type AppConfig, redactUrl } from "./config.js";
@@ -57,10 +57,7 @@ export async function startCounterApp(config: AppConfig, log: Logger): Promise<R
       ctx.state.shuttingDown = true;
       log.info({ event: "app.shutdown", reason, drainMs: config.drainMs }, "shutting down: readyz now answers 503");
       if (config.drainMs > 0) await new Promise((r) => setTimeout(r, config.drainMs));
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
+      await closeGently(server);
       await batcher.idle();
       if (redis.isOpen) await redis.close().catch(() => redis.destroy());
       log.info({ event: "app.stopped" }, "in-flight requests finished, Redis closed");
@@ -69,6 +66,23 @@ export async function startCounterApp(config: AppConfig, log: Logger): Promise<R
   };
   return { server, port, ctx, shutdown };
 }
+
+/**
+ * Stops accepting, then gives connections accepted a moment ago time to send
+ * their request before idle ones are closed. http.Server.close() would close
+ * idle sockets at once, resetting a client whose request is on the wire.
+ * Responses already carry `connection: close`, so no socket stays reused.
+ */
+async function closeGently(server: Server): Promise<void> {
+  const closed = new Promise<void>((resolve) => net.Server.prototype.close.call(server, () => resolve()));
+  await new Promise((r) => setTimeout(r, IDLE_GRACE_MS));
+  server.closeIdleConnections();
+  const sweep = setInterval(() => server.closeIdleConnections(), 50);
+  await closed;
+  clearInterval(sweep);
+}
+
+const IDLE_GRACE_MS = 250;
 
 /** A declared body over the limit, or one of unknown length (chunked): no route reads a body. */
 function hasOversizedBody(headers: Record<string, string | string[] | undefined>): boolean {

@@ -26,6 +26,9 @@ const JOB_STATUSES = [
   "scheduled",
 ] as const;
 
+/** Real GitLab paths under /runners/ that are not a runner id. */
+const OTHER_RUNNER_PATHS = new Set(["all", "managers", "verify", "reset_authentication_token", "reset_registration_token"]);
+
 const UPDATABLE = [
   "description",
   "active",
@@ -85,6 +88,8 @@ function manageable(emu: Emulator, res: Response, id: unknown): SimRunner {
 export function runnerRouter(emu: Emulator): Router {
   const r = Router();
   const scopes = allowScopes("manage_runner");
+  // GitLab endpoints like DELETE /runners/managers share this path shape; they are not covered, so they fall through to 501.
+  r.use("/runners/:id", (req, _res, next) => (OTHER_RUNNER_PATHS.has(String(req.params.id)) ? next("router") : next()));
   const details = (runner: SimRunner, res: Response) =>
     presentRunnerDetails(runner, emu.state, emu.now(), emu.baseUrl(), canManageRunner(caller(res).user));
 

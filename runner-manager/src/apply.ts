@@ -1,0 +1,133 @@
+import { OperationError } from "@pifleet/fleet";
+import { configChanges, type ManagedBlock, mergeConfig, parseConfig, renderConfig, type TokenGrant } from "./config-toml.js";
+import type { GitlabApi } from "./gitlab-api.js";
+import { checkOwnership, type Waiting, waitForNoRunningJobs } from "./guard.js";
+import { renderNote } from "./identity.js";
+import { type NodeAccess, NodeError } from "./node-access.js";
+import type { Action, Plan } from "./types.js";
+
+/**
+ * Carries out a plan, in order. GitLab failures (after retries) stop the run:
+ * the next run re-plans from what exists and finishes the job. A node failure
+ * skips that node and the run goes on; the report lists it and the CLI exits 1.
+ */
+
+export interface ApplyOptions {
+  drain: Omit<Waiting, "onWait">;
+  progress?: (message: string) => void;
+  now?: () => Date;
+}
+
+export interface ApplyReport {
+  applied: string[];
+  failures: { subject: string; message: string }[];
+  skippedNodes: { node: string; error: string }[];
+}
+
+export function describeAction(a: Action): string {
+  return a.kind === "write-config" ? `write-config ${a.node}` : `${a.kind} ${a.key}${"runnerId" in a ? ` #${a.runnerId}` : ""}`;
+}
+
+export async function applyPlan(plan: Plan, api: GitlabApi, nodes: NodeAccess, options: ApplyOptions): Promise<ApplyReport> {
+  const report: ApplyReport = { applied: [], failures: [], skippedNodes: [...plan.skippedNodes] };
+  const created = new Map<string, number>();
+  const grants = new Map<string, TokenGrant>();
+  const blockedRunners = new Set<number>();
+  const now = options.now ?? (() => new Date());
+  const fail = (subject: string, message: string) => report.failures.push({ subject, message });
+
+  const guarded = async (a: { key: string; runnerId: number }): Promise<boolean> => {
+    if (blockedRunners.has(a.runnerId)) return false;
+    const o = await checkOwnership(api, a.runnerId, plan.cluster);
+    if (!o.owned) {
+      blockedRunners.add(a.runnerId);
+      fail(a.key, o.reason);
+    }
+    return o.owned;
+  };
+
+  for (const a of plan.actions) {
+    options.progress?.(describeAction(a));
+    switch (a.kind) {
+      case "create": {
+        const r = await api.createRunner(a);
+        created.set(a.key, r.id);
+        grants.set(a.key, { token: r.token, obtainedAt: now(), expiresAt: r.expiresAt });
+        break;
+      }
+      case "update":
+        if (!(await guarded(a))) continue;
+        await api.updateRunner(a.runnerId, a.set);
+        break;
+      case "reset-token": {
+        if (!(await guarded(a))) continue;
+        const t = await api.resetToken(a.runnerId);
+        grants.set(a.key, { token: t.token, obtainedAt: now(), expiresAt: t.expiresAt });
+        break;
+      }
+      case "write-config":
+        if (!(await writeNodeConfig(a, nodes, created, grants))) continue;
+        break;
+      case "pause": {
+        if (!(await guarded(a))) continue;
+        const [node = "", pool = ""] = a.key.split("/");
+        const note = renderNote({ identity: { cluster: plan.cluster, node, pool }, pausedByPifleet: true });
+        await api.updateRunner(a.runnerId, { paused: true, maintenanceNote: note });
+        break;
+      }
+      case "drain": {
+        if (blockedRunners.has(a.runnerId)) continue;
+        const left = await waitForNoRunningJobs(api, a.runnerId, {
+          ...options.drain,
+          onWait: (n, ms) =>
+            options.progress?.(`drain ${a.key} #${a.runnerId}: ${n} running job${n === 1 ? "" : "s"} (${Math.round(ms / 1000)}s)`),
+        });
+        if (left > 0) {
+          blockedRunners.add(a.runnerId);
+          fail(
+            a.key,
+            `runner #${a.runnerId} still has ${left} running job(s) after ${Math.round(options.drain.timeoutMs / 1000)}s; it stays paused and is deleted by a later apply`,
+          );
+          continue;
+        }
+        break;
+      }
+      case "delete":
+        if (!(await guarded(a))) continue;
+        await api.deleteRunner(a.runnerId);
+        break;
+    }
+    report.applied.push(describeAction(a));
+  }
+  return report;
+
+  async function writeNodeConfig(
+    a: Extract<Action, { kind: "write-config" }>,
+    nodesAccess: NodeAccess,
+    ids: Map<string, number>,
+    tokens: Map<string, TokenGrant>,
+  ): Promise<boolean> {
+    try {
+      // Reread right before writing: gitlab-runner may have rotated its token since the plan was made.
+      const current = parseConfig((await nodesAccess.read(a.node)).configText, a.node);
+      const managed: ManagedBlock[] = [];
+      for (const b of a.blocks) {
+        const runnerId = b.runnerId ?? ids.get(b.key);
+        if (runnerId === undefined) continue;
+        const grant = tokens.get(b.key);
+        managed.push({ runnerId, settings: b.settings, ...(grant ? { grant } : {}) });
+      }
+      const next = mergeConfig(current, a.settings, managed);
+      if (configChanges(current, next).length === 0) return true;
+      await nodesAccess.writeConfig(a.node, renderConfig(next));
+      await nodesAccess.reload(a.node, current.listen_address !== next.listen_address);
+      return true;
+    } catch (err) {
+      // A node that is down or holds unreadable TOML is skipped; anything else is a bug or GitLab and stops the run.
+      if (!(err instanceof NodeError) && !(err instanceof OperationError)) throw err;
+      report.skippedNodes.push({ node: a.node, error: err.message });
+      fail(a.node, `${err.message}; a later apply finishes this node`);
+      return false;
+    }
+  }
+}

@@ -1,0 +1,38 @@
+import { describe, expect, it } from "vitest";
+import { desiredFromFleet } from "./desired.js";
+import { testFleet } from "./test-support/fleet-fixture.js";
+
+describe("desiredFromFleet", () => {
+  const desired = desiredFromFleet(testFleet());
+
+  it("places one runner per node and pool, keyed node/pool", () => {
+    expect(desired.nodes.map((n) => [n.name, n.runners.map((r) => r.key)])).toEqual([
+      ["pi1", ["pi1/docker", "pi1/deploy"]],
+      ["pi2", ["pi2/docker", "pi2/deploy"]],
+      ["pi3", ["pi3/docker"]],
+    ]);
+  });
+
+  it("sizes limit from memory minus the OS reserve and concurrent per node, capped at the CPU count", () => {
+    const pi1 = desired.nodes.find((n) => n.name === "pi1");
+    const pi3 = desired.nodes.find((n) => n.name === "pi3");
+    // 2048 - 512 reserve = 1536: 3 docker jobs of 512, 6 deploy jobs of 256 capped at 4 CPUs.
+    expect(pi1?.runners.map((r) => r.block.limit)).toEqual([3, 4]);
+    expect(pi1?.settings.concurrent).toBe(4);
+    // 4096 - 512 = 3584 → 7 jobs, capped at 4 CPUs.
+    expect(pi3?.runners[0]?.block.limit).toBe(4);
+    expect(pi1?.runners.map((r) => r.block.requestConcurrency)).toEqual([2, 2]);
+  });
+
+  it("binds metrics to the node's address and carries the ownership marker and protection", () => {
+    const pi1 = desired.nodes[0];
+    expect(pi1?.settings.listenAddress).toBe("198.18.0.11:9252");
+    const deploy = pi1?.runners[1];
+    expect(deploy?.description).toBe("pifleet testfleet/pi1/deploy");
+    expect(deploy?.maintenanceNote.split("\n")[0]).toBe("managed-by=pifleet cluster=testfleet node=pi1 pool=deploy");
+    expect(deploy?.accessLevel).toBe("ref_protected");
+    expect(deploy?.block).toMatchObject({ executor: "shell", shell: "bash" });
+    expect(pi1?.runners[0]?.block.docker).toEqual({ image: "debian:bookworm-slim", memory: "512m", memorySwap: "512m" });
+    expect(desired.scope).toEqual({ type: "project_type", id: 1 });
+  });
+});

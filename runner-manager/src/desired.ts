@@ -1,0 +1,68 @@
+import { isIP } from "node:net";
+import { type Fleet, type FleetNode, jobCapacity, nodeConcurrency, poolsByNode, type RunnerPool } from "@pifleet/fleet";
+import { describeRunner, renderNote, runnerKey } from "./identity.js";
+import type { Desired, DesiredNode, DesiredRunner, NodeSettings, RunnerScope } from "./types.js";
+
+/** Seconds gitlab-runner waits for jobs on a forceful shutdown; drains use SIGQUIT and wait longer. */
+const SHUTDOWN_TIMEOUT_SECONDS = 30;
+const DEFAULT_DOCKER_IMAGE = "debian:bookworm-slim";
+
+export function runnerScope(fleet: Fleet): RunnerScope {
+  const { type, id } = fleet.gitlab.runnerScope;
+  return type === "instance" ? { type: "instance_type" } : { type: `${type}_type`, ...(id === undefined ? {} : { id }) };
+}
+
+/** Metrics bind to the node's own address so they are reachable on the LAN, not from everywhere. */
+export function listenAddress(node: FleetNode, port: number): string {
+  const family = isIP(node.address);
+  if (family === 6) return `[${node.address}]:${port}`;
+  return family === 4 ? `${node.address}:${port}` : `0.0.0.0:${port}`;
+}
+
+function desiredRunner(fleet: Fleet, node: FleetNode, pool: RunnerPool): DesiredRunner {
+  const identity = { cluster: fleet.cluster, node: node.name, pool: pool.name };
+  const limit = jobCapacity(node, pool, fleet.runners.osReserveMiB).jobs;
+  const description = describeRunner(identity);
+  return {
+    key: runnerKey(identity),
+    node: node.name,
+    pool: pool.name,
+    description,
+    tags: [...pool.tags].sort(),
+    runUntagged: pool.runUntagged,
+    accessLevel: pool.protected ? "ref_protected" : "not_protected",
+    maintenanceNote: renderNote({ identity, pausedByPifleet: false }),
+    block: {
+      name: description,
+      url: fleet.gitlab.url,
+      executor: pool.executor,
+      limit,
+      // A second job request in flight lets a node pick up work while one long-poll waits;
+      // more requests than job slots would only add load on GitLab.
+      requestConcurrency: Math.min(limit, 2),
+      ...(pool.executor === "shell"
+        ? { shell: "bash" }
+        : { docker: { image: pool.image ?? DEFAULT_DOCKER_IMAGE, memory: `${pool.jobMemoryMiB}m`, memorySwap: `${pool.jobMemoryMiB}m` } }),
+    },
+  };
+}
+
+/** Pools × nodes: one runner per node and pool, with per-node concurrency from memory and CPUs. */
+export function desiredFromFleet(fleet: Fleet): Desired {
+  const byNode = poolsByNode(fleet);
+  const nodes: DesiredNode[] = [];
+  for (const node of fleet.nodes) {
+    const pools = byNode.get(node.name) ?? [];
+    // A runner node without pools is kept in view so its old pifleet blocks get removed.
+    if (pools.length === 0 && !node.roles.includes("runner")) continue;
+    const settings: NodeSettings = {
+      // gitlab-runner refuses concurrent = 0.
+      concurrent: Math.max(1, nodeConcurrency(fleet, node)),
+      checkInterval: fleet.runners.checkIntervalSeconds,
+      listenAddress: listenAddress(node, fleet.runners.metricsPort),
+      shutdownTimeout: SHUTDOWN_TIMEOUT_SECONDS,
+    };
+    nodes.push({ name: node.name, settings, runners: pools.map((p) => desiredRunner(fleet, node, p)) });
+  }
+  return { cluster: fleet.cluster, scope: runnerScope(fleet), nodes };
+}

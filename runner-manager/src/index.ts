@@ -1,0 +1,15 @@
+export { type ApplyOptions, type ApplyReport, applyPlan, describeAction } from "./apply.js";
+export { CONFIG_PATH, configChanges, mergeConfig, parseConfig, renderConfig } from "./config-toml.js";
+export { desiredFromFleet, listenAddress, runnerScope } from "./desired.js";
+export { type ClientOptions, createGitlabClient } from "./gitbeaker-client.js";
+export type { GitlabApi, RunnerDetail, RunnerSummary } from "./gitlab-api.js";
+export { checkOwnership, waitForNoRunningJobs } from "./guard.js";
+export { describeRunner, parseDescription, parseNote, renderNote } from "./identity.js";
+export { type NodeAccess, NodeError, type NodeState } from "./node-access.js";
+export { observe } from "./observe.js";
+export { planRunners } from "./planner.js";
+export { planFleet, type Reconciliation } from "./reconcile.js";
+export { planToJson, renderPlanMarkdown, renderPlanText, summarize } from "./render-plan.js";
+export { DEFAULT_RETRY, GitlabHttpError, GitlabNetworkError, parseRetryAfter, type RetryPolicy, withRetry } from "./retry.js";
+export { Secret, scrubTokens } from "./secret.js";
+export type * from "./types.js";

@@ -1,0 +1,72 @@
+import { observedBlocks, parseConfig } from "./config-toml.js";
+import type { GitlabApi } from "./gitlab-api.js";
+import { parseDescription, parseNote, sameIdentity } from "./identity.js";
+import type { NodeAccess } from "./node-access.js";
+import { ownedByKey } from "./planner.js";
+import type { Desired, Observed, ObservedNode, ObservedRunner } from "./types.js";
+
+/**
+ * Reads actual state: GitLab's runner list (one request per 100 runners),
+ * one filtered list per distinct pool tag set (so tag drift costs pages, not a
+ * GET per runner), the maintenance_note of paused runners only, and every
+ * node's config.toml in parallel. An unreachable node is recorded, not fatal.
+ */
+
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+export async function observeNode(nodes: NodeAccess, name: string): Promise<ObservedNode> {
+  try {
+    const state = await nodes.read(name);
+    const blocks = observedBlocks(parseConfig(state.configText, name));
+    return { name, reachable: true, configText: state.configText, blocks, pendingRotation: state.pendingRotation };
+  } catch (err) {
+    return { name, reachable: false, error: (err as Error).message, configText: null, blocks: [], pendingRotation: [] };
+  }
+}
+
+export async function observeRunners(desired: Desired, api: GitlabApi): Promise<ObservedRunner[]> {
+  const all = await api.listRunners();
+  const tagPools = new Map<number, string[]>(all.map((r) => [r.id, []]));
+  const poolTags = new Map<string, string[]>();
+  for (const n of desired.nodes) for (const r of n.runners) poolTags.set(r.pool, r.tags);
+  const bySet = new Map<string, string[]>();
+  for (const [pool, tags] of poolTags) bySet.set(tags.join(","), [...(bySet.get(tags.join(",")) ?? []), pool]);
+  for (const [set, pools] of bySet) {
+    const having = set === "" ? all : await api.listRunners({ tags: set.split(",") });
+    for (const r of having) tagPools.get(r.id)?.push(...pools);
+  }
+  const runners: ObservedRunner[] = all.map((r) => ({ ...r, tagPools: tagPools.get(r.id) ?? [] }));
+  // The list has no maintenance_note. Read it only for runners pifleet would act on or explain:
+  // paused ones (who paused?), duplicates and runners to retire (are they really ours?).
+  const wanted = new Set(desired.nodes.flatMap((n) => n.runners.map((r) => r.key)));
+  const suspects = [...ownedByKey(desired.cluster, runners)].flatMap(([key, group]) =>
+    group.filter((r) => r.paused || group.length > 1 || !wanted.has(key)),
+  );
+  await mapLimit(suspects, 4, async (r) => {
+    const detail = await api.getRunner(r.id);
+    const note = parseNote(detail?.maintenanceNote);
+    const expected = parseDescription(r.description);
+    if (!note || !expected || !sameIdentity(note.identity, expected)) {
+      r.notOurs = `runner #${r.id} is described like pifleet's but its maintenance note has no matching pifleet marker — left alone`;
+    }
+    r.pausedByPifleet = note?.pausedByPifleet ?? false;
+  });
+  return runners;
+}
+
+export async function observe(desired: Desired, api: GitlabApi, nodes: NodeAccess, nodeNames?: string[]): Promise<Observed> {
+  const names = nodeNames ?? desired.nodes.map((n) => n.name);
+  const [runners, observedNodes] = await Promise.all([observeRunners(desired, api), mapLimit(names, 8, (n) => observeNode(nodes, n))]);
+  return { runners, nodes: observedNodes };
+}

@@ -1,0 +1,223 @@
+import { describe, expect, it } from "vitest";
+import { applyPlan } from "./apply.js";
+import { parseConfig } from "./config-toml.js";
+import type { GitlabApi } from "./gitlab-api.js";
+import type { NodeAccess } from "./node-access.js";
+import { planFleet } from "./reconcile.js";
+import { planToJson, renderPlanMarkdown, renderPlanText } from "./render-plan.js";
+import { crashAfter, InjectedCrash } from "./test-support/crash.js";
+import { testFleet } from "./test-support/fleet-fixture.js";
+import { MemoryGitlab } from "./test-support/memory-gitlab.js";
+import { MemoryNodes } from "./test-support/memory-nodes.js";
+
+const fleet = testFleet();
+const DESIRED = 5; // docker on pi1..pi3, deploy on pi1..pi2
+// A fake clock: waiting for jobs advances time instead of sleeping.
+let clock = 0;
+const drain = {
+  timeoutMs: 1_000,
+  pollMs: 250,
+  now: () => clock,
+  sleep: async (ms: number) => {
+    clock += ms;
+  },
+};
+
+async function reconcile(api: GitlabApi, nodes: NodeAccess, f = fleet) {
+  const { plan } = await planFleet(f, api, nodes);
+  const report = await applyPlan(plan, api, nodes, { drain });
+  return { plan, report };
+}
+
+/** Every pifleet block on every node names a live runner of the right node/pool and holds that runner's current token. */
+function expectConverged(gitlab: MemoryGitlab, nodes: MemoryNodes) {
+  const owned = [...gitlab.runners.values()].filter((r) => r.description.startsWith("pifleet testfleet/"));
+  expect(owned).toHaveLength(DESIRED);
+  expect(new Set(owned.map((r) => r.description)).size).toBe(DESIRED);
+  for (const node of ["pi1", "pi2", "pi3"]) {
+    const doc = parseConfig(nodes.files.get(node) ?? null, node) as { runners?: Record<string, unknown>[] };
+    const blocks = doc.runners ?? [];
+    expect(blocks.length).toBe(node === "pi3" ? 1 : 2);
+    for (const b of blocks) {
+      const live = gitlab.runners.get(b.id as number);
+      expect(live?.description, `${node} block ${String(b.name)}`).toBe(b.name);
+      expect(live?.token === b.token, `${node} block ${String(b.name)} holds the live token`).toBe(true);
+    }
+  }
+}
+
+describe("plan → apply → plan", () => {
+  it("creates what is missing, then plans nothing and writes nothing", async () => {
+    const gitlab = new MemoryGitlab();
+    const nodes = new MemoryNodes();
+    const first = await reconcile(gitlab, nodes);
+    expect(first.plan.actions.filter((a) => a.kind === "create")).toHaveLength(DESIRED);
+    expect(first.report.failures).toEqual([]);
+    expectConverged(gitlab, nodes);
+
+    gitlab.calls.length = 0;
+    const second = await planFleet(fleet, gitlab, nodes);
+    expect(second.plan.actions).toEqual([]);
+    expect(renderPlanText(second.plan)).toContain("No changes");
+    expect(gitlab.writes()).toEqual([]);
+    // One list plus one per distinct pool tag set; no GET per runner.
+    expect(gitlab.calls).toEqual(["list", "list?tags=arm64,docker", "list?tags=deploy"]);
+  });
+
+  it("never puts a token in the plan text, markdown or JSON, or in the apply report", async () => {
+    const gitlab = new MemoryGitlab();
+    const nodes = new MemoryNodes();
+    await reconcile(gitlab, nodes);
+    nodes.pending.set("pi2", [...gitlab.runners.keys()]); // forces token resets in the next plan
+    const { plan, report } = await reconcile(gitlab, nodes);
+    expect(plan.actions.some((a) => a.kind === "reset-token")).toBe(true);
+    const everything = [renderPlanText(plan), renderPlanMarkdown(plan), JSON.stringify(planToJson(plan)), JSON.stringify(report)].join(
+      "\n",
+    );
+    for (const r of gitlab.runners.values()) expect(everything).not.toContain(r.token);
+    expect(everything).not.toMatch(/glrt-/);
+  });
+});
+
+describe("crash at any step, then rerun", () => {
+  it("converges with no duplicate and no orphan runner, whichever call the crash follows", async () => {
+    const probe = crashAfter(Number.POSITIVE_INFINITY, new MemoryGitlab(), new MemoryNodes());
+    await reconcile(probe.api, probe.nodes);
+    const total = probe.calls().length;
+    expect(total).toBeGreaterThan(10);
+    for (let n = 1; n <= total; n++) {
+      const gitlab = new MemoryGitlab();
+      const nodes = new MemoryNodes();
+      const seam = crashAfter(n, gitlab, nodes);
+      await expect(reconcile(seam.api, seam.nodes), `crash after call ${n}`).rejects.toBeInstanceOf(InjectedCrash);
+      await reconcile(gitlab, nodes);
+      expectConverged(gitlab, nodes);
+      expect((await planFleet(fleet, gitlab, nodes)).plan.actions, `plan after crash ${n} and rerun`).toEqual([]);
+    }
+  });
+
+  it("converges after a crash in the middle of a rerun too (two crashes in a row)", async () => {
+    const gitlab = new MemoryGitlab();
+    const nodes = new MemoryNodes();
+    for (const n of [3, 6]) {
+      const seam = crashAfter(n, gitlab, nodes);
+      await expect(reconcile(seam.api, seam.nodes)).rejects.toBeInstanceOf(InjectedCrash);
+    }
+    await reconcile(gitlab, nodes);
+    expectConverged(gitlab, nodes);
+  });
+});
+
+describe("people and other tools", () => {
+  it("keeps a pause made in the UI and says so in the plan", async () => {
+    const gitlab = new MemoryGitlab();
+    const nodes = new MemoryNodes();
+    await reconcile(gitlab, nodes);
+    const target = [...gitlab.runners.values()].find((r) => r.description === "pifleet testfleet/pi2/docker");
+    await gitlab.updateRunner(target?.id as number, { paused: true }); // as a person would, through the API
+    const { plan } = await reconcile(gitlab, nodes);
+    expect(plan.actions).toEqual([]);
+    expect(gitlab.runners.get(target?.id as number)?.paused).toBe(true);
+    expect(renderPlanText(plan)).toContain(`pi2/docker: runner #${target?.id} was paused by a person in the GitLab UI — kept paused`);
+  });
+
+  it("never changes or deletes runners it did not create, even ones dressed like its own", async () => {
+    const gitlab = new MemoryGitlab();
+    const nodes = new MemoryNodes();
+    const foreign = gitlab.addForeign("team laptop runner");
+    const impostor = gitlab.addForeign("pifleet testfleet/pi9/docker", "made by hand");
+    const { plan, report } = await reconcile(gitlab, nodes);
+    expect(gitlab.runners.has(foreign)).toBe(true);
+    expect(gitlab.runners.has(impostor)).toBe(true);
+    expect(report.failures).toEqual([]);
+    expect(plan.actions.filter((a) => "runnerId" in a && (a.runnerId === foreign || a.runnerId === impostor))).toEqual([]);
+    expect(plan.notes).toContainEqual({
+      level: "warn",
+      subject: "pifleet testfleet/pi9/docker",
+      message: `runner #${impostor} is described like pifleet's but its maintenance note has no matching pifleet marker — left alone`,
+    });
+  });
+
+  it("sets tags back when a person removed one, and retires runners whose node left the fleet after draining them", async () => {
+    const gitlab = new MemoryGitlab();
+    const nodes = new MemoryNodes();
+    await reconcile(gitlab, nodes);
+    const pi1 = [...gitlab.runners.values()].find((r) => r.description === "pifleet testfleet/pi1/docker");
+    await gitlab.updateRunner(pi1?.id as number, { tags: ["docker"] });
+    const smaller = testFleet({
+      nodes: `
+  - { name: pi1, address: 198.18.0.11, roles: [swarm-manager, runner] }
+  - { name: pi2, address: 198.18.0.12, roles: [runner] }`,
+    });
+    const pi3 = [...gitlab.runners.values()].find((r) => r.description === "pifleet testfleet/pi3/docker");
+    const { plan } = await reconcile(gitlab, nodes, smaller);
+    expect(plan.actions.map((a) => a.kind)).toEqual(["update", "pause", "drain", "delete"]);
+    expect(gitlab.runners.get(pi1?.id as number)?.tags).toEqual(["arm64", "docker"]);
+    expect(gitlab.runners.has(pi3?.id as number)).toBe(false);
+    expect((await planFleet(smaller, gitlab, nodes)).plan.actions).toEqual([]);
+  });
+
+  it("deletes duplicates, keeping the runner the node's config uses", async () => {
+    const gitlab = new MemoryGitlab();
+    const nodes = new MemoryNodes();
+    await reconcile(gitlab, nodes);
+    const kept = [...gitlab.runners.values()].find((r) => r.description === "pifleet testfleet/pi1/deploy");
+    const dup = await gitlab.createRunner({
+      description: kept?.description as string,
+      maintenanceNote: kept?.maintenanceNote as string,
+      tags: ["deploy"],
+      runUntagged: false,
+      accessLevel: "ref_protected",
+    });
+    const { plan } = await reconcile(gitlab, nodes);
+    expect(plan.actions.map((a) => `${a.kind} ${"runnerId" in a ? a.runnerId : ""}`)).toEqual([
+      `pause ${dup.id}`,
+      `drain ${dup.id}`,
+      `delete ${dup.id}`,
+    ]);
+    expect(gitlab.runners.has(kept?.id as number)).toBe(true);
+    expectConverged(gitlab, nodes);
+  });
+});
+
+describe("unreachable nodes and busy runners", () => {
+  it("skips an unreachable node, reports it, and still converges the others", async () => {
+    const gitlab = new MemoryGitlab();
+    const nodes = new MemoryNodes();
+    nodes.unreachable.add("pi2");
+    const { plan, report } = await reconcile(gitlab, nodes);
+    expect(plan.skippedNodes).toEqual([{ node: "pi2", error: "pi2: ssh: connect ECONNREFUSED (node unreachable)" }]);
+    expect(renderPlanText(plan)).toContain(
+      "! pi2: skipped: pi2: ssh: connect ECONNREFUSED (node unreachable); its runners are left as they are",
+    );
+    expect(report.skippedNodes.map((s) => s.node)).toEqual(["pi2"]);
+    expect([...gitlab.runners.values()].map((r) => r.description).sort()).toEqual([
+      "pifleet testfleet/pi1/deploy",
+      "pifleet testfleet/pi1/docker",
+      "pifleet testfleet/pi3/docker",
+    ]);
+    nodes.unreachable.clear();
+    await reconcile(gitlab, nodes);
+    expectConverged(gitlab, nodes);
+  });
+
+  it("does not delete a retired runner that is still running a job when the drain times out", async () => {
+    const gitlab = new MemoryGitlab();
+    const nodes = new MemoryNodes();
+    await reconcile(gitlab, nodes);
+    const pi3 = [...gitlab.runners.values()].find((r) => r.description === "pifleet testfleet/pi3/docker");
+    gitlab.jobs.set(pi3?.id as number, [4711]);
+    const smaller = testFleet({
+      pools: `\n  - { name: docker, tags: [docker, arm64], nodes: [pi1, pi2] }\n  - { name: deploy, executor: shell, tags: [deploy], nodes: [pi1, pi2] }`,
+    });
+    const { report } = await reconcile(gitlab, nodes, smaller);
+    expect(gitlab.runners.get(pi3?.id as number)?.paused).toBe(true);
+    expect(report.failures[0]?.message).toMatch(/still has 1 running job\(s\) after 1s; it stays paused/);
+    gitlab.jobs.delete(pi3?.id as number);
+    const plan = (await planFleet(smaller, gitlab, nodes)).plan;
+    expect(plan.actions.map((a) => a.kind)).toEqual(["drain", "delete"]);
+    await applyPlan(plan, gitlab, nodes, { drain });
+    expect(gitlab.runners.has(pi3?.id as number)).toBe(false);
+    expect(nodes.files.get("pi3")).not.toContain("pi3/docker");
+  });
+});

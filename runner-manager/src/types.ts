@@ -1,0 +1,126 @@
+/** Shared shapes of runner-manager: what the fleet wants, what is there, and the plan between. */
+
+export type AccessLevel = "not_protected" | "ref_protected";
+export type RunnerStatus = "online" | "offline" | "stale" | "never_contacted";
+export type RunnerType = "instance_type" | "group_type" | "project_type";
+
+/** Where runners live in GitLab. */
+export interface RunnerScope {
+  type: RunnerType;
+  /** Group or project id; absent for instance runners. */
+  id?: number;
+}
+
+/** The settings of one [[runners]] block pifleet manages (no id, no token). */
+export interface RunnerBlockSettings {
+  name: string;
+  url: string;
+  executor: "docker" | "shell";
+  limit: number;
+  requestConcurrency: number;
+  shell?: string;
+  docker?: { image: string; memory: string; memorySwap: string };
+}
+
+/** Global config.toml keys pifleet manages on a node. */
+export interface NodeSettings {
+  concurrent: number;
+  checkInterval: number;
+  listenAddress: string;
+  shutdownTimeout: number;
+}
+
+/** What GitLab gets when pifleet creates the runner for one node and pool. */
+export interface RunnerCreateSpec {
+  key: string;
+  node: string;
+  pool: string;
+  description: string;
+  tags: string[];
+  runUntagged: boolean;
+  accessLevel: AccessLevel;
+  maintenanceNote: string;
+}
+
+export interface DesiredRunner extends RunnerCreateSpec {
+  block: RunnerBlockSettings;
+}
+
+export interface DesiredNode {
+  name: string;
+  settings: NodeSettings;
+  runners: DesiredRunner[];
+}
+
+export interface Desired {
+  cluster: string;
+  scope: RunnerScope;
+  nodes: DesiredNode[];
+}
+
+/** A runner as GitLab's list endpoint shows it (plus what observe learned cheaply). */
+export interface ObservedRunner {
+  id: number;
+  description: string;
+  paused: boolean;
+  status: RunnerStatus;
+  /** Pools whose full tag set this runner carries (from list queries filtered by tag_list). */
+  tagPools: string[];
+  /** Known only for runners observe read in detail (paused, duplicate or to be retired). */
+  pausedByPifleet?: boolean;
+  /** Set when the description looks like pifleet's but the maintenance_note does not: never touched. */
+  notOurs?: string;
+}
+
+/** One [[runners]] block found in a node's config.toml. */
+export interface ObservedBlock {
+  id: number;
+  name: string;
+}
+
+export interface ObservedNode {
+  name: string;
+  reachable: boolean;
+  /** Why the node could not be read (never contains secrets). */
+  error?: string;
+  /** config.toml text; null when the file does not exist yet. */
+  configText: string | null;
+  blocks: ObservedBlock[];
+  /** Runner ids whose token reset started but whose config write did not finish. */
+  pendingRotation: number[];
+}
+
+export interface Observed {
+  runners: ObservedRunner[];
+  nodes: ObservedNode[];
+}
+
+export type Action =
+  | ({ kind: "create" } & RunnerCreateSpec)
+  | { kind: "update"; key: string; runnerId: number; set: { tags?: string[]; description?: string }; reason: string }
+  | { kind: "reset-token"; key: string; node: string; runnerId: number; reason: string }
+  | { kind: "write-config"; node: string; settings: NodeSettings; blocks: PlannedBlock[]; changes: string[] }
+  | { kind: "pause"; key: string; runnerId: number; reason: string }
+  | { kind: "drain"; key: string; runnerId: number }
+  | { kind: "delete"; key: string; runnerId: number; reason: string };
+
+/** A [[runners]] block a config write puts on a node; runnerId null = the runner this apply creates. */
+export interface PlannedBlock {
+  key: string;
+  runnerId: number | null;
+  settings: RunnerBlockSettings;
+}
+
+export interface Note {
+  level: "info" | "warn";
+  subject: string;
+  message: string;
+}
+
+export interface Plan {
+  cluster: string;
+  actions: Action[];
+  notes: Note[];
+  /** Nodes that could not be read; their changes are left for a later run. */
+  skippedNodes: { node: string; error: string }[];
+}

@@ -1,6 +1,5 @@
 import { readFileSync } from "node:fs";
 import { Command, Option } from "commander";
-import { registerConfigure } from "./commands/configure.js";
 import { registerPipeline } from "./commands/pipeline.js";
 import { registerValidate } from "./commands/validate.js";
 
@@ -27,7 +26,6 @@ Start here:
   $ pifleet sim up                                 a simulated 4-Pi fleet on this machine`,
     );
   registerValidate(program);
-  registerConfigure(program);
   registerPipeline(program);
   return program;
 }

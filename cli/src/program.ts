@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { Command, Option } from "commander";
 import { registerPipeline } from "./commands/pipeline.js";
+import { registerConfigure } from "./commands/configure.js";
 import { registerValidate } from "./commands/validate.js";
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
@@ -26,6 +27,7 @@ Start here:
   $ pifleet sim up                                 a simulated 4-Pi fleet on this machine`,
     );
   registerValidate(program);
+  registerConfigure(program);
   registerPipeline(program);
   return program;
 }

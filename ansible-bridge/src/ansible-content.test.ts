@@ -1,0 +1,61 @@
+import { execFile } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { ROLE_TAGS } from "./configure.js";
+import { ANSIBLE_DIR } from "./run-dir.js";
+
+const run = promisify(execFile);
+const packageDir = join(ANSIBLE_DIR, "..");
+const roles = readdirSync(join(ANSIBLE_DIR, "roles")).sort();
+
+/** Runs a linter and returns its output; a non-zero exit fails with that output as the message. */
+async function lint(cmd: string, args: string[]): Promise<string> {
+  try {
+    const { stdout, stderr } = await run(cmd, args, {
+      cwd: packageDir,
+      env: { ...process.env, NO_COLOR: "1" },
+      maxBuffer: 8 * 1024 * 1024,
+    });
+    return stdout + stderr;
+  } catch (err) {
+    const e = err as { stdout?: string; stderr?: string; message: string };
+    throw new Error(`${cmd} failed:\n${e.stdout ?? ""}${e.stderr ?? e.message}`);
+  }
+}
+
+describe("the Ansible content", () => {
+  it("is clean under yamllint", async () => {
+    await lint("yamllint", ["--strict", "-c", ".yamllint", "ansible"]);
+  });
+
+  it("is clean under ansible-lint's production profile", async () => {
+    const out = await lint("ansible-lint", ["--profile", "production", "--offline", "-c", ".ansible-lint", "ansible"]);
+    expect(out).toMatch(/Passed with production profile/);
+  });
+
+  it("passes ansible-playbook --syntax-check", async () => {
+    await lint("ansible-playbook", ["--syntax-check", "-i", "localhost,", join(ANSIBLE_DIR, "site.yml")]);
+  });
+
+  it("runs every role from site.yml, in order, each with its own tag", () => {
+    const plays = parse(readFileSync(join(ANSIBLE_DIR, "site.yml"), "utf8")) as Array<{ roles: Array<{ role: string; tags: string[] }> }>;
+    const used = plays.flatMap((p) => p.roles);
+    expect(used.map((r) => r.role)).toEqual([...ROLE_TAGS]);
+    for (const r of used) expect(r.tags).toEqual([r.role]);
+    expect([...ROLE_TAGS].sort()).toEqual(roles);
+  });
+
+  it.each(roles)("role %s documents every default in its README, prefixed with the role name", (role) => {
+    const defaults = parse(readFileSync(join(ANSIBLE_DIR, "roles", role, "defaults/main.yml"), "utf8")) as Record<string, unknown>;
+    const readme = readFileSync(join(ANSIBLE_DIR, "roles", role, "README.md"), "utf8");
+    const keys = Object.keys(defaults);
+    expect(keys.length).toBeGreaterThan(0);
+    for (const key of keys) {
+      expect(key.startsWith(`${role}_`), `${key} lacks the ${role}_ prefix`).toBe(true);
+      expect(readme, `${role}/README.md does not document ${key}`).toContain(`\`${key}\``);
+    }
+  });
+});

@@ -1,0 +1,23 @@
+export { type AnsibleCfgInput, renderAnsibleCfg } from "./ansible-cfg.js";
+export {
+  DEFAULT_REGISTRY_PORT,
+  loadBalancerNode,
+  type RegistryEndpoint,
+  registryEndpoint,
+  SWARM_ARCH_LABEL,
+  SWARM_ROLE_LABELS,
+  swarmLabels,
+  swarmPrimary,
+  swarmRole,
+} from "./cluster-facts.js";
+export { type ConfigureOptions, checkConfigureInput, configure, ROLE_TAGS } from "./configure.js";
+export { type AnsibleEvent, type Diff, type HostRecap, normaliseStats, parseLine, type TaskStatus } from "./events.js";
+export { errorLines, mapAnsibleExit } from "./exit-code.js";
+export { buildInventory, REGISTRY_GROUP } from "./inventory.js";
+export { isSecretName, MASK, maskText, secretValues } from "./mask.js";
+export { type HostProgress, ProgressTracker } from "./progress.js";
+export { healthyHosts, type RunSummary, summarise, type TaskChange, type TaskFailure } from "./recap.js";
+export { type ReportOptions, renderMarkdownReport } from "./report.js";
+export { ANSIBLE_DIR, DEFAULT_WORK_DIR, prepareRunDir, type RunDir, SITE_PLAYBOOK } from "./run-dir.js";
+export { type PlaybookResult, playbookArgs, type RunPlaybookOptions, runPlaybook } from "./run-playbook.js";
+export { unifiedDiff } from "./unified-diff.js";

@@ -1,0 +1,69 @@
+import type { AnsibleEvent, Diff, HostRecap, TaskStatus } from "./events.js";
+
+/** A task that changed (or, under --check, would change) one host. */
+export interface TaskChange {
+  host: string;
+  task: string;
+  action: string;
+  diffs: Diff[];
+}
+
+/** A task that failed on a host, or a host that could not be reached. */
+export interface TaskFailure {
+  host: string;
+  task: string;
+  status: Extract<TaskStatus, "failed" | "unreachable">;
+  message: string;
+}
+
+/** What a playbook run did, built from its events alone (pure). */
+export interface RunSummary {
+  hosts: Record<string, HostRecap>;
+  changes: TaskChange[];
+  failures: TaskFailure[];
+}
+
+const emptyRecap = (): HostRecap => ({ ok: 0, changed: 0, unreachable: 0, failed: 0, skipped: 0 });
+
+/**
+ * Folds events into a summary. Ansible's own recap (the stats event) wins for
+ * the totals; counting results is the fallback when a run died before it.
+ * Ignored failures are not failures (Ansible counts them as ok, and so do we).
+ */
+export function summarise(events: Iterable<AnsibleEvent>): RunSummary {
+  const counted: Record<string, HostRecap> = {};
+  let reported: Record<string, HostRecap> | undefined;
+  const changes: TaskChange[] = [];
+  const failures: TaskFailure[] = [];
+  for (const e of events) {
+    if (e.kind === "recap") reported = e.hosts;
+    if (e.kind !== "result") continue;
+    const recap = counted[e.host] ?? emptyRecap();
+    counted[e.host] = recap;
+    if (e.status === "failed" && e.ignored) recap.ok++;
+    else if (e.status === "changed") {
+      recap.ok++;
+      recap.changed++;
+    } else recap[e.status]++;
+    if (e.status === "changed") changes.push({ host: e.host, task: e.task, action: e.action, diffs: e.diffs });
+    if ((e.status === "failed" && !e.ignored) || e.status === "unreachable")
+      failures.push({ host: e.host, task: e.task, status: e.status, message: e.message ?? "" });
+  }
+  const hosts = reported ?? counted;
+  return {
+    hosts: Object.fromEntries(
+      Object.keys(hosts)
+        .sort()
+        .map((h) => [h, hosts[h] ?? emptyRecap()]),
+    ),
+    changes,
+    failures,
+  };
+}
+
+/** Hosts that are fine: reached, and no task failed. */
+export function healthyHosts(summary: RunSummary): string[] {
+  return Object.entries(summary.hosts)
+    .filter(([, r]) => r.failed === 0 && r.unreachable === 0)
+    .map(([h]) => h);
+}

@@ -1,0 +1,68 @@
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { EnvironmentError, ExitCode } from "@pifleet/fleet";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { AnsibleEvent } from "./events.js";
+import { runPlaybook } from "./run-playbook.js";
+import { testFleet } from "./test-support/fleets.js";
+
+// Real ansible-playbook, run against this machine with the local connection (no SSH, no network):
+// the fleet's two nodes both map to localhost, and each writes its own file in a temp dir.
+const playbook = fileURLToPath(new URL("./fixtures/play.yml", import.meta.url));
+const fleet = testFleet({}, [
+  { name: "node1", address: "127.0.0.1", roles: ["runner"] },
+  { name: "node2", address: "127.0.0.2", roles: ["runner"] },
+]);
+let dir: string;
+const vars = (value: number) => ({ ansible_connection: "local", fixture_dir: dir, fixture_value: value, fixture_token: "s3cr3t-token" });
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "pifleet-run-playbook-"));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("runPlaybook (real ansible-playbook, local connection)", () => {
+  it("streams events, ends with a per-host recap and maps a failed host to exit 1", async () => {
+    const events: AnsibleEvent[] = [];
+    const result = await runPlaybook({ fleet, playbook, workDir: join(dir, "work"), extraVars: vars(1), onEvent: (e) => events.push(e) });
+    expect(events.filter((e) => e.kind === "result").length).toBeGreaterThanOrEqual(6);
+    expect(events.at(-1)?.kind).toBe("recap");
+    expect(result.hosts.node1).toEqual({ ok: 2, changed: 1, unreachable: 0, failed: 0, skipped: 2 });
+    expect(result.hosts.node2).toMatchObject({ changed: 1, failed: 1 });
+    expect(result.ansibleExitCode).toBe(2);
+    expect(result.exitCode).toBe(ExitCode.failed);
+    expect(await readFile(join(dir, "out-node1.conf"), "utf8")).toBe("setting = 1\ntoken = s3cr3t-token\n");
+  });
+
+  it("writes the run's files private, keeping secrets out of the inventory", async () => {
+    const result = await runPlaybook({ fleet, playbook, workDir: join(dir, "work"), extraVars: vars(1) });
+    for (const f of ["inventory.yml", "ansible.cfg", "extra-vars.json"])
+      expect((await stat(join(result.runDir, f))).mode & 0o777).toBe(0o600);
+    expect(await readFile(join(result.runDir, "inventory.yml"), "utf8")).not.toContain("s3cr3t");
+    expect(result.hosts.node1?.changed).toBe(0);
+  });
+
+  it("under --check --diff reports the change with its diff and changes nothing", async () => {
+    const result = await runPlaybook({ fleet, playbook, workDir: join(dir, "work"), extraVars: vars(2), check: true, diff: true });
+    expect(result.check).toBe(true);
+    const change = result.changes.find((c) => c.host === "node1");
+    expect(change?.diffs[0]).toMatchObject({ before: "setting = 1\ntoken = s3cr3t-token\n", after: "setting = 2\ntoken = s3cr3t-token\n" });
+    expect(await readFile(join(dir, "out-node1.conf"), "utf8")).toBe("setting = 1\ntoken = s3cr3t-token\n");
+  });
+
+  it("reports Ansible's own errors as bad input (exit 2)", async () => {
+    const result = await runPlaybook({ fleet, playbook: join(dir, "missing.yml"), workDir: join(dir, "work") });
+    expect(result.exitCode).toBe(ExitCode.badInput);
+    expect(result.errors.join("\n")).toContain("missing.yml");
+  });
+
+  it("says ansible-playbook is missing with an EnvironmentError (exit 3)", async () => {
+    const run = runPlaybook({ fleet, playbook, workDir: join(dir, "work"), ansiblePlaybook: "ansible-playbook-not-installed" });
+    await expect(run).rejects.toBeInstanceOf(EnvironmentError);
+    await expect(run).rejects.toThrow(/ansible-playbook-not-installed not found/);
+  });
+});

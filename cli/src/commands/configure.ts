@@ -1,0 +1,126 @@
+import { configure, type PlaybookResult, ProgressTracker, ROLE_TAGS, renderMarkdownReport } from "@pifleet/ansible-bridge";
+import { ExitCode, InputError, OperationError } from "@pifleet/fleet";
+import { type Command, Option } from "commander";
+import { globals, loadFleet, progressFor } from "../context.js";
+import { print, printJson, renderTable } from "../output.js";
+
+interface ConfigureFlags {
+  check?: boolean;
+  diff?: boolean;
+  limit?: string;
+  tags?: string;
+  report?: "markdown";
+  workDir: string;
+}
+
+const list = (value: string | undefined): string[] =>
+  (value ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+function printTable(result: PlaybookResult): void {
+  const rows = Object.entries(result.hosts).map(([host, r]) => [
+    host,
+    String(r.ok),
+    String(r.changed),
+    String(r.unreachable),
+    String(r.failed),
+    String(r.skipped),
+  ]);
+  print(renderTable(["host", "ok", "changed", "unreachable", "failed", "skipped"], rows));
+  for (const f of result.failures) print(`${f.host}: ${f.status}: ${f.task}: ${f.message}`);
+}
+
+/** Host failures are an operation failure (exit 1); Ansible's own errors are bad input (exit 2). */
+function throwIfFailed(result: PlaybookResult): void {
+  if (result.exitCode === ExitCode.ok) return;
+  const unreachable = Object.entries(result.hosts)
+    .filter(([, r]) => r.unreachable > 0)
+    .map(([h]) => h);
+  const failed = Object.entries(result.hosts)
+    .filter(([, r]) => r.failed > 0)
+    .map(([h]) => h);
+  if (result.exitCode === ExitCode.badInput)
+    throw new InputError(
+      `ansible-playbook rejected the run:\n${result.errors.join("\n") || "(no message)"}`,
+      `Generated files: ${result.runDir}`,
+    );
+  const parts = [
+    unreachable.length ? `unreachable: ${unreachable.join(", ")}` : "",
+    failed.length ? `failed: ${failed.join(", ")}` : "",
+  ].filter(Boolean);
+  throw new OperationError(
+    `configure did not converge every node (${parts.join("; ") || `ansible-playbook exit ${result.ansibleExitCode}`})`,
+    unreachable.length
+      ? "Check that the unreachable nodes are up and reachable over SSH, then re-run; the other nodes were configured."
+      : undefined,
+  );
+}
+
+export function registerConfigure(program: Command): void {
+  program
+    .command("configure")
+    .description("configure the Pis with Ansible (site.yml): base OS, Pi boot settings, Docker, registry, Swarm, runner service")
+    .option("--check", "change nothing; report what would change")
+    .option("--diff", "show file and package differences")
+    .option("--limit <nodes>", "only these nodes, comma-separated (e.g. pi1,pi2)")
+    .option("--tags <tags>", `only these roles, comma-separated: ${ROLE_TAGS.join(", ")}`)
+    .addOption(new Option("--report <format>", "print a report for a merge request instead of the table").choices(["markdown"]))
+    .addOption(
+      new Option("--work-dir <dir>", "generated inventory, ansible.cfg, fact cache").env("PIFLEET_ANSIBLE_DIR").default(".pifleet/ansible"),
+    )
+    .addHelpText(
+      "after",
+      `
+The inventory and ansible.cfg are generated from fleet.yaml for every run (under --work-dir/runs/);
+SSH uses the fleet's key and checks host keys against its known_hosts only.
+Exit codes: 0 every node converged, 1 a node failed or was unreachable (the others are still configured),
+2 bad input (fleet file, --limit, --tags, or Ansible rejected the playbook), 3 ansible-playbook missing.
+With --json, stdout is {"hosts": {NAME: {ok, changed, unreachable, failed, skipped}}, "check", "changes", "failures", ...}.
+
+Examples:
+  $ pifleet configure                                   converge every node
+  $ pifleet configure --check --diff --report markdown  what a merge request would change, secrets masked
+  $ pifleet configure --limit pi3 --tags docker,swarm   one node, two roles
+  $ pifleet configure --json | jq '.hosts'`,
+    )
+    .action(async (flags: ConfigureFlags, cmd: Command) => {
+      const g = globals(cmd);
+      const { fleet } = await loadFleet(cmd);
+      const progress = progressFor(cmd);
+      const tracker = new ProgressTracker();
+      progress.update(`configuring ${fleet.nodes.length} nodes${flags.check ? " (check mode)" : ""}`);
+      let result: PlaybookResult;
+      try {
+        result = await configure({
+          fleet,
+          limit: list(flags.limit),
+          tags: list(flags.tags),
+          check: Boolean(flags.check),
+          diff: Boolean(flags.diff),
+          workDir: flags.workDir,
+          onEvent: (event) => {
+            tracker.apply(event);
+            if (event.kind === "result" && event.status === "unreachable") progress.log(`${event.host}: unreachable`);
+            if (event.kind === "result" && event.status === "failed" && !event.ignored)
+              progress.log(`${event.host}: failed: ${event.task}`);
+            if (event.kind === "task" || event.kind === "result") progress.update(tracker.line());
+          },
+        });
+      } catch (err) {
+        progress.done();
+        throw err;
+      }
+      const changed = Object.values(result.hosts).reduce((n, r) => n + r.changed, 0);
+      progress.done(
+        `configure ${flags.check ? "checked" : "ran"} on ${Object.keys(result.hosts).length} hosts, ${changed} ${flags.check ? "would change" : "changed"}`,
+      );
+      if (g.json) {
+        const { hosts, check, changes, failures, errors, durationMs, runDir, exitCode } = result;
+        printJson({ hosts, check, changes, failures, errors, durationMs, runDir, exitCode });
+      } else if (flags.report === "markdown") print(renderMarkdownReport(result, { check: result.check }).trimEnd());
+      else printTable(result);
+      throwIfFailed(result);
+    });
+}

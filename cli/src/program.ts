@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { Command, Option } from "commander";
-import { registerPipeline } from "./commands/pipeline.js";
 import { registerConfigure } from "./commands/configure.js";
+import { registerPipeline } from "./commands/pipeline.js";
 import { registerValidate } from "./commands/validate.js";
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };

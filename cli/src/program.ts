@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { Command, Option } from "commander";
 import { registerConfigure } from "./commands/configure.js";
 import { registerPipeline } from "./commands/pipeline.js";
+import { registerSim } from "./commands/sim.js";
 import { registerValidate } from "./commands/validate.js";
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
@@ -29,5 +30,6 @@ Start here:
   registerValidate(program);
   registerConfigure(program);
   registerPipeline(program);
+  registerSim(program);
   return program;
 }

@@ -1,0 +1,49 @@
+import type { FleetInput } from "@pifleet/fleet";
+import { stringify } from "yaml";
+import type { SimLayout } from "./layout.js";
+
+export interface SimGitlab {
+  url: string;
+  projectId: number;
+}
+
+/**
+ * The fleet model for a sim: its nodes at their fixed addresses, the emulator as GitLab,
+ * and Docker address pools inside 198.18.0.0/15 so nested engines obey the network rule. Pure.
+ */
+export function simFleet(layout: SimLayout, gitlab: SimGitlab): FleetInput {
+  return {
+    cluster: layout.instance,
+    gitlab: { url: gitlab.url, runnerScope: { type: "project", id: gitlab.projectId }, tokenEnv: "GITLAB_TOKEN" },
+    ssh: { user: "pi", privateKey: "./id_ed25519", knownHosts: "./known_hosts" },
+    docker: {
+      bip: "198.18.100.1/24",
+      addressPools: [{ base: "198.18.128.0/18", size: 24 }],
+      swarmAddressPool: { base: "198.18.192.0/18", size: 24 },
+    },
+    nodes: layout.nodes.map((n) => ({
+      name: n.name,
+      address: n.address,
+      arch: layout.arch,
+      memoryMiB: layout.memoryMiB,
+      cpus: layout.cpus,
+      roles: n.roles,
+    })),
+    pools: [{ name: `${layout.arch}-docker`, executor: "docker", tags: [layout.arch, "docker", "pi"], select: { roles: ["runner"] } }],
+    app: { image: "pifleet/counter", port: 8080, redis: { node: "pi1" } },
+  };
+}
+
+export function renderFleetYaml(layout: SimLayout, gitlab: SimGitlab): string {
+  const header = [
+    `# Written by \`pifleet sim up\` for the simulated fleet ${layout.instance} (${layout.nodes.length} × ${layout.arch}).`,
+    "# Regenerated on every `sim up`; edit a copy, not this file. The GitLab token is in gitlab/gitlab-token",
+    "# (export GITLAB_TOKEN=$(cat gitlab/gitlab-token)), never in this file.",
+  ];
+  return `${header.join("\n")}\n${stringify(simFleet(layout, gitlab), { lineWidth: 0 })}`;
+}
+
+/** known_hosts: one line per node pinning the host key `sim up` generated and installed in it. */
+export function renderKnownHosts(entries: { address: string; publicKey: string }[]): string {
+  return entries.map((e) => `${e.address} ${e.publicKey.trim().split(/\s+/).slice(0, 2).join(" ")}\n`).join("");
+}

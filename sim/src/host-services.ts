@@ -1,0 +1,119 @@
+import { mkdir, readFile } from "node:fs/promises";
+import { connect } from "node:net";
+import { join } from "node:path";
+import { OperationError } from "@pifleet/fleet";
+import { docker } from "./exec.js";
+import { HOST_RUN_DIR } from "./lock.js";
+import { sleep, spawnDetached, stopPidFile } from "./processes.js";
+
+/**
+ * Host daemons every sim on this machine shares: lxcfs (so a node's /proc/meminfo shows its
+ * memory limit, not the host's) and apt-cacher-ng (so a second converge downloads nothing).
+ * Whoever starts one records its pid here; the last `sim down` stops the ones a sim started.
+ * A daemon that was already running (started by someone else) is used and never stopped.
+ */
+export const LXCFS_DIR = "/var/lib/lxcfs";
+export const APT_CACHE_DIR = "/var/cache/pifleet/apt-cacher-ng";
+const LOG_DIR = "/var/log/pifleet";
+export const APT_PROXY_PORT = 3142;
+
+/** /proc files lxcfs virtualises per container, bind-mounted over the node's own. */
+export const LXCFS_PROC_FILES = ["cpuinfo", "diskstats", "loadavg", "meminfo", "stat", "swaps", "uptime"];
+
+interface Service {
+  name: string;
+  pidFile: string;
+  /** Substring of /proc/PID/cmdline proving the pid is still our daemon (pids get reused). */
+  cmdlineMark: string;
+}
+
+const LXCFS: Service = { name: "lxcfs", pidFile: join(HOST_RUN_DIR, "lxcfs.pid"), cmdlineMark: join(HOST_RUN_DIR, "lxcfs.lxcfs-pid") };
+const APT_CACHER: Service = { name: "apt-cacher-ng", pidFile: join(HOST_RUN_DIR, "apt-cacher-ng.pid"), cmdlineMark: APT_CACHE_DIR };
+
+async function startService(service: Service, program: string, args: string[]): Promise<void> {
+  await mkdir(LOG_DIR, { recursive: true });
+  await mkdir(HOST_RUN_DIR, { recursive: true });
+  await spawnDetached(program, args, join(LOG_DIR, `${service.name}.log`), service.pidFile);
+}
+
+async function lxcfsMounted(): Promise<boolean> {
+  const mounts = await readFile("/proc/mounts", "utf8");
+  return mounts.split("\n").some((l) => l.split(" ")[1] === LXCFS_DIR && l.includes("lxcfs"));
+}
+
+/** Mount point of a running lxcfs, starting one if none runs; undefined when lxcfs cannot run here. */
+export async function ensureLxcfs(progress: (m: string) => void): Promise<string | undefined> {
+  if (await lxcfsMounted()) return LXCFS_DIR;
+  await mkdir(LXCFS_DIR, { recursive: true });
+  progress("starting lxcfs (nodes then report their own memory in /proc/meminfo)");
+  try {
+    await startService(LXCFS, "lxcfs", ["-f", "-p", LXCFS.cmdlineMark, LXCFS_DIR]);
+  } catch {
+    return undefined;
+  }
+  for (let i = 0; i < 50; i++) {
+    if (await lxcfsMounted()) return LXCFS_DIR;
+    await sleep(100);
+  }
+  progress(`lxcfs did not mount ${LXCFS_DIR} (see ${LOG_DIR}/lxcfs.log); nodes will show the host's memory`);
+  return undefined;
+}
+
+function portOpen(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port, timeout: 1000 });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+    socket.once("timeout", () => {
+      socket.destroy();
+      resolve(false);
+    });
+  });
+}
+
+/** The default bridge's gateway: an address of this host that every container can reach. */
+export async function bridgeGateway(): Promise<string> {
+  return docker(["network", "inspect", "bridge", "--format", "{{(index .IPAM.Config 0).Gateway}}"]);
+}
+
+/**
+ * apt-cacher-ng listening on loopback and the default bridge's gateway, with its cache outside
+ * any sim dir so it survives `sim down` and is shared by every sim. Returns the proxy URLs for
+ * the host (debootstrap) and for containers (image build and nodes).
+ */
+export async function ensureAptProxy(mirror: string, progress: (m: string) => void): Promise<{ host: string; nodes: string }> {
+  const gateway = await bridgeGateway();
+  const urls = { host: `http://127.0.0.1:${APT_PROXY_PORT}`, nodes: `http://${gateway}:${APT_PROXY_PORT}` };
+  if ((await portOpen("127.0.0.1", APT_PROXY_PORT)) && (await portOpen(gateway, APT_PROXY_PORT))) return urls;
+  await mkdir(APT_CACHE_DIR, { recursive: true });
+  progress(`starting apt-cacher-ng (cache ${APT_CACHE_DIR})`);
+  await startService(APT_CACHER, "apt-cacher-ng", [
+    "-c",
+    "/etc/apt-cacher-ng",
+    "ForeGround=1",
+    `CacheDir=${APT_CACHE_DIR}`,
+    `LogDir=${LOG_DIR}`,
+    `Port=${APT_PROXY_PORT}`,
+    `BindAddress=127.0.0.1 ${gateway}`,
+    `PidFile=${join(HOST_RUN_DIR, "apt-cacher-ng.acng-pid")}`,
+    `SocketPath=${join(HOST_RUN_DIR, "apt-cacher-ng.socket")}`,
+    // Debian's default picks a random mirror from a list; use the one this machine's apt uses.
+    `Remap-debrep=file:deb_mirror*.gz /debian ; ${mirror}/`,
+  ]);
+  for (let i = 0; i < 50; i++) {
+    if (await portOpen("127.0.0.1", APT_PROXY_PORT)) return urls;
+    await sleep(100);
+  }
+  throw new OperationError(`apt-cacher-ng did not listen on port ${APT_PROXY_PORT}; see ${LOG_DIR}/apt-cacher-ng.log`);
+}
+
+/** Stops the shared daemons a sim started; called by the last `sim down` on the machine. */
+export async function stopHostServices(): Promise<string[]> {
+  const stopped: string[] = [];
+  if (await stopPidFile(APT_CACHER.pidFile, APT_CACHER.cmdlineMark)) stopped.push(APT_CACHER.name);
+  if (await stopPidFile(LXCFS.pidFile, LXCFS.cmdlineMark)) stopped.push(LXCFS.name);
+  return stopped;
+}

@@ -1,0 +1,87 @@
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { EnvironmentError } from "@pifleet/fleet";
+import { docker, run } from "./exec.js";
+import { BASE_RECIPE, debianMirror, IMAGE_LABEL, imageTags, RECIPE_DIR, readRecipe } from "./image-recipe.js";
+import type { SimArch } from "./layout.js";
+import { HOST_RUN_DIR, withLock } from "./lock.js";
+
+export type ProgressFn = (message: string) => void;
+
+async function imageExists(tag: string): Promise<boolean> {
+  return (await docker(["image", "ls", "-q", tag])) !== "";
+}
+
+/** The Debian mirror this machine's apt uses (nodes and the apt proxy fetch from the same one). */
+export async function machineMirror(): Promise<string> {
+  return debianMirror(await machineSources());
+}
+
+async function machineSources(): Promise<string> {
+  const dir = "/etc/apt/sources.list.d";
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const texts = await Promise.all(
+    ["/etc/apt/sources.list", ...names.map((n) => join(dir, n))].map((f) => readFile(f, "utf8").catch(() => "")),
+  );
+  return texts.join("\n");
+}
+
+/** Mirror URL as seen through the apt proxy when one is given (apt-cacher-ng's /HOST/PATH form). */
+function viaProxy(mirror: string, proxy: string | undefined): string {
+  return proxy ? `${proxy}/${mirror.replace(/^https?:\/\//, "")}` : mirror;
+}
+
+async function buildBase(tag: string, arch: SimArch, hostProxy: string | undefined, progress: ProgressFn): Promise<void> {
+  const mirror = await machineMirror();
+  const work = await mkdtemp(join(tmpdir(), "pifleet-sim-rootfs-"));
+  try {
+    const rootfs = join(work, "rootfs");
+    progress(`debootstrap ${BASE_RECIPE.suite} (${arch}) from ${mirror}${hostProxy ? " via the apt proxy" : ""}`);
+    await run("debootstrap", [
+      `--variant=${BASE_RECIPE.variant}`,
+      `--arch=${arch}`,
+      BASE_RECIPE.suite,
+      rootfs,
+      viaProxy(mirror, hostProxy),
+    ]);
+    progress(`importing ${tag}`);
+    // tar runs as its own process, piped into `docker import` through a shell-free pipeline.
+    await run("bash", [
+      "-c",
+      'set -o pipefail; tar -C "$1" --numeric-owner -c . | docker import --platform "linux/$2" -c "LABEL $3=base" - "$4"',
+      "bash",
+      rootfs,
+      arch,
+      IMAGE_LABEL,
+      tag,
+    ]);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Makes sure the node image for this recipe exists, building it when missing: debootstrap →
+ * `docker import` (base) → `docker build` of sim/image (node). Both are cached by content hash,
+ * and a host-wide lock keeps concurrent sims from building the same image twice.
+ */
+export async function ensureNodeImage(arch: SimArch, proxy: { host?: string; build?: string }, progress: ProgressFn): Promise<string> {
+  const tags = imageTags(arch, await readRecipe());
+  if (await imageExists(tags.node)) return tags.node;
+  if (arch === "arm64" && !(await readFile("/proc/sys/fs/binfmt_misc/qemu-aarch64", "utf8").catch(() => ""))) {
+    throw new EnvironmentError(
+      "arm64 nodes need qemu-user emulation, but binfmt_misc has no qemu-aarch64 entry",
+      "Run scripts/setup as root (installs qemu-user-static and binfmt-support and enables qemu-aarch64).",
+    );
+  }
+  return withLock(join(HOST_RUN_DIR, `image-${arch}.lock`), 30 * 60_000, async () => {
+    if (await imageExists(tags.node)) return tags.node;
+    if (!(await imageExists(tags.base))) await buildBase(tags.base, arch, proxy.host, progress);
+    progress(`building ${tags.node}`);
+    const args = ["build", "--platform", `linux/${arch}`, "-t", tags.node, "--label", `${IMAGE_LABEL}=node`];
+    args.push("--build-arg", `BASE=${tags.base}`, "--build-arg", `APT_PROXY=${proxy.build ?? ""}`, RECIPE_DIR);
+    await run("docker", args);
+    return tags.node;
+  });
+}

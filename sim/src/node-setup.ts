@@ -1,0 +1,86 @@
+import { randomBytes } from "node:crypto";
+import { mkdir, writeFile } from "node:fs/promises";
+import { connect } from "node:net";
+import { join } from "node:path";
+import { OperationError } from "@pifleet/fleet";
+import { docker, run } from "./exec.js";
+import type { NodePlan, SimLayout } from "./layout.js";
+import { aptProxyConf, labelArgs, nodeCreateArgs } from "./node-container.js";
+import { sleep } from "./processes.js";
+import { ensureKeyPair } from "./ssh-keys.js";
+
+export interface NodeInputs {
+  image: string;
+  lxcfsDir: string | undefined;
+  /** The sim's client public key, for pi's authorized_keys. */
+  clientPublicKey: string;
+  aptProxyUrl: string;
+}
+
+/** Where each file staged on the host lands in the node. */
+const STAGED = {
+  ssh_host_ed25519_key: "etc/ssh/ssh_host_ed25519_key",
+  "ssh_host_ed25519_key.pub": "etc/ssh/ssh_host_ed25519_key.pub",
+  authorized_keys: "home/pi/.ssh/authorized_keys",
+  "apt-proxy.conf": "etc/apt/apt.conf.d/01pifleet-sim-proxy",
+  "machine-id": "etc/machine-id",
+} as const;
+
+/**
+ * Creates one node: its docker volume and container, then copies in its own host key (generated
+ * here, so known_hosts pins a key we made, not one learnt over the network), pi's authorized_keys,
+ * the apt proxy and a machine-id, and starts it. Returns the node's public host key.
+ */
+export async function createNode(layout: SimLayout, node: NodePlan, inputs: NodeInputs): Promise<string> {
+  const staging = join(layout.files.nodes, node.name);
+  const tree = join(staging, "rootfs");
+  await mkdir(staging, { recursive: true });
+  const hostPublicKey = await ensureKeyPair(join(staging, "ssh_host_ed25519_key"), `root@${node.name}`);
+  const contents: Record<keyof typeof STAGED, string | undefined> = {
+    ssh_host_ed25519_key: undefined,
+    "ssh_host_ed25519_key.pub": undefined,
+    authorized_keys: `${inputs.clientPublicKey}\n`,
+    "apt-proxy.conf": aptProxyConf(inputs.aptProxyUrl),
+    "machine-id": `${randomBytes(16).toString("hex")}\n`,
+  };
+  for (const [source, target] of Object.entries(STAGED)) {
+    await mkdir(join(tree, target, ".."), { recursive: true });
+    const content = contents[source as keyof typeof STAGED];
+    const from = join(staging, source);
+    if (content !== undefined) await writeFile(join(tree, target), content, { mode: 0o600 });
+    else await run("cp", ["-p", from, join(tree, target)]);
+  }
+  await docker(["volume", "create", ...labelArgs(layout.instance, node.name), node.dockerVolume]);
+  await docker(nodeCreateArgs(layout, node, inputs.image, inputs.lxcfsDir));
+  // Only the files go into the tar (no directory entries), so the node's own directories keep their owners.
+  const copyIn = 'set -o pipefail; t="$1"; c="$2"; shift 2; tar -C "$t" --no-recursion -c "$@" | docker cp - "$c:/"';
+  await run("bash", ["-c", copyIn, "bash", tree, node.container, ...Object.values(STAGED)]);
+  await docker(["start", node.container]);
+  return hostPublicKey;
+}
+
+/** Resolves once sshd on address answers with its SSH banner; no key exchange, nothing trusted. */
+function sshBanner(address: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: address, port: 22, timeout: 2000 });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.once("data", (d) => done(d.toString("latin1").startsWith("SSH-2.0-")));
+    socket.once("error", () => done(false));
+    socket.once("timeout", () => done(false));
+  });
+}
+
+export async function waitForSsh(node: NodePlan, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await sshBanner(node.address)) return;
+    await sleep(250);
+  }
+  throw new OperationError(
+    `${node.name} (${node.address}): sshd did not answer within ${Math.round(timeoutMs / 1000)} s`,
+    `Look inside: docker exec ${node.container} systemctl status ssh`,
+  );
+}

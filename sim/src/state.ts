@@ -1,0 +1,30 @@
+import { readFile, rename, writeFile } from "node:fs/promises";
+import type { SimLayout } from "./layout.js";
+import { simFiles } from "./layout.js";
+
+/** What `sim up` recorded in DIR/state.json, so status/fault/down need no options. */
+export interface SimState {
+  version: 1;
+  layout: SimLayout;
+  image: string;
+  /** apt proxy URL the nodes use. */
+  aptProxy: string;
+  gitlab?: { url: string; projectId: number };
+  createdAt: string;
+}
+
+export async function readState(dir: string): Promise<SimState | undefined> {
+  const text = await readFile(simFiles(dir).state, "utf8").catch(() => undefined);
+  return text === undefined ? undefined : (JSON.parse(text) as SimState);
+}
+
+/** Atomic write (temp file, then rename) so a reader never sees half a state file. */
+export async function writeFileAtomic(path: string, content: string, mode = 0o644): Promise<void> {
+  const tmp = `${path}.${process.pid}.tmp`;
+  await writeFile(tmp, content, { mode });
+  await rename(tmp, path);
+}
+
+export async function writeState(state: SimState): Promise<void> {
+  await writeFileAtomic(state.layout.files.state, `${JSON.stringify(state, null, 2)}\n`);
+}

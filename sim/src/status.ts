@@ -1,0 +1,94 @@
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import { InputError } from "@pifleet/fleet";
+import { gitlabRunning } from "./gitlab-process.js";
+import type { SimArch } from "./layout.js";
+import { attachedContainers, simContainers } from "./sim-docker.js";
+import { readState, type SimState } from "./state.js";
+
+export type NodeState = "running" | "stopped" | "paused" | "partitioned" | "missing" | "restarting" | "created";
+
+export interface SimNodeStatus {
+  name: string;
+  address: string;
+  state: NodeState;
+  container: string;
+  roles: string[];
+}
+
+export interface SimStatus {
+  instance: string;
+  dir: string;
+  arch: SimArch;
+  fleetFile: string;
+  sshKey: string;
+  knownHosts: string;
+  sshUser: string;
+  network: { name: string; subnet: string; gateway: string };
+  nodes: SimNodeStatus[];
+  /** The emulator; token is the admin's API token (a secret: print the tokenFile path to people, not this). */
+  gitlab: { url: string; token: string; tokenFile: string; projectId: number; running: boolean } | null;
+  /** apt-cacher-ng URL the nodes' apt uses. */
+  aptProxy: string;
+}
+
+/** Maps Docker's container state plus network attachment to what a fleet operator cares about. Pure. */
+export function nodeState(dockerState: string | undefined, attached: boolean): NodeState {
+  switch (dockerState) {
+    case undefined:
+      return "missing";
+    case "running":
+      return attached ? "running" : "partitioned";
+    case "paused":
+      return "paused";
+    case "restarting":
+    case "created":
+      return dockerState;
+    default:
+      return "stopped";
+  }
+}
+
+export async function requireState(dir: string): Promise<SimState> {
+  const state = await readState(resolve(dir));
+  if (!state) {
+    throw new InputError(
+      `no simulated fleet in ${dir}`,
+      `Start one with \`pifleet sim up --dir ${dir}\` (or pass the --dir it was started with).`,
+    );
+  }
+  return state;
+}
+
+export async function statusOf(state: SimState): Promise<SimStatus> {
+  const { layout } = state;
+  const [containers, attached] = await Promise.all([simContainers(layout.instance), attachedContainers(layout.network.name)]);
+  const byNode = new Map(containers.map((c) => [c.node, c]));
+  const token = await readFile(layout.files.gitlabToken, "utf8").catch(() => "");
+  return {
+    instance: layout.instance,
+    dir: layout.dir,
+    arch: layout.arch,
+    fleetFile: layout.files.fleet,
+    sshKey: layout.files.sshKey,
+    knownHosts: layout.files.knownHosts,
+    sshUser: "pi",
+    network: layout.network,
+    nodes: layout.nodes.map((n) => ({
+      name: n.name,
+      address: n.address,
+      state: nodeState(byNode.get(n.name)?.state, attached.has(n.container)),
+      container: n.container,
+      roles: n.roles,
+    })),
+    gitlab: state.gitlab
+      ? { ...state.gitlab, token: token.trim(), tokenFile: layout.files.gitlabToken, running: await gitlabRunning(layout.files) }
+      : null,
+    aptProxy: state.aptProxy,
+  };
+}
+
+/** `pifleet sim status`: the sim in dir as one object. */
+export async function simStatus(dir: string): Promise<SimStatus> {
+  return statusOf(await requireState(dir));
+}

@@ -1,0 +1,136 @@
+import { mkdir, writeFile } from "node:fs/promises";
+import { cpus } from "node:os";
+import { join, resolve } from "node:path";
+import { EnvironmentError, InputError, OperationError } from "@pifleet/fleet";
+import { docker } from "./exec.js";
+import { renderFleetYaml, renderKnownHosts } from "./fleet-file.js";
+import { startGitlab } from "./gitlab-process.js";
+import { ensureAptProxy, ensureLxcfs } from "./host-services.js";
+import { ensureNodeImage, machineMirror, type ProgressFn } from "./image.js";
+import { instanceIdFor, parseMemory, pickSubnet, planLayout, SIM_ARCHES, type SimArch, type SimLayout } from "./layout.js";
+import { HOST_RUN_DIR, withLock } from "./lock.js";
+import { createNode, waitForSsh } from "./node-setup.js";
+import { createNetwork, simContainers, usedSubnets } from "./sim-docker.js";
+import { ensureKeyPair } from "./ssh-keys.js";
+import { readState, type SimState, writeFileAtomic, writeState } from "./state.js";
+import { type SimStatus, statusOf } from "./status.js";
+
+export interface SimUpOptions {
+  /** Default .pifleet/sim in the working directory. */
+  dir?: string;
+  /** Default 4. */
+  nodes?: number;
+  /** Default amd64 (arm64 runs under qemu-user: slower, no nested Docker). */
+  arch?: SimArch;
+  /** Per node, e.g. "2g" or a number of MiB. Default 2g, a Pi 4 2 GB. */
+  memory?: string | number;
+  /** Start the GitLab API emulator (default true). */
+  gitlab?: boolean;
+  progress?: ProgressFn;
+}
+
+export const DEFAULT_SIM_DIR = ".pifleet/sim";
+/** A node boots systemd and sshd in a few seconds natively; qemu-user makes arm64 much slower. */
+const SSH_TIMEOUT_MS: Record<SimArch, number> = { amd64: 90_000, arm64: 300_000 };
+const HOST_LOCK = join(HOST_RUN_DIR, "host.lock");
+
+async function requireDocker(): Promise<void> {
+  try {
+    await docker(["info", "--format", "{{.ServerVersion}}"]);
+  } catch (err) {
+    if (err instanceof EnvironmentError) throw err;
+    throw new EnvironmentError("no Docker engine answers", "Start one with scripts/setup (as root).");
+  }
+}
+
+/** Takes a free /24 and creates the network, retrying when a concurrent sim took the same one. */
+async function createSimNetwork(dir: string, options: Omit<Parameters<typeof planLayout>[0], "dir">): Promise<SimLayout> {
+  const instance = instanceIdFor(dir);
+  const taken: string[] = [];
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const layout = planLayout({ dir, ...options }, pickSubnet([...(await usedSubnets()), ...taken]));
+    if (await createNetwork(layout.network.name, layout.network.subnet, layout.network.gateway, instance)) return layout;
+    taken.push(layout.network.subnet);
+  }
+  throw new OperationError("could not create a sim network: every subnet tried was taken meanwhile");
+}
+
+/** An existing sim in dir is started again (stopped nodes, emulator) rather than created twice. */
+async function resume(state: SimState, options: { nodes: number; arch: SimArch }, progress: ProgressFn): Promise<SimStatus> {
+  const { layout } = state;
+  if (layout.nodes.length !== options.nodes || layout.arch !== options.arch) {
+    throw new InputError(
+      `a sim with ${layout.nodes.length} ${layout.arch} nodes is already up in ${layout.dir}`,
+      `Run \`pifleet sim down --dir ${layout.dir}\` first, or use another --dir.`,
+    );
+  }
+  const containers = await simContainers(layout.instance);
+  for (const c of containers) {
+    if (c.state === "paused") await docker(["unpause", c.name]);
+    else if (c.state !== "running") await docker(["start", c.name]);
+  }
+  if (containers.length !== layout.nodes.length) {
+    throw new OperationError(
+      `sim in ${layout.dir} is incomplete (${containers.length} of ${layout.nodes.length} nodes exist)`,
+      `Run \`pifleet sim down --dir ${layout.dir}\` and up again.`,
+    );
+  }
+  progress("sim already up; started what was stopped");
+  return statusOf(state);
+}
+
+/**
+ * `pifleet sim up`: nodes pi1..piN on their own network with fixed addresses, SSH keys with the
+ * host keys pinned, the GitLab emulator, and a fleet file for all of it. See sim/README.md.
+ */
+export async function simUp(options: SimUpOptions = {}): Promise<SimStatus> {
+  const progress = options.progress ?? (() => {});
+  const dir = resolve(options.dir ?? DEFAULT_SIM_DIR);
+  const arch = options.arch ?? "amd64";
+  if (!SIM_ARCHES.includes(arch)) throw new InputError(`--arch ${String(arch)} is not supported`, `Use one of: ${SIM_ARCHES.join(", ")}.`);
+  const memoryMiB = typeof options.memory === "number" ? options.memory : parseMemory(options.memory ?? "2g");
+  const plan = { nodes: options.nodes ?? 4, arch, memoryMiB, cpus: Math.min(4, cpus().length) };
+  await requireDocker();
+
+  const existing = await readState(dir);
+  if (existing) return resume(existing, plan, progress);
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, ".gitignore"), "*\n");
+
+  // Under the host lock: shared daemons, then our network — which marks this sim as present,
+  // so a concurrent last `sim down` does not stop the daemons we are about to use.
+  const mirror = await machineMirror();
+  const { layout, aptProxy, lxcfsDir } = await withLock(HOST_LOCK, 120_000, async () => {
+    const aptProxy = await ensureAptProxy(mirror, progress);
+    const lxcfsDir = await ensureLxcfs(progress);
+    progress("creating the sim network");
+    return { layout: await createSimNetwork(dir, plan), aptProxy, lxcfsDir };
+  });
+  const state: SimState = { version: 1, layout, image: "", aptProxy: aptProxy.nodes, createdAt: new Date().toISOString() };
+  await writeState(state);
+
+  state.image = await ensureNodeImage(arch, { host: aptProxy.host, build: aptProxy.nodes }, progress);
+  await writeState(state);
+  const clientPublicKey = await ensureKeyPair(layout.files.sshKey, `pifleet-sim ${layout.instance}`);
+  progress(`starting ${layout.nodes.length} ${arch} nodes`);
+  const hostKeys = await Promise.all(
+    layout.nodes.map((node) => createNode(layout, node, { image: state.image, lxcfsDir, clientPublicKey, aptProxyUrl: aptProxy.nodes })),
+  );
+  await writeFileAtomic(
+    layout.files.knownHosts,
+    renderKnownHosts(layout.nodes.map((n, i) => ({ address: n.address, publicKey: hostKeys[i] ?? "" }))),
+  );
+
+  if (options.gitlab !== false) {
+    progress("starting the GitLab API emulator");
+    const gitlab = await startGitlab(layout.files, layout.network.gateway);
+    state.gitlab = { url: gitlab.url, projectId: gitlab.projectId };
+    await writeState(state);
+  }
+  const gitlab = state.gitlab ?? { url: `http://${layout.network.gateway}`, projectId: 1 };
+  await writeFileAtomic(layout.files.fleet, renderFleetYaml(layout, gitlab));
+
+  progress("waiting for sshd on every node");
+  await Promise.all(layout.nodes.map((n) => waitForSsh(n, SSH_TIMEOUT_MS[arch])));
+  return statusOf(state);
+}

@@ -39,6 +39,11 @@ export async function startTarget(): Promise<Target> {
       close: async () => {},
     };
   }
+  return startEmulatorTarget();
+}
+
+/** The in-process emulator, whatever the environment says (for tests of the emulator itself). */
+export async function startEmulatorTarget(): Promise<Target> {
   const emulator = await startGitlabEmulator({ host: "127.0.0.1", port: 0 });
   return { ...emulator, token: emulator.adminToken, mrIid: 1, real: false };
 }

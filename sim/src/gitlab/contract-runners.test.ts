@@ -1,0 +1,191 @@
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { call, RunnerFixtures, startTarget, type Target } from "./test-support/target.js";
+
+// GitLab contract: creating, reading, updating, deleting runners and their tokens.
+let target: Target;
+let runners: RunnerFixtures;
+const TAG = `contract-${randomBytes(4).toString("hex")}`;
+beforeAll(async () => {
+  target = await startTarget();
+  runners = new RunnerFixtures(target);
+});
+afterAll(async () => {
+  await runners.cleanup();
+  await target.close();
+});
+
+describe("POST /user/runners", () => {
+  it("creates a group runner with every server-side field and answers 201 {id, token glrt-…, token_expires_at}", async () => {
+    const created = await runners.group({
+      description: "pi1 runner",
+      paused: true,
+      locked: true,
+      run_untagged: false,
+      tag_list: [TAG, "arm64"],
+      access_level: "ref_protected",
+      maximum_timeout: 3600,
+      maintenance_note: "managed-by=pifleet node=pi1",
+    });
+    expect(created).toEqual({ id: expect.any(Number), token: expect.stringMatching(/^glrt-/), token_expires_at: null });
+    const details = await call(target, "GET", `/runners/${created.id}`);
+    expect(details.status).toBe(200);
+    expect(details.body).toMatchObject({
+      id: created.id,
+      description: "pi1 runner",
+      ip_address: "",
+      active: false,
+      paused: true,
+      is_shared: false,
+      runner_type: "group_type",
+      online: false,
+      status: "never_contacted",
+      tag_list: expect.arrayContaining([TAG, "arm64"]),
+      run_untagged: false,
+      locked: true,
+      maximum_timeout: 3600,
+      access_level: "ref_protected",
+      maintenance_note: "managed-by=pifleet node=pi1",
+      contacted_at: null,
+      projects: [],
+      groups: [expect.objectContaining({ id: target.groupId, name: expect.any(String), web_url: expect.any(String) })],
+    });
+    expect(details.body).toHaveProperty("name");
+    expect(details.body).toHaveProperty("version");
+  });
+
+  it("creates instance and project runners; a tag_list may be a comma-separated string; form encoding works", async () => {
+    const instance = await runners.create({ runner_type: "instance_type", tag_list: `${TAG}, x86` });
+    const project = await runners.create({ runner_type: "project_type", project_id: target.projectId });
+    const shared = await call(target, "GET", `/runners/${instance.id}`);
+    expect(shared.body).toMatchObject({ runner_type: "instance_type", is_shared: true, tag_list: expect.arrayContaining([TAG, "x86"]) });
+    expect((await call(target, "GET", `/runners/${project.id}`)).body).toMatchObject({
+      runner_type: "project_type",
+      projects: [expect.objectContaining({ id: target.projectId, path_with_namespace: expect.any(String) })],
+    });
+    const form = await call(target, "POST", "/user/runners", {
+      form: { runner_type: "group_type", group_id: String(target.groupId), paused: "true" },
+    });
+    expect(form.status).toBe(201);
+    const id = (form.body as { id: number }).id;
+    expect((await call(target, "GET", `/runners/${id}`)).body).toMatchObject({ paused: true });
+    expect((await call(target, "DELETE", `/runners/${id}`)).status).toBe(204);
+  });
+
+  it.each([
+    [{}, { error: "runner_type is missing" }],
+    [{ runner_type: "cluster_type" }, { error: "runner_type does not have a valid value" }],
+    [{ runner_type: "group_type" }, { error: "group_id is missing" }],
+    [{ runner_type: "project_type" }, { error: "project_id is missing" }],
+    [{ runner_type: "instance_type", access_level: "everyone" }, { error: "access_level does not have a valid value" }],
+    [{ runner_type: "instance_type", paused: "perhaps" }, { error: "paused is invalid" }],
+  ])("rejects %o with 400 %o", async (fields, body) => {
+    const reply = await call(target, "POST", "/user/runners", { body: fields });
+    expect(reply.status).toBe(400);
+    expect(reply.body).toEqual(body);
+  });
+
+  it("rejects what Ci::Runner validation rejects with 400 {message: {field: [...]}}", async () => {
+    const untagged = await call(target, "POST", "/user/runners", { body: { runner_type: "instance_type", run_untagged: false } });
+    expect(untagged.status).toBe(400);
+    expect(untagged.body).toEqual({ message: { tags_list: ["can not be empty when runner is not allowed to pick untagged jobs"] } });
+    const timeout = await call(target, "POST", "/user/runners", { body: { runner_type: "instance_type", maximum_timeout: 60 } });
+    expect(timeout.status).toBe(400);
+    expect(timeout.body).toEqual({ message: { maximum_timeout: ["needs to be at least 10 minutes"] } });
+  });
+});
+
+describe("GET/PUT/DELETE /runners/:id", () => {
+  it("answers 404 {message: '404 Runner Not Found'} for an unknown runner and 400 for a non-numeric id", async () => {
+    for (const method of ["GET", "PUT", "DELETE"]) {
+      const reply = await call(target, method, "/runners/999999999", method === "PUT" ? { body: { paused: true } } : {});
+      expect(reply.status).toBe(404);
+      expect(reply.body).toEqual({ message: "404 Runner Not Found" });
+    }
+    expect((await call(target, "GET", "/runners/abc")).body).toEqual({ error: "id is invalid" });
+  });
+
+  it("PUT updates each field and answers the details", async () => {
+    const { id } = await runners.group({ description: "before", tag_list: [TAG] });
+    const reply = await call(target, "PUT", `/runners/${id}`, {
+      body: {
+        description: "after",
+        paused: true,
+        tag_list: [TAG, "edited"],
+        run_untagged: false,
+        locked: true,
+        access_level: "ref_protected",
+        maximum_timeout: 7200,
+        maintenance_note: "edited by a person",
+      },
+    });
+    expect(reply.status).toBe(200);
+    expect(reply.body).toMatchObject({
+      id,
+      description: "after",
+      paused: true,
+      active: false,
+      tag_list: expect.arrayContaining([TAG, "edited"]),
+      run_untagged: false,
+      locked: true,
+      access_level: "ref_protected",
+      maximum_timeout: 7200,
+      maintenance_note: "edited by a person",
+    });
+    expect(((reply.body as { tag_list: string[] }).tag_list ?? []).length).toBe(2);
+    expect((await call(target, "GET", `/runners/${id}`)).body).toMatchObject({ description: "after", paused: true });
+  });
+
+  it("PUT accepts the deprecated active flag as the opposite of paused", async () => {
+    const { id } = await runners.group();
+    expect((await call(target, "PUT", `/runners/${id}`, { body: { active: false } })).body).toMatchObject({ paused: true, active: false });
+    expect((await call(target, "PUT", `/runners/${id}`, { body: { active: true } })).body).toMatchObject({ paused: false, active: true });
+  });
+
+  it("PUT with no field, with both active and paused, or with an invalid value is a 400", async () => {
+    const { id } = await runners.group();
+    const none = await call(target, "PUT", `/runners/${id}`, { body: {} });
+    expect(none.status).toBe(400);
+    expect(none.body).toEqual({ error: expect.stringContaining("at least one parameter must be provided") });
+    const both = await call(target, "PUT", `/runners/${id}`, { body: { active: true, paused: true } });
+    expect(both.status).toBe(400);
+    expect(both.body).toEqual({ error: "active, paused are mutually exclusive" });
+    const invalid = await call(target, "PUT", `/runners/${id}`, { body: { run_untagged: false, tag_list: [] } });
+    expect(invalid.status).toBe(400);
+    expect(invalid.body).toEqual({ message: { tags_list: ["can not be empty when runner is not allowed to pick untagged jobs"] } });
+  });
+
+  it("DELETE answers 204 and the runner is gone", async () => {
+    const { id } = await runners.group();
+    const reply = await call(target, "DELETE", `/runners/${id}`);
+    expect(reply.status).toBe(204);
+    expect(reply.body).toBe("");
+    expect((await call(target, "GET", `/runners/${id}`)).status).toBe(404);
+    expect((await call(target, "DELETE", `/runners/${id}`)).status).toBe(404);
+  });
+});
+
+describe("tokens", () => {
+  it("POST /runners/:id/reset_authentication_token answers 201 with a new token; only the new one verifies", async () => {
+    const { id, token: old } = await runners.group();
+    const reset = await call(target, "POST", `/runners/${id}/reset_authentication_token`);
+    expect(reset.status).toBe(201);
+    expect(reset.body).toEqual({ token: expect.stringMatching(/^glrt-/), token_expires_at: null });
+    const fresh = (reset.body as { token: string }).token;
+    expect(fresh).not.toBe(old);
+    const systemId = "s_0123456789ab";
+    expect((await call(target, "POST", "/runners/verify", { token: null, body: { token: old, system_id: systemId } })).status).toBe(403);
+    const verified = await call(target, "POST", "/runners/verify", { token: null, body: { token: fresh, system_id: systemId } });
+    expect(verified.status).toBe(200);
+    expect(verified.body).toMatchObject({ id, token: fresh });
+    expect((await call(target, "POST", "/runners/999999999/reset_authentication_token")).status).toBe(404);
+  });
+
+  it("POST /runners/verify needs a token (400) and rejects an unknown one (403)", async () => {
+    const missing = await call(target, "POST", "/runners/verify", { token: null, body: {} });
+    expect(missing.status).toBe(400);
+    expect(missing.body).toEqual({ error: "token is missing" });
+    const unknown = await call(target, "POST", "/runners/verify", { token: null, body: { token: "glrt-unknown", system_id: "s_1" } });
+    expect(unknown.status).toBe(403);
+  });
+});

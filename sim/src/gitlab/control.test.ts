@@ -1,0 +1,85 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { call, control, startEmulatorTarget, type Target } from "./test-support/target.js";
+
+// The emulator's control API: fault injection and the request counter. It tests the emulator
+// itself, so it always runs against the in-process emulator, even when GITLAB_URL is set.
+let target: Target;
+beforeAll(async () => {
+  target = await startEmulatorTarget();
+});
+afterAll(async () => {
+  await target.close();
+});
+beforeEach(async () => {
+  await control(target, "DELETE", "/faults");
+});
+
+describe("fault injection", () => {
+  it("answers the next N requests with the status, then recovers", async () => {
+    await control(target, "POST", "/faults", { kind: "status", status: 503, count: 2 });
+    expect(await call(target, "GET", "/user")).toMatchObject({ status: 503, body: { message: "503 Service Unavailable" } });
+    expect((await call(target, "GET", "/runners")).status).toBe(503);
+    expect((await call(target, "GET", "/user")).status).toBe(200);
+  });
+
+  it("429 carries Retry-After, as GitLab's rate limiter does", async () => {
+    await control(target, "POST", "/faults", { kind: "status", status: 429, retry_after: 7 });
+    const reply = await call(target, "GET", "/user");
+    expect(reply.status).toBe(429);
+    expect(reply.headers.get("retry-after")).toBe("7");
+    expect(reply.body).toBe("Retry later\n");
+  });
+
+  it("only hits matching method and path prefix", async () => {
+    await control(target, "POST", "/faults", { kind: "status", status: 500, method: "PUT", path_prefix: "/runners" });
+    expect((await call(target, "GET", "/runners")).status).toBe(200);
+    expect((await call(target, "PUT", "/runners/999", { body: { paused: true } })).status).toBe(500);
+  });
+
+  it("adds latency and then serves the request", async () => {
+    await control(target, "POST", "/faults", { kind: "latency", delay_ms: 300 });
+    const started = Date.now();
+    expect((await call(target, "GET", "/user")).status).toBe(200);
+    // The delay is a behaviour of the fault, not a benchmark: the request must not come back sooner.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+  });
+
+  it("drops the connection without an answer", async () => {
+    await control(target, "POST", "/faults", { kind: "drop" });
+    await expect(call(target, "GET", "/user")).rejects.toThrow(/fetch failed/);
+    expect((await call(target, "GET", "/user")).status).toBe(200);
+  });
+
+  it("lists pending faults and rejects an unknown kind", async () => {
+    await control(target, "POST", "/faults", { kind: "status", status: 502, count: 3 });
+    expect(await control(target, "GET", "/faults")).toEqual([expect.objectContaining({ kind: "status", status: 502, remaining: 3 })]);
+    await expect(control(target, "POST", "/faults", { kind: "explode" })).rejects.toThrow(/HTTP 400/);
+  });
+});
+
+describe("request log", () => {
+  it("counts /api/v4 requests per method and path, with statuses; the control API is not counted", async () => {
+    await control(target, "DELETE", "/requests");
+    await call(target, "GET", "/user");
+    await call(target, "GET", "/user");
+    await call(target, "GET", "/runners?per_page=5");
+    await call(target, "GET", "/user", { token: null });
+    await control(target, "GET", "/faults");
+    const log = (await control(target, "GET", "/requests")) as {
+      total: number;
+      byEndpoint: Record<string, number>;
+      recent: { method: string; path: string; status: number }[];
+    };
+    expect(log.total).toBe(4);
+    expect(log.byEndpoint).toEqual({ "GET /user": 3, "GET /runners": 1 });
+    expect(log.recent.map((r) => r.status)).toEqual([200, 200, 200, 401]);
+  });
+});
+
+describe("control API errors", () => {
+  it("names what is wrong", async () => {
+    await expect(control(target, "POST", "/tokens", { scopes: ["sudo"] })).rejects.toThrow(/unknown: sudo/);
+    await expect(control(target, "POST", "/runners/424242/status", { status: "online" })).rejects.toThrow(/HTTP 404/);
+    await expect(control(target, "POST", "/jobs/424242/finish", {})).rejects.toThrow(/HTTP 404/);
+  });
+});

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { Command, Option } from "commander";
 import { registerConfigure } from "./commands/configure.js";
 import { registerPipeline } from "./commands/pipeline.js";
+import { registerRunners } from "./commands/runners.js";
 import { registerSim } from "./commands/sim.js";
 import { registerValidate } from "./commands/validate.js";
 
@@ -30,6 +31,7 @@ Start here:
   registerValidate(program);
   registerConfigure(program);
   registerPipeline(program);
+  registerRunners(program);
   registerSim(program);
   return program;
 }

@@ -1,4 +1,5 @@
 import { configChanges, type ManagedBlock, mergeConfig, parseConfig } from "./config-toml.js";
+import { coverageNotes } from "./coverage.js";
 import { parseDescription, runnerKey } from "./identity.js";
 import { Secret } from "./secret.js";
 import type { Action, Desired, DesiredNode, DesiredRunner, Note, Observed, ObservedNode, ObservedRunner, Plan } from "./types.js";
@@ -135,6 +136,7 @@ export function planRunners(desired: Desired, observed: Observed): Plan {
       : `node ${nodeName} has no runner pool in fleet.yaml any more`;
     for (const r of runners) actions.push(...retire(r, key, reason));
   }
+  notes.push(...coverageNotes(desired));
   for (const r of observed.runners) if (r.notOurs) notes.push({ level: "warn", subject: r.description, message: r.notOurs });
   return { cluster: desired.cluster, actions: sortActions(actions), notes, skippedNodes };
 }

@@ -1,0 +1,43 @@
+import type { Fleet } from "@pifleet/fleet";
+import { InputError } from "@pifleet/fleet";
+import { desiredFromFleet } from "./desired.js";
+import type { GitlabApi, RunnerSummary } from "./gitlab-api.js";
+import { parseDescription, runnerKey } from "./identity.js";
+import type { NodeAccess } from "./node-access.js";
+import type { Desired, DesiredNode } from "./types.js";
+
+/** What every runner operation works with. */
+export interface RunnerContext {
+  fleet: Fleet;
+  desired: Desired;
+  api: GitlabApi;
+  nodes: NodeAccess;
+  progress?: (message: string) => void;
+}
+
+export function runnerContext(fleet: Fleet, api: GitlabApi, nodes: NodeAccess, progress?: (m: string) => void): RunnerContext {
+  return { fleet, desired: desiredFromFleet(fleet), api, nodes, ...(progress ? { progress } : {}) };
+}
+
+export function desiredNode(ctx: RunnerContext, name: string): DesiredNode {
+  const node = ctx.desired.nodes.find((n) => n.name === name);
+  if (node) return node;
+  const known = ctx.desired.nodes.map((n) => n.name).join(", ") || "none";
+  throw new InputError(`node ${name} runs no pifleet runner in fleet.yaml`, `Runner nodes: ${known}.`);
+}
+
+export interface OwnedSummary extends RunnerSummary {
+  key: string;
+  node: string;
+  pool: string;
+}
+
+/** pifleet's runners of this cluster as the list shows them (identity from the description). */
+export async function listOwned(ctx: RunnerContext): Promise<OwnedSummary[]> {
+  const out: OwnedSummary[] = [];
+  for (const r of await ctx.api.listRunners()) {
+    const id = parseDescription(r.description);
+    if (id && id.cluster === ctx.fleet.cluster) out.push({ ...r, key: runnerKey(id), node: id.node, pool: id.pool });
+  }
+  return out.sort((a, b) => a.key.localeCompare(b.key) || a.id - b.id);
+}

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, writeFile } from "node:fs/promises";
+import { chmod, copyFile, mkdir, rm, writeFile } from "node:fs/promises";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { OperationError } from "@pifleet/fleet";
@@ -36,19 +36,22 @@ export async function createNode(layout: SimLayout, node: NodePlan, inputs: Node
   const tree = join(staging, "rootfs");
   await mkdir(staging, { recursive: true });
   const hostPublicKey = await ensureKeyPair(join(staging, "ssh_host_ed25519_key"), `root@${node.name}`);
-  const contents: Record<keyof typeof STAGED, string | undefined> = {
-    ssh_host_ed25519_key: undefined,
-    "ssh_host_ed25519_key.pub": undefined,
-    authorized_keys: `${inputs.clientPublicKey}\n`,
-    "apt-proxy.conf": aptProxyConf(inputs.aptProxyUrl),
-    "machine-id": `${randomBytes(16).toString("hex")}\n`,
+  // [content, mode]; undefined content: the file generated above, copied with its mode.
+  const contents: Record<keyof typeof STAGED, [string | undefined, number]> = {
+    ssh_host_ed25519_key: [undefined, 0o600],
+    "ssh_host_ed25519_key.pub": [undefined, 0o644],
+    authorized_keys: [`${inputs.clientPublicKey}\n`, 0o600],
+    "apt-proxy.conf": [aptProxyConf(inputs.aptProxyUrl), 0o644],
+    "machine-id": [`${randomBytes(16).toString("hex")}\n`, 0o444],
   };
   for (const [source, target] of Object.entries(STAGED)) {
     await mkdir(join(tree, target, ".."), { recursive: true });
-    const content = contents[source as keyof typeof STAGED];
-    const from = join(staging, source);
-    if (content !== undefined) await writeFile(join(tree, target), content, { mode: 0o600 });
-    else await run("cp", ["-p", from, join(tree, target)]);
+    const [content, mode] = contents[source as keyof typeof STAGED];
+    const to = join(tree, target);
+    await rm(to, { force: true });
+    if (content !== undefined) await writeFile(to, content, { mode });
+    else await copyFile(join(staging, source), to);
+    await chmod(to, mode);
   }
   await docker(["volume", "create", ...labelArgs(layout.instance, node.name), node.dockerVolume]);
   await docker(nodeCreateArgs(layout, node, inputs.image, inputs.lxcfsDir));

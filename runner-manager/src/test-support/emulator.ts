@@ -1,0 +1,45 @@
+import { type GitlabEmulator, startGitlabEmulator } from "@pifleet/sim";
+import { createGitlabClient } from "../gitbeaker-client.js";
+import type { GitlabApi } from "../gitlab-api.js";
+import type { RetryHooks, RetryPolicy } from "../retry.js";
+import { Secret } from "../secret.js";
+
+/** The sim's GitLab API emulator in this process, a pifleet client for it, and its control API. */
+export interface TestGitlab {
+  emu: GitlabEmulator;
+  api: GitlabApi;
+  control<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
+  /** /api/v4 as a person (or curl) would call it with the admin token. */
+  rest<T = unknown>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
+  requests(): Promise<{ total: number; byEndpoint: Record<string, number> }>;
+  client(options?: { retry?: RetryPolicy; hooks?: RetryHooks; token?: string }): GitlabApi;
+}
+
+export async function startTestGitlab(): Promise<TestGitlab> {
+  const emu = await startGitlabEmulator({ port: 0 });
+  const client = (o: { retry?: RetryPolicy; hooks?: RetryHooks; token?: string } = {}) =>
+    createGitlabClient({
+      url: emu.url,
+      token: new Secret(o.token ?? emu.adminToken),
+      scope: { type: "project_type", id: emu.projectId },
+      ...(o.retry ? { retry: o.retry } : {}),
+      ...(o.hooks ? { hooks: o.hooks } : {}),
+    });
+  const call = async (url: string, method: string, body: unknown, headers: Record<string, string> = {}) => {
+    const res = await fetch(url, {
+      method,
+      headers: { "content-type": "application/json", ...headers },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : null };
+  };
+  return {
+    emu,
+    api: client(),
+    client,
+    control: async (method, path, body) => (await call(`${emu.url}/-/sim${path}`, method, body)).body,
+    rest: (method, path, body) => call(`${emu.url}/api/v4${path}`, method, body, { "private-token": emu.adminToken }),
+    requests: async () => (await call(`${emu.url}/-/sim/requests`, "GET", undefined)).body,
+  };
+}

@@ -1,0 +1,169 @@
+import { execFile } from "node:child_process";
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { type Fleet, loadFleetFile } from "@pifleet/fleet";
+import { type SimStatus, simDown, simFault, simUp } from "@pifleet/sim";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { applyPlan } from "./apply.js";
+import { parseConfig } from "./config-toml.js";
+import { runnerContext } from "./context.js";
+import { runnerScope } from "./desired.js";
+import { drainNode, undrainNode } from "./drain.js";
+import { createGitlabClient } from "./gitbeaker-client.js";
+import type { GitlabApi } from "./gitlab-api.js";
+import { planFleet } from "./reconcile.js";
+import { rotateTokens } from "./rotate.js";
+import { Secret } from "./secret.js";
+import { SshNodeAccess } from "./ssh-node-access.js";
+import { SimShell } from "./test-support/sim-shell.js";
+
+/**
+ * runner-manager against real sim nodes (systemd, sshd with pinned host keys) and the sim's GitLab
+ * emulator, with sim/runner-standin as gitlab-runner.service. Two nodes are enough.
+ */
+
+const run = promisify(execFile);
+const CLI = new URL("../../cli/bin/pifleet.js", import.meta.url).pathname;
+let dir: string;
+let sim: SimStatus;
+let fleet: Fleet;
+let api: GitlabApi;
+let nodes: SshNodeAccess;
+let shell: SimShell;
+let token: string;
+const drain = { timeoutMs: 30_000, pollMs: 500 };
+
+async function control<T>(path: string, body: unknown): Promise<T> {
+  const res = await fetch(`${sim.gitlab?.url}/-/sim${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  return (await res.json()) as T;
+}
+
+async function verifyStatus(runnerToken: string): Promise<number> {
+  const res = await fetch(`${sim.gitlab?.url}/api/v4/runners/verify`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ token: runnerToken, system_id: "s_itestprobe01" }),
+  });
+  return res.status;
+}
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+async function reconcile() {
+  const { plan } = await planFleet(fleet, api, nodes);
+  return { plan, report: await applyPlan(plan, api, nodes, { drain }) };
+}
+
+const runnerBlocks = async (node: string) =>
+  (parseConfig((await nodes.read(node)).configText, node) as { runners?: { id: number; token: string }[] }).runners ?? [];
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "pifleet-runners-itest-"));
+  sim = await simUp({ dir, nodes: 2 });
+  if (!sim.gitlab) throw new Error("sim started without its GitLab emulator");
+  token = sim.gitlab.token;
+  fleet = (await loadFleetFile(sim.fleetFile)).fleet;
+  api = createGitlabClient({ url: fleet.gitlab.url, token: new Secret(token), scope: runnerScope(fleet) });
+  nodes = new SshNodeAccess(fleet);
+  shell = new SimShell(fleet);
+  const jobsToken = await control<{ token: string }>("/tokens", { scopes: ["read_api"], name: "runner-standin" });
+  for (const n of sim.nodes) await shell.installStandin(n.name, jobsToken.token);
+}, 600_000);
+
+afterAll(async () => {
+  shell?.close();
+  await nodes?.close();
+  if (dir) await simDown(dir);
+}, 300_000);
+
+describe("runners on sim nodes", () => {
+  it("plan → apply → plan is empty; config.toml is root's, 0600; the runner process verifies its tokens", async () => {
+    const first = await reconcile();
+    expect(first.report.failures).toEqual([]);
+    expect(first.plan.actions.filter((a) => a.kind === "create")).toHaveLength(2);
+    expect((await planFleet(fleet, api, nodes)).plan.actions).toEqual([]);
+    for (const n of sim.nodes) {
+      expect((await shell.root(n.name, "stat -c '%U:%G %a' /etc/gitlab-runner/config.toml")).trim()).toBe("root:root 600");
+      expect(await runnerBlocks(n.name)).toHaveLength(1);
+    }
+    await until("both runners online", async () => (await api.listRunners()).filter((r) => r.status === "online").length === 2);
+  });
+
+  it("rotate changes the token in GitLab and on the node, and the runner keeps working with the new one", async () => {
+    const [before] = await runnerBlocks("pi2");
+    const report = await rotateTokens(runnerContext(fleet, api, nodes), ["pi2"], { drain });
+    expect(report.rotated).toEqual([{ node: "pi2", runners: [before?.id] }]);
+    const [after] = await runnerBlocks("pi2");
+    expect(after?.token).not.toBe(before?.token);
+    expect(await verifyStatus(before?.token as string)).toBe(403);
+    expect(await verifyStatus(after?.token as string)).toBe(200);
+    const log = await shell.root("pi2", "journalctl -u gitlab-runner --no-pager -n 50");
+    expect(log).toContain("config reloaded");
+    expect(log).not.toContain(after?.token as string);
+  });
+
+  it("drain waits for a running job, then stops gitlab-runner; undrain resumes", async () => {
+    const [block] = await runnerBlocks("pi1");
+    const job = await control<{ id: number }>(`/runners/${block?.id}/jobs`, { name: "long build" });
+    const progress: string[] = [];
+    const ctx = runnerContext(fleet, api, nodes, (m) => progress.push(m));
+    const draining = drainNode(ctx, "pi1", { timeoutMs: 60_000, pollMs: 300 });
+    await until("drain to wait on the job", async () => progress.some((p) => p.startsWith("pi1: waiting for 1 running job")));
+    expect(await shell.serviceState("pi1")).toBe("active");
+    await control(`/jobs/${job.id}/finish`, { status: "success" });
+    const report = await draining;
+    expect(report.stopped).toBe(true);
+    expect(await shell.serviceState("pi1")).toBe("inactive");
+    expect((await api.getRunner(block?.id as number))?.paused).toBe(true);
+    const undone = await undrainNode(ctx, "pi1");
+    expect(undone.resumed.map((r) => r.id)).toEqual([block?.id]);
+    expect(await shell.serviceState("pi1")).toBe("active");
+    expect((await api.getRunner(block?.id as number))?.paused).toBe(false);
+  });
+
+  it("SIGQUIT (systemctl stop) lets the runner process finish its running job before it exits", async () => {
+    const [block] = await runnerBlocks("pi2");
+    const job = await control<{ id: number }>(`/runners/${block?.id}/jobs`, { name: "deploy" });
+    const stopping = nodes.stopRunner("pi2");
+    await until("the service to be deactivating", async () => (await shell.serviceState("pi2")) === "deactivating");
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await shell.serviceState("pi2")).toBe("deactivating");
+    await control(`/jobs/${job.id}/finish`, { status: "success" });
+    await stopping;
+    expect(await shell.serviceState("pi2")).toBe("inactive");
+    await nodes.startRunner("pi2");
+  });
+
+  it("an unreachable node is skipped with exit code 1 and a clear report; tokens never reach the output", async () => {
+    await simFault(dir, "pi2", "stop");
+    try {
+      const result = await run("node", [CLI, "runners", "apply", "--fleet", sim.fleetFile], {
+        env: { ...process.env, GITLAB_TOKEN: token, NO_COLOR: "1" },
+      }).then(
+        () => ({ code: 0, stdout: "", stderr: "" }),
+        (e: { code: number; stdout: string; stderr: string }) => e,
+      );
+      expect(result.code).toBe(1);
+      expect(result.stdout).toContain("! pi2: skipped: pi2: ssh");
+      expect(result.stderr).toMatch(/not everything converged:\n {2}pi2: skipped \(pi2: ssh /);
+      const everything = result.stdout + result.stderr;
+      expect(everything).not.toContain(token);
+      for (const b of await runnerBlocks("pi1")) expect(everything).not.toContain(b.token);
+    } finally {
+      await simFault(dir, "pi2", "start");
+    }
+  });
+});

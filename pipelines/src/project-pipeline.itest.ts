@@ -1,0 +1,59 @@
+import { execFile } from "node:child_process";
+import { appendFileSync, existsSync, readFileSync, rmSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { copyRepo } from "./test-support/repo-copy.js";
+
+const run = promisify(execFile);
+const ROOT = resolve(import.meta.dirname, "../..");
+const GCL = join(ROOT, "node_modules/.bin/gitlab-ci-local");
+
+/**
+ * Runs jobs of the generated .gitlab-ci.yml for real with gitlab-ci-local
+ * 4.73.0, every job in the shell (jobs name node:20-bookworm, which cannot be
+ * pulled here). One job at a time: shell jobs share the working directory and
+ * two `tsc -b` runs must not race. Always under `timeout -k`: gitlab-ci-local
+ * spins forever on a needs cycle and ignores SIGTERM.
+ */
+async function gitlabCiLocal(cwd: string, jobs: string[], seconds: number): Promise<{ code: number; output: string }> {
+  const args = ["-k", "10", String(seconds), GCL, "--force-shell-executor", "--concurrency", "1", "--no-color", ...jobs];
+  try {
+    const { stdout, stderr } = await run("timeout", args, { cwd, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, CI: "" } });
+    return { code: 0, output: stdout + stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: e.code ?? -1, output: (e.stdout ?? "") + (e.stderr ?? "") };
+  }
+}
+
+describe("the generated pipeline's verify jobs under gitlab-ci-local", () => {
+  let dir = "";
+  beforeAll(() => {
+    dir = copyRepo(ROOT);
+  });
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("runs lint, typecheck, pipeline-check and unit-tests, and they pass", async () => {
+    const { code, output } = await gitlabCiLocal(dir, ["lint", "typecheck", "pipeline-check", "unit-tests"], 170);
+    if (code !== 0) console.error(output.slice(-6000));
+    expect(code).toBe(0);
+    for (const name of ["lint", "typecheck", "pipeline-check", "unit-tests"]) expect(output).toMatch(new RegExp(`PASS\\s+${name}\\b`));
+    expect(output).toContain(".gitlab-ci.yml: up to date with the generator");
+    // The junit report the pipeline declares is really written.
+    const junit = readFileSync(join(dir, "test-results/junit.xml"), "utf8");
+    expect(junit).toMatch(/<testsuites[^>]*tests="[1-9]/);
+  }, 200_000);
+
+  it("pipeline-check fails once the committed file is edited by hand", async () => {
+    appendFileSync(join(dir, ".gitlab-ci.yml"), "# edited by hand\n");
+    await run("git", ["-C", dir, "commit", "-qam", "hand edit"]);
+    const { code, output } = await gitlabCiLocal(dir, ["pipeline-check"], 90);
+    expect(code).toBe(1);
+    expect(output).toMatch(/FAIL\s+pipeline-check/);
+    expect(output).toContain(".gitlab-ci.yml differs from what the code generates");
+    expect(existsSync(join(dir, ".gitlab-ci-local"))).toBe(true);
+  }, 120_000);
+});

@@ -1,0 +1,49 @@
+import { execFileSync } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/** Paths this package owns: copied from the working tree so uncommitted work is what runs. */
+const OWN_PATHS = ["pipelines", "cli/src/commands/pipeline.ts", "cli/src/commands/mr.ts", ".gitlab-ci.yml"];
+
+/**
+ * A throwaway git repository holding the project as committed at HEAD, with
+ * this package's own files from the working tree on top, and node_modules
+ * linked to the real one (sibling workspace packages point at the copy, so
+ * the copy's code is what runs). gitlab-ci-local needs a git work tree and
+ * copies only tracked files, hence the commit.
+ */
+export function copyRepo(root: string): string {
+  const dir = mkdtempSync(join(tmpdir(), "pifleet-pipelines-"));
+  execFileSync("bash", ["-c", `git -C "${root}" archive HEAD | tar -x -C "${dir}"`]);
+  const own = execFileSync("git", ["-C", root, "ls-files", "--cached", "--others", "--exclude-standard", "-z", "--", ...OWN_PATHS], {
+    encoding: "utf8",
+  })
+    .split("\0")
+    .filter(Boolean);
+  execFileSync("rsync", ["-a", "--from0", "--files-from=-", `${root}/`, `${dir}/`], { input: own.join("\0") });
+
+  const modules = join(dir, "node_modules");
+  mkdirSync(join(modules, "@pifleet"), { recursive: true });
+  mkdirSync(join(modules, ".bin"));
+  for (const entry of readdirSync(join(root, "node_modules"))) {
+    if (entry === "@pifleet" || entry === ".bin") continue;
+    symlinkSync(join(root, "node_modules", entry), join(modules, entry));
+  }
+  for (const pkg of readdirSync(join(root, "node_modules", "@pifleet"))) symlinkSync(join("..", "..", pkg), join(modules, "@pifleet", pkg));
+  // Binaries are relative links (../typescript/bin/tsc); recreate them so `pifleet` runs the copy's CLI.
+  for (const bin of readdirSync(join(root, "node_modules", ".bin"))) {
+    symlinkSync(readlinkSync(join(root, "node_modules", ".bin", bin)), join(modules, ".bin", bin));
+  }
+  // Workspaces may hold their own node_modules (a version that differs from the root's).
+  // Copied, not linked: tsc refuses declarations whose types live outside the project.
+  for (const pkg of readdirSync(join(root, "node_modules", "@pifleet"))) {
+    const own = join(root, pkg, "node_modules");
+    if (existsSync(own)) cpSync(own, join(dir, pkg, "node_modules"), { recursive: true, verbatimSymlinks: true });
+  }
+  const git = (...args: string[]) => execFileSync("git", ["-C", dir, ...args], { stdio: "pipe" });
+  git("init", "-q", "-b", "main");
+  git("add", "-A");
+  git("-c", "user.email=pifleet@example.invalid", "-c", "user.name=pifleet test", "commit", "-q", "-m", "copy for gitlab-ci-local");
+  return dir;
+}

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { applyPlan } from "./apply.js";
 import { parseConfig } from "./config-toml.js";
+import { runnerContext } from "./context.js";
+import { drainNode, undrainNode } from "./drain.js";
 import type { GitlabApi } from "./gitlab-api.js";
 import type { NodeAccess } from "./node-access.js";
 import { planFleet } from "./reconcile.js";
@@ -219,5 +221,25 @@ describe("unreachable nodes and busy runners", () => {
     await applyPlan(plan, gitlab, nodes, { drain });
     expect(gitlab.runners.has(pi3?.id as number)).toBe(false);
     expect(nodes.files.get("pi3")).not.toContain("pi3/docker");
+  });
+});
+
+describe("drain safety", () => {
+  it("refuses to drain the last node serving a tag unless forced, and then records its own pause for undrain", async () => {
+    const lonely = testFleet({
+      pools:
+        "\n  - { name: docker, tags: [docker], select: { roles: [runner] } }\n  - { name: deploy, executor: shell, tags: [deploy], nodes: [pi1] }",
+    });
+    const gitlab = new MemoryGitlab();
+    const nodes = new MemoryNodes();
+    await reconcile(gitlab, nodes, lonely);
+    const ctx = runnerContext(lonely, gitlab, nodes);
+    await expect(drainNode(ctx, "pi1", { ...drain })).rejects.toThrow("draining pi1 would leave tag deploy with no active runner");
+    expect(nodes.log).not.toContain("stop pi1");
+    await drainNode(ctx, "pi1", { ...drain, force: true });
+    expect(nodes.log).toContain("stop pi1");
+    const undone = await undrainNode(ctx, "pi1");
+    expect(undone.resumed.map((r) => r.key).sort()).toEqual(["pi1/deploy", "pi1/docker"]);
+    expect([...gitlab.runners.values()].every((r) => !r.paused)).toBe(true);
   });
 });

@@ -1,0 +1,98 @@
+import { createHmac } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { coverageNotes, tagsLostByPausing } from "./coverage.js";
+import { desiredFromFleet } from "./desired.js";
+import { parseDuration } from "./duration.js";
+import { describeRunner, parseDescription, parseNote, renderNote } from "./identity.js";
+import { isPinned, knownKeysFor } from "./known-hosts.js";
+import { Secret, scrubTokens } from "./secret.js";
+import { testFleet } from "./test-support/fleet-fixture.js";
+
+describe("identity", () => {
+  it("round-trips the description and the maintenance note, including pifleet's own pause", () => {
+    const id = { cluster: "picluster", node: "pi1", pool: "arm64-docker" };
+    expect(parseDescription(describeRunner(id))).toEqual(id);
+    expect(parseDescription("pifleet picluster/pi1")).toBeUndefined();
+    expect(parseNote(renderNote({ identity: id, pausedByPifleet: true }))).toEqual({ identity: id, pausedByPifleet: true });
+    expect(parseNote(renderNote({ identity: id, pausedByPifleet: false }))?.pausedByPifleet).toBe(false);
+    expect(parseNote("made by hand")).toBeUndefined();
+  });
+});
+
+describe("Secret", () => {
+  it("never shows its value by accident", () => {
+    const s = new Secret("glrt-abcdefghijklmnop");
+    expect(`${s}`).toBe("[redacted]");
+    expect(JSON.stringify({ s })).toBe('{"s":"[redacted]"}');
+    expect(s.reveal()).toBe("glrt-abcdefghijklmnop");
+  });
+
+  it("scrubs token-shaped text and known values", () => {
+    expect(scrubTokens("bad token glrt-AbCdEf123456789 and glpat-zzzzzzzzzzzzzzzz")).toBe("bad token [redacted] and [redacted]");
+    expect(scrubTokens("x mysecretvalue y", ["mysecretvalue"])).toBe("x [redacted] y");
+  });
+});
+
+describe("known_hosts", () => {
+  const key = Buffer.from("pinned-host-key").toString("base64");
+  it("finds plain, [host]:port and hashed entries, and compares keys exactly", () => {
+    const salt = Buffer.from("0123456789abcdef0123");
+    const hash = createHmac("sha1", salt).update("198.18.0.13").digest("base64");
+    const text = [
+      "# comment",
+      `198.18.0.11,pi1 ssh-ed25519 ${key}`,
+      `[198.18.0.12]:2222 ssh-ed25519 ${key}`,
+      `|1|${salt.toString("base64")}|${hash} ssh-ed25519 ${key}`,
+    ].join("\n");
+    expect(knownKeysFor(text, "198.18.0.11")).toHaveLength(1);
+    expect(knownKeysFor(text, "198.18.0.12")).toHaveLength(0);
+    expect(knownKeysFor(text, "198.18.0.12", 2222)).toHaveLength(1);
+    expect(knownKeysFor(text, "198.18.0.13")).toHaveLength(1);
+    const pinned = knownKeysFor(text, "198.18.0.11");
+    expect(isPinned(Buffer.from("pinned-host-key"), pinned)).toBe(true);
+    expect(isPinned(Buffer.from("another-key"), pinned)).toBe(false);
+  });
+});
+
+describe("parseDuration", () => {
+  it("reads 90s, 10m, 1h30m, 250ms and plain seconds; rejects the rest", () => {
+    expect(["90s", "10m", "1h30m", "250ms", "45"].map((d) => parseDuration(d))).toEqual([90_000, 600_000, 5_400_000, 250, 45_000]);
+    expect(() => parseDuration("ten minutes", "--timeout")).toThrow('--timeout "ten minutes" is not a duration');
+  });
+});
+
+describe("tag coverage", () => {
+  const lonely = desiredFromFleet(
+    testFleet({
+      pools:
+        "\n  - { name: docker, tags: [docker], select: { roles: [runner] } }\n  - { name: deploy, executor: shell, tags: [deploy], nodes: [pi1] }",
+    }),
+  );
+
+  it("warns about a tag only one node serves, and says what to change", () => {
+    expect(coverageNotes(lonely)).toEqual([
+      {
+        level: "warn",
+        subject: "tag deploy",
+        message:
+          "only pi1 serves it: losing pi1 leaves jobs tagged deploy with no runner; give another node a pool with this tag in fleet.yaml",
+      },
+    ]);
+  });
+
+  it("warns when no active runner serves a tag right now", () => {
+    const notes = coverageNotes(desiredFromFleet(testFleet()), new Map([["docker", []]]));
+    expect(notes).toContainEqual({
+      level: "warn",
+      subject: "tag docker",
+      message: "no active runner serves it right now (paused, missing or node unreachable): its jobs wait",
+    });
+  });
+
+  it("knows which tags pausing a node would leave without an active runner", () => {
+    const all = () => true;
+    expect(tagsLostByPausing(lonely, ["pi1"], all)).toEqual(["deploy"]);
+    expect(tagsLostByPausing(lonely, ["pi2"], all)).toEqual([]);
+    expect(tagsLostByPausing(lonely, ["pi2"], (node) => node === "pi2")).toEqual(["docker"]);
+  });
+});

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { Command, Option } from "commander";
 import { registerConfigure } from "./commands/configure.js";
+import { registerMr } from "./commands/mr.js";
 import { registerPipeline } from "./commands/pipeline.js";
 import { registerRunners } from "./commands/runners.js";
 import { registerSim } from "./commands/sim.js";
@@ -31,6 +32,7 @@ Start here:
   registerValidate(program);
   registerConfigure(program);
   registerPipeline(program);
+  registerMr(program);
   registerRunners(program);
   registerSim(program);
   return program;

@@ -6,6 +6,7 @@ export { type LintOptions, type LintResult, lintText } from "./lint/lint.js";
 export { LIMITS } from "./lint/semantic.js";
 export * from "./model/job.js";
 export type * from "./model/types.js";
+export * from "./mr-note/index.js";
 export { NODE_IMAGE, PROJECT_PIPELINE_SOURCE, type ProjectPipelineOptions, projectPipeline } from "./project/pipeline.js";
 export { when, workflowRules } from "./project/rules.js";
 export { emitYaml, header, type Provenance } from "./render/emit.js";

@@ -1,0 +1,50 @@
+import { EnvironmentError } from "@pifleet/fleet";
+import { decideNote } from "./marker.js";
+import type { GitlabCredentials, NotesApi } from "./notes-api.js";
+
+export interface PostNoteInput {
+  project: string;
+  mr: number;
+  /** Identifies the note across pipelines, e.g. "plan". */
+  key: string;
+  report: string;
+}
+
+export interface PostNoteResult {
+  action: "create" | "update" | "unchanged";
+  noteId: number;
+}
+
+/** Finds the note carrying the marker and updates it, or creates it: one note per MR and key, never a duplicate. */
+export async function postMrNote(api: NotesApi, input: PostNoteInput): Promise<PostNoteResult> {
+  const decision = decideNote(await api.list(input.project, input.mr), input.key, input.report);
+  switch (decision.action) {
+    case "create":
+      return { action: "create", noteId: (await api.create(input.project, input.mr, decision.body)).id };
+    case "update":
+      await api.update(input.project, input.mr, decision.noteId, decision.body);
+      return { action: "update", noteId: decision.noteId };
+    case "unchanged":
+      return { action: "unchanged", noteId: decision.noteId };
+  }
+}
+
+/**
+ * Where to post and with which token, from the environment GitLab CI provides:
+ * CI_API_V4_URL (or CI_SERVER_URL), GITLAB_TOKEN, else CI_JOB_TOKEN.
+ * `gitlabUrl` (e.g. from --gitlab-url) wins over the environment.
+ */
+export function resolveGitlabTarget(env: NodeJS.ProcessEnv, gitlabUrl?: string): { apiUrl: string; credentials: GitlabCredentials } {
+  const apiUrl = gitlabUrl
+    ? `${gitlabUrl.replace(/\/+$/, "")}/api/v4`
+    : (env.CI_API_V4_URL ?? (env.CI_SERVER_URL ? `${env.CI_SERVER_URL.replace(/\/+$/, "")}/api/v4` : undefined));
+  if (!apiUrl) {
+    throw new EnvironmentError("no GitLab URL: pass --gitlab-url, or run in GitLab CI (CI_API_V4_URL)");
+  }
+  if (env.GITLAB_TOKEN) return { apiUrl, credentials: { header: "PRIVATE-TOKEN", token: env.GITLAB_TOKEN } };
+  if (env.CI_JOB_TOKEN) return { apiUrl, credentials: { header: "JOB-TOKEN", token: env.CI_JOB_TOKEN } };
+  throw new EnvironmentError(
+    "no GitLab token: set GITLAB_TOKEN (a project access token with the api scope; in CI a masked variable)",
+    "The token is read from the environment only, never from a flag or a file, so it cannot leak into logs.",
+  );
+}

@@ -1,52 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { applyPlan } from "./apply.js";
-import { parseConfig } from "./config-toml.js";
-import { runnerContext } from "./context.js";
-import { drainNode, undrainNode } from "./drain.js";
-import type { GitlabApi } from "./gitlab-api.js";
-import type { NodeAccess } from "./node-access.js";
 import { planFleet } from "./reconcile.js";
 import { planToJson, renderPlanMarkdown, renderPlanText } from "./render-plan.js";
 import { crashAfter, InjectedCrash } from "./test-support/crash.js";
 import { testFleet } from "./test-support/fleet-fixture.js";
 import { MemoryGitlab } from "./test-support/memory-gitlab.js";
 import { MemoryNodes } from "./test-support/memory-nodes.js";
-
-const fleet = testFleet();
-const DESIRED = 5; // docker on pi1..pi3, deploy on pi1..pi2
-// A fake clock: waiting for jobs advances time instead of sleeping.
-let clock = 0;
-const drain = {
-  timeoutMs: 1_000,
-  pollMs: 250,
-  now: () => clock,
-  sleep: async (ms: number) => {
-    clock += ms;
-  },
-};
-
-async function reconcile(api: GitlabApi, nodes: NodeAccess, f = fleet) {
-  const { plan } = await planFleet(f, api, nodes);
-  const report = await applyPlan(plan, api, nodes, { drain });
-  return { plan, report };
-}
-
-/** Every pifleet block on every node names a live runner of the right node/pool and holds that runner's current token. */
-function expectConverged(gitlab: MemoryGitlab, nodes: MemoryNodes) {
-  const owned = [...gitlab.runners.values()].filter((r) => r.description.startsWith("pifleet testfleet/"));
-  expect(owned).toHaveLength(DESIRED);
-  expect(new Set(owned.map((r) => r.description)).size).toBe(DESIRED);
-  for (const node of ["pi1", "pi2", "pi3"]) {
-    const doc = parseConfig(nodes.files.get(node) ?? null, node) as { runners?: Record<string, unknown>[] };
-    const blocks = doc.runners ?? [];
-    expect(blocks.length).toBe(node === "pi3" ? 1 : 2);
-    for (const b of blocks) {
-      const live = gitlab.runners.get(b.id as number);
-      expect(live?.description, `${node} block ${String(b.name)}`).toBe(b.name);
-      expect(live?.token === b.token, `${node} block ${String(b.name)} holds the live token`).toBe(true);
-    }
-  }
-}
+import { DESIRED, drain, expectConverged, fleet, reconcile } from "./test-support/memory-reconcile.js";
 
 describe("plan → apply → plan", () => {
   it("creates what is missing, then plans nothing and writes nothing", async () => {
@@ -221,25 +181,5 @@ describe("unreachable nodes and busy runners", () => {
     await applyPlan(plan, gitlab, nodes, { drain });
     expect(gitlab.runners.has(pi3?.id as number)).toBe(false);
     expect(nodes.files.get("pi3")).not.toContain("pi3/docker");
-  });
-});
-
-describe("drain safety", () => {
-  it("refuses to drain the last node serving a tag unless forced, and then records its own pause for undrain", async () => {
-    const lonely = testFleet({
-      pools:
-        "\n  - { name: docker, tags: [docker], select: { roles: [runner] } }\n  - { name: deploy, executor: shell, tags: [deploy], nodes: [pi1] }",
-    });
-    const gitlab = new MemoryGitlab();
-    const nodes = new MemoryNodes();
-    await reconcile(gitlab, nodes, lonely);
-    const ctx = runnerContext(lonely, gitlab, nodes);
-    await expect(drainNode(ctx, "pi1", { ...drain })).rejects.toThrow("draining pi1 would leave tag deploy with no active runner");
-    expect(nodes.log).not.toContain("stop pi1");
-    await drainNode(ctx, "pi1", { ...drain, force: true });
-    expect(nodes.log).toContain("stop pi1");
-    const undone = await undrainNode(ctx, "pi1");
-    expect(undone.resumed.map((r) => r.key).sort()).toEqual(["pi1/deploy", "pi1/docker"]);
-    expect([...gitlab.runners.values()].every((r) => !r.paused)).toBe(true);
   });
 });

@@ -1,0 +1,99 @@
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { applyPlan } from "./apply.js";
+import { connectRunners } from "./connect.js";
+import { runnerContext } from "./context.js";
+import { drainNode, undrainNode } from "./drain.js";
+import { readPlanFile, writePlanFile } from "./plan-file.js";
+import { planFleet } from "./reconcile.js";
+import { fleetRunnerStatus } from "./status.js";
+import { testFleet } from "./test-support/fleet-fixture.js";
+import { MemoryGitlab } from "./test-support/memory-gitlab.js";
+import { MemoryNodes } from "./test-support/memory-nodes.js";
+import { drain, expectConverged, fleet, reconcile } from "./test-support/memory-reconcile.js";
+
+describe("drain safety", () => {
+  it("refuses to drain the last node serving a tag unless forced, and then records its own pause for undrain", async () => {
+    const lonely = testFleet({
+      pools:
+        "\n  - { name: docker, tags: [docker], select: { roles: [runner] } }\n  - { name: deploy, executor: shell, tags: [deploy], nodes: [pi1] }",
+    });
+    const gitlab = new MemoryGitlab();
+    const nodes = new MemoryNodes();
+    await reconcile(gitlab, nodes, lonely);
+    const ctx = runnerContext(lonely, gitlab, nodes);
+    await expect(drainNode(ctx, "pi1", { ...drain })).rejects.toThrow("draining pi1 would leave tag deploy with no active runner");
+    expect(nodes.log).not.toContain("stop pi1");
+    await drainNode(ctx, "pi1", { ...drain, force: true });
+    expect(nodes.log).toContain("stop pi1");
+    const undone = await undrainNode(ctx, "pi1");
+    expect(undone.resumed.map((r) => r.key).sort()).toEqual(["pi1/deploy", "pi1/docker"]);
+    expect([...gitlab.runners.values()].every((r) => !r.paused)).toBe(true);
+  });
+});
+
+describe("status", () => {
+  it("shows per node reachability and service, per runner id, status, pause, tags, running jobs and limit", async () => {
+    const gitlab = new MemoryGitlab();
+    const nodes = new MemoryNodes();
+    await reconcile(gitlab, nodes);
+    const byName = (d: string) => [...gitlab.runners.values()].find((r) => r.description === d);
+    const pi1 = byName("pifleet testfleet/pi1/docker");
+    gitlab.jobs.set(pi1?.id as number, [1, 2]);
+    await gitlab.updateRunner(byName("pifleet testfleet/pi2/docker")?.id as number, { paused: true });
+    nodes.active.set("pi2", false);
+    nodes.unreachable.add("pi3");
+    const s = await fleetRunnerStatus(runnerContext(fleet, gitlab, nodes));
+    const pi1Row = s.nodes.find((n) => n.node === "pi1");
+    expect(pi1Row).toMatchObject({ reachable: true, service: "active", concurrent: 4 });
+    expect(pi1Row?.runners[0]).toEqual({
+      key: "pi1/docker",
+      pool: "docker",
+      id: pi1?.id,
+      status: "never_contacted",
+      paused: false,
+      tags: ["arm64", "docker"],
+      runningJobs: 2,
+      limit: 3,
+      inConfig: true,
+    });
+    expect(s.nodes.find((n) => n.node === "pi2")).toMatchObject({ service: "inactive" });
+    expect(s.nodes.find((n) => n.node === "pi2")?.runners[0]).toMatchObject({ paused: true, pausedBy: "person" });
+    expect(s.nodes.find((n) => n.node === "pi3")).toMatchObject({
+      reachable: false,
+      error: "pi3: ssh: connect ECONNREFUSED (node unreachable)",
+    });
+    expect(s.notes).toContainEqual({
+      level: "warn",
+      subject: "pi3",
+      message: "unreachable: pi3: ssh: connect ECONNREFUSED (node unreachable)",
+    });
+    expect(s.strays).toEqual([]);
+  });
+});
+
+describe("plan files", () => {
+  it("save and load a plan for `apply FILE`, refusing another cluster's plan", async () => {
+    const gitlab = new MemoryGitlab();
+    const nodes = new MemoryNodes();
+    const { plan } = await planFleet(fleet, gitlab, nodes);
+    const file = join(await mkdtemp(join(tmpdir(), "rm-plan-")), "plan.json");
+    await writePlanFile(file, plan);
+    expect(await readPlanFile(file, "testfleet")).toEqual(plan);
+    await expect(readPlanFile(file, "other")).rejects.toThrow("plan is for cluster testfleet, but fleet.yaml describes other");
+    await applyPlan(await readPlanFile(file, "testfleet"), gitlab, nodes, { drain });
+    expectConverged(gitlab, nodes);
+  });
+});
+
+describe("connectRunners", () => {
+  it("needs the token variable fleet.yaml names (exit 3) and never echoes it", () => {
+    expect(() => connectRunners(fleet, { env: {} })).toThrow(
+      expect.objectContaining({ exitCode: 3, message: expect.stringContaining("GITLAB_TOKEN is not set") }),
+    );
+    const ctx = connectRunners(fleet, { env: { GITLAB_TOKEN: "glpat-verysecretvalue123" } });
+    expect(JSON.stringify(ctx.api)).not.toContain("verysecret");
+  });
+});

@@ -34,7 +34,14 @@ Examples:
       const stateDir = resolve(opts.state);
       const emulator = await startGitlabEmulator({ host: opts.host, port, stateDir });
       if (globals(cmd).json) {
-        printJson({ url: emulator.url, tokenFile: emulator.tokenFile, token: emulator.adminToken, pid: process.pid });
+        printJson({
+          url: emulator.url,
+          tokenFile: emulator.tokenFile,
+          token: emulator.adminToken,
+          projectId: emulator.projectId,
+          groupId: emulator.groupId,
+          pid: process.pid,
+        });
       } else {
         print(`GitLab emulator listening on ${emulator.url} (API at ${emulator.url}/api/v4)`);
         print(`admin token file: ${emulator.tokenFile}`);

@@ -1,4 +1,6 @@
+import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { OperationError } from "@pifleet/fleet";
 import { buildApp } from "./app.js";
 import type { Emulator } from "./context.js";
 import { FaultQueue } from "./faults.js";
@@ -44,10 +46,16 @@ export async function startGitlabEmulator(options: GitlabEmulatorOptions = {}): 
     requests: new RequestLog(),
   };
   const app = buildApp(emu);
-  const server = await new Promise<import("node:http").Server>((resolve, reject) => {
+  const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(port, host);
     s.once("listening", () => resolve(s));
-    s.once("error", reject);
+    s.once("error", (err: NodeJS.ErrnoException) =>
+      reject(
+        new OperationError(
+          `GitLab emulator: cannot listen on ${host}:${port} (${err.code ?? err.message}); pick another port or stop what uses it`,
+        ),
+      ),
+    );
   });
   const address = server.address() as AddressInfo;
   url = `http://${host.includes(":") ? `[${host}]` : host}:${address.port}`;

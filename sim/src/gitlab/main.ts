@@ -1,15 +1,21 @@
 #!/usr/bin/env node
 // Runs the GitLab API emulator as its own process (started detached by `pifleet sim up`):
 //   node sim/dist/gitlab/main.js --host H --port P --state DIR
-// Prints one JSON line {"url", "pid"} once listening; the admin token goes to DIR/gitlab-token (0600).
+// Prints one JSON line {"url", "pid", "projectId", "groupId"} once listening; the admin token goes to DIR/gitlab-token (0600).
 import { parseArgs } from "node:util";
 import { startGitlabEmulator } from "./index.js";
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: { host: { type: "string", default: "127.0.0.1" }, port: { type: "string", default: "0" }, state: { type: "string" } },
-    strict: true,
-  });
+  let values: { host?: string; port?: string; state?: string };
+  try {
+    ({ values } = parseArgs({
+      options: { host: { type: "string", default: "127.0.0.1" }, port: { type: "string", default: "0" }, state: { type: "string" } },
+      strict: true,
+    }));
+  } catch (err) {
+    process.stderr.write(`gitlab emulator: ${(err as Error).message}; usage: main.js --host H --port P --state DIR\n`);
+    process.exit(2);
+  }
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     process.stderr.write(`gitlab emulator: --port must be an integer 0..65535, got "${values.port}"\n`);
@@ -20,7 +26,9 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const emulator = await startGitlabEmulator({ host: values.host, port, stateDir: values.state });
-  process.stdout.write(`${JSON.stringify({ url: emulator.url, pid: process.pid })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ url: emulator.url, pid: process.pid, projectId: emulator.projectId, groupId: emulator.groupId })}\n`,
+  );
   const stop = () => {
     emulator.close().then(
       () => process.exit(0),

@@ -66,7 +66,7 @@ export async function applyPlan(plan: Plan, api: GitlabApi, nodes: NodeAccess, o
         break;
       }
       case "write-config":
-        if (!(await writeNodeConfig(a, nodes, created, grants))) continue;
+        if (!(await writeNodeConfig(a, nodes, created, grants, report))) continue;
         break;
       case "pause": {
         if (!(await guarded(a))) continue;
@@ -100,34 +100,36 @@ export async function applyPlan(plan: Plan, api: GitlabApi, nodes: NodeAccess, o
     report.applied.push(describeAction(a));
   }
   return report;
+}
 
-  async function writeNodeConfig(
-    a: Extract<Action, { kind: "write-config" }>,
-    nodesAccess: NodeAccess,
-    ids: Map<string, number>,
-    tokens: Map<string, TokenGrant>,
-  ): Promise<boolean> {
-    try {
-      // Reread right before writing: gitlab-runner may have rotated its token since the plan was made.
-      const current = parseConfig((await nodesAccess.read(a.node)).configText, a.node);
-      const managed: ManagedBlock[] = [];
-      for (const b of a.blocks) {
-        const runnerId = b.runnerId ?? ids.get(b.key);
-        if (runnerId === undefined) continue;
-        const grant = tokens.get(b.key);
-        managed.push({ runnerId, settings: b.settings, ...(grant ? { grant } : {}) });
-      }
-      const next = mergeConfig(current, a.settings, managed);
-      if (configChanges(current, next).length === 0) return true;
-      await nodesAccess.writeConfig(a.node, renderConfig(next));
-      await nodesAccess.reload(a.node, current.listen_address !== next.listen_address);
-      return true;
-    } catch (err) {
-      // A node that is down or holds unreadable TOML is skipped; anything else is a bug or GitLab and stops the run.
-      if (!(err instanceof NodeError) && !(err instanceof OperationError)) throw err;
-      report.skippedNodes.push({ node: a.node, error: err.message });
-      fail(a.node, `${err.message}; a later apply finishes this node`);
-      return false;
+/** Writes one node's config.toml from the plan's blocks plus this run's new ids and tokens; false when the node could not be written. */
+async function writeNodeConfig(
+  a: Extract<Action, { kind: "write-config" }>,
+  nodes: NodeAccess,
+  ids: Map<string, number>,
+  tokens: Map<string, TokenGrant>,
+  report: ApplyReport,
+): Promise<boolean> {
+  try {
+    // Reread right before writing: gitlab-runner may have rotated its token since the plan was made.
+    const current = parseConfig((await nodes.read(a.node)).configText, a.node);
+    const managed: ManagedBlock[] = [];
+    for (const b of a.blocks) {
+      const runnerId = b.runnerId ?? ids.get(b.key);
+      if (runnerId === undefined) continue;
+      const grant = tokens.get(b.key);
+      managed.push({ runnerId, settings: b.settings, ...(grant ? { grant } : {}) });
     }
+    const next = mergeConfig(current, a.settings, managed);
+    if (configChanges(current, next).length === 0) return true;
+    await nodes.writeConfig(a.node, renderConfig(next));
+    await nodes.reload(a.node, current.listen_address !== next.listen_address);
+    return true;
+  } catch (err) {
+    // A node that is down or holds unreadable TOML is skipped; anything else is a bug or GitLab and stops the run.
+    if (!(err instanceof NodeError) && !(err instanceof OperationError)) throw err;
+    report.skippedNodes.push({ node: a.node, error: err.message });
+    report.failures.push({ subject: a.node, message: `${err.message}; a later apply finishes this node` });
+    return false;
   }
 }

@@ -17,6 +17,7 @@ import { planFleet } from "./reconcile.js";
 import { rotateTokens } from "./rotate.js";
 import { Secret } from "./secret.js";
 import { SshNodeAccess } from "./ssh-node-access.js";
+import { fleetRunnerStatus } from "./status.js";
 import { SimShell } from "./test-support/sim-shell.js";
 
 /**
@@ -100,6 +101,17 @@ describe("runners on sim nodes", () => {
       expect(await runnerBlocks(n.name)).toHaveLength(1);
     }
     await until("both runners online", async () => (await api.listRunners()).filter((r) => r.status === "online").length === 2);
+    const status = await fleetRunnerStatus(runnerContext(fleet, api, nodes));
+    for (const n of status.nodes) {
+      expect(n).toMatchObject({ reachable: true, service: "active" });
+      expect(n.runners[0]).toMatchObject({
+        status: "online",
+        paused: false,
+        runningJobs: 0,
+        inConfig: true,
+        tags: ["amd64", "docker", "pi"],
+      });
+    }
   });
 
   it("rotate changes the token in GitLab and on the node, and the runner keeps working with the new one", async () => {

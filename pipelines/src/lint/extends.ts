@@ -38,7 +38,7 @@ export function jobEntries(doc: Record<string, unknown>): JobMap {
  * reporting unknown templates, cycles and nesting deeper than 10 levels with
  * GitLab's wording. Jobs with an extends problem keep their own keys only.
  */
-export function resolveExtends(jobs: JobMap): { jobs: JobMap; problems: Problem[] } {
+export function resolveExtends(jobs: JobMap): { jobs: JobMap; problems: Problem[]; incomplete: Set<string> } {
   const resolved: JobMap = new Map();
   const problems: Problem[] = [];
   const reported = new Set<string>();
@@ -48,19 +48,20 @@ export function resolveExtends(jobs: JobMap): { jobs: JobMap; problems: Problem[
     problems.push({ path: [name, "extends"], message, check: "semantic" });
   };
 
+  // How many `extends` levels sit below a resolved job (0 for a job without extends).
+  const depth = new Map<string, number>();
   const resolve = (name: string, chain: string[]): Record<string, unknown> | undefined => {
     const done = resolved.get(name);
     if (done) return done;
     const body = jobs.get(name);
     if (!body) return undefined;
     const parents = extendsList(body);
-    if (parents.length === 0) return body;
-    if (chain.includes(name)) {
-      report(chain[0] ?? name, `${chain[0] ?? name}: circular dependency detected in \`extends\``);
-      return undefined;
+    if (parents.length === 0) {
+      depth.set(name, 0);
+      return body;
     }
-    if (chain.length >= MAX_EXTENDS_DEPTH) {
-      report(chain[0] ?? name, `${chain[0] ?? name}: nesting too deep in \`extends\``);
+    if (chain.includes(name)) {
+      report(name, `${name}: circular dependency detected in \`extends\``);
       return undefined;
     }
     const unknown = parents.filter((p) => !jobs.has(p));
@@ -69,11 +70,18 @@ export function resolveExtends(jobs: JobMap): { jobs: JobMap; problems: Problem[
       return undefined;
     }
     let merged: Record<string, unknown> = {};
+    let below = 0;
     for (const p of parents) {
       const base = resolve(p, [...chain, name]);
       if (!base) return undefined;
       merged = deepMerge(merged, base);
+      below = Math.max(below, depth.get(p) ?? 0);
     }
+    if (below + 1 > MAX_EXTENDS_DEPTH) {
+      report(name, `${name}: nesting too deep in \`extends\``);
+      return undefined;
+    }
+    depth.set(name, below + 1);
     const { extends: _drop, ...own } = body;
     const out = deepMerge(merged, own);
     resolved.set(name, out);
@@ -81,8 +89,13 @@ export function resolveExtends(jobs: JobMap): { jobs: JobMap; problems: Problem[
   };
 
   const out: JobMap = new Map();
-  for (const [name, body] of jobs) out.set(name, resolve(name, []) ?? body);
-  return { jobs: out, problems };
+  const incomplete = new Set<string>();
+  for (const [name, body] of jobs) {
+    const full = resolve(name, []);
+    if (!full) incomplete.add(name);
+    out.set(name, full ?? body);
+  }
+  return { jobs: out, problems, incomplete };
 }
 
 /** Keys `default:` (and the old top-level globals) give to jobs that lack them. */

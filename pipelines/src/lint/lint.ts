@@ -35,7 +35,7 @@ export function lintText(text: string, file: string, options: LintOptions = {}):
   problems.push(...expanded.problems);
   const visible = new Map([...expanded.jobs].filter(([name]) => !name.startsWith(".")));
   const jobs = applyDefaults(doc, visible);
-  problems.push(...semanticProblems(doc, jobs));
+  problems.push(...semanticProblems(doc, jobs, expanded.incomplete));
   if (options.fleet) problems.push(...fleetProblems(jobs, options.fleet.fleet, options.fleet.file));
   const diagnostics = problems.map((p) => ({ ...diagnosticAt(y, p.path, p.message, p.at === "key" ? "key" : "value"), check: p.check }));
   diagnostics.sort((a, b) => a.line - b.line || a.col - b.col || a.message.localeCompare(b.message));

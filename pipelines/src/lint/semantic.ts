@@ -52,9 +52,9 @@ function stagesOf(doc: Record<string, unknown>): string[] {
 /**
  * GitLab's logical validations (YamlProcessor#run_logical_validations! and the
  * entry validations), with GitLab's wording. `jobs` are the visible jobs after
- * extends and defaults.
+ * extends and defaults; `incomplete` those whose extends could not be resolved.
  */
-export function semanticProblems(doc: Record<string, unknown>, jobs: JobMap): Problem[] {
+export function semanticProblems(doc: Record<string, unknown>, jobs: JobMap, incomplete: ReadonlySet<string> = new Set()): Problem[] {
   const problems: Problem[] = [];
   const add = (path: (string | number)[], message: string) => problems.push({ path, message, check: "semantic" });
   const stages = stagesOf(doc);
@@ -64,7 +64,8 @@ export function semanticProblems(doc: Record<string, unknown>, jobs: JobMap): Pr
 
   for (const [name, body] of jobs) {
     if (name.length > LIMITS.nameLength) add([name], `${name.slice(0, 40)}… job: name is too long (maximum is 255 characters)`);
-    if (body.script === undefined && body.run === undefined && body.trigger === undefined) {
+    // A job whose extends failed already has its error; its missing keys are a consequence.
+    if (!incomplete.has(name) && body.script === undefined && body.run === undefined && body.trigger === undefined) {
       add([name], `jobs:${name} config should implement the script:, run:, or trigger: keyword`);
     }
     const stage = stageOf(name);

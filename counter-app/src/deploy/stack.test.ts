@@ -59,7 +59,7 @@ describe("stackModel", () => {
 
   it("uses dnsrr everywhere and publishes only the load balancer, in host mode", () => {
     for (const service of Object.values(stack.services)) expect(service.deploy.endpoint_mode).toBe("dnsrr");
-    expect(stack.services.lb.ports).toEqual([{ target: 80, published: 80, protocol: "tcp", mode: "host" }]);
+    expect(stack.services.lb.ports).toEqual([{ target: 8080, published: 80, protocol: "tcp", mode: "host" }]);
     expect("ports" in stack.services.app).toBe(false);
     expect(stack.services.lb.environment).toEqual({ APP_SERVICE: "pifleet_app", APP_PORT: "8080", APP_SLOTS: "6" });
     expect(stack.services.lb.deploy.placement.constraints).toEqual(["node.labels.pifleet.lb == true"]);

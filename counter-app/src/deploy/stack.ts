@@ -13,6 +13,8 @@ export const STACK_NAME = "pifleet";
 /** Port the app listens on inside its container (the LB's backend port). */
 export const APP_CONTAINER_PORT = 8080;
 export const LB_HEALTH_PORT = 8404;
+/** HAProxy runs unprivileged, so it listens above 1024; the stack publishes it on the fleet's port. */
+export const LB_CONTAINER_PORT = 8080;
 
 /**
  * Sized for a Raspberry Pi 4 with 2 GB shared with the OS, a GitLab runner
@@ -23,7 +25,18 @@ export const MEMORY = { app: "192M", redis: "256M", redisMaxMemory: "160mb", loa
 const constraint = (label: string) => `node.labels.${label} == true`;
 
 function redisCommand(persistence: "aof" | "rdb" | "none"): string[] {
-  const base = ["redis-server", "--dir", "/data", "--maxmemory", MEMORY.redisMaxMemory, "--maxmemory-policy", "noeviction"];
+  // protected-mode off: clients come over the stack's private overlay network, not loopback.
+  const base = [
+    "redis-server",
+    "--dir",
+    "/data",
+    "--protected-mode",
+    "no",
+    "--maxmemory",
+    MEMORY.redisMaxMemory,
+    "--maxmemory-policy",
+    "noeviction",
+  ];
   if (persistence === "aof") return [...base, "--appendonly", "yes", "--appendfsync", "everysec", "--save", ""];
   if (persistence === "rdb") return [...base, "--appendonly", "no", "--save", "60 1"];
   return [...base, "--appendonly", "no", "--save", ""];
@@ -109,7 +122,7 @@ export function stackModel(fleet: Fleet, images: StackImages, stackName = STACK_
           APP_PORT: String(APP_CONTAINER_PORT),
           APP_SLOTS: String(Math.max(4, t.appNodes.length * 2)),
         },
-        ports: [{ target: 80, published: t.loadBalancer.port, protocol: "tcp", mode: "host" }],
+        ports: [{ target: LB_CONTAINER_PORT, published: t.loadBalancer.port, protocol: "tcp", mode: "host" }],
         networks: ["counter"],
         healthcheck: {
           test: ["CMD", "bash", "-c", `exec 3<>/dev/tcp/127.0.0.1/${LB_HEALTH_PORT}`],

@@ -1,0 +1,177 @@
+import { readFileSync } from "node:fs";
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { EnvironmentError } from "@pifleet/fleet";
+import { run } from "../deploy/exec.js";
+import {
+  type ContextFile,
+  DEBIAN_RECIPE,
+  IMAGE_LABEL,
+  type ImageArch,
+  type ImageTags,
+  imageTags,
+  mirrorFromPrintUris,
+  nodePackage,
+  runtimePackageJson,
+} from "./recipe.js";
+
+/** counter-app/, the same from src/ and dist/. */
+const PACKAGE_DIR = fileURLToPath(new URL("../../", import.meta.url));
+const RECIPES = join(PACKAGE_DIR, "images");
+/** What dist/app needs at run time; versions are the ones installed and tested here. */
+const RUNTIME_DEPS = ["express", "pino", "prom-client", "redis", "zod"];
+
+export interface BuildResult {
+  tags: ImageTags;
+  /** Images built this time; the others were already there (same content hash). */
+  built: string[];
+}
+
+export type Progress = (message: string) => void;
+
+async function exists(tag: string): Promise<boolean> {
+  return run("docker", ["image", "inspect", "--format", "{{.Id}}", tag]).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function recipeFiles(dir: string): Promise<ContextFile[]> {
+  const names = (await readdir(dir)).sort();
+  return Promise.all(names.map(async (path) => ({ path, content: await readFile(join(dir, path)) })));
+}
+
+async function appFiles(): Promise<ContextFile[]> {
+  const dist = join(PACKAGE_DIR, "dist", "app");
+  const names = (await readdir(dist)).filter((n) => n.endsWith(".js")).sort();
+  const require = createRequire(join(PACKAGE_DIR, "package.json"));
+  const versions = Object.fromEntries(
+    RUNTIME_DEPS.map((d) => [d, (JSON.parse(readFileSync(require.resolve(`${d}/package.json`), "utf8")) as { version: string }).version]),
+  );
+  const pkg = JSON.parse(await readFile(join(PACKAGE_DIR, "package.json"), "utf8")) as { version: string };
+  return [
+    ...(await recipeFiles(join(RECIPES, "app"))),
+    { path: "package.json", content: runtimePackageJson(pkg.version, versions) },
+    ...(await Promise.all(names.map(async (n) => ({ path: `dist/app/${n}`, content: await readFile(join(dist, n)) })))),
+  ];
+}
+
+async function writeContext(dir: string, files: ContextFile[]): Promise<void> {
+  for (const f of files) {
+    await mkdir(join(dir, f.path, ".."), { recursive: true });
+    await writeFile(join(dir, f.path), f.content);
+  }
+}
+
+async function dockerBuild(tag: string, kind: string, arch: ImageArch, context: string, buildArgs: Record<string, string>): Promise<void> {
+  const args = ["build", "--platform", `linux/${arch}`, "--label", `${IMAGE_LABEL}=${kind}`, "-t", tag];
+  for (const [k, v] of Object.entries(buildArgs)) args.push("--build-arg", `${k}=${v}`);
+  await run("docker", [...args, context], { env: { ...process.env, DOCKER_BUILDKIT: "0" }, describe: `docker build of ${tag}` });
+}
+
+async function buildDebian(tag: string, arch: ImageArch, progress: Progress): Promise<void> {
+  const mirror =
+    mirrorFromPrintUris(await run("apt-get", ["-q", "--print-uris", "download", "base-files"]).catch(() => "")) ??
+    "http://deb.debian.org/debian";
+  const work = await mkdtemp(join(tmpdir(), "pifleet-counter-rootfs-"));
+  try {
+    progress(`debootstrap ${DEBIAN_RECIPE.suite} ${DEBIAN_RECIPE.variant} (${arch}) from ${mirror}`);
+    await run("debootstrap", [`--variant=${DEBIAN_RECIPE.variant}`, `--arch=${arch}`, DEBIAN_RECIPE.suite, join(work, "rootfs"), mirror]);
+    progress(`importing ${tag}`);
+    await run("bash", [
+      "-c",
+      'set -o pipefail; tar -C "$1" --numeric-owner -c . | docker import --platform "linux/$2" -c "LABEL $3=debian" - "$4"',
+      "bash",
+      join(work, "rootfs"),
+      arch,
+      IMAGE_LABEL,
+      tag,
+    ]);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+async function buildNodeBase(tags: ImageTags, arch: ImageArch, nodeVersion: string): Promise<void> {
+  const work = await mkdtemp(join(tmpdir(), "pifleet-counter-node-"));
+  try {
+    const tarball =
+      (await run("npm", ["pack", nodePackage(arch, nodeVersion), "--pack-destination", work, "--silent"])).trim().split("\n").pop() ?? "";
+    await run("tar", ["-xzf", join(work, tarball), "-C", work, "package/bin/node"]);
+    await cp(join(RECIPES, "node-base"), join(work, "context"), { recursive: true });
+    await cp(join(work, "package/bin/node"), join(work, "context", "node"));
+    await dockerBuild(tags.nodeBase, "node-base", arch, join(work, "context"), { DEBIAN_IMAGE: tags.debian });
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+async function buildApp(tags: ImageTags, arch: ImageArch, files: ContextFile[]): Promise<void> {
+  const work = await mkdtemp(join(tmpdir(), "pifleet-counter-app-"));
+  try {
+    await writeContext(work, files);
+    // Production dependencies are pure JavaScript: installed here once, valid for every architecture.
+    await run("npm", ["install", "--omit=dev", "--ignore-scripts", "--no-audit", "--no-fund", "--no-package-lock", "--silent"], {
+      cwd: work,
+    });
+    const revision = await run("git", ["rev-parse", "--short", "HEAD"], { cwd: PACKAGE_DIR }).catch(() => "unknown");
+    await dockerBuild(tags.app, "app", arch, work, {
+      BASE_IMAGE: tags.nodeBase,
+      VERSION: tags.app.split(":")[1] ?? "dev",
+      REVISION: revision.trim(),
+      CREATED: new Date().toISOString(),
+    });
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Builds (or finds, by content hash) the counter's three images and their
+ * bases for one architecture: Debian → Node base → app; Debian → Redis; Debian → HAProxy.
+ */
+export async function buildImages(
+  arch: ImageArch,
+  progress: Progress = () => {},
+  nodeVersion = process.versions.node,
+): Promise<BuildResult> {
+  if (arch === "arm64" && !(await readFile("/proc/sys/fs/binfmt_misc/qemu-aarch64", "utf8").catch(() => ""))) {
+    throw new EnvironmentError(
+      "arm64 images need qemu-user emulation, but binfmt_misc has no qemu-aarch64 entry",
+      "Run scripts/setup (installs qemu-user-static and binfmt-support).",
+    );
+  }
+  progress("compiling counter-app");
+  const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
+  await run(process.execPath, [tsc, "-b", PACKAGE_DIR]);
+  const app = await appFiles();
+  const tags = imageTags({
+    arch,
+    nodeVersion,
+    app,
+    redis: await recipeFiles(join(RECIPES, "redis")),
+    loadBalancer: await recipeFiles(join(RECIPES, "lb")),
+    nodeBase: await recipeFiles(join(RECIPES, "node-base")),
+  });
+  const built: string[] = [];
+  const apt = process.env.PIFLEET_APT_PROXY ?? "";
+  const ensure = async (tag: string, build: () => Promise<void>) => {
+    if (await exists(tag)) return;
+    progress(`building ${tag}`);
+    await build();
+    built.push(tag);
+  };
+  await ensure(tags.debian, () => buildDebian(tags.debian, arch, progress));
+  await ensure(tags.nodeBase, () => buildNodeBase(tags, arch, nodeVersion));
+  await ensure(tags.app, () => buildApp(tags, arch, app));
+  await ensure(tags.redis, () =>
+    dockerBuild(tags.redis, "redis", arch, join(RECIPES, "redis"), { DEBIAN_IMAGE: tags.debian, APT_PROXY: apt }),
+  );
+  await ensure(tags.loadBalancer, () =>
+    dockerBuild(tags.loadBalancer, "lb", arch, join(RECIPES, "lb"), { DEBIAN_IMAGE: tags.debian, APT_PROXY: apt }),
+  );
+  return { tags, built };
+}

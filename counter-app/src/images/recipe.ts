@@ -1,0 +1,79 @@
+import { createHash } from "node:crypto";
+
+/** Architectures pifleet builds images for (Debian names). */
+export type ImageArch = "amd64" | "arm64";
+
+/** Every image pifleet builds for the counter carries this label, valued with its kind. */
+export const IMAGE_LABEL = "pifleet.counter.image";
+
+/** What debootstrap builds the Debian base from; part of every tag's hash. */
+export const DEBIAN_RECIPE = { suite: "bookworm", variant: "minbase" } as const;
+
+/** The npm package that ships the official Node binary for an architecture. */
+export function nodePackage(arch: ImageArch, version: string): string {
+  return `node-linux-${arch === "amd64" ? "x64" : "arm64"}@${version}`;
+}
+
+export interface ContextFile {
+  /** Path inside the build context. */
+  path: string;
+  content: Buffer | string;
+}
+
+/** Short content hash of named parts; order matters, names are part of it. */
+export function contentHash(parts: ReadonlyArray<string | Buffer>): string {
+  const h = createHash("sha256");
+  for (const p of parts) h.update(`${p.length}:`).update(p);
+  return h.digest("hex").slice(0, 12);
+}
+
+const filesHash = (files: ContextFile[]) =>
+  [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)).flatMap((f) => [f.path, f.content]);
+
+export interface ImageInputs {
+  arch: ImageArch;
+  nodeVersion: string;
+  app: ContextFile[];
+  redis: ContextFile[];
+  loadBalancer: ContextFile[];
+  nodeBase: ContextFile[];
+}
+
+export interface ImageTags {
+  debian: string;
+  nodeBase: string;
+  app: string;
+  redis: string;
+  loadBalancer: string;
+}
+
+/**
+ * Tags named by content (pure): any change to a recipe, the app's files or the
+ * Node version gives a new tag, and an unchanged one is not rebuilt. Derived
+ * images include their base's tag in their hash.
+ */
+export function imageTags(inputs: ImageInputs): ImageTags {
+  const { arch } = inputs;
+  const debianHash = contentHash([arch, JSON.stringify(DEBIAN_RECIPE)]);
+  const debian = `pifleet/counter-debian:${arch}-${debianHash}`;
+  const nodeBase = `pifleet/counter-node:${arch}-${contentHash([debian, inputs.nodeVersion, ...filesHash(inputs.nodeBase)])}`;
+  return {
+    debian,
+    nodeBase,
+    app: `pifleet/counter:${arch}-${contentHash([nodeBase, ...filesHash(inputs.app)])}`,
+    redis: `pifleet/counter-redis:${arch}-${contentHash([debian, ...filesHash(inputs.redis)])}`,
+    loadBalancer: `pifleet/counter-lb:${arch}-${contentHash([debian, ...filesHash(inputs.loadBalancer)])}`,
+  };
+}
+
+/** The exact versions of the app's runtime dependencies, for the image's package.json. */
+export function runtimePackageJson(version: string, deps: Record<string, string>): string {
+  const sorted = Object.fromEntries(Object.entries(deps).sort(([a], [b]) => a.localeCompare(b)));
+  return `${JSON.stringify({ name: "pifleet-counter", version, private: true, type: "module", dependencies: sorted }, null, 2)}\n`;
+}
+
+/** Debian mirror base URL from `apt-get --print-uris download` output (…/debian/pool/… → …/debian). */
+export function mirrorFromPrintUris(output: string): string | undefined {
+  const m = /'(https?:\/\/[^']+?)\/pool\//.exec(output);
+  return m?.[1];
+}

@@ -64,15 +64,19 @@ describe("request log", () => {
     await call(target, "GET", "/user");
     await call(target, "GET", "/runners?per_page=5");
     await call(target, "GET", "/user", { token: null });
+    await call(target, "GET", "/runners/41");
+    await call(target, "GET", "/runners/42");
     await control(target, "GET", "/faults");
     const log = (await control(target, "GET", "/requests")) as {
       total: number;
       byEndpoint: Record<string, number>;
+      byRoute: Record<string, number>;
       recent: { method: string; path: string; status: number }[];
     };
-    expect(log.total).toBe(4);
-    expect(log.byEndpoint).toEqual({ "GET /user": 3, "GET /runners": 1 });
-    expect(log.recent.map((r) => r.status)).toEqual([200, 200, 200, 401]);
+    expect(log.total).toBe(6);
+    expect(log.byEndpoint).toEqual({ "GET /user": 3, "GET /runners": 1, "GET /runners/41": 1, "GET /runners/42": 1 });
+    expect(log.byRoute).toEqual({ "GET /user": 3, "GET /runners": 1, "GET /runners/:id": 2 });
+    expect(log.recent.map((r) => r.status)).toEqual([200, 200, 200, 401, 404, 404]);
   });
 });
 

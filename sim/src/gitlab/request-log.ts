@@ -11,27 +11,41 @@ export interface LoggedRequest {
 /** Keeps the most recent entries so a long-running sim does not grow without bound. */
 const MAX_ENTRIES = 2000;
 
-/** Counts /api/v4 requests per "METHOD /path" so tests can measure how chatty a client is. */
+/** "/runners/12/jobs" → "/runners/:id/jobs": numeric path segments become :id, so counts group by route. */
+export function routeOf(path: string): string {
+  return path.replace(/\/\d+(?=\/|$)/g, "/:id");
+}
+
+const bump = (counts: Map<string, number>, key: string) => counts.set(key, (counts.get(key) ?? 0) + 1);
+
+/** Counts /api/v4 requests per "METHOD /path" and per "METHOD /route" so tests can measure how chatty a client is. */
 export class RequestLog {
   private entries: LoggedRequest[] = [];
-  private counts = new Map<string, number>();
+  private byEndpoint = new Map<string, number>();
+  private byRoute = new Map<string, number>();
   private total = 0;
 
   record(entry: LoggedRequest): void {
     this.total += 1;
-    const key = `${entry.method} ${entry.path}`;
-    this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+    bump(this.byEndpoint, `${entry.method} ${entry.path}`);
+    bump(this.byRoute, `${entry.method} ${routeOf(entry.path)}`);
     this.entries.push(entry);
     if (this.entries.length > MAX_ENTRIES) this.entries.shift();
   }
 
-  snapshot(): { total: number; byEndpoint: Record<string, number>; recent: LoggedRequest[] } {
-    return { total: this.total, byEndpoint: Object.fromEntries(this.counts), recent: [...this.entries] };
+  snapshot(): { total: number; byEndpoint: Record<string, number>; byRoute: Record<string, number>; recent: LoggedRequest[] } {
+    return {
+      total: this.total,
+      byEndpoint: Object.fromEntries(this.byEndpoint),
+      byRoute: Object.fromEntries(this.byRoute),
+      recent: [...this.entries],
+    };
   }
 
   reset(): void {
     this.entries = [];
-    this.counts.clear();
+    this.byEndpoint.clear();
+    this.byRoute.clear();
     this.total = 0;
   }
 }

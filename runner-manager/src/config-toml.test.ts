@@ -84,6 +84,12 @@ describe("configChanges", () => {
     expect(lines.join("\n")).not.toMatch(/glrt-/);
   });
 
+  it("marks keys a fresh node gets with + and dropped keys with -", () => {
+    const fresh = configChanges({}, mergeConfig({}, settings, []));
+    expect(fresh).toEqual(["+ concurrent = 4", "+ check_interval = 3", '+ listen_address = "198.18.0.11:9252"', "+ shutdown_timeout = 30"]);
+    expect(configChanges({ concurrent: 1, sentry_dsn: "x" }, { concurrent: 1 })).toEqual(["- sentry_dsn"]);
+  });
+
   it("summarises added and removed blocks in one line each", () => {
     const current = parseConfig(onDisk, "pi1");
     const other = { ...block, name: "pifleet c/pi1/deploy" };

@@ -165,8 +165,8 @@ export function configChanges(before: Table, after: Table): string[] {
     const old = a.get(k);
     if (old === v || inBlock(k, added)) continue;
     if (TOKEN_KEYS.has(k.split(" ").pop() ?? "")) lines.push(`${k}: ${old === undefined ? "set" : "replaced"}`);
-    else lines.push(old === undefined ? `${k} = ${v}` : `${k}: ${old} → ${v}`);
+    else lines.push(old === undefined ? `+ ${k} = ${v}` : `${k}: ${old} → ${v}`);
   }
-  for (const k of a.keys()) if (!b.has(k) && !inBlock(k, removed)) lines.push(`${k}: removed`);
+  for (const k of a.keys()) if (!b.has(k) && !inBlock(k, removed)) lines.push(`- ${k}`);
   return lines;
 }

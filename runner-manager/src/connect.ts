@@ -43,7 +43,7 @@ export function connectRunners(fleet: Fleet, options: ConnectOptions = {}): Runn
   return { ...runnerContext(fleet, api, nodes, options.progress), close: () => nodes.close() };
 }
 
-/** GitLab failures as errors a person can act on (exit 1), with the scopes hint when access was refused. */
+/** GitLab and node failures as errors a person can act on (exit 1), with the scopes hint when access was refused. */
 export function explainGitlabError(err: unknown): unknown {
   if (err instanceof GitlabHttpError) {
     const hint =

@@ -1,10 +1,14 @@
 import { createHmac } from "node:crypto";
+import type { OperationError } from "@pifleet/fleet";
 import { describe, expect, it } from "vitest";
+import { explainGitlabError, SCOPES_HINT } from "./connect.js";
 import { coverageNotes, tagsLostByPausing } from "./coverage.js";
 import { desiredFromFleet } from "./desired.js";
 import { parseDuration } from "./duration.js";
 import { describeRunner, parseDescription, parseNote, renderNote } from "./identity.js";
 import { isPinned, knownKeysFor } from "./known-hosts.js";
+import { NodeError } from "./node-access.js";
+import { GitlabHttpError } from "./retry.js";
 import { Secret, scrubTokens } from "./secret.js";
 import { testFleet } from "./test-support/fleet-fixture.js";
 
@@ -51,6 +55,18 @@ describe("known_hosts", () => {
     const pinned = knownKeysFor(text, "198.18.0.11");
     expect(isPinned(Buffer.from("pinned-host-key"), pinned)).toBe(true);
     expect(isPinned(Buffer.from("another-key"), pinned)).toBe(false);
+  });
+});
+
+describe("explainGitlabError", () => {
+  it("turns GitLab and node failures into exit-1 errors with what to do", () => {
+    const denied = explainGitlabError(new GitlabHttpError("GET", "/api/v4/runners/1", 403, "403 Forbidden")) as OperationError;
+    expect([denied.exitCode, denied.hint]).toEqual([1, SCOPES_HINT]);
+    const node = explainGitlabError(new NodeError("pi2", "Unit gitlab-runner.service not loaded.")) as OperationError;
+    expect(node.message).toBe("pi2: Unit gitlab-runner.service not loaded.");
+    expect(node.hint).toContain("gitlab-runner is installed there");
+    const bug = new Error("bug");
+    expect(explainGitlabError(bug)).toBe(bug);
   });
 });
 

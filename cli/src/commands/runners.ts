@@ -287,7 +287,12 @@ Examples:
           progress: (m) => progress.update(m),
         });
         if (g.json) printJson({ plan: planToJson(r.plan), applied: r.report?.applied ?? [], failures: r.report?.failures ?? [] });
-        else print(renderPlanText(r.plan));
+        else
+          print(
+            r.plan.actions.length === 0
+              ? "Nothing to prune: every pifleet runner is wanted by fleet.yaml and in contact."
+              : renderPlanText(r.plan),
+          );
         if (r.report) failIfIncomplete(r.report);
       }),
     );

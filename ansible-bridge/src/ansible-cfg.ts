@@ -29,7 +29,7 @@ export function renderAnsibleCfg(input: AnsibleCfgInput): string {
   const forks = Math.max(MIN_FORKS, input.nodeCount);
   const sshArgs = [
     "-o ControlMaster=auto",
-    "-o ControlPersist=120s",
+    "-o ControlPersist=60s",
     "-o StrictHostKeyChecking=yes",
     `-o UserKnownHostsFile=${input.knownHosts}`,
     "-o GlobalKnownHostsFile=/dev/null",

@@ -1,3 +1,4 @@
+import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -26,11 +27,30 @@ export interface RunDir {
   extraVars: string;
 }
 
-// Socket paths are limited to ~104 bytes and %C adds 40; fall back to a short per-workdir dir in tmp.
-function controlPathDir(workDir: string): string {
-  const preferred = join(workDir, "cp");
+/** Where a work dir's SSH ControlMaster sockets live. */
+export function controlPathDir(workDir: string): string {
+  const root = resolve(workDir);
+  const preferred = join(root, "cp");
+  // Socket paths are limited to ~104 bytes and %C adds 40; fall back to a short per-workdir dir in tmp.
   if (preferred.length <= 50) return preferred;
-  return join(tmpdir(), `pifleet-cp-${createHash("sha256").update(workDir).digest("hex").slice(0, 12)}`);
+  return join(tmpdir(), `pifleet-cp-${createHash("sha256").update(root).digest("hex").slice(0, 12)}`);
+}
+
+/**
+ * Ends the SSH master connections Ansible left running (ControlPersist) for a
+ * work dir. Tests call it in afterAll; a CLI run leaves them for the next run.
+ */
+export async function closeSshMasters(workDir: string): Promise<void> {
+  const dir = controlPathDir(workDir);
+  const sockets = await readdir(dir).catch(() => [] as string[]);
+  await Promise.all(
+    sockets.map(
+      (s) =>
+        new Promise<void>((done) => {
+          execFile("ssh", ["-o", `ControlPath=${join(dir, s)}`, "-O", "exit", "pifleet-master"], () => done());
+        }),
+    ),
+  );
 }
 
 /**

@@ -105,7 +105,8 @@ Examples:
             if (event.kind === "result" && event.status === "unreachable") progress.log(`${event.host}: unreachable`);
             if (event.kind === "result" && event.status === "failed" && !event.ignored)
               progress.log(`${event.host}: failed: ${event.task}`);
-            if (event.kind === "task" || event.kind === "result") progress.update(tracker.line());
+            // One line per task: on a terminal it redraws, in CI logs it is one line each.
+            if (event.kind === "task") progress.update(tracker.line());
           },
         });
       } catch (err) {

@@ -2,6 +2,7 @@ import { EnvironmentError, type Fleet, InputError, OperationError } from "@pifle
 import { type RunnerContext, runnerContext } from "./context.js";
 import { runnerScope } from "./desired.js";
 import { createGitlabClient } from "./gitbeaker-client.js";
+import { NodeError } from "./node-access.js";
 import { GitlabHttpError, GitlabNetworkError, type RetryPolicy } from "./retry.js";
 import { Secret } from "./secret.js";
 import { SshNodeAccess } from "./ssh-node-access.js";
@@ -54,5 +55,11 @@ export function explainGitlabError(err: unknown): unknown {
   }
   if (err instanceof GitlabNetworkError)
     return new OperationError(err.message, "Check gitlab.url in fleet.yaml and that GitLab answers, then rerun.");
+  if (err instanceof NodeError) {
+    return new OperationError(
+      err.message,
+      `Check that ${err.node} is up and reachable over SSH and that gitlab-runner is installed there (\`pifleet configure\` installs it), then rerun.`,
+    );
+  }
   return err;
 }

@@ -131,7 +131,7 @@ describe(`token scopes${NEEDS_CONTROL}`, () => {
     expect((await call(target, "PUT", `/runners/${runner.id}`, { token, body: { paused: true } })).status).toBe(403);
     expect((await call(target, "DELETE", `/runners/${runner.id}`, { token })).status).toBe(403);
     const create = await call(target, "POST", "/user/runners", { token, body: { runner_type: "instance_type" } });
-    expect(create.status).toBe(403);
+    expect(create).toMatchObject({ status: 403, body: { message: "403 Forbidden - Insufficient permissions" } });
   });
 });
 

@@ -85,13 +85,24 @@ describe("POST /user/runners", () => {
     expect(reply.body).toEqual(body);
   });
 
-  it("rejects what Ci::Runner validation rejects with 400 {message: {field: [...]}}", async () => {
+  it("rejects what Ci::Runner validation rejects with the service's 400 sentence", async () => {
     const untagged = await call(target, "POST", "/user/runners", { body: { runner_type: "instance_type", run_untagged: false } });
     expect(untagged.status).toBe(400);
-    expect(untagged.body).toEqual({ message: { tags_list: ["can not be empty when runner is not allowed to pick untagged jobs"] } });
+    expect(untagged.body).toEqual({
+      message: "400 Bad request - Tags list can not be empty when runner is not allowed to pick untagged jobs",
+    });
     const timeout = await call(target, "POST", "/user/runners", { body: { runner_type: "instance_type", maximum_timeout: 60 } });
     expect(timeout.status).toBe(400);
-    expect(timeout.body).toEqual({ message: { maximum_timeout: ["needs to be at least 10 minutes"] } });
+    expect(timeout.body).toEqual({ message: "400 Bad request - Maximum timeout needs to be at least 10 minutes" });
+  });
+
+  it("rejects a group or project that does not exist with 400", async () => {
+    const group = await call(target, "POST", "/user/runners", { body: { runner_type: "group_type", group_id: 999999999 } });
+    expect(group.status).toBe(400);
+    expect(group.body).toEqual({ message: expect.stringMatching(/^400 Bad request - Missing\/invalid (group|scope)$/) });
+    const project = await call(target, "POST", "/user/runners", { body: { runner_type: "project_type", project_id: 999999999 } });
+    expect(project.status).toBe(400);
+    expect(project.body).toEqual({ message: expect.stringMatching(/^400 Bad request - Missing\/invalid (project|scope)$/) });
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { matchesFilters, runnerStatus, runnersInScope, runnerValidationErrors } from "./runner-model.js";
+import { fullMessages, matchesFilters, runnerStatus, runnersInScope, runnerValidationErrors } from "./runner-model.js";
 import { type SimRunner, seedState } from "./state.js";
 
 const NOW = new Date("2026-06-01T12:00:00.000Z");
@@ -107,5 +107,13 @@ describe("runnerValidationErrors uses GitLab's messages", () => {
       maximum_timeout: ["needs to be at least 10 minutes"],
       maintenance_note: ["is too long (maximum is 1024 characters)"],
     });
+  });
+});
+
+describe("fullMessages reads like Rails' full_messages.to_sentence", () => {
+  it("humanizes fields and joins one, two or three messages", () => {
+    expect(fullMessages({ tags_list: ["can not be empty"] })).toBe("Tags list can not be empty");
+    expect(fullMessages({ maximum_timeout: ["a"], description: ["b"] })).toBe("Maximum timeout a and Description b");
+    expect(fullMessages({ a_b: ["x", "y"], c: ["z"] })).toBe("A b x, A b y, and C z");
   });
 });

@@ -147,3 +147,11 @@ export function runningJobs(state: SimState, runnerId: number, systemId?: string
     (j) => j.runner_id === runnerId && j.status === "running" && (systemId === undefined || j.system_id === systemId),
   );
 }
+
+/** Rails' errors.full_messages.to_sentence: "Tags list can not be …" / "A and B" / "A, B, and C". */
+export function fullMessages(errors: Record<string, string[]>): string {
+  const humanize = (field: string) => field.charAt(0).toUpperCase() + field.slice(1).replaceAll("_", " ");
+  const messages = Object.entries(errors).flatMap(([field, list]) => list.map((m) => `${humanize(field)} ${m}`));
+  if (messages.length <= 2) return messages.join(" and ");
+  return `${messages.slice(0, -1).join(", ")}, and ${messages.at(-1)}`;
+}

@@ -57,12 +57,20 @@ export function runnerAttrs(p: Params): RunnerAttrs {
   };
 }
 
-/** Applies attributes to a copy, validates it (400 with GitLab's model messages) and returns it. */
-export function withAttrs(runner: SimRunner, attrs: RunnerAttrs): SimRunner {
+/**
+ * Applies attributes to a copy, validates it and returns it. An invalid result is a 400 shaped as
+ * the endpoint shapes it: PUT renders the model errors ({"message": {field: [..]}}), while
+ * POST /user/runners passes the service's sentence ("400 Bad request - Tags list can not be …").
+ */
+export function withAttrs(
+  runner: SimRunner,
+  attrs: RunnerAttrs,
+  invalid: (errors: Record<string, string[]>) => Error = validationError,
+): SimRunner {
   const defined = Object.fromEntries(Object.entries(attrs).filter(([, v]) => v !== undefined));
   const next: SimRunner = { ...runner, ...defined };
   const errors = runnerValidationErrors(next);
-  if (Object.keys(errors).length > 0) throw validationError(errors);
+  if (Object.keys(errors).length > 0) throw invalid(errors);
   return next;
 }
 

@@ -1,9 +1,9 @@
 import { Router } from "express";
 import { allowScopes } from "../auth.js";
 import { caller, type Emulator } from "../context.js";
-import { forbidden } from "../errors.js";
-import { findGroup, findProject } from "../lookup.js";
+import { badRequest, forbidden } from "../errors.js";
 import { enumParam, intParam, readParams, requireParam } from "../params.js";
+import { fullMessages } from "../runner-model.js";
 import { newRunnerToken, RUNNER_TYPES, type SimRunner } from "../state.js";
 import { runnerAttrs, withAttrs } from "./runners.js";
 
@@ -17,9 +17,12 @@ export function userRunnersRouter(emu: Emulator): Router {
     const projectId = runnerType === "project_type" ? requireParam(intParam(p, "project_id"), "project_id") : undefined;
     const attrs = runnerAttrs(p);
     const { user } = caller(res);
+    // As CreateRunnerService: the scope must exist (400), then the user must own it (403).
+    const group = groupId === undefined ? undefined : emu.state.groups.find((g) => g.id === groupId);
+    const project = projectId === undefined ? undefined : emu.state.projects.find((x) => x.id === projectId);
+    if (runnerType === "group_type" && !group) throw badRequest("Missing/invalid group");
+    if (runnerType === "project_type" && !project) throw badRequest("Missing/invalid project");
     // Admins may create any type; the sim's plain user owns no group or project and so may create none.
-    const group = groupId === undefined ? undefined : findGroup(emu, String(groupId));
-    const project = projectId === undefined ? undefined : findProject(emu, String(projectId));
     if (!user.is_admin) throw forbidden("Insufficient permissions");
     const blank: SimRunner = {
       id: emu.state.nextId.runner,
@@ -41,7 +44,7 @@ export function userRunnersRouter(emu: Emulator): Router {
       creator_id: user.id,
       managers: [],
     };
-    const runner = withAttrs(blank, attrs);
+    const runner = withAttrs(blank, attrs, (errors) => badRequest(fullMessages(errors)));
     emu.state.nextId.runner += 1;
     emu.state.runners.push(runner);
     emu.save();

@@ -58,11 +58,15 @@ describe("merge request notes", () => {
     expect(page.headers.get("x-next-page")).toBe("2");
   });
 
-  it("rejects a missing body (400 {error}) and a blank one (400 {message: {note}})", async () => {
+  it("rejects a missing body (400 {error}) and a blank one (400 'Note {…can't be blank…}')", async () => {
     expect(await call(target, "POST", base, { body: {} })).toMatchObject({ status: 400, body: { error: "body is missing" } });
     const blank = await call(target, "POST", base, { body: { body: "  " } });
     expect(blank.status).toBe(400);
-    expect(blank.body).toMatchObject({ message: { note: expect.arrayContaining([expect.any(String)]) } });
+    expect(blank.body).toEqual({ message: expect.stringMatching(/^400 Bad request - Note \{.*note.*can't be blank.*\}$/) });
+    const note = (await call(target, "POST", base, { body: { body: `${MARK} to blank` } })).body as Note;
+    const update = await call(target, "PUT", `${base}/${note.id}`, { body: { body: "" } });
+    expect(update.status).toBe(400);
+    expect(update.body).toEqual({ message: expect.stringMatching(/^400 Bad request - Failed to save note \{.*can't be blank.*\}$/) });
   });
 
   it("answers 404 for an unknown project, merge request or note", async () => {
@@ -72,7 +76,7 @@ describe("merge request notes", () => {
     const mr = await call(target, "GET", `/projects/${target.projectId}/merge_requests/999999/notes`);
     expect(mr.status).toBe(404);
     const note = await call(target, "PUT", `${base}/999999999`, { body: { body: "x" } });
-    expect(note).toMatchObject({ status: 404, body: { message: "404 Note Not Found" } });
+    expect(note).toMatchObject({ status: 404, body: { message: "404 Not found" } });
   });
 
   it.skipIf(REAL_GITLAB)(`notes of another merge request stay apart${NEEDS_CONTROL}`, async () => {

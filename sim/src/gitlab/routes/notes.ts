@@ -1,7 +1,7 @@
 import { type Request, type Response, Router } from "express";
 import { allowScopes } from "../auth.js";
 import { caller, type Emulator } from "../context.js";
-import { forbidden, notFound, validationError } from "../errors.js";
+import { badRequest, forbidden, notFound } from "../errors.js";
 import { findProject } from "../lookup.js";
 import { enumParam, readParams, requireParam, stringParam } from "../params.js";
 import { presentNote } from "../present.js";
@@ -10,9 +10,18 @@ import type { SimMergeRequest, SimNote } from "../state.js";
 
 const MAX_NOTE_LENGTH = 1_000_000;
 
-function validateBody(body: string): void {
-  if (body.trim().length === 0) throw validationError({ note: ["can't be blank"] });
-  if (body.length > MAX_NOTE_LENGTH) throw validationError({ note: [`is too long (maximum is ${MAX_NOTE_LENGTH} characters)`] });
+/**
+ * Note validation, answered as GitLab's notes API does: bad_request! with the Ruby inspection of
+ * the errors hash, "Note {:note=>[...]}" on create and "Failed to save note {...}" on update.
+ */
+function validateBody(body: string, prefix: "Note" | "Failed to save note"): void {
+  const problem =
+    body.trim().length === 0
+      ? "can't be blank"
+      : body.length > MAX_NOTE_LENGTH
+        ? `is too long (maximum is ${MAX_NOTE_LENGTH} characters)`
+        : undefined;
+  if (problem) throw badRequest(`${prefix} {:note=>[${JSON.stringify(problem)}]}`);
 }
 
 /** Merge-request notes: list, create, update. The sim's projects are private: non-members get 404 as in GitLab. */
@@ -23,7 +32,8 @@ export function notesRouter(emu: Emulator): Router {
     const project = findProject(emu, req.params.id);
     if (!caller(res).user.is_admin) throw notFound("Project");
     const mr = emu.state.mergeRequests.find((m) => m.project_id === project.id && String(m.iid) === req.params.iid);
-    if (!mr) throw notFound("Merge Request");
+    // find_noteable: not_found!(MergeRequest) → "404 MergeRequest Not Found".
+    if (!mr) throw notFound("MergeRequest");
     return mr;
   };
 
@@ -42,7 +52,7 @@ export function notesRouter(emu: Emulator): Router {
   r.post("/projects/:id/merge_requests/:iid/notes", allowScopes(), (req, res) => {
     const body = requireParam(stringParam(readParams(req), "body"), "body");
     const mr = mergeRequest(req, res);
-    validateBody(body);
+    validateBody(body, "Note");
     const at = emu.now().toISOString();
     const note: SimNote = {
       id: emu.state.nextId.note++,
@@ -63,9 +73,10 @@ export function notesRouter(emu: Emulator): Router {
     const body = requireParam(stringParam(readParams(req), "body"), "body");
     const mr = mergeRequest(req, res);
     const note = emu.state.notes.find((n) => n.mr_id === mr.id && String(n.id) === req.params.note_id);
-    if (!note) throw notFound("Note");
+    // noteable.notes.find raises RecordNotFound, which GitLab answers with the generic 404.
+    if (!note) throw notFound();
     if (note.author_id !== caller(res).user.id && !caller(res).user.is_admin) throw forbidden();
-    validateBody(body);
+    validateBody(body, "Failed to save note");
     note.body = body;
     note.updated_at = emu.now().toISOString();
     emu.save();

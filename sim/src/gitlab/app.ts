@@ -1,3 +1,4 @@
+import { STATUS_CODES } from "node:http";
 import express, { type Express, type NextFunction, type Request, type Response } from "express";
 import { authenticate } from "./auth.js";
 import type { Emulator } from "./context.js";
@@ -27,7 +28,7 @@ export function buildApp(emu: Emulator): Express {
   const api = express.Router();
   api.use(injectFaults(emu.faults));
   api.use(logRequests(emu.requests, emu.now));
-  api.use(express.json({ limit: "1mb" }), express.urlencoded({ extended: true }));
+  api.use(express.json({ limit: "10mb" }), express.urlencoded({ extended: true, limit: "10mb" }));
   // Runner-facing: authenticated by the runner token in the body, not a personal token.
   api.use(runnerVerifyRouter(emu));
   api.use(authenticate(emu));
@@ -58,7 +59,8 @@ function errorHandler(err: unknown, _req: Request, res: Response, _next: NextFun
   }
   const status = (err as { status?: unknown }).status;
   if (typeof status === "number" && status >= 400 && status < 500) {
-    res.status(status).json({ message: `${status} Bad request - ${(err as Error).message}` });
+    // body-parser's errors: malformed JSON (400), body too large (413).
+    res.status(status).json({ message: `${status} ${STATUS_CODES[status] ?? "Bad request"} - ${(err as Error).message}` });
     return;
   }
   process.stderr.write(`gitlab emulator: internal error: ${(err as Error)?.stack ?? String(err)}\n`);

@@ -96,6 +96,15 @@ describe("POST /user/runners", () => {
     expect(timeout.body).toEqual({ message: "400 Bad request - Maximum timeout needs to be at least 10 minutes" });
   });
 
+  it("rejects a malformed JSON body with 400", async () => {
+    const res = await fetch(`${target.url}/api/v4/user/runners`, {
+      method: "POST",
+      headers: { "PRIVATE-TOKEN": target.token, "content-type": "application/json" },
+      body: '{"runner_type": ',
+    });
+    expect(res.status).toBe(400);
+  });
+
   it("rejects a group or project that does not exist with 400", async () => {
     const group = await call(target, "POST", "/user/runners", { body: { runner_type: "group_type", group_id: 999999999 } });
     expect(group.status).toBe(400);

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { Command, Option } from "commander";
+import { registerApp } from "./commands/app.js";
 import { registerConfigure } from "./commands/configure.js";
 import { registerMr } from "./commands/mr.js";
 import { registerPipeline } from "./commands/pipeline.js";
@@ -35,5 +36,6 @@ Start here:
   registerMr(program);
   registerRunners(program);
   registerSim(program);
+  registerApp(program);
   return program;
 }

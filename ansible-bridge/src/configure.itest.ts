@@ -125,7 +125,7 @@ describe("configure against a 3-node sim", () => {
       expect(
         tasks.map((t) => t.task),
         host,
-      ).toEqual(["Ensure daemon.json has log rotation, address pools and the cluster registry.", "Restart docker"]);
+      ).toEqual(["docker : Ensure daemon.json has log rotation, address pools and the cluster registry.", "docker : Restart docker"]);
       const diff = tasks[0]?.diffs[0];
       expect(diff?.header).toBe("/etc/docker/daemon.json");
       expect(diff?.before).toContain('"max-size": "10m"');

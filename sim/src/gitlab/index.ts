@@ -4,9 +4,9 @@ import { OperationError } from "@pifleet/fleet";
 import { buildApp } from "./app.js";
 import type { Emulator } from "./context.js";
 import { FaultQueue } from "./faults.js";
-import { loadOrSeedState, saveState, writeTokenFile } from "./persistence.js";
+import { loadOrSeedState, lockStateDir, saveState, writeTokenFile } from "./persistence.js";
 import { RequestLog } from "./request-log.js";
-import { seedState } from "./state.js";
+import { type SimState, seedState } from "./state.js";
 
 export interface GitlabEmulatorOptions {
   /** Default 127.0.0.1. Keep it on loopback or a sim network in 198.18.0.0/15. */
@@ -35,7 +35,14 @@ export interface GitlabEmulator {
 export async function startGitlabEmulator(options: GitlabEmulatorOptions = {}): Promise<GitlabEmulator> {
   const { host = "127.0.0.1", port = 0, stateDir } = options;
   const now = options.now ?? (() => new Date());
-  const state = stateDir ? loadOrSeedState(stateDir, now()) : seedState(now());
+  const unlock = stateDir ? lockStateDir(stateDir) : () => {};
+  let state: SimState;
+  try {
+    state = stateDir ? loadOrSeedState(stateDir, now()) : seedState(now());
+  } catch (err) {
+    unlock();
+    throw err;
+  }
   let url = "";
   const emu: Emulator = {
     state,
@@ -46,17 +53,13 @@ export async function startGitlabEmulator(options: GitlabEmulatorOptions = {}): 
     requests: new RequestLog(),
   };
   const app = buildApp(emu);
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(port, host);
-    s.once("listening", () => resolve(s));
-    s.once("error", (err: NodeJS.ErrnoException) =>
-      reject(
-        new OperationError(
-          `GitLab emulator: cannot listen on ${host}:${port} (${err.code ?? err.message}); pick another port or stop what uses it`,
-        ),
-      ),
-    );
-  });
+  let server: Server;
+  try {
+    server = await listen(app, host, port);
+  } catch (err) {
+    unlock();
+    throw err;
+  }
   const address = server.address() as AddressInfo;
   url = `http://${host.includes(":") ? `[${host}]` : host}:${address.port}`;
 
@@ -73,8 +76,26 @@ export async function startGitlabEmulator(options: GitlabEmulatorOptions = {}): 
     tokenFile,
     close: () =>
       new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
+        server.close((err) => {
+          unlock();
+          if (err) reject(err);
+          else resolve();
+        });
         server.closeAllConnections();
       }),
   };
+}
+
+function listen(app: ReturnType<typeof buildApp>, host: string, port: number): Promise<Server> {
+  return new Promise<Server>((resolve, reject) => {
+    const s = app.listen(port, host);
+    s.once("listening", () => resolve(s));
+    s.once("error", (err: NodeJS.ErrnoException) =>
+      reject(
+        new OperationError(
+          `GitLab emulator: cannot listen on ${host}:${port} (${err.code ?? err.message}); pick another port or stop what uses it`,
+        ),
+      ),
+    );
+  });
 }

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { EnvironmentError } from "@pifleet/fleet";
 import { afterEach, describe, expect, it } from "vitest";
 import { startGitlabEmulator } from "./index.js";
-import { loadOrSeedState, STATE_FILE, TOKEN_FILE, writeFileAtomic } from "./persistence.js";
+import { LOCK_FILE, loadOrSeedState, STATE_FILE, TOKEN_FILE, writeFileAtomic } from "./persistence.js";
 
 const dirs: string[] = [];
 const tempDir = () => {
@@ -81,5 +81,28 @@ describe("emulator state on disk", () => {
     expect(() => loadOrSeedState(stateDir, new Date())).toThrow(new RegExp(`${STATE_FILE}: not valid JSON.*delete it`));
     writeFileSync(join(stateDir, STATE_FILE), '{"version": 9}');
     expect(() => loadOrSeedState(stateDir, new Date())).toThrow(/not a GitLab emulator state/);
+  });
+});
+
+describe("one emulator per state dir", () => {
+  it("refuses a second emulator on a live one's dir, and frees the dir on close", async () => {
+    const stateDir = tempDir();
+    const first = await startGitlabEmulator({ stateDir });
+    await expect(startGitlabEmulator({ stateDir })).rejects.toThrow(
+      new RegExp(`another GitLab emulator \\(pid ${process.pid}\\) already uses`),
+    );
+    await first.close();
+    const second = await startGitlabEmulator({ stateDir });
+    await second.close();
+  });
+
+  it("takes over the lock of a process that is gone", async () => {
+    const stateDir = tempDir();
+    // pid 2^22 + 1 is above Linux's pid_max limit, so no process can hold it.
+    writeFileSync(join(stateDir, LOCK_FILE), `${2 ** 22 + 1}\n`);
+    const emulator = await startGitlabEmulator({ stateDir });
+    expect(readFileSync(join(stateDir, LOCK_FILE), "utf8").trim()).toBe(String(process.pid));
+    await emulator.close();
+    expect(readdirSync(stateDir)).not.toContain(LOCK_FILE);
   });
 });

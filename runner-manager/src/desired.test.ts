@@ -28,7 +28,8 @@ describe("desiredFromFleet", () => {
     const pi1 = desired.nodes[0];
     expect(pi1?.settings.listenAddress).toBe("198.18.0.11:9252");
     const deploy = pi1?.runners[1];
-    expect(deploy?.description).toBe("pifleet testfleet/pi1/deploy");
+    expect(deploy?.description).toBe("pifleet testfleet/pi1/deploy [deploy; protected]");
+    expect(deploy?.block.name).toBe("pifleet testfleet/pi1/deploy");
     expect(deploy?.maintenanceNote.split("\n")[0]).toBe("managed-by=pifleet cluster=testfleet node=pi1 pool=deploy");
     expect(deploy?.accessLevel).toBe("ref_protected");
     expect(deploy?.block).toMatchObject({ executor: "shell", shell: "bash" });

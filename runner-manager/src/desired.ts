@@ -1,6 +1,6 @@
 import { isIP } from "node:net";
 import { type Fleet, type FleetNode, jobCapacity, nodeConcurrency, poolsByNode, type RunnerPool } from "@pifleet/fleet";
-import { describeRunner, renderNote, runnerKey } from "./identity.js";
+import { describeRunner, renderNote, runnerKey, runnerName } from "./identity.js";
 import type { Desired, DesiredNode, DesiredRunner, NodeSettings, RunnerScope } from "./types.js";
 
 /** Seconds gitlab-runner waits for jobs on a forceful shutdown; drains use SIGQUIT and wait longer. */
@@ -22,18 +22,19 @@ export function listenAddress(node: FleetNode, port: number): string {
 function desiredRunner(fleet: Fleet, node: FleetNode, pool: RunnerPool): DesiredRunner {
   const identity = { cluster: fleet.cluster, node: node.name, pool: pool.name };
   const limit = jobCapacity(node, pool, fleet.runners.osReserveMiB).jobs;
-  const description = describeRunner(identity);
+  const tags = [...pool.tags].sort();
+  const description = describeRunner(identity, { tags, protected: pool.protected, runUntagged: pool.runUntagged });
   return {
     key: runnerKey(identity),
     node: node.name,
     pool: pool.name,
     description,
-    tags: [...pool.tags].sort(),
+    tags,
     runUntagged: pool.runUntagged,
     accessLevel: pool.protected ? "ref_protected" : "not_protected",
     maintenanceNote: renderNote({ identity, pausedByPifleet: false }),
     block: {
-      name: description,
+      name: runnerName(identity),
       url: fleet.gitlab.url,
       executor: pool.executor,
       limit,

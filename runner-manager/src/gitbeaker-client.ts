@@ -145,6 +145,8 @@ export function createGitlabClient(options: ClientOptions): GitlabApi {
         body: {
           ...(changes.tags ? { tagList: changes.tags } : {}),
           ...(changes.description !== undefined ? { description: changes.description } : {}),
+          ...(changes.runUntagged !== undefined ? { runUntagged: changes.runUntagged } : {}),
+          ...(changes.accessLevel !== undefined ? { accessLevel: changes.accessLevel } : {}),
           ...(changes.paused !== undefined ? { paused: changes.paused } : {}),
           ...(changes.maintenanceNote !== undefined ? { maintenanceNote: changes.maintenanceNote } : {}),
         },

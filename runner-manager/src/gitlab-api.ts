@@ -33,6 +33,8 @@ export interface IssuedToken {
 export interface RunnerChanges {
   tags?: string[];
   description?: string;
+  runUntagged?: boolean;
+  accessLevel?: AccessLevel;
   paused?: boolean;
   maintenanceNote?: string;
 }

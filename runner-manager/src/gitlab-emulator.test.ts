@@ -38,7 +38,7 @@ const listAll = async () => (await gl.rest<Listed[]>("GET", `/projects/${gl.emu.
 
 async function expectConverged(nodes: MemoryNodes) {
   const owned = (await listAll()).filter((r) => r.description.startsWith("pifleet testfleet/"));
-  expect(owned.map((r) => r.description).sort()).toEqual([
+  expect(owned.map((r) => r.description.split(" [")[0]).sort()).toEqual([
     "pifleet testfleet/pi1/deploy",
     "pifleet testfleet/pi1/docker",
     "pifleet testfleet/pi2/deploy",
@@ -89,7 +89,7 @@ describe("reconcile against the GitLab API emulator", () => {
   it("keeps a runner a person paused through the API", async () => {
     const nodes = new MemoryNodes();
     await reconcile(gl.api, nodes);
-    const target = (await listAll()).find((r) => r.description === "pifleet testfleet/pi3/docker") as Listed;
+    const target = (await listAll()).find((r) => r.description.startsWith("pifleet testfleet/pi3/docker [")) as Listed;
     expect((await gl.rest("PUT", `/runners/${target.id}`, { paused: true })).status).toBe(200);
     const { plan } = await reconcile(gl.api, nodes);
     expect(plan.actions).toEqual([]);
@@ -142,7 +142,7 @@ describe("operations against the emulator", () => {
     const impostor = await create("pifleet testfleet/pi7/docker", "hand made");
     const gone = await create("pifleet testfleet/pi9/docker", "managed-by=pifleet cluster=testfleet node=pi9 pool=docker");
     const otherCluster = await create("pifleet elsewhere/pi1/docker", "managed-by=pifleet cluster=elsewhere node=pi1 pool=docker");
-    const stale = (await listAll()).find((r) => r.description === "pifleet testfleet/pi3/docker") as Listed;
+    const stale = (await listAll()).find((r) => r.description.startsWith("pifleet testfleet/pi3/docker [")) as Listed;
     await gl.control("POST", `/runners/${stale.id}/status`, { status: "stale" });
 
     const { plan, report } = await prune(runnerContext(fleet, gl.api, nodes), { stale: true, drain: noWait });

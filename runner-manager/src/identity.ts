@@ -1,7 +1,9 @@
 /**
- * How pifleet recognises its runners. The description ("pifleet CLUSTER/NODE/POOL")
- * is the identity, because GitLab's runner list returns it, so finding our
- * runners costs one request per page. The maintenance_note carries the
+ * How pifleet recognises its runners. The description ("pifleet CLUSTER/NODE/POOL
+ * [TAGS; protected; untagged]") is the identity, because GitLab's runner list
+ * returns it, so finding our runners costs one request per page. Its bracket
+ * repeats the settings fleet.yaml gives the runner, so a change in fleet.yaml
+ * shows up as a different description without reading each runner. The maintenance_note carries the
  * ownership marker a person sees in the UI, plus pifleet's own pause record.
  */
 
@@ -13,14 +15,31 @@ export interface RunnerIdentity {
 
 export const MARKER = "managed-by=pifleet";
 const PAUSED_BY_PIFLEET = "paused-by=pifleet";
-const DESCRIPTION = /^pifleet ([a-z0-9-]+)\/([a-z0-9-]+)\/([a-z0-9-]+)$/;
+const DESCRIPTION = /^pifleet ([a-z0-9-]+)\/([a-z0-9-]+)\/([a-z0-9-]+)(?: \[[^\]]*\])?$/;
 
 export function runnerKey(id: { node: string; pool: string }): string {
   return `${id.node}/${id.pool}`;
 }
 
-export function describeRunner(id: RunnerIdentity): string {
+/** What fleet.yaml sets on the runner in GitLab, echoed in its description. */
+export interface RunnerSettingsSummary {
+  tags: string[];
+  protected: boolean;
+  runUntagged: boolean;
+}
+
+/** "pifleet CLUSTER/NODE/POOL": the stable name (also the config.toml block name). */
+export function runnerName(id: RunnerIdentity): string {
   return `pifleet ${id.cluster}/${id.node}/${id.pool}`;
+}
+
+export function describeRunner(id: RunnerIdentity, settings: RunnerSettingsSummary): string {
+  const parts = [
+    settings.tags.join(",") || "no tags",
+    ...(settings.protected ? ["protected"] : []),
+    ...(settings.runUntagged ? ["untagged"] : []),
+  ];
+  return `${runnerName(id)} [${parts.join("; ")}]`;
 }
 
 export function parseDescription(description: string | null | undefined): RunnerIdentity | undefined {

@@ -39,7 +39,7 @@ describe("status", () => {
     const gitlab = new MemoryGitlab();
     const nodes = new MemoryNodes();
     await reconcile(gitlab, nodes);
-    const byName = (d: string) => [...gitlab.runners.values()].find((r) => r.description === d);
+    const byName = (d: string) => [...gitlab.runners.values()].find((r) => r.description.startsWith(`${d} [`));
     const pi1 = byName("pifleet testfleet/pi1/docker");
     gitlab.jobs.set(pi1?.id as number, [1, 2]);
     await gitlab.updateRunner(byName("pifleet testfleet/pi2/docker")?.id as number, { paused: true });

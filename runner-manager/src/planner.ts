@@ -54,14 +54,21 @@ function planRunner(want: DesiredRunner, owned: ObservedRunner[], node: Observed
   }
   const keep = owned.find((r) => inConfig.has(r.id)) ?? (owned[0] as ObservedRunner);
   for (const dup of owned.filter((r) => r !== keep)) out.actions.push(...retire(dup, want.key, `duplicate of runner #${keep.id}`));
-  const tagsDiffer = !keep.tagPools.includes(want.pool);
-  if (tagsDiffer) {
+  if (keep.description !== want.description) {
+    out.actions.push({
+      kind: "update",
+      key: want.key,
+      runnerId: keep.id,
+      set: { description: want.description, tags: want.tags, runUntagged: want.runUntagged, accessLevel: want.accessLevel },
+      reason: "its tags or protection in fleet.yaml changed",
+    });
+  } else if (!keep.tagPools.includes(want.pool)) {
     out.actions.push({
       kind: "update",
       key: want.key,
       runnerId: keep.id,
       set: { tags: want.tags },
-      reason: "tags differ from fleet.yaml (change tags in fleet.yaml, not in the UI)",
+      reason: "a tag was removed in GitLab (change tags in fleet.yaml, not in the UI)",
     });
   }
   if (keep.paused) out.notes.push(pauseNote(keep, want.key));

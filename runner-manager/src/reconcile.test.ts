@@ -75,7 +75,7 @@ describe("people and other tools", () => {
     const gitlab = new MemoryGitlab();
     const nodes = new MemoryNodes();
     await reconcile(gitlab, nodes);
-    const target = [...gitlab.runners.values()].find((r) => r.description === "pifleet testfleet/pi2/docker");
+    const target = [...gitlab.runners.values()].find((r) => r.description.startsWith("pifleet testfleet/pi2/docker ["));
     await gitlab.updateRunner(target?.id as number, { paused: true }); // as a person would, through the API
     const { plan } = await reconcile(gitlab, nodes);
     expect(plan.actions).toEqual([]);
@@ -104,14 +104,14 @@ describe("people and other tools", () => {
     const gitlab = new MemoryGitlab();
     const nodes = new MemoryNodes();
     await reconcile(gitlab, nodes);
-    const pi1 = [...gitlab.runners.values()].find((r) => r.description === "pifleet testfleet/pi1/docker");
+    const pi1 = [...gitlab.runners.values()].find((r) => r.description.startsWith("pifleet testfleet/pi1/docker ["));
     await gitlab.updateRunner(pi1?.id as number, { tags: ["docker"] });
     const smaller = testFleet({
       nodes: `
   - { name: pi1, address: 198.18.0.11, roles: [swarm-manager, runner] }
   - { name: pi2, address: 198.18.0.12, roles: [runner] }`,
     });
-    const pi3 = [...gitlab.runners.values()].find((r) => r.description === "pifleet testfleet/pi3/docker");
+    const pi3 = [...gitlab.runners.values()].find((r) => r.description.startsWith("pifleet testfleet/pi3/docker ["));
     const { plan } = await reconcile(gitlab, nodes, smaller);
     expect(plan.actions.map((a) => a.kind)).toEqual(["update", "pause", "drain", "delete"]);
     expect(gitlab.runners.get(pi1?.id as number)?.tags).toEqual(["arm64", "docker"]);
@@ -119,11 +119,46 @@ describe("people and other tools", () => {
     expect((await planFleet(smaller, gitlab, nodes)).plan.actions).toEqual([]);
   });
 
+  it("carries a change of tags or protection in fleet.yaml to GitLab, a removed tag included, without reading each runner", async () => {
+    const gitlab = new MemoryGitlab();
+    const nodes = new MemoryNodes();
+    await reconcile(gitlab, nodes);
+    const changed = testFleet({
+      pools: `
+  - { name: docker, tags: [docker], jobMemoryMiB: 512, select: { roles: [runner] } }
+  - { name: deploy, executor: shell, tags: [deploy, pifleet], jobMemoryMiB: 256, nodes: [pi1, pi2] }`,
+    });
+    gitlab.calls.length = 0;
+    const { plan } = await planFleet(changed, gitlab, nodes);
+    expect(gitlab.calls.filter((c) => c.startsWith("get"))).toEqual([]);
+    expect(plan.actions.map((a) => `${a.kind} ${"key" in a ? a.key : a.node}`)).toEqual([
+      "update pi1/deploy",
+      "update pi1/docker",
+      "update pi2/deploy",
+      "update pi2/docker",
+      "update pi3/docker",
+    ]);
+    expect(renderPlanText(plan)).toContain(
+      "tags → deploy,pifleet, any ref, tagged jobs only (its tags or protection in fleet.yaml changed)",
+    );
+    await applyPlan(plan, gitlab, nodes, { drain });
+    const deploy = [...gitlab.runners.values()].find((r) => r.description.startsWith("pifleet testfleet/pi1/deploy ["));
+    expect(deploy).toMatchObject({
+      tags: ["deploy", "pifleet"],
+      accessLevel: "not_protected",
+      description: "pifleet testfleet/pi1/deploy [deploy,pifleet]",
+    });
+    expect([...gitlab.runners.values()].filter((r) => r.description.includes("/docker")).every((r) => r.tags.join() === "docker")).toBe(
+      true,
+    );
+    expect((await planFleet(changed, gitlab, nodes)).plan.actions).toEqual([]);
+  });
+
   it("deletes duplicates, keeping the runner the node's config uses", async () => {
     const gitlab = new MemoryGitlab();
     const nodes = new MemoryNodes();
     await reconcile(gitlab, nodes);
-    const kept = [...gitlab.runners.values()].find((r) => r.description === "pifleet testfleet/pi1/deploy");
+    const kept = [...gitlab.runners.values()].find((r) => r.description.startsWith("pifleet testfleet/pi1/deploy ["));
     const dup = await gitlab.createRunner({
       description: kept?.description as string,
       maintenanceNote: kept?.maintenanceNote as string,
@@ -153,7 +188,7 @@ describe("unreachable nodes and busy runners", () => {
       "! pi2: skipped: pi2: ssh: connect ECONNREFUSED (node unreachable); its runners are left as they are",
     );
     expect(report.skippedNodes.map((s) => s.node)).toEqual(["pi2"]);
-    expect([...gitlab.runners.values()].map((r) => r.description).sort()).toEqual([
+    expect([...gitlab.runners.values()].map((r) => r.description.split(" [")[0]).sort()).toEqual([
       "pifleet testfleet/pi1/deploy",
       "pifleet testfleet/pi1/docker",
       "pifleet testfleet/pi3/docker",
@@ -167,7 +202,7 @@ describe("unreachable nodes and busy runners", () => {
     const gitlab = new MemoryGitlab();
     const nodes = new MemoryNodes();
     await reconcile(gitlab, nodes);
-    const pi3 = [...gitlab.runners.values()].find((r) => r.description === "pifleet testfleet/pi3/docker");
+    const pi3 = [...gitlab.runners.values()].find((r) => r.description.startsWith("pifleet testfleet/pi3/docker ["));
     gitlab.jobs.set(pi3?.id as number, [4711]);
     const smaller = testFleet({
       pools: `\n  - { name: docker, tags: [docker, arm64], nodes: [pi1, pi2] }\n  - { name: deploy, executor: shell, tags: [deploy], nodes: [pi1, pi2] }`,

@@ -22,7 +22,11 @@ function detail(a: Action): string {
     case "create":
       return `tags ${a.tags.join(",") || "(none)"}${a.runUntagged ? ", runs untagged jobs" : ""}${a.accessLevel === "ref_protected" ? ", protected refs only" : ""}`;
     case "update": {
-      const what = [a.set.tags ? `tags → ${a.set.tags.join(",")}` : "", a.set.description ? `description → ${a.set.description}` : ""];
+      const what = [
+        a.set.tags ? `tags → ${a.set.tags.join(",") || "(none)"}` : "",
+        a.set.accessLevel ? (a.set.accessLevel === "ref_protected" ? "protected refs only" : "any ref") : "",
+        a.set.runUntagged === undefined ? "" : a.set.runUntagged ? "runs untagged jobs" : "tagged jobs only",
+      ];
       return `${what.filter(Boolean).join(", ")} (${a.reason})`;
     }
     case "reset-token":

@@ -15,7 +15,10 @@ import { testFleet } from "./test-support/fleet-fixture.js";
 describe("identity", () => {
   it("round-trips the description and the maintenance note, including pifleet's own pause", () => {
     const id = { cluster: "picluster", node: "pi1", pool: "arm64-docker" };
-    expect(parseDescription(describeRunner(id))).toEqual(id);
+    const settings = { tags: ["arm64", "docker"], protected: true, runUntagged: false };
+    expect(describeRunner(id, settings)).toBe("pifleet picluster/pi1/arm64-docker [arm64,docker; protected]");
+    expect(parseDescription(describeRunner(id, settings))).toEqual(id);
+    expect(parseDescription("pifleet picluster/pi1/arm64-docker")).toEqual(id);
     expect(parseDescription("pifleet picluster/pi1")).toBeUndefined();
     expect(parseNote(renderNote({ identity: id, pausedByPifleet: true }))).toEqual({ identity: id, pausedByPifleet: true });
     expect(parseNote(renderNote({ identity: id, pausedByPifleet: false }))?.pausedByPifleet).toBe(false);

@@ -97,12 +97,20 @@ export interface Observed {
 
 export type Action =
   | ({ kind: "create" } & RunnerCreateSpec)
-  | { kind: "update"; key: string; runnerId: number; set: { tags?: string[]; description?: string }; reason: string }
+  | { kind: "update"; key: string; runnerId: number; set: RunnerUpdate; reason: string }
   | { kind: "reset-token"; key: string; node: string; runnerId: number; reason: string }
   | { kind: "write-config"; node: string; settings: NodeSettings; blocks: PlannedBlock[]; changes: string[] }
   | { kind: "pause"; key: string; runnerId: number; reason: string }
   | { kind: "drain"; key: string; runnerId: number }
   | { kind: "delete"; key: string; runnerId: number; reason: string };
+
+/** Server-side settings an update sets. */
+export interface RunnerUpdate {
+  tags?: string[];
+  description?: string;
+  runUntagged?: boolean;
+  accessLevel?: AccessLevel;
+}
 
 /** A [[runners]] block a config write puts on a node; runnerId null = the runner this apply creates. */
 export interface PlannedBlock {

@@ -67,6 +67,8 @@ export class MemoryGitlab implements GitlabApi {
     if (changes.tags) r.tags = [...changes.tags].sort();
     if (changes.description !== undefined) r.description = changes.description;
     if (changes.paused !== undefined) r.paused = changes.paused;
+    if (changes.runUntagged !== undefined) r.runUntagged = changes.runUntagged;
+    if (changes.accessLevel !== undefined) r.accessLevel = changes.accessLevel;
     if (changes.maintenanceNote !== undefined) r.maintenanceNote = changes.maintenanceNote;
   }
 

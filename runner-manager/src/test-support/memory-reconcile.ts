@@ -40,7 +40,7 @@ export function expectConverged(gitlab: MemoryGitlab, nodes: MemoryNodes) {
     expect(blocks.length).toBe(node === "pi3" ? 1 : 2);
     for (const b of blocks) {
       const live = gitlab.runners.get(b.id as number);
-      expect(live?.description, `${node} block ${String(b.name)}`).toBe(b.name);
+      expect(live?.description.startsWith(`${String(b.name)} [`), `${node} block ${String(b.name)} names its runner`).toBe(true);
       expect(live?.token === b.token, `${node} block ${String(b.name)} holds the live token`).toBe(true);
     }
   }

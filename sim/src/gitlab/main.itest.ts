@@ -46,6 +46,15 @@ describe("sim/dist/gitlab/main.js", () => {
     const user = await fetch(`${line.url}/api/v4/user`, { headers: { "PRIVATE-TOKEN": token } });
     expect(user.status).toBe(200);
 
+    // A second emulator on the same state dir is refused with exit code 3 (environment).
+    let second = 0;
+    try {
+      execFileSync(process.execPath, [MAIN, "--state", stateDir], { stdio: "pipe" });
+    } catch (err) {
+      second = (err as { status: number }).status;
+    }
+    expect(second).toBe(3);
+
     const exited = new Promise<number | null>((resolve) => child?.once("exit", (code) => resolve(code)));
     child.kill("SIGTERM");
     expect(await exited).toBe(0);

@@ -40,6 +40,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`gitlab emulator: ${(err as Error).message}\n`);
-  process.exit(1);
+  // pifleet's error classes carry their exit code (3: environment, e.g. the state dir is in use) and a hint.
+  const { message, hint, exitCode } = err as { message: string; hint?: string; exitCode?: number };
+  process.stderr.write(`gitlab emulator: ${message}\n${hint ? `${hint}\n` : ""}`);
+  process.exit(exitCode ?? 1);
 });

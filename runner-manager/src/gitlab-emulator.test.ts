@@ -98,6 +98,35 @@ describe("reconcile against the GitLab API emulator", () => {
   });
 });
 
+describe("fleet.yaml changes", () => {
+  it("sets changed tags, protection and untagged jobs through PUT /runners/:id", async () => {
+    const nodes = new MemoryNodes();
+    await reconcile(gl.api, nodes);
+    const changed = testFleet({
+      pools: `
+  - { name: docker, tags: [docker], runUntagged: true, select: { roles: [runner] } }
+  - { name: deploy, executor: shell, tags: [deploy, pifleet], nodes: [pi1, pi2] }`,
+    });
+    const { plan } = await planFleet(changed, gl.api, nodes);
+    expect(plan.actions.filter((a) => a.kind === "update")).toHaveLength(5);
+    await applyPlan(plan, gl.api, nodes, { drain: noWait });
+    const deploy = (await listAll()).find((r) => r.description.startsWith("pifleet testfleet/pi2/deploy [")) as Listed;
+    const detail = (await gl.rest<Record<string, unknown>>("GET", `/runners/${deploy.id}`)).body;
+    expect(detail).toMatchObject({
+      description: "pifleet testfleet/pi2/deploy [deploy,pifleet]",
+      tag_list: ["deploy", "pifleet"],
+      access_level: "not_protected",
+      run_untagged: false,
+    });
+    const docker = (await listAll()).find((r) => r.description.startsWith("pifleet testfleet/pi3/docker [")) as Listed;
+    expect((await gl.rest<Record<string, unknown>>("GET", `/runners/${docker.id}`)).body).toMatchObject({
+      tag_list: ["docker"],
+      run_untagged: true,
+    });
+    expect((await planFleet(changed, gl.api, nodes)).plan.actions).toEqual([]);
+  });
+});
+
 describe("operations against the emulator", () => {
   it("rotate changes the token in GitLab and on the node", async () => {
     const nodes = new MemoryNodes();

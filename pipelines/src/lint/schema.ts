@@ -53,8 +53,6 @@ function describe(e: ErrorObject): string {
   switch (e.keyword) {
     case "enum":
       return `must be one of: ${(e.params.allowedValues as unknown[]).map(String).join(", ")}`;
-    case "type":
-      return `should be ${String(e.params.type).replace(",", " or ")}`;
     case "required":
       return `is missing required key ${String(e.params.missingProperty)}`;
     default:
@@ -62,46 +60,61 @@ function describe(e: ErrorObject): string {
   }
 }
 
+const isPrefix = (a: readonly PathSegment[], b: readonly PathSegment[]) => a.length < b.length && a.every((seg, i) => seg === b[i]);
+
 /**
  * anyOf/oneOf in GitLab's schema make Ajv report every branch that failed.
- * Keep the most specific findings: unknown keys first, else the deepest paths,
- * and never the bare "must match a schema in anyOf" summaries.
+ * Per place in the document keep the most telling finding: unknown keys, else
+ * a broken constraint of a branch whose type matched (enum, maximum, pattern),
+ * else one "should be A or B" for the types the branches wanted. A place whose
+ * only complaint is its type is dropped when a deeper place has findings: the
+ * value had the right shape, something inside it is wrong.
  */
-function mostSpecific(errors: ErrorObject[]): ErrorObject[] {
-  const concrete = errors.filter((e) => !["anyOf", "oneOf", "if", "then", "else", "not"].includes(e.keyword));
-  const unknown = concrete.filter((e) => e.keyword === "additionalProperties");
-  if (unknown.length > 0) return unknown;
-  const deepest = Math.max(0, ...concrete.map((e) => pathOf(e).length));
-  const picked = concrete.filter((e) => pathOf(e).length === deepest);
-  return picked.length > 0 ? picked : errors.slice(0, 1);
+function mostTelling(errors: ErrorObject[]): Array<{ path: PathSegment[]; picked: ErrorObject[]; types: string[] }> {
+  const groups = new Map<string, { path: PathSegment[]; errors: ErrorObject[] }>();
+  for (const e of errors) {
+    if (["anyOf", "oneOf", "if", "then", "else", "not", "false schema"].includes(e.keyword)) continue;
+    const g = groups.get(e.instancePath) ?? { path: pathOf(e), errors: [] };
+    g.errors.push(e);
+    groups.set(e.instancePath, g);
+  }
+  const out = [...groups.values()].map(({ path, errors: errs }) => {
+    const unknown = errs.filter((e) => e.keyword === "additionalProperties");
+    const constraints = errs.filter((e) => e.keyword !== "type" && e.keyword !== "additionalProperties");
+    const types = [...new Set(errs.filter((e) => e.keyword === "type").map((e) => String(e.params.type)))];
+    if (unknown.length > 0) return { path, picked: unknown, types: [] };
+    if (constraints.length > 0) return { path, picked: constraints.slice(0, 1), types: [] };
+    return { path, picked: [], types };
+  });
+  return out.filter(
+    (g) => g.picked.length > 0 || !out.some((other) => other !== g && other.picked.length > 0 && isPrefix(g.path, other.path)),
+  );
 }
 
 /** Validates the raw document against GitLab's JSON schema. */
 export function schemaProblems(raw: unknown): Problem[] {
   const validate = validator();
   if (validate(raw)) return [];
-  const byJobOrKeyword = new Map<string, ErrorObject[]>();
-  for (const e of validate.errors ?? []) {
-    const top = String(pathOf(e)[0] ?? "");
-    byJobOrKeyword.set(top, [...(byJobOrKeyword.get(top) ?? []), e]);
-  }
   const problems: Problem[] = [];
   const seen = new Set<string>();
-  for (const [top, errors] of byJobOrKeyword) {
-    const isJob = top !== "" && !GLOBAL_KEYWORDS.has(top);
-    for (const e of mostSpecific(errors)) {
-      const path = pathOf(e);
-      const where = gitlabPath(path, isJob) || "root";
-      let problem: Problem;
-      if (e.keyword === "additionalProperties") {
-        const key = String(e.params.additionalProperty);
-        problem = { path: [...path, key], at: "key", message: `${where} config contains unknown keys: ${key}`, check: "schema" };
-      } else {
-        problem = { path, message: `${where} config ${describe(e)}`, check: "schema" };
-      }
-      if (seen.has(problem.message)) continue;
-      seen.add(problem.message);
-      problems.push(problem);
+  for (const { path, picked, types } of mostTelling(validate.errors ?? [])) {
+    const top = String(path[0] ?? "");
+    const where = gitlabPath(path, top !== "" && !GLOBAL_KEYWORDS.has(top)) || "root";
+    const found: Problem[] = picked.map((e) =>
+      e.keyword === "additionalProperties"
+        ? {
+            path: [...path, String(e.params.additionalProperty)],
+            at: "key" as const,
+            message: `${where} config contains unknown keys: ${String(e.params.additionalProperty)}`,
+            check: "schema" as const,
+          }
+        : { path, message: `${where} config ${describe(e)}`, check: "schema" as const },
+    );
+    if (types.length > 0) found.push({ path, message: `${where} config should be ${types.join(" or ")}`, check: "schema" });
+    for (const p of found) {
+      if (seen.has(p.message)) continue;
+      seen.add(p.message);
+      problems.push(p);
     }
   }
   return problems;

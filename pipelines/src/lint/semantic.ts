@@ -69,7 +69,9 @@ export function semanticProblems(doc: Record<string, unknown>, jobs: JobMap, inc
       add([name], `jobs:${name} config should implement the script:, run:, or trigger: keyword`);
     }
     const stage = stageOf(name);
-    if (!stages.includes(stage)) {
+    if (body.stage !== undefined && typeof body.stage !== "string") {
+      add([name, "stage"], `jobs:${name}:stage config should be a string`);
+    } else if (!stages.includes(stage)) {
       add([name, "stage"], `${name} job: chosen stage ${stage} does not exist; available stages are ${stages.join(", ")}`);
     }
     if (matrixSize(body.parallel) > LIMITS.matrixJobs) {

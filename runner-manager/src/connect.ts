@@ -45,7 +45,7 @@ export function connectRunners(fleet: Fleet, options: ConnectOptions = {}): Runn
 }
 
 /** GitLab and node failures as errors a person can act on (exit 1), with the scopes hint when access was refused. */
-export function explainGitlabError(err: unknown): unknown {
+export function explainRunnerError(err: unknown): unknown {
   if (err instanceof GitlabHttpError) {
     const hint =
       err.status === 401 || err.status === 403

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { applyPlan } from "./apply.js";
 import { parseConfig } from "./config-toml.js";
-import { explainGitlabError } from "./connect.js";
+import { explainRunnerError } from "./connect.js";
 import { runnerContext } from "./context.js";
 import { drainNode } from "./drain.js";
 import type { GitlabApi } from "./gitlab-api.js";
@@ -236,7 +236,7 @@ describe("resilience and secrets", () => {
   it("never shows the API token in an error, and says which scopes are needed", async () => {
     const minted = await gl.control<{ token: string }>("POST", "/tokens", { scopes: ["read_api"], admin: false });
     const api = gl.client({ token: minted.token });
-    const err = explainGitlabError(await api.listRunners().catch((e: unknown) => e)) as Error & { hint?: string };
+    const err = explainRunnerError(await api.listRunners().catch((e: unknown) => e)) as Error & { hint?: string };
     expect(err.message).toMatch(/^GitLab GET \/api\/v4\/projects\/\d+\/runners answered 403/);
     expect(err.hint).toContain("create_runner and manage_runner");
     expect(`${err.message} ${err.hint} ${err.stack}`).not.toContain(minted.token);

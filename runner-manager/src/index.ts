@@ -1,6 +1,6 @@
 export { type ApplyOptions, type ApplyReport, applyPlan, describeAction } from "./apply.js";
 export { CONFIG_PATH, configChanges, mergeConfig, parseConfig, renderConfig } from "./config-toml.js";
-export { connectRunners, explainGitlabError, SCOPES_HINT } from "./connect.js";
+export { connectRunners, explainRunnerError, SCOPES_HINT } from "./connect.js";
 export { listOwned, type RunnerContext, runnerContext } from "./context.js";
 export { coverageNotes, tagServers } from "./coverage.js";
 export { desiredFromFleet, listenAddress, runnerScope } from "./desired.js";

@@ -1,7 +1,7 @@
 import { createHmac } from "node:crypto";
 import type { OperationError } from "@pifleet/fleet";
 import { describe, expect, it } from "vitest";
-import { explainGitlabError, SCOPES_HINT } from "./connect.js";
+import { explainRunnerError, SCOPES_HINT } from "./connect.js";
 import { coverageNotes, tagsLostByPausing } from "./coverage.js";
 import { desiredFromFleet } from "./desired.js";
 import { parseDuration } from "./duration.js";
@@ -61,15 +61,15 @@ describe("known_hosts", () => {
   });
 });
 
-describe("explainGitlabError", () => {
+describe("explainRunnerError", () => {
   it("turns GitLab and node failures into exit-1 errors with what to do", () => {
-    const denied = explainGitlabError(new GitlabHttpError("GET", "/api/v4/runners/1", 403, "403 Forbidden")) as OperationError;
+    const denied = explainRunnerError(new GitlabHttpError("GET", "/api/v4/runners/1", 403, "403 Forbidden")) as OperationError;
     expect([denied.exitCode, denied.hint]).toEqual([1, SCOPES_HINT]);
-    const node = explainGitlabError(new NodeError("pi2", "Unit gitlab-runner.service not loaded.")) as OperationError;
+    const node = explainRunnerError(new NodeError("pi2", "Unit gitlab-runner.service not loaded.")) as OperationError;
     expect(node.message).toBe("pi2: Unit gitlab-runner.service not loaded.");
     expect(node.hint).toContain("gitlab-runner is installed there");
     const bug = new Error("bug");
-    expect(explainGitlabError(bug)).toBe(bug);
+    expect(explainRunnerError(bug)).toBe(bug);
   });
 });
 

@@ -4,7 +4,7 @@ import {
   applyPlan,
   connectRunners,
   drainNode,
-  explainGitlabError,
+  explainRunnerError,
   fleetRunnerStatus,
   type Note,
   type Plan,
@@ -36,7 +36,7 @@ async function withRunners<T>(cmd: Command, run: Run<T>): Promise<T> {
   try {
     return await run(ctx, fleet, g, progress);
   } catch (err) {
-    throw explainGitlabError(err);
+    throw explainRunnerError(err);
   } finally {
     progress.done();
     await ctx.close();

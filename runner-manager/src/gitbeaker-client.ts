@@ -28,8 +28,6 @@ export interface ClientOptions {
   hooks?: RetryHooks;
   /** Per-request timeout. */
   timeoutMs?: number;
-  /** Called once per HTTP request sent (retries included); for request counts in benchmarks. */
-  onRequest?: (method: string, path: string) => void;
 }
 
 type Json = Record<string, unknown>;
@@ -44,7 +42,6 @@ function transport(options: ClientOptions) {
     const path = url.pathname;
     return withRetry(
       async () => {
-        options.onRequest?.(method, path);
         let res: Response;
         try {
           res = await fetch(url, {

@@ -44,25 +44,34 @@ export function registryRef(t: AppTopology, localTag: string): string {
 }
 
 /**
- * Makes the registry hold `localTag`: the image travels as `docker save | ssh
- * node docker load` (this machine's engine is never pointed at the cluster
- * registry), then the registry node tags and pushes it to itself.
+ * Makes the registry hold the images: they travel as one `docker save | ssh
+ * node docker load` (shared layers once; this machine's engine is never
+ * pointed at the cluster registry), then the registry node tags and pushes
+ * them to itself.
  */
-async function pushImage(shell: NodeShell, t: AppTopology, localTag: string, progress: Progress): Promise<string> {
+async function pushImages(shell: NodeShell, t: AppTopology, localTags: string[], progress: Progress): Promise<string[]> {
   const node = t.registry.node;
-  const ref = registryRef(t, localTag);
-  const present = await shell.run(node, ["docker", "image", "inspect", "--format", "{{.Id}}", localTag]).then(
-    () => true,
-    () => false,
-  );
-  if (!present) {
-    progress(`copying ${localTag} to ${node.name}`);
-    await shell.pipeTo(node, ["docker", ["save", localTag]], ["docker", "load", "-q"], `docker load of ${localTag}`);
+  const missing: string[] = [];
+  for (const tag of localTags) {
+    const present = await shell.run(node, ["docker", "image", "inspect", "--format", "{{.Id}}", tag]).then(
+      () => true,
+      () => false,
+    );
+    if (!present) missing.push(tag);
   }
-  progress(`pushing ${ref}`);
-  await shell.run(node, ["docker", "tag", localTag, ref]);
-  await shell.run(node, ["docker", "push", "-q", ref]);
-  return ref;
+  if (missing.length > 0) {
+    progress(`copying ${missing.join(", ")} to ${node.name}`);
+    await shell.pipeTo(node, ["docker", ["save", ...missing]], ["docker", "load", "-q"], `docker load of ${missing.length} images`);
+  }
+  const refs: string[] = [];
+  for (const tag of localTags) {
+    const ref = registryRef(t, tag);
+    progress(`pushing ${ref}`);
+    await shell.run(node, ["docker", "tag", tag, ref]);
+    await shell.run(node, ["docker", "push", "-q", ref]);
+    refs.push(ref);
+  }
+  return refs;
 }
 
 /** What a rollout waits for: the image each service must run, and update states left from earlier rollouts. */
@@ -141,11 +150,8 @@ export async function deployStack(images: ImageTags, options: RolloutOptions): P
   const shell = options.shell ?? sshShell(fleet);
   const stack = options.stackName ?? STACK_NAME;
   const t = appTopology(fleet);
-  const refs: StackImages = {
-    app: await pushImage(shell, t, images.app, progress),
-    redis: await pushImage(shell, t, images.redis, progress),
-    loadBalancer: await pushImage(shell, t, images.loadBalancer, progress),
-  };
+  const [app = "", redis = "", loadBalancer = ""] = await pushImages(shell, t, [images.app, images.redis, images.loadBalancer], progress);
+  const refs: StackImages = { app, redis, loadBalancer };
   const before = await snapshot(shell, t.manager, stack);
   const staleUpdates = Object.fromEntries(before.services.map((s) => [s.name, s.updateStartedAt]));
   const previousAppImage = await shell

@@ -83,12 +83,14 @@ async function buildDebian(tag: string, arch: ImageArch, progress: Progress): Pr
     progress(`importing ${tag}`);
     await run("bash", [
       "-c",
-      'set -o pipefail; tar -C "$1" --numeric-owner -c . | docker import --platform "linux/$2" -c "LABEL $3=debian" - "$4"',
+      'set -o pipefail; r="$1" a="$2" l="$3" t="$4"; shift 4; tar -C "$r" --numeric-owner "$@" -c . | docker import --platform "linux/$a" -c "LABEL $l=debian" - "$t"',
       "bash",
       join(work, "rootfs"),
       arch,
       IMAGE_LABEL,
       tag,
+      // The downloaded .debs and package lists are half the rootfs and useless in an image.
+      ...DEBIAN_RECIPE.exclude.map((pattern) => `--exclude=${pattern}`),
     ]);
   } finally {
     await rm(work, { recursive: true, force: true });

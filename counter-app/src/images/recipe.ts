@@ -7,7 +7,11 @@ export type ImageArch = "amd64" | "arm64";
 export const IMAGE_LABEL = "pifleet.counter.image";
 
 /** What debootstrap builds the Debian base from; part of every tag's hash. */
-export const DEBIAN_RECIPE = { suite: "bookworm", variant: "minbase" } as const;
+export const DEBIAN_RECIPE = {
+  suite: "bookworm",
+  variant: "minbase",
+  exclude: ["./var/cache/apt/archives/*.deb", "./var/lib/apt/lists/*"],
+} as const;
 
 /** The npm package that ships the official Node binary for an architecture. */
 export function nodePackage(arch: ImageArch, version: string): string {

@@ -2,6 +2,7 @@ export { compareGenerated, type Drift } from "./drift.js";
 export { fleetPathOf, type Generated, type GenerateInput, generate, generateProjectPipeline, regenerateCommand } from "./generate.js";
 export { mermaidGraph } from "./graph.js";
 export { AMD64_ONLY_IMAGES, isAmd64Only } from "./lint/fleet-checks.js";
+export { type IncludeReader, includeReaderFrom } from "./lint/includes.js";
 export { type LintOptions, type LintResult, lintText } from "./lint/lint.js";
 export { LIMITS } from "./lint/semantic.js";
 export * from "./model/job.js";

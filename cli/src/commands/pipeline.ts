@@ -1,8 +1,16 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { relative, resolve } from "node:path";
+import { dirname, relative, resolve } from "node:path";
 import { DiagnosticsError, InputError, loadFleetFile, OperationError } from "@pifleet/fleet";
-import { compareGenerated, fleetPathOf, generateProjectPipeline, lintText, mermaidGraph, writeGenerated } from "@pifleet/pipelines";
+import {
+  compareGenerated,
+  fleetPathOf,
+  generateProjectPipeline,
+  includeReaderFrom,
+  lintText,
+  mermaidGraph,
+  writeGenerated,
+} from "@pifleet/pipelines";
 import type { Command } from "commander";
 import { parse } from "yaml";
 import { globals } from "../context.js";
@@ -107,9 +115,12 @@ function registerLint(pipeline: Command): void {
     .description("validate any .gitlab-ci.yml: GitLab's schema, GitLab's semantic checks and, with a fleet, fleet-aware checks")
     .argument("<file>", "the pipeline file")
     .option("--no-fleet-checks", "skip the fleet-aware checks even when a fleet file is present")
+    .option("--root <dir>", "repository root for include: local paths (default: the file's directory)")
     .addHelpText(
       "after",
       `
+include: local files are read and merged (from --root); other include kinds are not fetched,
+so while a config has them, needs and extends it cannot see are not reported as undefined.
 Fleet-aware checks (tags no runner pool serves, deploys without resource_group, amd64-only
 images on arm64 runners) run when --fleet or PIFLEET_FLEET is given, or ./fleet.yaml exists.
 Each problem is printed as FILE:LINE:COL: message; any problem exits 2.
@@ -119,13 +130,13 @@ Examples:
   $ pifleet pipeline lint ci/child.yml --fleet examples/fleet.yaml
   $ pifleet pipeline lint .gitlab-ci.yml --json | jq '.errors[].message'`,
     )
-    .action(async (file: string, opts: { fleetChecks: boolean }, cmd: Command) => {
+    .action(async (file: string, opts: { fleetChecks: boolean; root?: string }, cmd: Command) => {
       const g = globals(cmd);
       const text = await readIfExists(file);
       if (text === undefined) throw new InputError(`cannot read ${file}: no such file`, "Pass the path of a .gitlab-ci.yml.");
       const useFleet = opts.fleetChecks && (fleetGiven(cmd) || existsSync(g.fleet));
       const fleet = useFleet ? { fleet: (await loadFleetFile(g.fleet)).fleet, file: repoPath(g.fleet) } : undefined;
-      const { diagnostics, jobs } = lintText(text, file, { fleet });
+      const { diagnostics, jobs } = lintText(text, file, { fleet, readInclude: includeReaderFrom(opts.root ?? dirname(file)) });
       if (g.json) {
         printJson({ valid: diagnostics.length === 0, file, fleet: fleet?.file ?? null, jobs: jobs.size, errors: diagnostics });
         if (diagnostics.length > 0) process.exitCode = 2;

@@ -38,7 +38,7 @@ export function jobEntries(doc: Record<string, unknown>): JobMap {
  * reporting unknown templates, cycles and nesting deeper than 10 levels with
  * GitLab's wording. Jobs with an extends problem keep their own keys only.
  */
-export function resolveExtends(jobs: JobMap): { jobs: JobMap; problems: Problem[]; incomplete: Set<string> } {
+export function resolveExtends(jobs: JobMap, allJobsKnown = true): { jobs: JobMap; problems: Problem[]; incomplete: Set<string> } {
   const resolved: JobMap = new Map();
   const problems: Problem[] = [];
   const reported = new Set<string>();
@@ -66,7 +66,8 @@ export function resolveExtends(jobs: JobMap): { jobs: JobMap; problems: Problem[
     }
     const unknown = parents.filter((p) => !jobs.has(p));
     if (unknown.length > 0) {
-      report(name, `${name}: unknown keys in \`extends\` (${unknown.join(", ")})`);
+      // A template from an include we could not read is not an error we can prove.
+      if (allJobsKnown) report(name, `${name}: unknown keys in \`extends\` (${unknown.join(", ")})`);
       return undefined;
     }
     let merged: Record<string, unknown> = {};

@@ -118,3 +118,37 @@ describe("pipeline lint: clean pipelines", () => {
     );
   });
 });
+
+describe("pipeline lint: include: local", () => {
+  const dir = new URL("includes/", CASES);
+  const read = (path: string) => {
+    try {
+      return readFileSync(new URL(path, dir), "utf8");
+    } catch {
+      return undefined;
+    }
+  };
+
+  it("merges included files, so their jobs and templates are known, and locates findings in the file that has them", () => {
+    const text = readFileSync(new URL(".gitlab-ci.yml", dir), "utf8");
+    const result = lintText(text, ".gitlab-ci.yml", { readInclude: read });
+    expect(result.diagnostics.map((d) => `${d.file}:${d.line}:${d.col}: ${d.message}`)).toEqual([
+      ".gitlab-ci.yml:6:18: test job: undefined need: lint",
+      "ci/build.yml:6:11: build job: undefined need: generate",
+    ]);
+    expect(result.jobs.get("test")?.image).toBe("node:20");
+  });
+
+  it("a missing local include is an error in GitLab's words", () => {
+    const result = lintText("include: ci/nope.yml\na: { script: [x] }\n", "x.yml", { readInclude: read });
+    expect(result.diagnostics.map((d) => d.message)).toEqual(["Local file `ci/nope.yml` does not exist!"]);
+  });
+
+  it("with an include it cannot read (a template), unknown needs and templates are not reported as errors", () => {
+    const text = readFileSync(new URL("with-template.yml", dir), "utf8");
+    const result = lintText(text, "with-template.yml", { readInclude: read });
+    // build's need "generate" and test's "semgrep-sast" / ".from-template" may come from the template.
+    expect(result.diagnostics).toEqual([]);
+    expect([...result.jobs.keys()]).toEqual(["build", "test"]);
+  });
+});

@@ -1,6 +1,7 @@
 import { type Diagnostic, diagnosticAt, type Fleet, parseLocatedYaml } from "@pifleet/fleet";
 import { applyDefaults, jobEntries, resolveExtends } from "./extends.js";
 import { fleetProblems } from "./fleet-checks.js";
+import { type IncludeReader, mergeLocalIncludes } from "./includes.js";
 import type { Problem } from "./problem.js";
 import { schemaProblems } from "./schema.js";
 import { semanticProblems } from "./semantic.js";
@@ -8,6 +9,8 @@ import { semanticProblems } from "./semantic.js";
 export interface LintOptions {
   /** Enables the fleet-aware checks. */
   fleet?: { fleet: Fleet; file: string };
+  /** Reads `include: local` files (paths from the repository root); without it, includes are not followed. */
+  readInclude?: IncludeReader;
 }
 
 export interface LintResult {
@@ -29,15 +32,24 @@ export function lintText(text: string, file: string, options: LintOptions = {}):
     const d = diagnosticAt(y, [], "root config should be a hash of jobs and global keywords");
     return { diagnostics: [{ ...d, check: "schema" }], jobs: new Map() };
   }
-  const doc = raw as Record<string, unknown>;
+  const merged = mergeLocalIncludes(raw as Record<string, unknown>, file, options.readInclude);
+  const doc = merged.doc;
+  // Jobs and templates from includes we cannot read are unknown, so "undefined" findings would be guesses.
+  const complete = merged.unresolved === 0;
   const problems: Problem[] = [...schemaProblems(doc)];
-  const expanded = resolveExtends(jobEntries(doc));
+  const expanded = resolveExtends(jobEntries(doc), complete);
   problems.push(...expanded.problems);
   const visible = new Map([...expanded.jobs].filter(([name]) => !name.startsWith(".")));
   const jobs = applyDefaults(doc, visible);
-  problems.push(...semanticProblems(doc, jobs, expanded.incomplete));
+  problems.push(...semanticProblems(doc, jobs, { incomplete: expanded.incomplete, allJobsKnown: complete }));
   if (options.fleet) problems.push(...fleetProblems(jobs, options.fleet.fleet, options.fleet.file));
-  const diagnostics = problems.map((p) => ({ ...diagnosticAt(y, p.path, p.message, p.at === "key" ? "key" : "value"), check: p.check }));
-  diagnostics.sort((a, b) => a.line - b.line || a.col - b.col || a.message.localeCompare(b.message));
+  const diagnostics = [
+    ...merged.diagnostics.map((d) => ({ ...d, check: "schema" as const })),
+    ...problems.map((p) => {
+      const where = merged.origin.get(String(p.path[0] ?? "")) ?? y;
+      return { ...diagnosticAt(where, p.path, p.message, p.at === "key" ? "key" : "value"), check: p.check };
+    }),
+  ];
+  diagnostics.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.col - b.col || a.message.localeCompare(b.message));
   return { diagnostics, jobs };
 }

@@ -52,15 +52,24 @@ function stagesOf(doc: Record<string, unknown>): string[] {
 /**
  * GitLab's logical validations (YamlProcessor#run_logical_validations! and the
  * entry validations), with GitLab's wording. `jobs` are the visible jobs after
- * extends and defaults; `incomplete` those whose extends could not be resolved.
+ * extends and defaults.
  */
-export function semanticProblems(doc: Record<string, unknown>, jobs: JobMap, incomplete: ReadonlySet<string> = new Set()): Problem[] {
+export interface SemanticOptions {
+  /** Jobs whose extends could not be resolved; their missing keys are not reported again. */
+  incomplete?: ReadonlySet<string>;
+  /** False when includes could not be read: an unknown need may be a job from one of them. */
+  allJobsKnown?: boolean;
+}
+
+export function semanticProblems(doc: Record<string, unknown>, jobs: JobMap, options: SemanticOptions = {}): Problem[] {
+  const incomplete = options.incomplete ?? new Set<string>();
+  const allJobsKnown = options.allJobsKnown ?? true;
   const problems: Problem[] = [];
   const add = (path: (string | number)[], message: string) => problems.push({ path, message, check: "semantic" });
   const stages = stagesOf(doc);
   const stageOf = (name: string) => String(jobs.get(name)?.stage ?? "test");
 
-  if (jobs.size === 0) add([], "jobs config should contain at least one visible job");
+  if (jobs.size === 0 && allJobsKnown) add([], "jobs config should contain at least one visible job");
 
   for (const [name, body] of jobs) {
     if (name.length > LIMITS.nameLength) add([name], `${name.slice(0, 40)}… job: name is too long (maximum is 255 characters)`);
@@ -95,7 +104,7 @@ export function semanticProblems(doc: Record<string, unknown>, jobs: JobMap, inc
       if (n.name.length > LIMITS.nameLength) {
         add(where, `${name} job: need \`${n.name.slice(0, 40)}…\` name is too long (maximum is 255 characters)`);
       } else if (!jobs.has(n.name)) {
-        if (!n.optional) add(where, `${name} job: undefined need: ${n.name}`);
+        if (!n.optional && allJobsKnown) add(where, `${name} job: undefined need: ${n.name}`);
       } else if (stages.indexOf(stageOf(n.name)) > stages.indexOf(stage)) {
         add(where, `${name} job: need ${n.name} is not defined in current or prior stages`);
       }
@@ -103,8 +112,9 @@ export function semanticProblems(doc: Record<string, unknown>, jobs: JobMap, inc
 
     const deps = Array.isArray(body.dependencies) ? body.dependencies.map(String) : [];
     deps.forEach((d, i) => {
-      if (!jobs.has(d)) add([name, "dependencies", i], `${name} job: undefined dependency: ${d}`);
-      else if (stages.indexOf(stageOf(d)) > stages.indexOf(stage)) {
+      if (!jobs.has(d)) {
+        if (allJobsKnown) add([name, "dependencies", i], `${name} job: undefined dependency: ${d}`);
+      } else if (stages.indexOf(stageOf(d)) > stages.indexOf(stage)) {
         add([name, "dependencies", i], `${name} job: dependency ${d} is not defined in current or prior stages`);
       }
     });

@@ -4,12 +4,13 @@ import { OperationError } from "@pifleet/fleet";
 import { buildApp } from "./app.js";
 import type { Emulator } from "./context.js";
 import { FaultQueue } from "./faults.js";
+import { checkListenHost } from "./listen-address.js";
 import { loadOrSeedState, lockStateDir, saveState, writeTokenFile } from "./persistence.js";
 import { RequestLog } from "./request-log.js";
 import { type SimState, seedState } from "./state.js";
 
 export interface GitlabEmulatorOptions {
-  /** Default 127.0.0.1. Keep it on loopback or a sim network in 198.18.0.0/15. */
+  /** Default 127.0.0.1. Only loopback or a sim network address in 198.18.0.0/15 is accepted (InputError otherwise). */
   host?: string;
   /** Default 0: any free port (read the chosen one from `url`). */
   port?: number;
@@ -35,6 +36,7 @@ export interface GitlabEmulator {
 export async function startGitlabEmulator(options: GitlabEmulatorOptions = {}): Promise<GitlabEmulator> {
   const { host = "127.0.0.1", port = 0, stateDir } = options;
   const now = options.now ?? (() => new Date());
+  checkListenHost(host);
   const unlock = stateDir ? lockStateDir(stateDir) : () => {};
   let state: SimState;
   try {

@@ -42,6 +42,7 @@ async function main(): Promise<void> {
 main().catch((err: unknown) => {
   // pifleet's error classes carry their exit code (3: environment, e.g. the state dir is in use) and a hint.
   const { message, hint, exitCode } = err as { message: string; hint?: string; exitCode?: number };
-  process.stderr.write(`gitlab emulator: ${message}\n${hint ? `${hint}\n` : ""}`);
+  // Messages from startGitlabEmulator name the emulator themselves.
+  process.stderr.write(`${message}\n${hint ? `${hint}\n` : ""}`);
   process.exit(exitCode ?? 1);
 });

@@ -46,9 +46,9 @@ describe("composition: one definition, many instances", () => {
   it("forEachItem instantiates per item, in item order, leaving the definition untouched", () => {
     const jobs = forEachItem(["pi1", "pi2"], [deploy, verify], (n) => ({ suffix: `:${n}` }));
     expect(jobs.map((j) => j.name)).toEqual(["deploy:pi1", "verify:pi1", "deploy:pi2", "verify:pi2"]);
-    expect((jobs[3]?.needs?.[0] as NeedSpec).job).toBe(jobs[2]);
+    expect(neededJob(jobs[3]?.needs?.[0] ?? deploy)).toBe(jobs[2]);
     expect(deploy.name).toBe("deploy");
-    expect((verify.needs?.[0] as NeedSpec).job).toBe(deploy);
+    expect(neededJob(verify.needs?.[0] ?? build)).toBe(deploy);
   });
 
   it("template() makes hidden job names", () => {

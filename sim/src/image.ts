@@ -49,10 +49,9 @@ async function buildBase(tag: string, arch: SimArch, hostProxy: string | undefin
     // tar runs as its own process, piped into `docker import` through a shell-free pipeline.
     await run("bash", [
       "-c",
-      'set -o pipefail; tar -C "$1" --numeric-owner -c . | docker import --platform "linux/$2" -c "LABEL $3=base" - "$4"',
+      'set -o pipefail; tar -C "$1" --numeric-owner -c . | docker import -c "LABEL $2=base" - "$3"',
       "bash",
       rootfs,
-      arch,
       IMAGE_LABEL,
       tag,
     ]);
@@ -65,6 +64,10 @@ async function buildBase(tag: string, arch: SimArch, hostProxy: string | undefin
  * Makes sure the node image for this recipe exists, building it when missing: debootstrap →
  * `docker import` (base) → `docker build` of sim/image (node). Both are cached by content hash,
  * and a host-wide lock keeps concurrent sims from building the same image twice.
+ * No --platform anywhere: this engine (20.10, not experimental) ignores it on import and the
+ * legacy builder then refuses the mismatch, so arm64 images carry the host's architecture in
+ * their metadata while their content is aarch64 (run through binfmt's qemu-aarch64). The arch
+ * is in the tag instead.
  */
 export async function ensureNodeImage(arch: SimArch, proxy: { host?: string; build?: string }, progress: ProgressFn): Promise<string> {
   const tags = imageTags(arch, await readRecipe());
@@ -79,9 +82,8 @@ export async function ensureNodeImage(arch: SimArch, proxy: { host?: string; bui
     if (await imageExists(tags.node)) return tags.node;
     if (!(await imageExists(tags.base))) await buildBase(tags.base, arch, proxy.host, progress);
     progress(`building ${tags.node}`);
-    const args = ["build", "--platform", `linux/${arch}`, "-t", tags.node, "--label", `${IMAGE_LABEL}=node`];
-    args.push("--build-arg", `BASE=${tags.base}`, "--build-arg", `APT_PROXY=${proxy.build ?? ""}`, RECIPE_DIR);
-    await run("docker", args);
+    const args = ["build", "-t", tags.node, "--label", `${IMAGE_LABEL}=node`, "--build-arg", `BASE=${tags.base}`];
+    await run("docker", [...args, "--build-arg", `APT_PROXY=${proxy.build ?? ""}`, RECIPE_DIR]);
     return tags.node;
   });
 }

@@ -88,7 +88,7 @@ export function projectPipeline(fleet: Fleet, options: ProjectPipelineOptions): 
     extends: [pifleet],
     stage: "plan",
     needs: [fleetValidate],
-    script: ["npx pifleet runners plan --markdown > runners-plan.md"],
+    script: ["npx pifleet runners plan --format markdown > runners-plan.md"],
     artifacts: { paths: ["runners-plan.md"], expireIn: "1 week" },
     rules: mrOnly,
   });
@@ -130,8 +130,12 @@ export function projectPipeline(fleet: Fleet, options: ProjectPipelineOptions): 
     needs: [typecheck],
     parallel: { matrix: [{ ARCH: ["arm64", "amd64"] }] },
     script: [
+      // pifleet builds content-tagged images locally; the registry copy is tagged by commit and arch.
+      'npx pifleet app build --arch "$ARCH" --json > "build-$ARCH.json"',
+      "APP_IMAGE=$(node -p \"require('./build-$ARCH.json').tags.app\")",
       'echo "$CI_REGISTRY_PASSWORD" | docker login --username "$CI_REGISTRY_USER" --password-stdin "$CI_REGISTRY"',
-      'npx pifleet app build --arch "$ARCH" --image "$COUNTER_IMAGE" --push',
+      'docker tag "$APP_IMAGE" "$COUNTER_IMAGE-$ARCH"',
+      'docker push "$COUNTER_IMAGE-$ARCH"',
     ],
     rules: [when.defaultBranch, when.tag],
   });
@@ -140,7 +144,8 @@ export function projectPipeline(fleet: Fleet, options: ProjectPipelineOptions): 
     ...onDeployPool,
     stage: "deploy",
     needs: [buildImage, runnersApply],
-    script: ['npx pifleet app deploy --image "$COUNTER_IMAGE"'],
+    // Builds or reuses the images for the app nodes' arch, pushes them to the cluster registry, waits for Swarm.
+    script: ["npx pifleet app deploy"],
     environment: { name: "production", url: productionUrl(fleet), deploymentTier: "production" },
     resourceGroup: "production",
     interruptible: false,

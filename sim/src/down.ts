@@ -1,5 +1,6 @@
 import { rm, rmdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { removeArm64Credentials, SIM_BINFMT_ENTRY } from "./binfmt.js";
 import { stopGitlab } from "./gitlab-process.js";
 import { stopHostServices } from "./host-services.js";
 import { instanceIdFor, simFiles } from "./layout.js";
@@ -10,7 +11,7 @@ import { DEFAULT_SIM_DIR } from "./up.js";
 export interface SimDownResult {
   instance: string;
   removed: { containers: number; networks: number; volumes: number };
-  /** Shared host daemons stopped because this was the last sim on the machine. */
+  /** Shared host daemons stopped (and the arm64 binfmt entry removed) because this was the last sim on the machine. */
   stoppedServices: string[];
   gitlabStopped: boolean;
 }
@@ -27,7 +28,9 @@ export async function simDown(dir: string = DEFAULT_SIM_DIR): Promise<SimDownRes
   const gitlabStopped = await stopGitlab(files);
   const { removed, stoppedServices } = await withLock(join(HOST_RUN_DIR, "host.lock"), 120_000, async () => {
     const removed = await removeInstance(instance);
-    const stoppedServices = (await anySimResources()) ? [] : await stopHostServices();
+    if (await anySimResources()) return { removed, stoppedServices: [] };
+    const stoppedServices = await stopHostServices();
+    if (await removeArm64Credentials()) stoppedServices.push(`binfmt ${SIM_BINFMT_ENTRY}`);
     return { removed, stoppedServices };
   });
   for (const f of [files.state, files.fleet, files.knownHosts, files.sshKey, `${files.sshKey}.pub`, files.gitlabPid, files.gitlabLog]) {

@@ -1,7 +1,6 @@
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { EnvironmentError } from "@pifleet/fleet";
 import { docker, run } from "./exec.js";
 import { BASE_RECIPE, debianMirror, IMAGE_LABEL, imageTags, RECIPE_DIR, readRecipe } from "./image-recipe.js";
 import type { SimArch } from "./layout.js";
@@ -72,12 +71,6 @@ async function buildBase(tag: string, arch: SimArch, hostProxy: string | undefin
 export async function ensureNodeImage(arch: SimArch, proxy: { host?: string; build?: string }, progress: ProgressFn): Promise<string> {
   const tags = imageTags(arch, await readRecipe());
   if (await imageExists(tags.node)) return tags.node;
-  if (arch === "arm64" && !(await readFile("/proc/sys/fs/binfmt_misc/qemu-aarch64", "utf8").catch(() => ""))) {
-    throw new EnvironmentError(
-      "arm64 nodes need qemu-user emulation, but binfmt_misc has no qemu-aarch64 entry",
-      "Run scripts/setup as root (installs qemu-user-static and binfmt-support and enables qemu-aarch64).",
-    );
-  }
   return withLock(join(HOST_RUN_DIR, `image-${arch}.lock`), 30 * 60_000, async () => {
     if (await imageExists(tags.node)) return tags.node;
     if (!(await imageExists(tags.base))) await buildBase(tags.base, arch, proxy.host, progress);

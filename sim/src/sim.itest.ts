@@ -1,4 +1,4 @@
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadFleetFile } from "@pifleet/fleet";
@@ -91,9 +91,19 @@ describe("sim up", () => {
     ]);
   });
 
-  it("returns the live sim when run again on the same dir", async () => {
+  it("run again on the same dir, starts what was stopped (a node, the emulator) and returns the sim", async () => {
+    await simFault(dir, "pi2", "stop");
+    process.kill(Number(await readFile(join(dir, "gitlab.pid"), "utf8")), "SIGTERM");
+    await expect.poll(async () => (await simStatus(dir)).gitlab?.running).toBe(false);
     const again = await simUp({ dir, nodes: 2 });
     expect(again.nodes).toEqual(sim.nodes);
+    expect(again.gitlab?.running).toBe(true);
+    const { fleet } = await loadFleetFile(again.fleetFile);
+    expect(fleet.gitlab.url).toBe(again.gitlab?.url);
+    const res = await fetch(`${again.gitlab?.url}/api/v4/user`, { headers: { "PRIVATE-TOKEN": again.gitlab?.token ?? "" } });
+    expect(res.status).toBe(200);
+    expect(await sshComesBack(node("pi2").address)).toBe("pi2");
+    sim = again;
   });
 });
 

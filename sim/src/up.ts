@@ -2,9 +2,10 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { cpus } from "node:os";
 import { join, resolve } from "node:path";
 import { EnvironmentError, InputError, OperationError } from "@pifleet/fleet";
+import { ensureArm64Credentials } from "./binfmt.js";
 import { docker } from "./exec.js";
 import { renderFleetYaml, renderKnownHosts } from "./fleet-file.js";
-import { startGitlab } from "./gitlab-process.js";
+import { gitlabRunning, startGitlab } from "./gitlab-process.js";
 import { ensureAptProxy, ensureLxcfs } from "./host-services.js";
 import { ensureNodeImage, machineMirror, type ProgressFn } from "./image.js";
 import { instanceIdFor, parseMemory, pickSubnet, planLayout, SIM_ARCHES, type SimArch, type SimLayout } from "./layout.js";
@@ -75,8 +76,21 @@ async function resume(state: SimState, options: { nodes: number; arch: SimArch }
       `Run \`pifleet sim down --dir ${layout.dir}\` and up again.`,
     );
   }
+  if (state.gitlab && !(await gitlabRunning(layout.files))) {
+    progress("restarting the GitLab API emulator (its state and token are kept)");
+    await startEmulatorAndWriteFleet(state);
+  }
   progress("sim already up; started what was stopped");
   return statusOf(state);
+}
+
+/** Starts the emulator (on a new port) and writes the fleet file naming it. */
+async function startEmulatorAndWriteFleet(state: SimState): Promise<void> {
+  const { layout } = state;
+  const gitlab = await startGitlab(layout.files, layout.network.gateway);
+  state.gitlab = { url: gitlab.url, projectId: gitlab.projectId };
+  await writeState(state);
+  await writeFileAtomic(layout.files.fleet, renderFleetYaml(layout, state.gitlab));
 }
 
 /**
@@ -103,6 +117,7 @@ export async function simUp(options: SimUpOptions = {}): Promise<SimStatus> {
   const { layout, aptProxy, lxcfsDir } = await withLock(HOST_LOCK, 120_000, async () => {
     const aptProxy = await ensureAptProxy(mirror, progress);
     const lxcfsDir = await ensureLxcfs(progress);
+    if (arch === "arm64") await ensureArm64Credentials();
     progress("creating the sim network");
     return { layout: await createSimNetwork(dir, plan), aptProxy, lxcfsDir };
   });
@@ -123,12 +138,11 @@ export async function simUp(options: SimUpOptions = {}): Promise<SimStatus> {
 
   if (options.gitlab !== false) {
     progress("starting the GitLab API emulator");
-    const gitlab = await startGitlab(layout.files, layout.network.gateway);
-    state.gitlab = { url: gitlab.url, projectId: gitlab.projectId };
-    await writeState(state);
+    await startEmulatorAndWriteFleet(state);
+  } else {
+    // No emulator: the fleet file still needs a GitLab; name where the emulator would listen.
+    await writeFileAtomic(layout.files.fleet, renderFleetYaml(layout, { url: `http://${layout.network.gateway}`, projectId: 1 }));
   }
-  const gitlab = state.gitlab ?? { url: `http://${layout.network.gateway}`, projectId: 1 };
-  await writeFileAtomic(layout.files.fleet, renderFleetYaml(layout, gitlab));
 
   progress("waiting for sshd on every node");
   await Promise.all(layout.nodes.map((n) => waitForSsh(n, SSH_TIMEOUT_MS[arch])));

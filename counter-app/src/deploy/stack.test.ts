@@ -86,6 +86,13 @@ describe("renderStack", () => {
     expect(parse(text)).toEqual(JSON.parse(JSON.stringify(stackModel(fleet, IMAGES))));
     expect(text).toContain('NODE_NAME: "{{.Node.Hostname}}"');
   });
+
+  it("quotes strings YAML 1.1 (docker stack deploy's parser) would read as booleans", () => {
+    const fleet = testFleet({ persistence: "rdb" });
+    const text = renderStack(fleet, IMAGES);
+    expect(text).toContain('- "no"');
+    expect(parse(text, { version: "1.1" })).toEqual(JSON.parse(JSON.stringify(stackModel(fleet, IMAGES))));
+  });
 });
 
 describe("appTopology", () => {

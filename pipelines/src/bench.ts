@@ -3,8 +3,12 @@
  * schema + semantic + fleet-aware lint) for the 4-node example fleet and a
  * 100-node fleet. Prints figures; asserts nothing.
  */
-import { readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { parseFleet } from "@pifleet/fleet";
+import { stringify } from "yaml";
 import { syntheticFleet } from "./bench/synthetic-fleet.js";
 import { generateProjectPipeline } from "./generate.js";
 
@@ -40,4 +44,26 @@ for (const { label, fleet } of fleets) {
   console.log(
     `${label}: ${jobs} jobs, ${(bytes / 1024).toFixed(1)} KiB YAML — median ${median.toFixed(1)} ms, min ${samples[0]?.toFixed(1)} ms, max ${samples[RUNS - 1]?.toFixed(1)} ms`,
   );
+}
+
+// The whole command as a person runs it: node start-up, CLI modules, fleet file, generate + validate.
+const CLI = new URL("../../cli/bin/pifleet.js", import.meta.url).pathname;
+const CLI_RUNS = 5;
+const dir = mkdtempSync(join(tmpdir(), "pifleet-bench-"));
+try {
+  for (const { label, fleet } of fleets) {
+    const file = join(dir, `${fleet.nodes.length}.yaml`);
+    writeFileSync(file, stringify(fleet));
+    const samples = Array.from({ length: CLI_RUNS }, () =>
+      time(() => {
+        const r = spawnSync(process.execPath, [CLI, "--fleet", file, "pipeline", "generate", "--stdout"], { encoding: "utf8" });
+        if (r.status !== 0) throw new Error(`pifleet pipeline generate failed: ${r.stderr}`);
+      }),
+    ).sort((a, b) => a - b);
+    console.log(
+      `\`pifleet pipeline generate --stdout\`, ${label}: median ${samples[Math.floor(CLI_RUNS / 2)]?.toFixed(0)} ms wall over ${CLI_RUNS} runs`,
+    );
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
 }

@@ -75,6 +75,28 @@ describe("the repository's .gitlab-ci.yml", () => {
   });
 });
 
+/** The pipeline kinds the workflow allows, as the predefined variables that decide the rules. */
+const KINDS = {
+  "merge request": [when.mergeRequest.if],
+  "default branch": [when.defaultBranch.if],
+  tag: [when.tag.if],
+} as const;
+
+describe("every pipeline kind is complete", () => {
+  for (const [kind, trueIfs] of Object.entries(KINDS)) {
+    it(`in a ${kind} pipeline, every job that runs has what it needs (GitLab would refuse the pipeline otherwise)`, () => {
+      const runs = (n: string) => {
+        const rules = doc[n]?.rules;
+        return rules === undefined || rules.some((r) => (trueIfs as readonly string[]).includes(r.if ?? ""));
+      };
+      const running = jobNames.filter(runs);
+      expect(running.length).toBeGreaterThan(0);
+      for (const n of running)
+        for (const need of doc[n]?.needs ?? []) expect(runs(need), `${n} needs ${need} in a ${kind} pipeline`).toBe(true);
+    });
+  }
+});
+
 describe("projectPipeline for other fleets", () => {
   it("scales to 100 nodes: two checks per node and a clean lint", () => {
     const big = syntheticFleet(fleet, 100);

@@ -136,7 +136,7 @@ Examples:
 Removes only what carries this sim's label. The last sim on the machine also stops the shared
 lxcfs and apt-cacher-ng if a sim started them (the apt cache itself stays).
 
-Example:
+Examples:
   $ pifleet sim down --dir .pifleet/sim`,
     )
     .action(async (opts: { dir: string }, cmd: Command) => {
@@ -176,4 +176,7 @@ Examples:
     });
 
   addSimGitlabCommand(sim);
+  // main.ts turns parse errors into exit 2 for the commands it knows; ours are one level deeper.
+  sim.exitOverride();
+  for (const sub of sim.commands) sub.exitOverride();
 }

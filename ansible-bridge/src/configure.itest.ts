@@ -150,4 +150,20 @@ describe("configure against a 3-node sim", () => {
       await simFault(join(dir, "sim"), "pi3", "start");
     }
   });
+
+  it("drains and removes a node that left the fleet from the Swarm", async () => {
+    const text = await readFile(sim.fleetFile, "utf8");
+    const withoutPi3 = join(dir, "sim", "fleet-without-pi3.yaml");
+    // Cut pi3's entry (from its "- name" line to the next top-level key) out of the nodes list.
+    await writeFile(withoutPi3, text.replace(/^ {2}- name: pi3\n(?: {4}.*\n)+/m, ""));
+    const smaller = (await loadFleetFile(withoutPi3)).fleet;
+    expect(smaller.nodes.map((n) => n.name)).toEqual(["pi1", "pi2"]);
+    const result = await configure({ fleet: smaller, workDir: workDir(), tags: ["swarm"] });
+    expect(result.failures).toEqual([]);
+    expect(result.changes.map((c) => `${c.host}: ${c.task}`)).toEqual([
+      "pi1: swarm : Ensure departed nodes are drained and demoted so their tasks move elsewhere.",
+      "pi1: swarm : Ensure departed nodes are removed from the Swarm.",
+    ]);
+    expect((await sshRun(node("pi1"), "docker node ls --format '{{.Hostname}}'")).trim().split("\n").sort()).toEqual(["pi1", "pi2"]);
+  });
 });

@@ -1,4 +1,11 @@
-import { configure, type PlaybookResult, ProgressTracker, ROLE_TAGS, renderMarkdownReport } from "@pifleet/ansible-bridge";
+import {
+  checkConfigureInput,
+  configure,
+  type PlaybookResult,
+  ProgressTracker,
+  ROLE_TAGS,
+  renderMarkdownReport,
+} from "@pifleet/ansible-bridge";
 import { ExitCode, InputError, OperationError } from "@pifleet/fleet";
 import { type Command, Option } from "commander";
 import { globals, loadFleet, progressFor } from "../context.js";
@@ -88,6 +95,9 @@ Examples:
     .action(async (flags: ConfigureFlags, cmd: Command) => {
       const g = globals(cmd);
       const { fleet } = await loadFleet(cmd);
+      const limit = list(flags.limit);
+      const tags = list(flags.tags);
+      checkConfigureInput(fleet, limit, tags);
       const progress = progressFor(cmd);
       const tracker = new ProgressTracker();
       progress.update(`configuring ${fleet.nodes.length} nodes${flags.check ? " (check mode)" : ""}`);
@@ -95,8 +105,8 @@ Examples:
       try {
         result = await configure({
           fleet,
-          limit: list(flags.limit),
-          tags: list(flags.tags),
+          limit,
+          tags,
           check: Boolean(flags.check),
           diff: Boolean(flags.diff),
           workDir: flags.workDir,

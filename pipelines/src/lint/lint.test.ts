@@ -152,3 +152,34 @@ describe("pipeline lint: include: local", () => {
     expect([...result.jobs.keys()]).toEqual(["build", "test"]);
   });
 });
+
+describe("pipeline lint: !reference", () => {
+  const text = [
+    ".setup:",
+    "  script: [echo one, echo two]",
+    "  tags: [arm64, docker]",
+    ".rules:",
+    "  rules:",
+    "    - if: $CI_COMMIT_TAG",
+    "      needs: [nope]",
+    "a:",
+    "  script:",
+    "    - !reference [.setup, script]",
+    "    - make",
+    "    - !reference [.setup, script]",
+    "  tags: !reference [.setup, tags]",
+    "  rules: !reference [.rules, rules]",
+    "b:",
+    "  script: !reference [.missing, script]",
+  ].join("\n");
+
+  it("resolves references before checking, flattening scripts, and reports one that points nowhere", () => {
+    const result = lintText(text, "r.yml", { fleet: { fleet, file: "examples/fleet.yaml" } });
+    expect(result.jobs.get("a")?.script).toEqual(["echo one", "echo two", "make", "echo one", "echo two"]);
+    expect(result.jobs.get("a")?.tags).toEqual(["arm64", "docker"]);
+    expect(result.diagnostics.map((d) => `${d.line}:${d.col}: ${d.message}`)).toEqual([
+      "14:22: a job: undefined need: nope",
+      '16:22: b job: !reference [".missing","script"] could not be found',
+    ]);
+  });
+});

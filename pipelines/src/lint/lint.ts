@@ -3,6 +3,7 @@ import { applyDefaults, jobEntries, resolveExtends } from "./extends.js";
 import { fleetProblems } from "./fleet-checks.js";
 import { type IncludeReader, mergeLocalIncludes } from "./includes.js";
 import type { Problem } from "./problem.js";
+import { resolveReferences } from "./references.js";
 import { schemaProblems } from "./schema.js";
 import { semanticProblems } from "./semantic.js";
 
@@ -34,9 +35,10 @@ export function lintText(text: string, file: string, options: LintOptions = {}):
   }
   const merged = mergeLocalIncludes(raw as Record<string, unknown>, file, options.readInclude);
   const doc = merged.doc;
+  const referenceProblems = resolveReferences(y.doc, doc);
   // Jobs and templates from includes we cannot read are unknown, so "undefined" findings would be guesses.
   const complete = merged.unresolved === 0;
-  const problems: Problem[] = [...schemaProblems(doc)];
+  const problems: Problem[] = [...referenceProblems, ...schemaProblems(doc)];
   const expanded = resolveExtends(jobEntries(doc), complete);
   problems.push(...expanded.problems);
   const visible = new Map([...expanded.jobs].filter(([name]) => !name.startsWith(".")));

@@ -218,6 +218,10 @@ export interface JobSpec {
   readonly allowFailure?: boolean | { readonly exitCodes: number | readonly number[] };
   readonly when?: When;
   readonly startIn?: string;
+  /** Text GitLab shows before a manual job runs. */
+  readonly manualConfirmation?: string;
+  /** Which global defaults and variables the job takes. @default all of both */
+  readonly inherit?: { readonly default?: boolean | readonly string[]; readonly variables?: boolean | readonly string[] };
 }
 
 /** A named job. Hidden templates have names starting with ".". */

@@ -71,6 +71,8 @@ function kitchenSink(): PipelineSpec {
     script: ["./deploy teardown"],
     environment: { name: "review/$CI_COMMIT_REF_SLUG", action: "stop" },
     rules: [{ if: '$CI_PIPELINE_SOURCE == "merge_request_event"', when: "manual", allowFailure: true }],
+    manualConfirmation: "Tear down the review app?",
+    inherit: { variables: false },
   });
   const review = job("deploy-review", {
     stage: "deploy",

@@ -20,6 +20,7 @@ const JOB = [
   "inherit",
   "inputs",
   "interruptible",
+  "manual_confirmation",
   "needs",
   "parallel",
   "resource_group",

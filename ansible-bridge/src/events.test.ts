@@ -95,6 +95,10 @@ describe("summarise", () => {
       "node2:Ensure the config file has the new setting.",
     ]);
     expect(s.failures.map((f) => `${f.host}:${f.status}`)).toEqual(["ghost:unreachable", "node2:failed"]);
+    expect(s.ignored.map((f) => `${f.host}:${f.task}`).sort()).toEqual([
+      "node1:Try something that fails but is ignored.",
+      "node2:Try something that fails but is ignored.",
+    ]);
   });
 
   it("counts results itself when the run died before Ansible's recap", () => {

@@ -16,11 +16,19 @@ export interface TaskFailure {
   message: string;
 }
 
+/** A failure the task ignores. The roles ignore errors only under --check (a step that cannot be previewed on a node never configured). */
+export interface IgnoredFailure {
+  host: string;
+  task: string;
+  message: string;
+}
+
 /** What a playbook run did, built from its events alone (pure). */
 export interface RunSummary {
   hosts: Record<string, HostRecap>;
   changes: TaskChange[];
   failures: TaskFailure[];
+  ignored: IgnoredFailure[];
 }
 
 const emptyRecap = (): HostRecap => ({ ok: 0, changed: 0, unreachable: 0, failed: 0, skipped: 0 });
@@ -35,6 +43,7 @@ export function summarise(events: Iterable<AnsibleEvent>): RunSummary {
   let reported: Record<string, HostRecap> | undefined;
   const changes: TaskChange[] = [];
   const failures: TaskFailure[] = [];
+  const ignored: IgnoredFailure[] = [];
   for (const e of events) {
     if (e.kind === "recap") reported = e.hosts;
     if (e.kind !== "result") continue;
@@ -46,6 +55,7 @@ export function summarise(events: Iterable<AnsibleEvent>): RunSummary {
       recap.changed++;
     } else recap[e.status]++;
     if (e.status === "changed") changes.push({ host: e.host, task: e.task, action: e.action, diffs: e.diffs });
+    if (e.status === "failed" && e.ignored) ignored.push({ host: e.host, task: e.task, message: e.message ?? "" });
     if ((e.status === "failed" && !e.ignored) || e.status === "unreachable")
       failures.push({ host: e.host, task: e.task, status: e.status, message: e.message ?? "" });
   }
@@ -58,6 +68,7 @@ export function summarise(events: Iterable<AnsibleEvent>): RunSummary {
     ),
     changes,
     failures,
+    ignored,
   };
 }
 

@@ -36,9 +36,24 @@ describe("renderMarkdownReport", () => {
     expect(report.slice(report.indexOf("### node2"))).toContain("**failed**: Fail on node2.: node2 refuses");
   });
 
+  it("lists steps that could not be previewed under --check", () => {
+    const gap = renderMarkdownReport(
+      {
+        hosts: { pi9: { ok: 3, changed: 1, unreachable: 0, failed: 0, skipped: 0 } },
+        changes: [],
+        failures: [],
+        ignored: [{ host: "pi9", task: "docker : Ensure the engine is started", message: "Could not find the requested service docker" }],
+      },
+      { check: true },
+    );
+    expect(gap).toContain(
+      "### pi9\n\n- _could not be previewed_: docker : Ensure the engine is started: Could not find the requested service docker",
+    );
+  });
+
   it("says nothing changed for a quiet host", () => {
     const quiet = renderMarkdownReport(
-      { hosts: { pi1: { ok: 5, changed: 0, unreachable: 0, failed: 0, skipped: 1 } }, changes: [], failures: [] },
+      { hosts: { pi1: { ok: 5, changed: 0, unreachable: 0, failed: 0, skipped: 1 } }, changes: [], failures: [], ignored: [] },
       { check: false },
     );
     expect(quiet).toContain("### pi1\n\nNothing changed.");

@@ -55,13 +55,18 @@ export function renderMarkdownReport(summary: RunSummary, options: ReportOptions
   for (const host of Object.keys(summary.hosts)) {
     const changes = summary.changes.filter((c) => c.host === host);
     const failures = summary.failures.filter((f) => f.host === host);
+    const ignored = summary.ignored.filter((f) => f.host === host);
     lines.push("", `### ${host}`, "");
-    if (changes.length === 0 && failures.length === 0) lines.push(`Nothing ${verb}.`);
+    if (changes.length === 0 && failures.length === 0 && ignored.length === 0) lines.push(`Nothing ${verb}.`);
     for (const c of changes) {
       lines.push(`- **${cell(maskText(c.task, secrets))}** (${c.action}) ${verb}`);
       const diffs = c.diffs.map((d) => renderDiff(d, secrets)).filter(Boolean);
       if (diffs.length > 0) lines.push("", ...diffs, "");
     }
+    for (const f of ignored)
+      lines.push(
+        `- _${options.check ? "could not be previewed" : "failed, ignored"}_: ${cell(maskText(f.task, secrets))}: ${cell(maskText(f.message, secrets))}`,
+      );
     for (const f of failures)
       lines.push(
         `- ${f.status === "unreachable" ? "**unreachable**" : "**failed**"}: ${cell(maskText(f.task, secrets))}: ${cell(maskText(f.message, secrets))}`,

@@ -77,3 +77,11 @@ describe("pifleet pipeline", () => {
     expect(r.stdout).toContain('["deploy-production"]');
   });
 });
+
+describe("bad usage of the nested commands is bad input", () => {
+  it("exits 2 on a missing argument or an unknown flag", () => {
+    expect(pifleet("pipeline", "lint").code).toBe(2);
+    expect(pifleet("pipeline", "generate", "--bogus").code).toBe(2);
+    expect(pifleet("mr", "note", "--project", "1").code).toBe(2);
+  });
+});

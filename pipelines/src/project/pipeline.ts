@@ -12,29 +12,34 @@ export interface ProjectPipelineOptions {
   fleetPath: string;
 }
 
-/** The pool for container jobs: a docker-executor pool on arm64 Pis (the Pis build and test natively). */
-function containerPool(fleet: Fleet): RunnerPool {
-  const pool = fleet.pools.find((p) => p.executor === "docker" && poolNodes(fleet, p).some((n) => n.arch === "arm64"));
-  if (!pool) {
-    throw new InputError(
-      "the project pipeline needs a docker-executor runner pool on arm64 nodes, and the fleet has none",
-      "Add a pool with executor: docker that selects arm64 runner nodes (see examples/fleet.yaml, pool arm64-docker).",
-    );
-  }
+/** The first pool that has nodes and passes `fits`, preferring protected ones when asked; else an InputError saying what to add. */
+function requirePool(fleet: Fleet, fits: (p: RunnerPool) => boolean, preferProtected: boolean, need: string, hint: string): RunnerPool {
+  const candidates = fleet.pools.filter((p) => poolNodes(fleet, p).length > 0 && fits(p));
+  const pool = (preferProtected ? candidates.find((p) => p.protected) : undefined) ?? candidates[0];
+  if (!pool) throw new InputError(`the project pipeline needs ${need}, and the fleet has none`, hint);
   return pool;
 }
 
-/** The pool for jobs that change the fleet: a shell-executor pool on the Pis, ideally protected. */
+/** The pool for container jobs: a docker-executor pool on arm64 Pis (the Pis build and test natively). */
+function containerPool(fleet: Fleet): RunnerPool {
+  return requirePool(
+    fleet,
+    (p) => p.executor === "docker" && poolNodes(fleet, p).some((n) => n.arch === "arm64"),
+    false,
+    "a docker-executor runner pool on arm64 nodes",
+    "Add a pool with executor: docker that selects arm64 runner nodes (see examples/fleet.yaml, pool arm64-docker).",
+  );
+}
+
+/** The pool for jobs that change the fleet: a shell-executor pool on the Pis, protected if there is one. */
 function deployPool(fleet: Fleet): RunnerPool {
-  const shell = fleet.pools.filter((p) => p.executor === "shell" && poolNodes(fleet, p).length > 0);
-  const pool = shell.find((p) => p.protected) ?? shell[0];
-  if (!pool) {
-    throw new InputError(
-      "the project pipeline needs a shell-executor runner pool (for configure, runners apply and deploy), and the fleet has none",
-      "Add a pool with executor: shell on one or two nodes (see examples/fleet.yaml, pool deploy).",
-    );
-  }
-  return pool;
+  return requirePool(
+    fleet,
+    (p) => p.executor === "shell",
+    true,
+    "a shell-executor runner pool (for configure, runners apply and deploy)",
+    "Add a pool with executor: shell on one or two nodes (see examples/fleet.yaml, pool deploy).",
+  );
 }
 
 /** Where the app answers: the load balancer, by default on the first swarm manager. */

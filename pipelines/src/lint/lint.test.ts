@@ -183,3 +183,15 @@ describe("pipeline lint: !reference", () => {
     ]);
   });
 });
+
+describe("pipeline lint: needs on one instance of a parallel job", () => {
+  it("knows the names GitLab gives parallel and matrix instances", () => {
+    const text = [
+      "build: { stage: build, parallel: { matrix: [{ ARCH: [amd64, arm64], NODE: ['20'] }] }, script: [x] }",
+      "shard: { stage: build, parallel: 2, script: [x] }",
+      "test: { stage: test, needs: ['build: [arm64, 20]', 'shard 2/2'], script: [x] }",
+      "bad: { stage: test, needs: ['build: [riscv, 20]'], script: [x] }",
+    ].join("\n");
+    expect(lintText(text, "p.yml").diagnostics.map((d) => d.message)).toEqual(["bad job: undefined need: build: [riscv, 20]"]);
+  });
+});

@@ -44,6 +44,25 @@ export function matrixSize(parallel: unknown): number {
   }, 0);
 }
 
+/** The names GitLab gives the jobs a `parallel` job expands to. */
+export function parallelInstanceNames(name: string, parallel: unknown): string[] {
+  if (typeof parallel === "number") return Array.from({ length: parallel }, (_, i) => `${name} ${i + 1}/${parallel}`);
+  const matrix = (parallel as { matrix?: unknown } | null)?.matrix;
+  if (!Array.isArray(matrix)) return [];
+  const names: string[] = [];
+  for (const entry of matrix) {
+    if (typeof entry !== "object" || entry === null) continue;
+    let combos: string[][] = [[]];
+    for (const v of Object.values(entry)) {
+      const values = (Array.isArray(v) ? v : [v]).map(String);
+      combos = combos.flatMap((c) => values.map((x) => [...c, x]));
+      if (combos.length > LIMITS.matrixJobs) return names; // reported as too many elsewhere
+    }
+    for (const c of combos) names.push(`${name}: [${c.join(", ")}]`);
+  }
+  return names;
+}
+
 function stagesOf(doc: Record<string, unknown>): string[] {
   const given = Array.isArray(doc.stages) ? doc.stages.map(String) : [...DEFAULT_STAGES];
   return [".pre", ...given.filter((s) => s !== ".pre" && s !== ".post"), ".post"];
@@ -67,7 +86,11 @@ export function semanticProblems(doc: Record<string, unknown>, jobs: JobMap, opt
   const problems: Problem[] = [];
   const add = (path: (string | number)[], message: string) => problems.push({ path, message, check: "semantic" });
   const stages = stagesOf(doc);
-  const stageOf = (name: string) => String(jobs.get(name)?.stage ?? "test");
+  // A parallel job can also be needed by one instance's name ("build 1/2", "build: [arm64, 20]").
+  const instanceOf = new Map<string, string>();
+  for (const [name, body] of jobs) for (const instance of parallelInstanceNames(name, body.parallel)) instanceOf.set(instance, name);
+  const known = (n: string) => jobs.has(n) || instanceOf.has(n);
+  const stageOf = (name: string) => String(jobs.get(instanceOf.get(name) ?? name)?.stage ?? "test");
 
   if (jobs.size === 0 && allJobsKnown) add([], "jobs config should contain at least one visible job");
 
@@ -103,7 +126,7 @@ export function semanticProblems(doc: Record<string, unknown>, jobs: JobMap, opt
       const where = [name, ...n.path, n.index];
       if (n.name.length > LIMITS.nameLength) {
         add(where, `${name} job: need \`${n.name.slice(0, 40)}…\` name is too long (maximum is 255 characters)`);
-      } else if (!jobs.has(n.name)) {
+      } else if (!known(n.name)) {
         if (!n.optional && allJobsKnown) add(where, `${name} job: undefined need: ${n.name}`);
       } else if (stages.indexOf(stageOf(n.name)) > stages.indexOf(stage)) {
         add(where, `${name} job: need ${n.name} is not defined in current or prior stages`);
@@ -112,7 +135,7 @@ export function semanticProblems(doc: Record<string, unknown>, jobs: JobMap, opt
 
     const deps = Array.isArray(body.dependencies) ? body.dependencies.map(String) : [];
     deps.forEach((d, i) => {
-      if (!jobs.has(d)) {
+      if (!known(d)) {
         if (allJobsKnown) add([name, "dependencies", i], `${name} job: undefined dependency: ${d}`);
       } else if (stages.indexOf(stageOf(d)) > stages.indexOf(stage)) {
         add([name, "dependencies", i], `${name} job: dependency ${d} is not defined in current or prior stages`);

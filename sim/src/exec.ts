@@ -14,8 +14,8 @@ export interface ExecOptions {
   cwd?: string;
   /** Non-zero exit is returned instead of thrown. */
   allowFailure?: boolean;
-  /** Called with each chunk of stderr, for long commands whose progress matters. */
-  onStderr?: (chunk: string) => void;
+  /** Called with each chunk of output (stdout and stderr), for long commands whose progress matters. */
+  onOutput?: (chunk: string) => void;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -30,10 +30,11 @@ export function run(program: string, args: string[], options: ExecOptions = {}):
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (d: string) => {
       stdout += d;
+      options.onOutput?.(d);
     });
     child.stderr.setEncoding("utf8").on("data", (d: string) => {
       stderr += d;
-      options.onStderr?.(d);
+      options.onOutput?.(d);
     });
     child.on("error", (err: NodeJS.ErrnoException) => {
       if (err.code === "ENOENT") {
@@ -64,4 +65,17 @@ function describeArgs(args: string[]): string {
 export async function docker(args: string[], options: ExecOptions = {}): Promise<string> {
   const r = await run("docker", args, options);
   return r.stdout.trim();
+}
+
+/** An onOutput callback that calls report for every complete line (trimmed) matching pattern. */
+export function linesMatching(pattern: RegExp, report: (match: RegExpExecArray) => void): (chunk: string) => void {
+  let partial = "";
+  return (chunk) => {
+    const lines = (partial + chunk).split("\n");
+    partial = lines.pop() ?? "";
+    for (const line of lines) {
+      const m = pattern.exec(line.trim());
+      if (m) report(m);
+    }
+  };
 }

@@ -1,7 +1,7 @@
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { docker, run } from "./exec.js";
+import { docker, linesMatching, run } from "./exec.js";
 import { BASE_RECIPE, debianMirror, IMAGE_LABEL, imageTags, RECIPE_DIR, readRecipe } from "./image-recipe.js";
 import type { SimArch } from "./layout.js";
 import { HOST_RUN_DIR, withLock } from "./lock.js";
@@ -37,15 +37,14 @@ async function buildBase(tag: string, arch: SimArch, hostProxy: string | undefin
   try {
     const rootfs = join(work, "rootfs");
     progress(`debootstrap ${BASE_RECIPE.suite} (${arch}) from ${mirror}${hostProxy ? " via the apt proxy" : ""}`);
-    await run("debootstrap", [
-      `--variant=${BASE_RECIPE.variant}`,
-      `--arch=${arch}`,
-      BASE_RECIPE.suite,
-      rootfs,
-      viaProxy(mirror, hostProxy),
-    ]);
+    const args = [`--variant=${BASE_RECIPE.variant}`, `--arch=${arch}`, BASE_RECIPE.suite, rootfs, viaProxy(mirror, hostProxy)];
+    await run("debootstrap", args, {
+      onOutput: linesMatching(/^I: ((?:Installing|Unpacking|Configuring) (?:core|required|base) packages|Base system installed).*$/, (m) =>
+        progress(`debootstrap (${arch}): ${m[1]}`),
+      ),
+    });
     progress(`importing ${tag}`);
-    // tar runs as its own process, piped into `docker import` through a shell-free pipeline.
+    // pipefail: a failing tar fails the import instead of importing half a rootfs.
     await run("bash", [
       "-c",
       'set -o pipefail; tar -C "$1" --numeric-owner -c . | docker import -c "LABEL $2=base" - "$3"',
@@ -76,7 +75,9 @@ export async function ensureNodeImage(arch: SimArch, proxy: { host?: string; bui
     if (!(await imageExists(tags.base))) await buildBase(tags.base, arch, proxy.host, progress);
     progress(`building ${tags.node}`);
     const args = ["build", "-t", tags.node, "--label", `${IMAGE_LABEL}=node`, "--build-arg", `BASE=${tags.base}`];
-    await run("docker", [...args, "--build-arg", `APT_PROXY=${proxy.build ?? ""}`, RECIPE_DIR]);
+    await run("docker", [...args, "--build-arg", `APT_PROXY=${proxy.build ?? ""}`, RECIPE_DIR], {
+      onOutput: linesMatching(/^(Step \d+\/\d+) : (.{0,60})/, (m) => progress(`building ${tags.node}: ${m[1]} ${m[2]}`)),
+    });
     return tags.node;
   });
 }

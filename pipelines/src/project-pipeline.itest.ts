@@ -1,5 +1,6 @@
 import { execFile } from "node:child_process";
-import { appendFileSync, existsSync, readFileSync, rmSync } from "node:fs";
+import { appendFileSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -57,4 +58,54 @@ describe("the generated pipeline's verify jobs under gitlab-ci-local", () => {
     expect(output).toContain(".gitlab-ci.yml differs from what the code generates");
     expect(existsSync(join(dir, ".gitlab-ci-local"))).toBe(true);
   }, 120_000);
+});
+
+describe("which jobs each kind of pipeline gets, by gitlab-ci-local's own rules evaluation", () => {
+  let dir = "";
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "pifleet-pipelines-rules-"));
+    copyFileSync(join(ROOT, ".gitlab-ci.yml"), join(dir, ".gitlab-ci.yml"));
+    await run("git", ["-C", dir, "init", "-q", "-b", "main"]);
+    await run("git", ["-C", dir, "add", "-A"]);
+    await run("git", ["-C", dir, "-c", "user.email=pifleet@example.invalid", "-c", "user.name=pifleet test", "commit", "-qm", "pipeline"]);
+  });
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** The jobs gitlab-ci-local would run with these predefined variables. */
+  async function jobsFor(variables: Record<string, string>): Promise<string[]> {
+    const names = Object.keys(variables);
+    const args = ["-k", "5", "60", GCL, "--list-json", "--ignore-predefined-vars", names.join(",")];
+    for (const [k, v] of Object.entries(variables)) args.push("--variable", `${k}=${v}`);
+    const { stdout } = await run("timeout", args, { cwd: dir, maxBuffer: 16 * 1024 * 1024 });
+    const list = JSON.parse(stdout.slice(stdout.indexOf("["))) as Array<{ name: string; when: string }>;
+    return list.filter((j) => j.when !== "never").map((j) => j.name);
+  }
+
+  const verify = ["lint", "typecheck", "unit-tests", "pipeline-check", "fleet-validate"];
+
+  it("a merge request pipeline verifies and plans, and changes nothing", async () => {
+    const jobs = await jobsFor({ CI_PIPELINE_SOURCE: "merge_request_event", CI_MERGE_REQUEST_IID: "1", CI_COMMIT_BRANCH: "" });
+    expect(jobs).toEqual([...verify, "configure-plan", "runners-plan", "plan-note"]);
+  });
+
+  it("a default-branch pipeline configures, reconciles runners, builds, deploys and checks every node", async () => {
+    const jobs = await jobsFor({ CI_COMMIT_BRANCH: "main", CI_DEFAULT_BRANCH: "main" });
+    expect(jobs).toEqual([
+      ...verify,
+      "configure",
+      "runners-apply",
+      "build-image: [arm64]",
+      "build-image: [amd64]",
+      "deploy-production",
+      "smoke-test",
+      ...["pi1", "pi2", "pi3", "pi4"].flatMap((n) => [`ready:${n}`, `counts:${n}`]),
+    ]);
+  });
+
+  it("a tag pipeline verifies and builds the images only", async () => {
+    const jobs = await jobsFor({ CI_COMMIT_TAG: "v1.0.0", CI_COMMIT_BRANCH: "" });
+    expect(jobs).toEqual([...verify, "build-image: [arm64]", "build-image: [amd64]"]);
+  });
 });

@@ -81,7 +81,11 @@ async function resume(state: SimState, options: { nodes: number; arch: SimArch }
     await startEmulatorAndWriteFleet(state);
   }
   progress("sim already up; started what was stopped");
-  return statusOf(state);
+  const status = await statusOf(state);
+  // Partitioned nodes stay cut off (that fault is lifted by heal); the others must answer.
+  const reachable = layout.nodes.filter((n) => status.nodes.find((s) => s.name === n.name)?.state === "running");
+  await Promise.all(reachable.map((n) => waitForSsh(n, SSH_TIMEOUT_MS[layout.arch])));
+  return status;
 }
 
 /** Starts the emulator (on a new port) and writes the fleet file naming it. */

@@ -54,6 +54,24 @@ describe("parseLine", () => {
     expect(parseLine("   ")).toEqual([]);
   });
 
+  it("explains a failed loop by its failed items", () => {
+    const line = JSON.stringify({
+      _event: "v2_runner_on_failed",
+      task: { name: "Remove.", id: "t2" },
+      hosts: {
+        pi1: {
+          action: "x",
+          msg: "One or more items failed",
+          results: [
+            { failed: false, msg: "fine" },
+            { failed: true, msg: "node is up", stderr: "" },
+          ],
+        },
+      },
+    });
+    expect(parseLine(line)[0]).toMatchObject({ status: "failed", message: "node is up" });
+  });
+
   it("shows state changes (a link's target) as JSON text, and loop items' diffs", () => {
     const line = JSON.stringify({
       _event: "v2_runner_on_ok",

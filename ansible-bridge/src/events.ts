@@ -71,6 +71,11 @@ function diffsOf(result: Json): Diff[] {
 }
 
 function messageOf(result: Json): string | undefined {
+  // A loop's own msg is only "One or more items failed": the items say what went wrong.
+  if (Array.isArray(result.results)) {
+    const items = result.results.filter((r): r is Json => isObject(r) && r.failed === true).map(messageOf);
+    if (items.length > 0) return items.filter(Boolean).join("; ");
+  }
   const msg = text(result.msg);
   const stderr = text(result.stderr)?.trim();
   if (msg && stderr && !msg.includes(stderr)) return `${msg}: ${stderr}`;

@@ -4,7 +4,7 @@ import { connect } from "node:net";
 import { join } from "node:path";
 import { OperationError } from "@pifleet/fleet";
 import { docker, run } from "./exec.js";
-import type { NodePlan, SimLayout } from "./layout.js";
+import type { NodePlan, SimArch, SimLayout } from "./layout.js";
 import { aptProxyConf, labelArgs, nodeCreateArgs } from "./node-container.js";
 import { sleep } from "./processes.js";
 import { ensureKeyPair } from "./ssh-keys.js";
@@ -61,6 +61,9 @@ export async function createNode(layout: SimLayout, node: NodePlan, inputs: Node
   await docker(["start", node.container]);
   return hostPublicKey;
 }
+
+/** A node boots systemd and sshd in a few seconds natively; qemu-user makes arm64 much slower. */
+export const SSH_TIMEOUT_MS: Record<SimArch, number> = { amd64: 90_000, arm64: 300_000 };
 
 /** Resolves once sshd on address answers with its SSH banner; no key exchange, nothing trusted. */
 function sshBanner(address: string): Promise<boolean> {

@@ -10,7 +10,7 @@ import { ensureAptProxy, ensureLxcfs } from "./host-services.js";
 import { ensureNodeImage, machineMirror, type ProgressFn } from "./image.js";
 import { instanceIdFor, parseMemory, pickSubnet, planLayout, SIM_ARCHES, type SimArch, type SimLayout } from "./layout.js";
 import { HOST_RUN_DIR, withLock } from "./lock.js";
-import { createNode, waitForSsh } from "./node-setup.js";
+import { createNode, SSH_TIMEOUT_MS, waitForSsh } from "./node-setup.js";
 import { createNetwork, simContainers, usedSubnets } from "./sim-docker.js";
 import { ensureKeyPair } from "./ssh-keys.js";
 import { readState, type SimState, writeFileAtomic, writeState } from "./state.js";
@@ -31,8 +31,6 @@ export interface SimUpOptions {
 }
 
 export const DEFAULT_SIM_DIR = ".pifleet/sim";
-/** A node boots systemd and sshd in a few seconds natively; qemu-user makes arm64 much slower. */
-const SSH_TIMEOUT_MS: Record<SimArch, number> = { amd64: 90_000, arm64: 300_000 };
 const HOST_LOCK = join(HOST_RUN_DIR, "host.lock");
 
 async function requireDocker(): Promise<void> {

@@ -162,7 +162,8 @@ Examples:
       "after",
       `
 partition cuts the node off the sim network while it keeps running; heal reconnects it at the
-same address. stop is a clean systemd shutdown; start boots it again.
+same address. stop is a clean systemd shutdown; start boots it again. start, unpause and heal
+return once the node answers SSH again.
 
 Examples:
   $ pifleet sim fault pi2 stop

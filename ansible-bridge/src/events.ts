@@ -49,15 +49,22 @@ const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null 
 const text = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
 const num = (v: unknown): number => (typeof v === "number" ? v : 0);
 
-function diffsOf(result: Json): Diff[] {
+/** The file a task manages, from its arguments: Ansible's diff headers are often temp files. */
+function targetOf(result: Json): string | undefined {
+  const invocation = isObject(result.invocation) ? result.invocation : {};
+  const args = isObject(invocation.module_args) ? invocation.module_args : {};
+  return text(args.dest) ?? text(args.path);
+}
+
+function diffsOf(result: Json, target = targetOf(result)): Diff[] {
   const raw = result.diff;
   const entries = Array.isArray(raw) ? raw : raw === undefined ? [] : [raw];
   const out: Diff[] = [];
   for (const d of entries) {
     if (!isObject(d)) continue;
     const diff: Diff = {};
-    // before_header names the target file; after_header is often a temp file or the template source.
-    const header = text(d.before_header) ?? text(d.after_header);
+    // before_header names the target file when it exists; after_header is often a temp file or the template source.
+    const header = target ?? text(d.before_header) ?? text(d.after_header);
     if (header !== undefined) diff.header = header;
     // Ansible gives before/after as text, or as a dict for state changes (file, link).
     if (d.before !== undefined) diff.before = typeof d.before === "string" ? d.before : `${JSON.stringify(d.before, null, 2)}\n`;
@@ -66,7 +73,8 @@ function diffsOf(result: Json): Diff[] {
     if (diff.before !== diff.after || diff.prepared !== undefined) out.push(diff);
   }
   // Loops report each item's diff inside results[].
-  if (Array.isArray(result.results)) for (const item of result.results) if (isObject(item)) out.push(...diffsOf(item));
+  if (Array.isArray(result.results))
+    for (const item of result.results) if (isObject(item)) out.push(...diffsOf(item, targetOf(item) ?? target));
   return out;
 }
 
@@ -74,7 +82,7 @@ function messageOf(result: Json): string | undefined {
   // A loop's own msg is only "One or more items failed": the items say what went wrong.
   if (Array.isArray(result.results)) {
     const items = result.results.filter((r): r is Json => isObject(r) && r.failed === true).map(messageOf);
-    if (items.length > 0) return items.filter(Boolean).join("; ");
+    if (items.length > 0) return [...new Set(items.filter(Boolean))].join("; ");
   }
   const msg = text(result.msg);
   const stderr = text(result.stderr)?.trim();

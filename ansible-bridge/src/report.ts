@@ -63,9 +63,11 @@ export function renderMarkdownReport(summary: RunSummary, options: ReportOptions
       const diffs = c.diffs.map((d) => renderDiff(d, secrets)).filter(Boolean);
       if (diffs.length > 0) lines.push("", ...diffs, "");
     }
+    // Why a step could not run is often a paragraph (a missing Python library): its first line is enough here.
+    const brief = (m: string) => (m.length > 200 ? `${m.slice(0, 197)}...` : m);
     for (const f of ignored)
       lines.push(
-        `- _${options.check ? "could not be previewed" : "failed, ignored"}_: ${cell(maskText(f.task, secrets))}: ${cell(maskText(f.message, secrets))}`,
+        `- _${options.check ? "could not be previewed" : "failed, ignored"}_: ${cell(maskText(f.task, secrets))}: ${cell(maskText(brief(f.message), secrets))}`,
       );
     for (const f of failures)
       lines.push(

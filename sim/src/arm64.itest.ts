@@ -1,4 +1,4 @@
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -21,6 +21,7 @@ describe.skipIf(!enabled)("arm64 sim nodes", () => {
 
   afterAll(async () => {
     if (dir) await simDown(dir);
+    if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   it("runs aarch64 userland with systemd, reached over SSH with pinned host keys, and sudo works", async () => {

@@ -1,4 +1,4 @@
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,7 +17,10 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const dir of dirs) await simDown(dir);
+  for (const dir of dirs) {
+    await simDown(dir);
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 describe("two sims on one machine", () => {

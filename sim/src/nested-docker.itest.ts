@@ -1,4 +1,4 @@
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -29,6 +29,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (dir) await simDown(dir);
+  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 describe("nested Docker in sim nodes", () => {

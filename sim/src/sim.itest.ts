@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadFleetFile } from "@pifleet/fleet";
@@ -36,6 +36,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (dir) await simDown(dir);
+  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 describe("sim up", () => {

@@ -1,5 +1,5 @@
 import { DiagnosticsError, ExitCode, PifleetError } from "@pifleet/fleet";
-import { CommanderError } from "commander";
+import { type Command, CommanderError } from "commander";
 import { paint } from "./output.js";
 import { buildProgram } from "./program.js";
 
@@ -10,10 +10,15 @@ function fail(message: string, code: number, hint?: string, located = false): vo
   process.exitCode = code;
 }
 
+/** Commander exits by itself on bad usage; route every level through main so it exits 2. */
+function overrideExits(command: Command): void {
+  command.exitOverride();
+  for (const sub of command.commands) overrideExits(sub);
+}
+
 async function main(argv: string[]): Promise<void> {
   const program = buildProgram();
-  program.exitOverride();
-  for (const sub of program.commands) sub.exitOverride();
+  overrideExits(program);
   try {
     await program.parseAsync(argv);
   } catch (err) {

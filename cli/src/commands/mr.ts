@@ -50,6 +50,4 @@ Examples:
           `note ${result.noteId} on !${mrIid}: ${result.action === "create" ? "created" : result.action === "update" ? "updated" : "unchanged"}`,
         );
     });
-  // main.ts overrides exit only one level down; without this a bad flag here would exit 1, not 2.
-  for (const sub of mr.commands) sub.exitOverride();
 }

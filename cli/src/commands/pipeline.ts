@@ -191,6 +191,4 @@ Examples:
   registerCheck(pipeline);
   registerLint(pipeline);
   registerGraph(pipeline);
-  // main.ts overrides exit only one level down; without this a bad flag here would exit 1, not 2.
-  for (const sub of pipeline.commands) sub.exitOverride();
 }

@@ -93,6 +93,8 @@ describe("routes", () => {
       headers: { "content-type": "text/plain", "content-length": "5000" },
       body: "x".repeat(5000),
     });
+    const chunked = await raw("/api/views/home", { headers: { "Transfer-Encoding": "chunked" }, body: "x".repeat(100) });
+    expect(chunked.status).toBe(413);
     const header = await raw("/healthz", { headers: { "x-big": "y".repeat(20_000) } });
     expect([notFound.status, post.status, putView.status, body.status, header.status]).toEqual([404, 405, 405, 413, 431]);
     for (const r of [notFound, post, putView, body]) expect(r.body).not.toMatch(/\bat .*\.(js|ts):\d+/);

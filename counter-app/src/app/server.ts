@@ -30,7 +30,7 @@ export async function startCounterApp(config: AppConfig, log: Logger): Promise<R
 
   const server = createServer({ maxHeaderSize: HEADER_LIMIT_BYTES, requestTimeout: 15_000, headersTimeout: 10_000 }, (req, res) => {
     const url = req.url ?? "/";
-    if (hasOversizedBody(req.headers)) {
+    if (hasOversizedBody(req.rawHeaders)) {
       res.writeHead(413, { ...SECURITY_HEADERS, "content-type": "application/json", connection: "close" });
       res.end(JSON.stringify({ error: `request body too large: no route takes more than ${BODY_LIMIT_BYTES} bytes` }));
       return;
@@ -84,9 +84,19 @@ async function closeGently(server: Server): Promise<void> {
 
 const IDLE_GRACE_MS = 250;
 
-/** A declared body over the limit, or one of unknown length (chunked): no route reads a body. */
-function hasOversizedBody(headers: Record<string, string | string[] | undefined>): boolean {
-  if (headers["transfer-encoding"] !== undefined) return true;
-  const length = Number(headers["content-length"] ?? 0);
-  return !Number.isFinite(length) || length > BODY_LIMIT_BYTES;
+/**
+ * A declared body over the limit, or one of unknown length (chunked): no route
+ * reads a body. Scans rawHeaders because req.headers is built lazily, and the
+ * hot path never needs it otherwise.
+ */
+function hasOversizedBody(rawHeaders: string[]): boolean {
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i] ?? "";
+    if (name.length === 17 && name.toLowerCase() === "transfer-encoding") return true;
+    if (name.length === 14 && name.toLowerCase() === "content-length") {
+      const length = Number(rawHeaders[i + 1]);
+      if (!Number.isFinite(length) || length > BODY_LIMIT_BYTES) return true;
+    }
+  }
+  return false;
 }

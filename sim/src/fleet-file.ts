@@ -1,5 +1,5 @@
 import type { FleetInput } from "@pifleet/fleet";
-import { stringify } from "yaml";
+import { Document, isScalar, visit } from "yaml";
 import type { SimLayout } from "./layout.js";
 
 export interface SimGitlab {
@@ -40,7 +40,14 @@ export function renderFleetYaml(layout: SimLayout, gitlab: SimGitlab): string {
     "# Regenerated on every `sim up`; edit a copy, not this file. The GitLab token is in gitlab/gitlab-token",
     "# (export GITLAB_TOKEN=$(cat gitlab/gitlab-token)), never in this file.",
   ];
-  return `${header.join("\n")}\n${stringify(simFleet(layout, gitlab), { lineWidth: 0 })}`;
+  const doc = new Document(simFleet(layout, gitlab));
+  // Lists of plain values (roles, tags) on one line, as examples/fleet.yaml writes them.
+  visit(doc, {
+    Seq(_, seq) {
+      if (seq.items.every((item) => isScalar(item))) seq.flow = true;
+    },
+  });
+  return `${header.join("\n")}\n${doc.toString({ lineWidth: 0, flowCollectionPadding: false })}`;
 }
 
 /** known_hosts: one line per node pinning the host key `sim up` generated and installed in it. */

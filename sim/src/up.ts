@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { cpus } from "node:os";
 import { join, resolve } from "node:path";
-import { EnvironmentError, InputError, OperationError } from "@pifleet/fleet";
+import { EnvironmentError, InputError, OperationError, PifleetError } from "@pifleet/fleet";
 import { ensureArm64Credentials } from "./binfmt.js";
 import { docker } from "./exec.js";
 import { renderFleetYaml, renderKnownHosts } from "./fleet-file.js";
@@ -123,6 +123,24 @@ export async function simUp(options: SimUpOptions = {}): Promise<SimStatus> {
     progress("creating the sim network");
     return { layout: await createSimNetwork(dir, plan), aptProxy, lxcfsDir };
   });
+  try {
+    return await createSim(layout, aptProxy, lxcfsDir, options, progress);
+  } catch (err) {
+    // Whatever was created carries the sim's label; down removes it even without a complete state.
+    const hint = `Remove what was created with \`pifleet sim down --dir ${dir}\`, then try again.`;
+    if (!(err instanceof PifleetError) || err.hint) throw err;
+    throw new PifleetError(err.message, err.exitCode, hint);
+  }
+}
+
+async function createSim(
+  layout: SimLayout,
+  aptProxy: { host: string; nodes: string },
+  lxcfsDir: string | undefined,
+  options: SimUpOptions,
+  progress: ProgressFn,
+): Promise<SimStatus> {
+  const { arch } = layout;
   const state: SimState = { version: 1, layout, image: "", aptProxy: aptProxy.nodes, createdAt: new Date().toISOString() };
   await writeState(state);
 

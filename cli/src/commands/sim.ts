@@ -177,7 +177,4 @@ Examples:
     });
 
   addSimGitlabCommand(sim);
-  // main.ts turns parse errors into exit 2 for the commands it knows; ours are one level deeper.
-  sim.exitOverride();
-  for (const sub of sim.commands) sub.exitOverride();
 }

@@ -39,6 +39,11 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
+// `pifleet … | head` closes stdout early: that is the reader's choice, not a failure.
+process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+  if (err.code === "EPIPE") process.exit(process.exitCode ?? 0);
+  throw err;
+});
 process.on("SIGINT", () => process.exit(130));
 process.on("SIGTERM", () => process.exit(143));
 await main(process.argv);

@@ -5,6 +5,8 @@ import { fileURLToPath } from "node:url";
 import { EnvironmentError, ExitCode } from "@pifleet/fleet";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AnsibleEvent } from "./events.js";
+import { secretValues } from "./mask.js";
+import { renderMarkdownReport } from "./report.js";
 import { runPlaybook } from "./run-playbook.js";
 import { testFleet } from "./test-support/fleets.js";
 
@@ -52,6 +54,9 @@ describe("runPlaybook (real ansible-playbook, local connection)", () => {
     const change = result.changes.find((c) => c.host === "node1");
     expect(change?.diffs[0]).toMatchObject({ before: "setting = 1\ntoken = s3cr3t-token\n", after: "setting = 2\ntoken = s3cr3t-token\n" });
     expect(await readFile(join(dir, "out-node1.conf"), "utf8")).toBe("setting = 1\ntoken = s3cr3t-token\n");
+    const report = renderMarkdownReport(result, { check: true, secrets: secretValues(vars(2)) });
+    expect(report).toContain("+setting = 2");
+    expect(report).not.toContain("s3cr3t");
   });
 
   it("reports Ansible's own errors as bad input (exit 2)", async () => {

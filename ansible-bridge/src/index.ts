@@ -16,7 +16,7 @@ export { errorLines, mapAnsibleExit } from "./exit-code.js";
 export { buildInventory, REGISTRY_GROUP } from "./inventory.js";
 export { isSecretName, MASK, maskText, secretValues } from "./mask.js";
 export { type HostProgress, ProgressTracker } from "./progress.js";
-export { healthyHosts, type IgnoredFailure, type RunSummary, summarise, type TaskChange, type TaskFailure } from "./recap.js";
+export { type IgnoredFailure, type RunSummary, summarise, type TaskChange, type TaskFailure } from "./recap.js";
 export { type ReportOptions, renderMarkdownReport } from "./report.js";
 export { ANSIBLE_DIR, closeSshMasters, controlPathDir, DEFAULT_WORK_DIR, prepareRunDir, type RunDir, SITE_PLAYBOOK } from "./run-dir.js";
 export { type PlaybookResult, playbookArgs, type RunPlaybookOptions, runPlaybook } from "./run-playbook.js";

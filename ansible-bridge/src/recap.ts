@@ -71,10 +71,3 @@ export function summarise(events: Iterable<AnsibleEvent>): RunSummary {
     ignored,
   };
 }
-
-/** Hosts that are fine: reached, and no task failed. */
-export function healthyHosts(summary: RunSummary): string[] {
-  return Object.entries(summary.hosts)
-    .filter(([, r]) => r.failed === 0 && r.unreachable === 0)
-    .map(([h]) => h);
-}

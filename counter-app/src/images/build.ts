@@ -1,11 +1,12 @@
-import { readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { createReadStream, readFileSync } from "node:fs";
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { EnvironmentError } from "@pifleet/fleet";
-import { run } from "../deploy/exec.js";
+import { pipe, run } from "../deploy/exec.js";
 import {
   type ContextFile,
   DEBIAN_RECIPE,
@@ -16,6 +17,7 @@ import {
   mirrorFromPrintUris,
   nodePackage,
   runtimePackageJson,
+  singleLayerArchive,
 } from "./recipe.js";
 
 /** counter-app/, the same from src/ and dist/. */
@@ -72,6 +74,12 @@ async function dockerBuild(tag: string, kind: string, arch: ImageArch, context: 
   await run("docker", [...args, context], { env: { ...process.env, DOCKER_BUILDKIT: "0" }, describe: `docker build of ${tag}` });
 }
 
+async function sha256File(path: string): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest("hex");
+}
+
 async function buildDebian(tag: string, arch: ImageArch, progress: Progress): Promise<void> {
   const mirror =
     mirrorFromPrintUris(await run("apt-get", ["-q", "--print-uris", "download", "base-files"]).catch(() => "")) ??
@@ -80,18 +88,18 @@ async function buildDebian(tag: string, arch: ImageArch, progress: Progress): Pr
   try {
     progress(`debootstrap ${DEBIAN_RECIPE.suite} ${DEBIAN_RECIPE.variant} (${arch}) from ${mirror}`);
     await run("debootstrap", [`--variant=${DEBIAN_RECIPE.variant}`, `--arch=${arch}`, DEBIAN_RECIPE.suite, join(work, "rootfs"), mirror]);
-    progress(`importing ${tag}`);
-    await run("bash", [
-      "-c",
-      'set -o pipefail; r="$1" a="$2" l="$3" t="$4"; shift 4; tar -C "$r" --numeric-owner "$@" -c . | docker import --platform "linux/$a" -c "LABEL $l=debian" - "$t"',
-      "bash",
-      join(work, "rootfs"),
-      arch,
-      IMAGE_LABEL,
-      tag,
-      // The downloaded .debs and package lists are half the rootfs and useless in an image.
-      ...DEBIAN_RECIPE.exclude.map((pattern) => `--exclude=${pattern}`),
-    ]);
+    progress(`loading ${tag}`);
+    // The downloaded .debs and package lists are half the rootfs and useless in an image.
+    const excludes = DEBIAN_RECIPE.exclude.map((pattern) => `--exclude=${pattern}`);
+    await run("tar", ["-C", join(work, "rootfs"), "--numeric-owner", ...excludes, "-cf", join(work, "layer.tar"), "."]);
+    const digest = await sha256File(join(work, "layer.tar"));
+    for (const [name, text] of Object.entries(singleLayerArchive(tag, arch, digest, { [IMAGE_LABEL]: "debian" })))
+      await writeFile(join(work, name), text);
+    await pipe(
+      ["tar", ["-C", work, "-cf", "-", "manifest.json", "config.json", "layer.tar"]],
+      ["docker", ["load", "-q"]],
+      `docker load of ${tag}`,
+    );
   } finally {
     await rm(work, { recursive: true, force: true });
   }
@@ -127,6 +135,8 @@ async function buildApp(tags: ImageTags, arch: ImageArch, files: ContextFile[]):
       CREATED: new Date().toISOString(),
     });
   } finally {
+    // The legacy builder leaves the build stage behind as an untagged image carrying the base's label.
+    await run("docker", ["image", "prune", "-f", "--filter", `label=${IMAGE_LABEL}=node-base`]).catch(() => "");
     await rm(work, { recursive: true, force: true });
   }
 }

@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { contentHash, type ImageInputs, imageTags, mirrorFromPrintUris, nodePackage, runtimePackageJson } from "./recipe.js";
+import {
+  contentHash,
+  type ImageInputs,
+  imageTags,
+  mirrorFromPrintUris,
+  nodePackage,
+  runtimePackageJson,
+  singleLayerArchive,
+} from "./recipe.js";
 
 const inputs: ImageInputs = {
   arch: "amd64",
@@ -71,5 +79,21 @@ describe("helpers", () => {
     const out = "'http://deb.debian.org/debian/pool/main/b/base-files/base-files_12.4_amd64.deb' base-files_12.4_amd64.deb 70936 SHA256:3e";
     expect(mirrorFromPrintUris(out)).toBe("http://deb.debian.org/debian");
     expect(mirrorFromPrintUris("nothing")).toBeUndefined();
+  });
+});
+
+describe("singleLayerArchive", () => {
+  it("writes the architecture, the layer digest and the tag docker load needs", () => {
+    const files = singleLayerArchive("pifleet/counter-debian:arm64-abc", "arm64", "f".repeat(64), { "pifleet.counter.image": "debian" });
+    const config = JSON.parse(files["config.json"]);
+    expect(config).toMatchObject({
+      architecture: "arm64",
+      os: "linux",
+      rootfs: { type: "layers", diff_ids: [`sha256:${"f".repeat(64)}`] },
+    });
+    expect(config.config.Labels).toEqual({ "pifleet.counter.image": "debian" });
+    expect(JSON.parse(files["manifest.json"])).toEqual([
+      { Config: "config.json", RepoTags: ["pifleet/counter-debian:arm64-abc"], Layers: ["layer.tar"] },
+    ]);
   });
 });

@@ -81,3 +81,21 @@ export function mirrorFromPrintUris(output: string): string | undefined {
   const m = /'(https?:\/\/[^']+?)\/pool\//.exec(output);
   return m?.[1];
 }
+
+/**
+ * A `docker load` archive for a single-layer image (pure). `docker import`
+ * on the 20.10 engine records the engine's own architecture whatever
+ * --platform says, and a multi-stage build FROM such an arm64 base then fails
+ * the platform check; a loaded image carries the architecture we write here.
+ */
+export function singleLayerArchive(tag: string, arch: ImageArch, layerDigest: string, labels: Record<string, string>) {
+  const config = {
+    architecture: arch,
+    os: "linux",
+    config: { Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], Cmd: ["bash"], Labels: labels },
+    rootfs: { type: "layers", diff_ids: [`sha256:${layerDigest}`] },
+    history: [{ created_by: `pifleet: debootstrap ${DEBIAN_RECIPE.variant} ${DEBIAN_RECIPE.suite} (${arch})` }],
+  };
+  const manifest = [{ Config: "config.json", RepoTags: [tag], Layers: ["layer.tar"] }];
+  return { "config.json": `${JSON.stringify(config)}\n`, "manifest.json": `${JSON.stringify(manifest)}\n` };
+}

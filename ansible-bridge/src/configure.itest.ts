@@ -101,6 +101,41 @@ describe("configure against a 3-node sim", () => {
     expect(JSON.parse(await sshRun(node("pi3"), "cat /etc/docker/daemon.json"))["insecure-registries"]).toEqual([registry]);
   });
 
+  it("applies the OS, Pi and runner settings, recording the Pi reboot instead of rebooting", async () => {
+    const out = await sshRun(
+      node("pi2"),
+      [
+        "cat /boot/firmware/cmdline.txt",
+        "grep -E '^(gpu_mem|dtparam=poe_fan_temp)' /boot/firmware/config.txt",
+        "cat /var/run/reboot-required",
+        "sudo sshd -T | grep -E '^(permitrootlogin|passwordauthentication) '",
+        "grep -c pi3 /etc/hosts",
+        "sudo stat -c '%a %U' /etc/gitlab-runner",
+        "grep -E '^(KillSignal|TimeoutStopSec)=' /etc/systemd/system/gitlab-runner.service.d/50-pifleet.conf",
+        "test ! -e /etc/gitlab-runner/config.toml && echo no-config-toml",
+      ].join("; "),
+    );
+    const lines = out.trim().split("\n");
+    expect(lines[0]).toMatch(/ cgroup_enable=cpuset cgroup_enable=memory cgroup_memory=1$/);
+    expect(lines.slice(1, 6)).toEqual([
+      "gpu_mem=16",
+      "dtparam=poe_fan_temp0=50000",
+      "dtparam=poe_fan_temp1=60000",
+      "dtparam=poe_fan_temp2=67500",
+      "dtparam=poe_fan_temp3=75000",
+    ]);
+    expect(lines[6]).toContain("System restart required");
+    expect(lines.slice(7)).toEqual([
+      "permitrootlogin no",
+      "passwordauthentication no",
+      "1",
+      "700 root",
+      "KillSignal=SIGQUIT",
+      "TimeoutStopSec=7200",
+      "no-config-toml",
+    ]);
+  });
+
   it("changes nothing on a second run", async () => {
     const result = await configure({ fleet, workDir: workDir() });
     log(`idempotent re-run: ${(result.durationMs / 1000).toFixed(1)}s`);

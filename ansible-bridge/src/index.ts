@@ -1,15 +1,4 @@
 export { type AnsibleCfgInput, renderAnsibleCfg } from "./ansible-cfg.js";
-export {
-  DEFAULT_REGISTRY_PORT,
-  loadBalancerNode,
-  type RegistryEndpoint,
-  registryEndpoint,
-  SWARM_ARCH_LABEL,
-  SWARM_ROLE_LABELS,
-  swarmLabels,
-  swarmPrimary,
-  swarmRole,
-} from "./cluster-facts.js";
 export { type ConfigureOptions, checkConfigureInput, configure, ROLE_TAGS } from "./configure.js";
 export { type AnsibleEvent, type Diff, type HostRecap, normaliseStats, parseLine, type TaskStatus } from "./events.js";
 export { errorLines, mapAnsibleExit } from "./exit-code.js";

@@ -1,6 +1,5 @@
-import { loadFleetFile } from "@pifleet/fleet";
+import { loadFleetFile, registryEndpoint, swarmLabels } from "@pifleet/fleet";
 import { describe, expect, it } from "vitest";
-import { registryEndpoint, swarmLabels } from "./cluster-facts.js";
 import { buildInventory } from "./inventory.js";
 import { testFleet } from "./test-support/fleets.js";
 

@@ -1,6 +1,13 @@
 import { isIP } from "node:net";
-import { type AnsibleInventory, type Fleet, toAnsibleInventory } from "@pifleet/fleet";
-import { registryEndpoint, swarmLabels, swarmPrimary, swarmRole } from "./cluster-facts.js";
+import {
+  type AnsibleInventory,
+  type Fleet,
+  registryEndpoint,
+  swarmLabels,
+  swarmPrimary,
+  swarmRole,
+  toAnsibleInventory,
+} from "@pifleet/fleet";
 
 /** Inventory group of the registry node (site.yml's registry play). */
 export const REGISTRY_GROUP = "registry";

@@ -1,3 +1,4 @@
+export * from "./cluster.js";
 export * from "./derive.js";
 export * from "./errors.js";
 export * from "./inventory.js";

@@ -1,10 +1,11 @@
 import { isIP } from "node:net";
-import { type Fleet, type FleetNode, findNode, nodesWithRole } from "@pifleet/fleet";
+import { findNode, nodesWithRole } from "./derive.js";
+import type { Fleet, FleetNode } from "./schema.js";
 
 /**
  * Swarm node labels pifleet sets from node roles. The counter-app stack places
- * its services with these (e.g. `node.labels.pifleet.app == true`); the names
- * are agreed in docs/ansible.md. Values are always the string "true".
+ * its services with these (e.g. `node.labels.pifleet.app == true`), and the
+ * Ansible swarm role sets them (docs/ansible.md). Values are always "true".
  */
 export const SWARM_ROLE_LABELS = {
   app: "pifleet.app",

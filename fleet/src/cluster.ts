@@ -50,9 +50,18 @@ export function registryEndpoint(fleet: Fleet): RegistryEndpoint | undefined {
   return { node: node.name, address: node.address, port, host };
 }
 
+/** Default port the app's load balancer listens on (fleet app.loadBalancer.port). */
+export const DEFAULT_LB_PORT = 80;
+
 /** The node running the app's load balancer (fleet app.loadBalancer, else the first swarm manager). */
 export function loadBalancerNode(fleet: Fleet): FleetNode | undefined {
   return fleet.app ? nodeOrPrimary(fleet, fleet.app.loadBalancer?.node) : undefined;
+}
+
+/** The load balancer's node and port, the app's public entry. */
+export function loadBalancerEndpoint(fleet: Fleet): { node: FleetNode; port: number } | undefined {
+  const node = loadBalancerNode(fleet);
+  return node ? { node, port: fleet.app?.loadBalancer?.port ?? DEFAULT_LB_PORT } : undefined;
 }
 
 /** "manager", "worker" or "none": a node with both roles is a manager. */

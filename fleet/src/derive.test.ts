@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { loadBalancerEndpoint, registryEndpoint, swarmLabels } from "./cluster.js";
 import { jobCapacity, nodeConcurrency, nodesByTag, poolNodes, primaryManager, tagsByNode } from "./derive.js";
 import { toAnsibleInventory } from "./inventory.js";
 import { fleetJsonSchemaText } from "./json-schema.js";
@@ -74,5 +75,20 @@ describe("fleet.schema.json", () => {
   it("matches the zod model (run `npm run schema -w fleet` after changing schema.ts)", () => {
     const committed = readFileSync(new URL("../fleet.schema.json", import.meta.url), "utf8");
     expect(committed).toBe(fleetJsonSchemaText());
+  });
+});
+
+describe("where the cluster's pieces run", () => {
+  it("defaults the registry and load balancer to the first swarm manager", () => {
+    expect(registryEndpoint(reference)).toEqual({ node: "pi1", address: "192.168.1.11", port: 5000, host: "192.168.1.11:5000" });
+    expect(loadBalancerEndpoint(reference)).toMatchObject({ node: { name: "pi1" }, port: 80 });
+  });
+  it("labels each Swarm node with its fleet labels, arch and roles", () => {
+    expect(swarmLabels(reference, reference.nodes[3] as FleetNode)).toEqual({
+      rack: "b",
+      "pifleet.arch": "arm64",
+      "pifleet.app": "true",
+      "pifleet.runner": "true",
+    });
   });
 });

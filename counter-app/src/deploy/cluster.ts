@@ -1,14 +1,20 @@
-import { isIP } from "node:net";
-import { type Fleet, type FleetNode, findNode, InputError, nodesWithRole } from "@pifleet/fleet";
+import {
+  type Fleet,
+  type FleetNode,
+  findNode,
+  InputError,
+  loadBalancerEndpoint,
+  nodesWithRole,
+  registryEndpoint,
+  SWARM_ROLE_LABELS,
+} from "@pifleet/fleet";
 
-/**
- * Swarm node labels the stack places services by. The Ansible swarm role sets
- * them from node roles (docs/ansible.md, ansible-bridge SWARM_ROLE_LABELS).
- */
-export const PLACEMENT_LABELS = { app: "pifleet.app", redis: "pifleet.redis", loadBalancer: "pifleet.lb" } as const;
-
-export const DEFAULT_REGISTRY_PORT = 5000;
-export const DEFAULT_LB_PORT = 80;
+/** Swarm node labels the stack places services by; the Ansible swarm role sets them (docs/ansible.md). */
+export const PLACEMENT_LABELS = {
+  app: SWARM_ROLE_LABELS.app,
+  redis: SWARM_ROLE_LABELS.redis,
+  loadBalancer: SWARM_ROLE_LABELS.loadBalancer,
+} as const;
 
 /** What the app part of the fleet resolves to: where each piece runs. */
 export interface AppTopology {
@@ -20,11 +26,9 @@ export interface AppTopology {
   manager: FleetNode;
 }
 
-function nodeOrManager(fleet: Fleet, name: string | undefined, manager: FleetNode, what: string): FleetNode {
-  if (name === undefined) return manager;
-  const node = findNode(fleet, name);
-  if (!node) throw new InputError(`app.${what}.node: no node named "${name}" in the fleet`, "Use the name of one of the fleet's nodes.");
-  return node;
+function referencedNode(fleet: Fleet, name: string | undefined, what: string): void {
+  if (name !== undefined && !findNode(fleet, name))
+    throw new InputError(`app.${what}.node: no node named "${name}" in the fleet`, "Use the name of one of the fleet's nodes.");
 }
 
 /** Resolves the fleet's app section; bad input names the fleet key to fix. */
@@ -38,18 +42,19 @@ export function appTopology(fleet: Fleet): AppTopology {
   if (appNodes.length === 0) throw new InputError("no node has the app role", "Give the nodes that serve the counter the app role.");
   const redisNode = findNode(fleet, app.redis.node);
   if (!redisNode) throw new InputError(`app.redis.node: no node named "${app.redis.node}" in the fleet`);
-  const registryNode = nodeOrManager(fleet, app.registry?.node, manager, "registry");
-  const registryPort = app.registry?.port ?? DEFAULT_REGISTRY_PORT;
-  const host = isIP(registryNode.address) === 6 ? `[${registryNode.address}]` : registryNode.address;
+  referencedNode(fleet, app.registry?.node, "registry");
+  referencedNode(fleet, app.loadBalancer?.node, "loadBalancer");
+  const registry = registryEndpoint(fleet);
+  const loadBalancer = loadBalancerEndpoint(fleet);
+  const registryNode = registry && findNode(fleet, registry.node);
+  // Both default to the manager found above, so they exist once the references are checked.
+  if (!registry || !registryNode || !loadBalancer) throw new Error("registry or load balancer unresolved despite a swarm manager");
   return {
     app,
     appNodes,
     redisNode,
-    registry: { node: registryNode, port: registryPort, host: `${host}:${registryPort}` },
-    loadBalancer: {
-      node: nodeOrManager(fleet, app.loadBalancer?.node, manager, "loadBalancer"),
-      port: app.loadBalancer?.port ?? DEFAULT_LB_PORT,
-    },
+    registry: { node: registryNode, port: registry.port, host: registry.host },
+    loadBalancer,
     manager,
   };
 }

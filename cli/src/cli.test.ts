@@ -1,16 +1,11 @@
-import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { runCli } from "./test-support/run-cli.js";
 
-// The real binary as a user runs it (built by `npm run build`; `npm test` builds first).
-const bin = fileURLToPath(new URL("../bin/pifleet.js", import.meta.url));
 const examples = fileURLToPath(new URL("../../examples/", import.meta.url));
 
-function pifleet(...args: string[]) {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const pifleet = (...args: string[]) => runCli(args, { unset: ["PIFLEET_FLEET", "PIFLEET_JSON"] });
 
 describe("pifleet binary", () => {
   it("prints help listing the commands, exit 0", () => {

@@ -1,22 +1,17 @@
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
+import { runCli } from "../test-support/run-cli.js";
 
-// The built binary, run from the repository root as CI runs it (`npm test` builds first).
-const bin = fileURLToPath(new URL("../../bin/pifleet.js", import.meta.url));
+// Run from the repository root, as CI runs it.
 const root = fileURLToPath(new URL("../../../", import.meta.url));
 const invalid = join(root, "pipelines/src/lint/test-cases/invalid");
 const tmp = mkdtempSync(join(tmpdir(), "pifleet-cli-pipeline-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-function pifleet(...args: string[]) {
-  const { PIFLEET_FLEET: _unset, ...env } = process.env;
-  const r = spawnSync(process.execPath, [bin, ...args], { cwd: root, encoding: "utf8", env: { ...env, NO_COLOR: "1" } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const pifleet = (...args: string[]) => runCli(args, { cwd: root, unset: ["PIFLEET_FLEET"] });
 
 describe("pifleet pipeline", () => {
   it("every subcommand has --help with examples", () => {

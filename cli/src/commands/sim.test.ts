@@ -1,20 +1,15 @@
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
+import { runCli } from "../test-support/run-cli.js";
 
-// The built binary; only paths that fail before touching Docker (the sim itself is tested in sim/).
-const bin = fileURLToPath(new URL("../../bin/pifleet.js", import.meta.url));
+// Only paths that fail before touching Docker (the sim itself is tested in sim/).
 const tmp = mkdtempSync(join(tmpdir(), "pifleet-cli-sim-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-function pifleet(...args: string[]) {
-  const { PIFLEET_SIM_DIR: _unset, ...env } = process.env;
-  const r = spawnSync(process.execPath, [bin, ...args], { cwd: tmp, encoding: "utf8", env: { ...env, NO_COLOR: "1" } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const pifleet = (...args: string[]) => runCli(args, { cwd: tmp, unset: ["PIFLEET_SIM_DIR"] });
 
 describe("pifleet sim", () => {
   it("every subcommand has --help with examples", () => {

@@ -34,6 +34,13 @@ export function swarmPrimary(fleet: Fleet): FleetNode | undefined {
   return nodesWithRole(fleet, "swarm-manager")[0];
 }
 
+/** The first swarm manager of a validated fleet (validation guarantees there is one). */
+export function primaryManager(fleet: Fleet): FleetNode {
+  const m = swarmPrimary(fleet);
+  if (!m) throw new Error("fleet has no swarm manager (validation should have caught this)");
+  return m;
+}
+
 function nodeOrPrimary(fleet: Fleet, name: string | undefined): FleetNode | undefined {
   return (name === undefined ? undefined : findNode(fleet, name)) ?? swarmPrimary(fleet);
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { loadBalancerEndpoint, registryEndpoint, swarmLabels } from "./cluster.js";
-import { jobCapacity, nodeConcurrency, nodesByTag, poolNodes, primaryManager, tagsByNode } from "./derive.js";
+import { loadBalancerEndpoint, primaryManager, registryEndpoint, swarmLabels } from "./cluster.js";
+import { jobCapacity, nodeConcurrency, nodesByTag, poolNodes, tagsByNode } from "./derive.js";
 import { toAnsibleInventory } from "./inventory.js";
 import { fleetJsonSchemaText } from "./json-schema.js";
 import { parseFleet } from "./load.js";

@@ -15,13 +15,6 @@ export function findNode(fleet: Fleet, name: string): FleetNode | undefined {
   return fleet.nodes.find((n) => n.name === name);
 }
 
-/** First node with the swarm-manager role: where the Swarm is initialised. */
-export function primaryManager(fleet: Fleet): FleetNode {
-  const m = nodesWithRole(fleet, "swarm-manager")[0];
-  if (!m) throw new Error("fleet has no swarm manager (validation should have caught this)");
-  return m;
-}
-
 export interface JobCapacity {
   /** Jobs the node can run at once for this pool. */
   jobs: number;

@@ -1,4 +1,13 @@
-import { type Fleet, InputError, nodesWithRole, poolNodes, primaryManager, type RunnerPool } from "@pifleet/fleet";
+import {
+  DEFAULT_LB_PORT,
+  type Fleet,
+  InputError,
+  loadBalancerEndpoint,
+  nodesWithRole,
+  poolNodes,
+  primaryManager,
+  type RunnerPool,
+} from "@pifleet/fleet";
 import { forEachItem, job, template } from "../model/job.js";
 import type { Job, PipelineSpec } from "../model/types.js";
 import { when, workflowRules } from "./rules.js";
@@ -44,10 +53,10 @@ function deployPool(fleet: Fleet): RunnerPool {
 
 /** Where the app answers: the load balancer, by default on the first swarm manager. */
 function productionUrl(fleet: Fleet): string {
-  const lb = fleet.app?.loadBalancer;
-  const node = lb ? fleet.nodes.find((n) => n.name === lb.node) : primaryManager(fleet);
-  const port = lb?.port ?? 80;
-  return `http://${node?.address ?? "localhost"}${port === 80 ? "" : `:${port}`}/`;
+  const lb = loadBalancerEndpoint(fleet);
+  const node = lb?.node ?? primaryManager(fleet);
+  const port = lb?.port ?? DEFAULT_LB_PORT;
+  return `http://${node.address}${port === 80 ? "" : `:${port}`}/`;
 }
 
 /**

@@ -90,22 +90,18 @@ export function projectPipeline(fleet: Fleet, options: ProjectPipelineOptions): 
   const fleetValidate = job("fleet-validate", { extends: [pifleet], stage: "verify", script: ["npx pifleet validate"] });
 
   const mrOnly = [when.mergeRequest];
-  const configurePlan = job("configure-plan", {
-    extends: [pifleet],
-    stage: "plan",
-    needs: [fleetValidate],
-    script: ["npx pifleet configure --check --diff --report markdown > configure-plan.md"],
-    artifacts: { paths: ["configure-plan.md"], expireIn: "1 week" },
-    rules: mrOnly,
-  });
-  const runnersPlan = job("runners-plan", {
-    extends: [pifleet],
-    stage: "plan",
-    needs: [fleetValidate],
-    script: ["npx pifleet runners plan --format markdown > runners-plan.md"],
-    artifacts: { paths: ["runners-plan.md"], expireIn: "1 week" },
-    rules: mrOnly,
-  });
+  // An MR-only job writing one markdown section of the plan note to NAME.md.
+  const planSection = (name: string, command: string) =>
+    job(name, {
+      extends: [pifleet],
+      stage: "plan",
+      needs: [fleetValidate],
+      script: [`npx pifleet ${command} > ${name}.md`],
+      artifacts: { paths: [`${name}.md`], expireIn: "1 week" },
+      rules: mrOnly,
+    });
+  const configurePlan = planSection("configure-plan", "configure --check --diff --report markdown");
+  const runnersPlan = planSection("runners-plan", "runners plan --format markdown");
   const planNote = job("plan-note", {
     extends: [pifleet],
     stage: "plan",

@@ -1,4 +1,4 @@
-import { loadFleetFile, registryEndpoint, swarmLabels } from "@pifleet/fleet";
+import { loadFleetFile, resolveTopology, swarmLabels } from "@pifleet/fleet";
 import { describe, expect, it } from "vitest";
 import { buildInventory } from "./inventory.js";
 import { testFleet } from "./test-support/fleets.js";
@@ -46,7 +46,7 @@ describe("buildInventory", () => {
   it("honours app.registry and gives each host its swarm role and labels", () => {
     const fleet = testFleet({ app: { image: "pifleet/counter", redis: { node: "pi1" }, registry: { node: "pi2", port: 5050 } } });
     const inv = buildInventory(fleet);
-    expect(registryEndpoint(fleet)).toEqual({ node: "pi2", address: "198.19.255.12", port: 5050, host: "198.19.255.12:5050" });
+    expect(resolveTopology(fleet).registry).toMatchObject({ node: { name: "pi2" }, port: 5050, host: "198.19.255.12:5050" });
     expect(inv.all.children.registry).toEqual({ hosts: { pi2: null } });
     expect(inv.all.hosts.pi1).toMatchObject({ swarm_role: "manager", swarm_advertise_addr: "198.19.255.11" });
     expect(inv.all.hosts.pi1?.swarm_labels).toEqual({
@@ -75,7 +75,7 @@ describe("buildInventory", () => {
     expect(inv.all.hosts.ci1?.swarm_role).toBe("none");
     expect(inv.all.hosts.ci1?.swarm_advertise_addr).toBeUndefined();
     expect(inv.all.vars.swarm_members).toEqual(["pi1"]);
-    expect(swarmLabels(fleet, fleet.nodes[1] as (typeof fleet.nodes)[number])).toEqual({
+    expect(swarmLabels(fleet.nodes[1] as (typeof fleet.nodes)[number], resolveTopology(fleet))).toEqual({
       "pifleet.arch": "arm64",
       "pifleet.runner": "true",
     });

@@ -1,13 +1,5 @@
 import { isIP } from "node:net";
-import {
-  type AnsibleInventory,
-  type Fleet,
-  registryEndpoint,
-  swarmLabels,
-  swarmPrimary,
-  swarmRole,
-  toAnsibleInventory,
-} from "@pifleet/fleet";
+import { type AnsibleInventory, type Fleet, resolveTopology, swarmLabels, swarmRole, toAnsibleInventory } from "@pifleet/fleet";
 
 /** Inventory group of the registry node (site.yml's registry play). */
 export const REGISTRY_GROUP = "registry";
@@ -19,8 +11,8 @@ export const REGISTRY_GROUP = "registry";
  */
 export function buildInventory(fleet: Fleet): AnsibleInventory {
   const inventory = toAnsibleInventory(fleet);
-  const registry = registryEndpoint(fleet);
-  const primary = swarmPrimary(fleet);
+  const topology = resolveTopology(fleet);
+  const { registry } = topology;
   const { os, docker } = fleet;
 
   Object.assign(inventory.all.vars, {
@@ -35,24 +27,24 @@ export function buildInventory(fleet: Fleet): AnsibleInventory {
     docker_log_max_files: docker.logMaxFiles,
     docker_bip: docker.bip ?? "",
     docker_address_pools: docker.addressPools.map((p) => ({ base: p.base, size: p.size })),
-    docker_insecure_registries: registry ? [registry.host] : [],
+    docker_insecure_registries: [registry.host],
     docker_users: [fleet.ssh.user],
-    swarm_primary_manager: primary?.name ?? "",
+    swarm_primary_manager: topology.primaryManager.name,
     swarm_default_addr_pool: docker.swarmAddressPool ? [docker.swarmAddressPool.base] : [],
     swarm_subnet_size: docker.swarmAddressPool?.size ?? 24,
     swarm_members: fleet.nodes.filter((n) => swarmRole(n) !== "none").map((n) => n.name),
-    registry_port: registry?.port ?? 5000,
+    registry_port: registry.port,
   });
 
   for (const node of fleet.nodes) {
     const host = inventory.all.hosts[node.name];
     if (!host) continue;
     host.swarm_role = swarmRole(node);
-    host.swarm_labels = swarmLabels(fleet, node);
+    host.swarm_labels = swarmLabels(node, topology);
     // Swarm wants an IP (or interface) to advertise; for a DNS name the role's default uses the node's own IP.
     if (isIP(node.address) !== 0) host.swarm_advertise_addr = node.address;
     if (node.network) host.raspberrypi_network = node.network;
   }
-  if (registry) inventory.all.children[REGISTRY_GROUP] = { hosts: { [registry.node]: null } };
+  inventory.all.children[REGISTRY_GROUP] = { hosts: { [registry.node.name]: null } };
   return inventory;
 }

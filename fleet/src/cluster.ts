@@ -1,6 +1,5 @@
-import { isIP } from "node:net";
-import { findNode, nodesWithRole } from "./derive.js";
 import type { Fleet, FleetNode } from "./schema.js";
+import { type FleetTopology, type LoadBalancerEndpoint, resolveTopology } from "./topology.js";
 
 /**
  * Swarm node labels pifleet sets from node roles. The counter-app stack places
@@ -18,57 +17,18 @@ export const SWARM_ROLE_LABELS = {
 /** Label carrying the node's CPU architecture (arm64, armhf, amd64). */
 export const SWARM_ARCH_LABEL = "pifleet.arch";
 
-/** Default port of the cluster registry (fleet app.registry.port). */
-export const DEFAULT_REGISTRY_PORT = 5000;
-
-export interface RegistryEndpoint {
-  node: string;
-  address: string;
-  port: number;
-  /** "address:port", as listed in every node's insecure-registries. */
-  host: string;
-}
-
-/** The node that inits the Swarm, or undefined when the fleet has no manager. */
-export function swarmPrimary(fleet: Fleet): FleetNode | undefined {
-  return nodesWithRole(fleet, "swarm-manager")[0];
-}
-
-/** The first swarm manager of a validated fleet (validation guarantees there is one). */
-export function primaryManager(fleet: Fleet): FleetNode {
-  const m = swarmPrimary(fleet);
-  if (!m) throw new Error("fleet has no swarm manager (validation should have caught this)");
-  return m;
-}
-
-function nodeOrPrimary(fleet: Fleet, name: string | undefined): FleetNode | undefined {
-  return (name === undefined ? undefined : findNode(fleet, name)) ?? swarmPrimary(fleet);
-}
-
 /**
- * Where the cluster image registry runs: fleet app.registry, else the first
- * swarm manager on port 5000. Undefined when the fleet has no swarm manager.
+ * The registry as counter-app/src/deploy/cluster.ts reads it (node by name).
+ * Transitional: remove once it reads LoadedFleet.topology.registry.
  */
-export function registryEndpoint(fleet: Fleet): RegistryEndpoint | undefined {
-  const node = nodeOrPrimary(fleet, fleet.app?.registry?.node);
-  if (!node) return undefined;
-  const port = fleet.app?.registry?.port ?? DEFAULT_REGISTRY_PORT;
-  const host = isIP(node.address) === 6 ? `[${node.address}]:${port}` : `${node.address}:${port}`;
+export function registryEndpoint(fleet: Fleet): { node: string; address: string; port: number; host: string } {
+  const { node, port, host } = resolveTopology(fleet).registry;
   return { node: node.name, address: node.address, port, host };
 }
 
-/** Default port the app's load balancer listens on (fleet app.loadBalancer.port). */
-export const DEFAULT_LB_PORT = 80;
-
-/** The node running the app's load balancer (fleet app.loadBalancer, else the first swarm manager). */
-export function loadBalancerNode(fleet: Fleet): FleetNode | undefined {
-  return fleet.app ? nodeOrPrimary(fleet, fleet.app.loadBalancer?.node) : undefined;
-}
-
-/** The load balancer's node and port, the app's public entry. */
-export function loadBalancerEndpoint(fleet: Fleet): { node: FleetNode; port: number } | undefined {
-  const node = loadBalancerNode(fleet);
-  return node ? { node, port: fleet.app?.loadBalancer?.port ?? DEFAULT_LB_PORT } : undefined;
+/** Transitional, for counter-app/src/deploy/cluster.ts: remove once it reads LoadedFleet.topology.loadBalancer. */
+export function loadBalancerEndpoint(fleet: Fleet): LoadBalancerEndpoint | undefined {
+  return resolveTopology(fleet).loadBalancer;
 }
 
 /** "manager", "worker" or "none": a node with both roles is a manager. */
@@ -78,7 +38,7 @@ export function swarmRole(node: FleetNode): "manager" | "worker" | "none" {
 }
 
 /** The node's Swarm labels: its fleet labels, then pifleet's role and arch labels. */
-export function swarmLabels(fleet: Fleet, node: FleetNode): Record<string, string> {
+export function swarmLabels(node: FleetNode, topology: FleetTopology): Record<string, string> {
   const labels: Record<string, string> = { ...node.labels, [SWARM_ARCH_LABEL]: node.arch };
   const set = (key: string, on: boolean) => {
     if (on) labels[key] = "true";
@@ -86,7 +46,7 @@ export function swarmLabels(fleet: Fleet, node: FleetNode): Record<string, strin
   set(SWARM_ROLE_LABELS.app, node.roles.includes("app"));
   set(SWARM_ROLE_LABELS.redis, node.roles.includes("redis"));
   set(SWARM_ROLE_LABELS.runner, node.roles.includes("runner"));
-  set(SWARM_ROLE_LABELS.registry, registryEndpoint(fleet)?.node === node.name);
-  set(SWARM_ROLE_LABELS.loadBalancer, loadBalancerNode(fleet)?.name === node.name);
+  set(SWARM_ROLE_LABELS.registry, topology.registry.node.name === node.name);
+  set(SWARM_ROLE_LABELS.loadBalancer, topology.loadBalancer?.node.name === node.name);
   return labels;
 }

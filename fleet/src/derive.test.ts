@@ -1,11 +1,12 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { loadBalancerEndpoint, primaryManager, registryEndpoint, swarmLabels } from "./cluster.js";
+import { swarmLabels } from "./cluster.js";
 import { jobCapacity, nodeConcurrency, nodesByTag, poolNodes, tagsByNode } from "./derive.js";
 import { toAnsibleInventory } from "./inventory.js";
 import { fleetJsonSchemaText } from "./json-schema.js";
 import { parseFleet } from "./load.js";
 import type { FleetNode, RunnerPool } from "./schema.js";
+import { resolveTopology } from "./topology.js";
 
 const reference = parseFleet(readFileSync(new URL("../../examples/fleet.yaml", import.meta.url), "utf8"));
 const pool = (over: Partial<RunnerPool>): RunnerPool => ({
@@ -54,9 +55,6 @@ describe("pools and tags", () => {
     expect(tagsByNode(reference).get("pi4")).toEqual(["arm64", "docker", "pi"]);
     expect(nodesByTag(reference).get("deploy")).toEqual(["pi1", "pi2"]);
   });
-  it("names the first swarm manager as primary", () => {
-    expect(primaryManager(reference).name).toBe("pi1");
-  });
 });
 
 describe("Ansible inventory", () => {
@@ -79,12 +77,48 @@ describe("fleet.schema.json", () => {
 });
 
 describe("where the cluster's pieces run", () => {
+  const topology = resolveTopology(reference);
+  const names = (nodes: readonly FleetNode[]) => nodes.map((n) => n.name);
+  it("names the first swarm manager as primary, and the managers, workers and app nodes in fleet order", () => {
+    expect(topology.primaryManager.name).toBe("pi1");
+    expect(names(topology.managers)).toEqual(["pi1", "pi2", "pi3"]);
+    expect(names(topology.workers)).toEqual(["pi4"]);
+    expect(names(topology.appNodes)).toEqual(["pi1", "pi2", "pi3", "pi4"]);
+    expect(topology.redisNode?.name).toBe("pi1");
+  });
   it("defaults the registry and load balancer to the first swarm manager", () => {
-    expect(registryEndpoint(reference)).toEqual({ node: "pi1", address: "192.168.1.11", port: 5000, host: "192.168.1.11:5000" });
-    expect(loadBalancerEndpoint(reference)).toMatchObject({ node: { name: "pi1" }, port: 80 });
+    expect(topology.registry).toMatchObject({ node: { name: "pi1" }, port: 5000, host: "192.168.1.11:5000" });
+    expect(topology.loadBalancer).toMatchObject({ node: { name: "pi1" }, port: 80 });
+  });
+  it("places the registry and load balancer where the app section says, brackets an IPv6 registry host", () => {
+    const fleet = {
+      ...reference,
+      nodes: reference.nodes.map((n) => (n.name === "pi2" ? { ...n, address: "fd00::12" } : n)),
+      app: {
+        ...(reference.app as NonNullable<typeof reference.app>),
+        registry: { node: "pi2", port: 5050 },
+        loadBalancer: { node: "pi3", port: 8081 },
+      },
+    };
+    const t = resolveTopology(fleet);
+    expect(t.registry).toMatchObject({ node: { name: "pi2" }, port: 5050, host: "[fd00::12]:5050" });
+    expect(t.loadBalancer).toMatchObject({ node: { name: "pi3" }, port: 8081 });
+  });
+  it("has no load balancer or Redis node without an app section, and carries the runner scope with its id", () => {
+    const { app: _app, ...withoutApp } = reference;
+    const t = resolveTopology({ ...withoutApp, gitlab: { ...reference.gitlab, runnerScope: { type: "group", id: 7 } } });
+    expect(t.loadBalancer).toBeUndefined();
+    expect(t.redisNode).toBeUndefined();
+    expect(t.runnerScope).toEqual({ type: "group", id: 7 });
+  });
+  it("refuses a fleet that skipped validation", () => {
+    const managerless = { ...reference, nodes: reference.nodes.filter((n) => !n.roles.includes("swarm-manager")) };
+    expect(() => resolveTopology(managerless)).toThrow(
+      /no swarm-manager node: resolve only fleets that parseFleet or loadFleetFile validated/,
+    );
   });
   it("labels each Swarm node with its fleet labels, arch and roles", () => {
-    expect(swarmLabels(reference, reference.nodes[3] as FleetNode)).toEqual({
+    expect(swarmLabels(reference.nodes[3] as FleetNode, topology)).toEqual({
       rack: "b",
       "pifleet.arch": "arm64",
       "pifleet.app": "true",

@@ -141,6 +141,13 @@ describe("loadFleetFile", () => {
     expect(fleet.ssh.privateKey).toMatch(/^\/.*\.ssh\/pifleet_ed25519$/);
   });
 
+  it("returns the topology resolved from the validated fleet", async () => {
+    const { topology } = await loadFleetFile(join(examples, "fleet.yaml"));
+    expect(topology.primaryManager.name).toBe("pi1");
+    expect(topology.registry.host).toBe("192.168.1.11:5000");
+    expect(topology.runnerScope).toEqual({ type: "project", id: 42 });
+  });
+
   it("says what to do when the file is missing", async () => {
     await expect(loadFleetFile(join(examples, "nope.yaml"))).rejects.toThrow(InputError);
     await expect(loadFleetFile(join(examples, "nope.yaml"))).rejects.toThrow(/cannot read fleet file .*nope\.yaml: no such file/);

@@ -6,6 +6,7 @@ import { checkFleet } from "./checks.js";
 import { type Diagnostic, DiagnosticsError, InputError } from "./errors.js";
 import { type Fleet, FleetSchema } from "./schema.js";
 import { diagnosticAt, formatPath, type LocatedYaml, type PathSegment, parseLocatedYaml } from "./source-map.js";
+import { type FleetTopology, resolveTopology } from "./topology.js";
 
 const FIX_HINT = "Fix the lines above; `pifleet validate` checks the file without touching any node.";
 
@@ -73,9 +74,11 @@ export interface LoadedFleet {
   fleet: Fleet;
   /** Absolute path of the fleet file. */
   file: string;
+  /** Where each piece runs, resolved once after validation. */
+  topology: FleetTopology;
 }
 
-/** Reads and validates a fleet file; SSH paths come back absolute. */
+/** Reads and validates a fleet file and resolves its topology; SSH paths come back absolute. */
 export async function loadFleetFile(path: string): Promise<LoadedFleet> {
   const file = resolve(path);
   let text: string;
@@ -92,5 +95,5 @@ export async function loadFleetFile(path: string): Promise<LoadedFleet> {
   const dir = dirname(file);
   fleet.ssh.privateKey = resolveFrom(dir, fleet.ssh.privateKey);
   fleet.ssh.knownHosts = resolveFrom(dir, fleet.ssh.knownHosts);
-  return { fleet, file };
+  return { fleet, file, topology: resolveTopology(fleet) };
 }

@@ -1,4 +1,4 @@
-import { parseFleet, poolNodes, primaryManager } from "@pifleet/fleet";
+import { parseFleet, poolNodes, resolveTopology } from "@pifleet/fleet";
 import { describe, expect, it } from "vitest";
 import { renderFleetYaml, renderKnownHosts } from "./fleet-file.js";
 import { planLayout } from "./layout.js";
@@ -17,7 +17,7 @@ describe("renderFleetYaml", () => {
       ["pi2", "198.19.255.12", "arm64", 2048, 4],
       ["pi3", "198.19.255.13", "arm64", 2048, 4],
     ]);
-    expect(primaryManager(fleet).name).toBe("pi1");
+    expect(resolveTopology(fleet).primaryManager.name).toBe("pi1");
     expect(fleet.app?.redis.node).toBe("pi1");
   });
   it("keeps nested engines and Swarm inside 198.18.0.0/15", () => {

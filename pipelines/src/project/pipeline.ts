@@ -1,13 +1,4 @@
-import {
-  DEFAULT_LB_PORT,
-  type Fleet,
-  InputError,
-  loadBalancerEndpoint,
-  nodesWithRole,
-  poolNodes,
-  primaryManager,
-  type RunnerPool,
-} from "@pifleet/fleet";
+import { DEFAULT_LB_PORT, type Fleet, InputError, nodesWithRole, poolNodes, type RunnerPool, resolveTopology } from "@pifleet/fleet";
 import { forEachItem, job, template } from "../model/job.js";
 import type { Job, PipelineSpec } from "../model/types.js";
 import { when, workflowRules } from "./rules.js";
@@ -53,9 +44,8 @@ function deployPool(fleet: Fleet): RunnerPool {
 
 /** Where the app answers: the load balancer, by default on the first swarm manager. */
 function productionUrl(fleet: Fleet): string {
-  const lb = loadBalancerEndpoint(fleet);
-  const node = lb?.node ?? primaryManager(fleet);
-  const port = lb?.port ?? DEFAULT_LB_PORT;
+  const { loadBalancer, primaryManager } = resolveTopology(fleet);
+  const { node, port } = loadBalancer ?? { node: primaryManager, port: DEFAULT_LB_PORT };
   return `http://${node.address}${port === 80 ? "" : `:${port}`}/`;
 }
 

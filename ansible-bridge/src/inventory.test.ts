@@ -1,7 +1,19 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { loadFleetFile, resolveTopology, swarmLabels } from "@pifleet/fleet";
 import { describe, expect, it } from "vitest";
 import { buildInventory } from "./inventory.js";
+import { ANSIBLE_DIR } from "./run-dir.js";
 import { testFleet } from "./test-support/fleets.js";
+
+/** What the roles execute (tasks, handlers, templates), where a variable is read; defaults and READMEs only declare. */
+function roleSources(): string {
+  const roles = join(ANSIBLE_DIR, "roles");
+  return readdirSync(roles, { recursive: true, encoding: "utf8" })
+    .filter((f) => /\/(tasks|handlers|templates)\//.test(f))
+    .map((f) => readFileSync(join(roles, f), "utf8"))
+    .join("\n");
+}
 
 describe("buildInventory", () => {
   it("maps the fleet's os and docker sections onto the roles' variables", () => {
@@ -85,7 +97,25 @@ describe("buildInventory", () => {
     const { fleet } = await loadFleetFile(new URL("../../examples/fleet.yaml", import.meta.url).pathname);
     const inv = buildInventory(fleet);
     expect(Object.keys(inv.all.hosts)).toEqual(["pi1", "pi2", "pi3", "pi4"]);
+    expect(inv.all.hosts.pi3).toMatchObject({ ansible_host: "192.168.1.13", swarm_labels: { rack: "b", "pifleet.arch": "arm64" } });
     expect(inv.all.children.swarm_managers?.hosts).toEqual({ pi1: null, pi2: null, pi3: null });
+    expect(inv.all.children.swarm_workers?.hosts).toEqual({ pi4: null });
+    expect(inv.all.vars).toMatchObject({ ansible_user: "pi", ansible_port: 22 });
     expect(inv.all.vars.docker_insecure_registries).toEqual(["192.168.1.11:5000"]);
+  });
+
+  it("tells the roles they run in the sim only for a simulated fleet", () => {
+    expect(buildInventory(testFleet()).all.vars.pifleet_sim).toBe(false);
+    expect(buildInventory(testFleet({ simulated: true })).all.vars.pifleet_sim).toBe(true);
+  });
+
+  it("emits only groups a play targets and variables a role reads", () => {
+    const inv = buildInventory(testFleet());
+    expect(Object.keys(inv.all.children).sort()).toEqual(["registry", "runners", "swarm_managers", "swarm_workers"]);
+    const hostVars = Object.values(inv.all.hosts).flatMap((h) => Object.keys(h));
+    const readByRoles = roleSources();
+    for (const name of [...Object.keys(inv.all.vars), ...hostVars].filter((n) => !n.startsWith("ansible_"))) {
+      expect(readByRoles, `${name} is emitted but no role reads it`).toMatch(new RegExp(`\\b${name}\\b`));
+    }
   });
 });

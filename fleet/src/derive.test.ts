@@ -2,7 +2,6 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { swarmLabels } from "./cluster.js";
 import { jobCapacity, nodeConcurrency, nodesByTag, poolNodes, tagsByNode } from "./derive.js";
-import { toAnsibleInventory } from "./inventory.js";
 import { fleetJsonSchemaText } from "./json-schema.js";
 import { parseFleet } from "./load.js";
 import type { FleetNode, RunnerPool } from "./schema.js";
@@ -54,18 +53,6 @@ describe("pools and tags", () => {
     expect(tagsByNode(reference).get("pi1")).toEqual(["arm64", "deploy", "docker", "pi", "pifleet"]);
     expect(tagsByNode(reference).get("pi4")).toEqual(["arm64", "docker", "pi"]);
     expect(nodesByTag(reference).get("deploy")).toEqual(["pi1", "pi2"]);
-  });
-});
-
-describe("Ansible inventory", () => {
-  it("has every node with its address and a group per role", () => {
-    const inv = toAnsibleInventory(reference);
-    expect(Object.keys(inv.all.hosts)).toEqual(["pi1", "pi2", "pi3", "pi4"]);
-    expect(inv.all.hosts.pi3).toMatchObject({ ansible_host: "192.168.1.13", pifleet_arch: "arm64", pifleet_labels: { rack: "b" } });
-    expect(Object.keys(inv.all.children.swarm_managers?.hosts ?? {})).toEqual(["pi1", "pi2", "pi3"]);
-    expect(Object.keys(inv.all.children.swarm_workers?.hosts ?? {})).toEqual(["pi4"]);
-    expect(Object.keys(inv.all.children.redis_nodes?.hosts ?? {})).toEqual(["pi1"]);
-    expect(inv.all.vars).toMatchObject({ ansible_user: "pi", pifleet_cluster: "picluster" });
   });
 });
 

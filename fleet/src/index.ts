@@ -1,7 +1,6 @@
 export * from "./cluster.js";
 export * from "./derive.js";
 export * from "./errors.js";
-export * from "./inventory.js";
 export { fleetJsonSchema, fleetJsonSchemaText } from "./json-schema.js";
 export * from "./load.js";
 export * from "./schema.js";

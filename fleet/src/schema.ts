@@ -170,6 +170,12 @@ export const FleetSchema = z.strictObject({
   nodes: z.array(NodeSchema).min(1),
   pools: z.array(RunnerPoolSchema).default([]),
   app: AppSchema.optional(),
+  simulated: z
+    .boolean()
+    .default(false)
+    .describe(
+      "true when the nodes are pifleet's simulated Pis (`pifleet sim up` writes it): Ansible then skips what a container cannot do, such as rebooting.",
+    ),
 });
 
 export type Role = z.infer<typeof RoleSchema>;

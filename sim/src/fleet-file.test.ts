@@ -20,6 +20,9 @@ describe("renderFleetYaml", () => {
     expect(resolveTopology(fleet).primaryManager.name).toBe("pi1");
     expect(fleet.app?.redis.node).toBe("pi1");
   });
+  it("marks the fleet as simulated, the one signal the Ansible roles read", () => {
+    expect(parseFleet(renderFleetYaml(layout, gitlab), "fleet.yaml").simulated).toBe(true);
+  });
   it("keeps nested engines and Swarm inside 198.18.0.0/15", () => {
     const fleet = parseFleet(renderFleetYaml(layout, gitlab), "fleet.yaml");
     expect(fleet.docker.bip).toBe("198.18.100.1/24");

@@ -31,6 +31,7 @@ export function simFleet(layout: SimLayout, gitlab: SimGitlab): FleetInput {
     })),
     pools: [{ name: `${layout.arch}-docker`, executor: "docker", tags: [layout.arch, "docker", "pi"], select: { roles: ["runner"] } }],
     app: { image: "pifleet/counter", port: 8080, redis: { node: "pi1" } },
+    simulated: true,
   };
 }
 

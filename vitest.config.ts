@@ -17,7 +17,7 @@ export default defineConfig({
         ssr: { resolve: { conditions: ["source"], externalConditions: ["source"] } },
         test: {
           name: "unit",
-          include: ["*/src/**/*.test.ts"],
+          include: ["*/src/**/*.test.ts", "counter-app/*/src/**/*.test.ts"],
           env: { NO_COLOR: "1" },
           testTimeout: 20_000,
         },
@@ -28,7 +28,7 @@ export default defineConfig({
         test: {
           // Tests against real Docker, SSH, Ansible, Redis and the sim: one file at a time.
           name: "integration",
-          include: ["*/src/**/*.itest.ts"],
+          include: ["*/src/**/*.itest.ts", "counter-app/*/src/**/*.itest.ts"],
           env: { NO_COLOR: "1" },
           fileParallelism: false,
           testTimeout: 600_000,

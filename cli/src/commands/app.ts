@@ -9,7 +9,7 @@ import {
   type ServiceSnapshot,
   stackStatus,
   type TaskRow,
-} from "@pifleet/counter-app";
+} from "@pifleet/counter-deploy";
 import { type Fleet, InputError, OperationError } from "@pifleet/fleet";
 import { type Command, Option } from "commander";
 import { globals, loadFleet, progressFor } from "../context.js";

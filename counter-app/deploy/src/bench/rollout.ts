@@ -8,7 +8,7 @@ import { buildImages } from "../images/build.js";
 import { IMAGE_LABEL } from "../images/recipe.js";
 
 /**
- * `npm run bench:rollout -w counter-app -- FLEET_FILE`: on a deployed stack,
+ * `npm run bench:rollout -w counter-app/deploy -- FLEET_FILE`: on a deployed stack,
  * rolls out (1) a new app version (the current image plus a label) and then
  * (2) a broken one (exits at start), each under load through the load
  * balancer, and prints requests, failures and counts. Prints figures only.
@@ -26,7 +26,7 @@ function allowed(address: string): boolean {
 
 const fleetFile = process.argv[2];
 if (!fleetFile) {
-  process.stderr.write("usage: npm run bench:rollout -w counter-app -- FLEET_FILE (a sim's fleet.yaml with the stack deployed)\n");
+  process.stderr.write("usage: npm run bench:rollout -w counter-app/deploy -- FLEET_FILE (a sim's fleet.yaml with the stack deployed)\n");
   process.exit(2);
 }
 const { fleet } = await loadFleetFile(fleetFile);

@@ -2,7 +2,7 @@ import { pino } from "pino";
 import { ConfigError, loadConfig } from "./config.js";
 import { startCounterApp } from "./server.js";
 
-/** Process entry: `npm start -w counter-app` and the image's CMD. */
+/** Process entry: `npm start -w counter-app/service` and the image's CMD. */
 async function main(): Promise<void> {
   let config: ReturnType<typeof loadConfig>;
   try {

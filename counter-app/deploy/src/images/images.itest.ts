@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "../deploy/exec.js";
-import { waitFor } from "../test-support/harness.js";
 import { type BuildResult, buildImages } from "./build.js";
 
 /**
@@ -81,23 +80,28 @@ describe("counter images", () => {
 
     const appUser = await docker("exec", `${PREFIX}-app-pi-a`, "id", "-u");
     expect(appUser).toBe("1000");
-    await waitFor(
-      async () => (await docker("inspect", "-f", "{{.State.Health.Status}}", `${PREFIX}-app-pi-a`)) === "healthy",
-      60_000,
-      "app healthy",
-    );
-    await waitFor(async () => (await fetch(`http://${lb}:8080/readyz`)).ok, 60_000, "LB serving");
+    await expect
+      .poll(async () => (await docker("inspect", "-f", "{{.State.Health.Status}}", `${PREFIX}-app-pi-a`)) === "healthy", {
+        timeout: 60_000,
+        interval: 100,
+        message: "app healthy",
+      })
+      .toBe(true);
+    await expect
+      .poll(async () => (await fetch(`http://${lb}:8080/readyz`)).ok, { timeout: 60_000, interval: 100, message: "LB serving" })
+      .toBe(true);
     // Both replicas pass HAProxy's readiness check before the count starts.
-    await waitFor(
-      async () => {
-        const nodes = new Set<string>();
-        for (let i = 0; i < 8; i++)
-          nodes.add(((await (await fetch(`http://${lb}:8080/api/stats`)).json()) as { servedBy: { node: string } }).servedBy.node);
-        return nodes.size === 2;
-      },
-      30_000,
-      "both replicas in the LB",
-    );
+    await expect
+      .poll(
+        async () => {
+          const nodes = new Set<string>();
+          for (let i = 0; i < 8; i++)
+            nodes.add(((await (await fetch(`http://${lb}:8080/api/stats`)).json()) as { servedBy: { node: string } }).servedBy.node);
+          return nodes.size === 2;
+        },
+        { timeout: 30_000, interval: 100, message: "both replicas in the LB" },
+      )
+      .toBe(true);
 
     const counts: number[] = [];
     for (let i = 0; i < 40; i++) {
@@ -117,15 +121,16 @@ describe("counter images", () => {
     const lb = await ipOf(`${PREFIX}-lb`);
     // Each replica reconnects on its own backoff; until then it answers 503 and HAProxy may still pick it.
     let after = 0;
-    await waitFor(
-      async () => {
-        const res = await fetch(`http://${lb}:8080/api/views/images-it`);
-        if (res.ok) after = ((await res.json()) as { views: number }).views;
-        return res.ok;
-      },
-      30_000,
-      "counting again after Redis restart",
-    );
+    await expect
+      .poll(
+        async () => {
+          const res = await fetch(`http://${lb}:8080/api/views/images-it`);
+          if (res.ok) after = ((await res.json()) as { views: number }).views;
+          return res.ok;
+        },
+        { timeout: 30_000, interval: 100, message: "counting again after Redis restart" },
+      )
+      .toBe(true);
     expect(after).toBeGreaterThan(40);
     expect(await docker("exec", `${PREFIX}-redis`, "ls", "/data/appendonlydir")).toMatch(/appendonly\.aof\.\d+\.incr\.aof/);
   });

@@ -1,7 +1,4 @@
-// Public API of @pifleet/counter-app: the app, its images, its Swarm stack and the rollout.
-export { type AppConfig, ConfigError, loadConfig } from "./app/config.js";
-export { isValidPageKey, PAGE_KEY } from "./app/keys.js";
-export { type RunningApp, startCounterApp } from "./app/server.js";
+// Public API of @pifleet/counter-deploy: the counter's images, its Swarm stack, the rollout plan and its apply.
 export { type AppTopology, appTopology, PLACEMENT_LABELS } from "./deploy/cluster.js";
 export {
   type DeployResult,

@@ -1,10 +1,10 @@
 import { createHash } from "node:crypto";
-import { createReadStream, readFileSync } from "node:fs";
+import { createReadStream } from "node:fs";
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { APP_DIST_DIR, IMAGE_RECIPES_DIR, runtimeDependencyVersions, SERVICE_DIR, serviceVersion } from "@pifleet/counter-service/image";
 import { EnvironmentError } from "@pifleet/fleet";
 import { pipe, run } from "../deploy/exec.js";
 import {
@@ -19,12 +19,6 @@ import {
   runtimePackageJson,
   singleLayerArchive,
 } from "./recipe.js";
-
-/** counter-app/, the same from src/ and dist/. */
-const PACKAGE_DIR = fileURLToPath(new URL("../../", import.meta.url));
-const RECIPES = join(PACKAGE_DIR, "images");
-/** What dist/app needs at run time; versions are the ones installed and tested here. */
-const RUNTIME_DEPS = ["express", "pino", "prom-client", "redis", "zod"];
 
 export interface BuildResult {
   tags: ImageTags;
@@ -47,17 +41,11 @@ async function recipeFiles(dir: string): Promise<ContextFile[]> {
 }
 
 async function appFiles(): Promise<ContextFile[]> {
-  const dist = join(PACKAGE_DIR, "dist", "app");
-  const names = (await readdir(dist)).filter((n) => n.endsWith(".js")).sort();
-  const require = createRequire(join(PACKAGE_DIR, "package.json"));
-  const versions = Object.fromEntries(
-    RUNTIME_DEPS.map((d) => [d, (JSON.parse(readFileSync(require.resolve(`${d}/package.json`), "utf8")) as { version: string }).version]),
-  );
-  const pkg = JSON.parse(await readFile(join(PACKAGE_DIR, "package.json"), "utf8")) as { version: string };
+  const names = (await readdir(APP_DIST_DIR)).filter((n) => n.endsWith(".js")).sort();
   return [
-    ...(await recipeFiles(join(RECIPES, "app"))),
-    { path: "package.json", content: runtimePackageJson(pkg.version, versions) },
-    ...(await Promise.all(names.map(async (n) => ({ path: `dist/app/${n}`, content: await readFile(join(dist, n)) })))),
+    ...(await recipeFiles(join(IMAGE_RECIPES_DIR, "app"))),
+    { path: "package.json", content: runtimePackageJson(serviceVersion(), runtimeDependencyVersions()) },
+    ...(await Promise.all(names.map(async (n) => ({ path: `dist/app/${n}`, content: await readFile(join(APP_DIST_DIR, n)) })))),
   ];
 }
 
@@ -111,7 +99,7 @@ async function buildNodeBase(tags: ImageTags, arch: ImageArch, nodeVersion: stri
     const tarball =
       (await run("npm", ["pack", nodePackage(arch, nodeVersion), "--pack-destination", work, "--silent"])).trim().split("\n").pop() ?? "";
     await run("tar", ["-xzf", join(work, tarball), "-C", work, "package/bin/node"]);
-    await cp(join(RECIPES, "node-base"), join(work, "context"), { recursive: true });
+    await cp(join(IMAGE_RECIPES_DIR, "node-base"), join(work, "context"), { recursive: true });
     await cp(join(work, "package/bin/node"), join(work, "context", "node"));
     await dockerBuild(tags.nodeBase, "node-base", arch, join(work, "context"), { DEBIAN_IMAGE: tags.debian });
   } finally {
@@ -127,7 +115,7 @@ async function buildApp(tags: ImageTags, arch: ImageArch, files: ContextFile[]):
     await run("npm", ["install", "--omit=dev", "--ignore-scripts", "--no-audit", "--no-fund", "--no-package-lock", "--silent"], {
       cwd: work,
     });
-    const revision = await run("git", ["rev-parse", "--short", "HEAD"], { cwd: PACKAGE_DIR }).catch(() => "unknown");
+    const revision = await run("git", ["rev-parse", "--short", "HEAD"], { cwd: SERVICE_DIR }).catch(() => "unknown");
     await dockerBuild(tags.app, "app", arch, work, {
       BASE_IMAGE: tags.nodeBase,
       VERSION: tags.app.split(":")[1] ?? "dev",
@@ -156,17 +144,17 @@ export async function buildImages(
       "Run scripts/setup (installs qemu-user-static and binfmt-support).",
     );
   }
-  progress("compiling counter-app");
+  progress("compiling the counter service");
   const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
-  await run(process.execPath, [tsc, "-b", PACKAGE_DIR]);
+  await run(process.execPath, [tsc, "-b", SERVICE_DIR]);
   const app = await appFiles();
   const tags = imageTags({
     arch,
     nodeVersion,
     app,
-    redis: await recipeFiles(join(RECIPES, "redis")),
-    loadBalancer: await recipeFiles(join(RECIPES, "lb")),
-    nodeBase: await recipeFiles(join(RECIPES, "node-base")),
+    redis: await recipeFiles(join(IMAGE_RECIPES_DIR, "redis")),
+    loadBalancer: await recipeFiles(join(IMAGE_RECIPES_DIR, "lb")),
+    nodeBase: await recipeFiles(join(IMAGE_RECIPES_DIR, "node-base")),
   });
   const built: string[] = [];
   const apt = process.env.PIFLEET_APT_PROXY ?? "";
@@ -180,10 +168,10 @@ export async function buildImages(
   await ensure(tags.nodeBase, () => buildNodeBase(tags, arch, nodeVersion));
   await ensure(tags.app, () => buildApp(tags, arch, app));
   await ensure(tags.redis, () =>
-    dockerBuild(tags.redis, "redis", arch, join(RECIPES, "redis"), { DEBIAN_IMAGE: tags.debian, APT_PROXY: apt }),
+    dockerBuild(tags.redis, "redis", arch, join(IMAGE_RECIPES_DIR, "redis"), { DEBIAN_IMAGE: tags.debian, APT_PROXY: apt }),
   );
   await ensure(tags.loadBalancer, () =>
-    dockerBuild(tags.loadBalancer, "lb", arch, join(RECIPES, "lb"), { DEBIAN_IMAGE: tags.debian, APT_PROXY: apt }),
+    dockerBuild(tags.loadBalancer, "lb", arch, join(IMAGE_RECIPES_DIR, "lb"), { DEBIAN_IMAGE: tags.debian, APT_PROXY: apt }),
   );
   return { tags, built };
 }

@@ -7,7 +7,6 @@ import { type SimStatus, simDown, simUp } from "@pifleet/sim";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BuildResult, buildImages } from "../images/build.js";
 import { IMAGE_LABEL } from "../images/recipe.js";
-import { waitFor } from "../test-support/harness.js";
 import { deployStack } from "./deploy.js";
 import { run } from "./exec.js";
 
@@ -67,15 +66,16 @@ describe("pifleet app deploy on a configured sim", () => {
 
   it("through the load balancer, N requests get N distinct increasing counts, served by more than one node", async () => {
     // HAProxy adds a replica after two passed readiness checks.
-    await waitFor(
-      async () => {
-        const seen = new Set<string>();
-        for (let i = 0; i < 9; i++) seen.add((await json<{ servedBy: { node: string } }>("/api/stats")).servedBy.node);
-        return seen.size === 3;
-      },
-      90_000,
-      "all three replicas behind the LB",
-    );
+    await expect
+      .poll(
+        async () => {
+          const seen = new Set<string>();
+          for (let i = 0; i < 9; i++) seen.add((await json<{ servedBy: { node: string } }>("/api/stats")).servedBy.node);
+          return seen.size === 3;
+        },
+        { timeout: 90_000, interval: 100, message: "all three replicas behind the LB" },
+      )
+      .toBe(true);
     const counts: number[] = [];
     for (let i = 0; i < 30; i++) counts.push((await json<{ views: number }>("/api/views/e2e")).views);
     expect(counts).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
@@ -96,6 +96,12 @@ describe("pifleet app deploy on a configured sim", () => {
     expect(result.previousAppImage).toContain(images.tags.app);
     const app = result.tasks.filter((t) => t.service === "pifleet_app" && t.desiredState === "Running");
     expect(app.every((t) => t.image.includes(images.tags.app))).toBe(true);
-    await waitFor(async () => (await json<{ views: number }>("/api/views/e2e")).views > before, 60_000, "counting after rollback");
+    await expect
+      .poll(async () => (await json<{ views: number }>("/api/views/e2e")).views > before, {
+        timeout: 60_000,
+        interval: 100,
+        message: "counting after rollback",
+      })
+      .toBe(true);
   });
 });

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Harness, startHarness } from "../test-support/harness.js";
 
 /** Kept as a test artifact (test-results/ is git-ignored and collected by CI). */
-const ARTIFACTS = fileURLToPath(new URL("../../../test-results/counter-app/", import.meta.url));
+const ARTIFACTS = fileURLToPath(new URL("../../../../test-results/counter-app/", import.meta.url));
 
 let h: Harness;
 let browser: Browser;

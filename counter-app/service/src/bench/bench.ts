@@ -6,7 +6,7 @@ import { createClient } from "redis";
 import { freePort, startLocalRedis } from "../dev/redis-server.js";
 
 /**
- * `npm run bench -w counter-app`: (a) node:http + one INCR per request vs
+ * `npm run bench -w counter-app/service`: (a) node:http + one INCR per request vs
  * (b) the counter app with all its middleware, against the same local
  * redis-server, 50 connections. Prints figures; asserts nothing.
  *

@@ -29,8 +29,8 @@ if (!fleetFile) {
   process.stderr.write("usage: npm run bench:rollout -w counter-app/deploy -- FLEET_FILE (a sim's fleet.yaml with the stack deployed)\n");
   process.exit(2);
 }
-const { fleet } = await loadFleetFile(fleetFile);
-const lbNode = appTopology(fleet).loadBalancer;
+const { fleet, topology } = await loadFleetFile(fleetFile);
+const lbNode = appTopology(fleet, topology).loadBalancer;
 if (!allowed(lbNode.node.address)) {
   process.stderr.write(
     `refusing to load ${lbNode.node.address}: not loopback or 198.18.0.0/15 (set PIFLEET_BENCH_ANY_ADDRESS=1 for real Pis)\n`,

@@ -10,7 +10,7 @@ relies on a real gitlab-runner doing:
   * on SIGQUIT stops "taking jobs" and exits only when its running jobs have
     finished (graceful shutdown); on SIGTERM/SIGINT it exits at once (abort).
 A real runner knows its jobs because it runs them; the stand-in asks GitLab
-(GET /runners/:id/jobs?status=running) with a read-only token the sim test
+(GET /runners/:id/jobs?status=running) with a read-only token `sim up`
 installs in /etc/gitlab-runner-standin/jobs-token. Tokens are never logged.
 """
 import hashlib

@@ -92,6 +92,37 @@ describe("sim up", () => {
     ]);
   });
 
+  it("runs the runner stand-in as gitlab-runner.service: a runner in config.toml is contacted, so GitLab shows it online", async () => {
+    expect(sim.runnerService).toBe("stand-in");
+    const gitlab = sim.gitlab;
+    if (!gitlab) throw new Error("sim started without its GitLab emulator");
+    const api = (path: string, init: RequestInit = {}) =>
+      fetch(`${gitlab.url}/api/v4${path}`, {
+        ...init,
+        headers: { "content-type": "application/json", "PRIVATE-TOKEN": gitlab.token },
+      });
+    const created = (await (
+      await api("/user/runners", {
+        method: "POST",
+        body: JSON.stringify({ runner_type: "project_type", project_id: gitlab.projectId, description: "standin-itest" }),
+      })
+    ).json()) as { id: number; token: string };
+    const config = `check_interval = 1\n[[runners]]\n  name = "standin-itest"\n  url = "${gitlab.url}"\n  id = ${created.id}\n  token = "${created.token}"\n  executor = "shell"\n`;
+    const pi1 = node("pi1").address;
+    expect(await sshRun(sim, pi1, "systemctl is-active gitlab-runner")).toBe("active");
+    await sshRun(
+      sim,
+      pi1,
+      `sudo -n sh -c 'umask 077 && mkdir -p /etc/gitlab-runner && cat > /etc/gitlab-runner/config.toml' <<'EOF'\n${config}EOF`,
+    );
+    await expect
+      .poll(async () => ((await (await api(`/runners/${created.id}`)).json()) as { status: string }).status, {
+        timeout: 20_000,
+        interval: 500,
+      })
+      .toBe("online");
+  });
+
   it("run again on the same dir, starts what was stopped (a node, the emulator) and returns the sim", async () => {
     await simFault(dir, "pi2", "stop");
     process.kill(Number(await readFile(join(dir, "gitlab.pid"), "utf8")), "SIGTERM");

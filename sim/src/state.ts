@@ -10,6 +10,8 @@ export interface SimState {
   /** apt proxy URL the nodes use. */
   aptProxy: string;
   gitlab?: { url: string; projectId: number };
+  /** sim/runner-standin runs as gitlab-runner.service on every node (only with the emulator). */
+  runnerStandin?: boolean;
   createdAt: string;
 }
 

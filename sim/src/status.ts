@@ -30,6 +30,12 @@ export interface SimStatus {
   gitlab: { url: string; token: string; tokenFile: string; projectId: number; running: boolean } | null;
   /** apt-cacher-ng URL the nodes' apt uses. */
   aptProxy: string;
+  /**
+   * "stand-in": gitlab-runner.service on every node is sim/runner-standin, which contacts the
+   * emulator for each runner in config.toml (so runners show online) and runs no jobs.
+   * null: nothing runs as gitlab-runner (a sim without the emulator).
+   */
+  runnerService: "stand-in" | null;
 }
 
 /** Maps Docker's container state plus network attachment to what a fleet operator cares about. Pure. */
@@ -85,6 +91,7 @@ export async function statusOf(state: SimState): Promise<SimStatus> {
       ? { ...state.gitlab, token: token.trim(), tokenFile: layout.files.gitlabToken, running: await gitlabRunning(layout.files) }
       : null,
     aptProxy: state.aptProxy,
+    runnerService: state.runnerStandin ? "stand-in" : null,
   };
 }
 

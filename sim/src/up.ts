@@ -11,6 +11,7 @@ import { ensureNodeImage, machineMirror, type ProgressFn } from "./image.js";
 import { instanceIdFor, parseMemory, pickSubnet, planLayout, SIM_ARCHES, type SimArch, type SimLayout } from "./layout.js";
 import { HOST_RUN_DIR, withLock } from "./lock.js";
 import { createNode, SSH_TIMEOUT_MS, waitForSsh } from "./node-setup.js";
+import { installRunnerStandin } from "./runner-standin.js";
 import { createNetwork, simContainers, usedSubnets } from "./sim-docker.js";
 import { ensureKeyPair } from "./ssh-keys.js";
 import { readState, type SimState, writeFileAtomic, writeState } from "./state.js";
@@ -166,5 +167,10 @@ async function createSim(
 
   progress("waiting for sshd on every node");
   await Promise.all(layout.nodes.map((n) => waitForSsh(n, SSH_TIMEOUT_MS[arch])));
+  if (state.gitlab) {
+    await installRunnerStandin(layout.nodes, state.gitlab.url, progress);
+    state.runnerStandin = true;
+    await writeState(state);
+  }
   return statusOf(state);
 }

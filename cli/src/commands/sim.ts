@@ -43,6 +43,8 @@ function printStatus(s: SimStatus): void {
     print(`token file:  ${s.gitlab.tokenFile}   (export GITLAB_TOKEN=$(cat ${s.gitlab.tokenFile}))`);
   }
   print(`apt proxy:   ${s.aptProxy}`);
+  if (s.runnerService === "stand-in")
+    print("runners:     gitlab-runner.service is sim/runner-standin: it contacts the emulator, so runners show online; it runs no jobs");
 }
 
 /** `pifleet sim …`: a simulated Pi fleet on this machine (logic in @pifleet/sim). */

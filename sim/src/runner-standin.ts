@@ -1,0 +1,67 @@
+import { readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import { OperationError } from "@pifleet/fleet";
+import { docker } from "./exec.js";
+import type { ProgressFn } from "./image.js";
+import type { NodePlan } from "./layout.js";
+
+/** sim/runner-standin: gitlab-runner's process behaviour (contacts GitLab, graceful stop), running no jobs. */
+const STANDIN_DIR = fileURLToPath(new URL("../runner-standin/", import.meta.url));
+
+/** A file the stand-in needs on a node. */
+export interface NodeFile {
+  path: string;
+  content: string;
+  mode: "0600" | "0644";
+}
+
+/** Where the stand-in's files go on a node (as sim/runner-standin/README.md describes). Pure. */
+export function standinFiles(script: string, unit: string, jobsToken: string): NodeFile[] {
+  return [
+    { path: "/usr/local/lib/pifleet-sim/gitlab-runner-standin.py", content: script, mode: "0644" },
+    { path: "/etc/systemd/system/gitlab-runner.service", content: unit, mode: "0644" },
+    // A read_api token, so the stand-in can ask which of its runners' jobs are running (graceful stop).
+    { path: "/etc/gitlab-runner-standin/jobs-token", content: jobsToken, mode: "0600" },
+  ];
+}
+
+/** Mints the stand-in's read-only token on the emulator's control API. */
+async function mintJobsToken(gitlabUrl: string): Promise<string> {
+  const url = `${gitlabUrl}/-/sim/tokens`;
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ scopes: ["read_api"], name: "runner-standin" }),
+  }).catch((err: unknown) => {
+    throw new OperationError(`could not reach the GitLab emulator at ${url}: ${String(err)}`, "Check `pifleet sim status`.");
+  });
+  if (res.status !== 201) throw new OperationError(`the GitLab emulator refused the runner stand-in's token (${url}: HTTP ${res.status})`);
+  return ((await res.json()) as { token: string }).token;
+}
+
+/** Writes a file as root through the container's own engine: the token travels on stdin, never in arguments. */
+async function writeNodeFile(node: NodePlan, file: NodeFile): Promise<void> {
+  const script = 'umask 077 && mkdir -p "$(dirname "$1")" && cat > "$1" && chmod "$2" "$1"';
+  await docker(["exec", "-i", node.container, "sh", "-c", script, "sh", file.path, file.mode], { input: file.content });
+}
+
+/**
+ * Installs sim/runner-standin as gitlab-runner.service on every node and starts it, so the runners
+ * `pifleet runners apply` registers are contacted (online in GitLab). It runs no jobs.
+ */
+export async function installRunnerStandin(nodes: readonly NodePlan[], gitlabUrl: string, progress: ProgressFn): Promise<void> {
+  progress("installing the runner stand-in (contacts the emulator, runs no jobs) as gitlab-runner.service");
+  const [script, unit, jobsToken] = await Promise.all([
+    readFile(`${STANDIN_DIR}gitlab-runner-standin.py`, "utf8"),
+    readFile(`${STANDIN_DIR}gitlab-runner.service`, "utf8"),
+    mintJobsToken(gitlabUrl),
+  ]);
+  const files = standinFiles(script, unit, jobsToken);
+  await Promise.all(
+    nodes.map(async (node) => {
+      for (const file of files) await writeNodeFile(node, file);
+      await docker(["exec", node.container, "systemctl", "daemon-reload"]);
+      await docker(["exec", node.container, "systemctl", "enable", "--now", "gitlab-runner"]);
+    }),
+  );
+}

@@ -1,10 +1,10 @@
 import { InputError } from "@pifleet/fleet";
 import { describe, expect, it } from "vitest";
 import { checkConfigureInput, configure } from "./configure.js";
-import { testFleet } from "./test-support/fleets.js";
+import { threeNodeFleet } from "./test-support/fleets.js";
 
 describe("checkConfigureInput", () => {
-  const fleet = testFleet();
+  const fleet = threeNodeFleet();
 
   it("accepts fleet nodes and role tags", () => {
     expect(() => checkConfigureInput(fleet, ["pi1", "pi3"], ["docker", "swarm"])).not.toThrow();
@@ -28,7 +28,7 @@ describe("checkConfigureInput", () => {
 
 describe("configure", () => {
   it("refuses to run when the fleet's SSH key is missing (exit 2), before starting Ansible", async () => {
-    const run = configure({ fleet: testFleet(), workDir: "/nonexistent/never-written" });
+    const run = configure({ fleet: threeNodeFleet(), workDir: "/nonexistent/never-written" });
     await expect(run).rejects.toBeInstanceOf(InputError);
     await expect(run).rejects.toThrow("ssh.privateKey /keys/id_ed25519 does not exist");
   });

@@ -4,7 +4,7 @@ import { loadFleetFile, resolveTopology, swarmLabels } from "@pifleet/fleet";
 import { describe, expect, it } from "vitest";
 import { buildInventory } from "./inventory.js";
 import { ANSIBLE_DIR } from "./run-dir.js";
-import { testFleet } from "./test-support/fleets.js";
+import { threeNodeFleet } from "./test-support/fleets.js";
 
 /** What the roles execute (tasks, handlers, templates), where a variable is read; defaults and READMEs only declare. */
 function roleSources(): string {
@@ -17,7 +17,7 @@ function roleSources(): string {
 
 describe("buildInventory", () => {
   it("maps the fleet's os and docker sections onto the roles' variables", () => {
-    const fleet = testFleet({
+    const fleet = threeNodeFleet({
       os: { timezone: "Europe/Berlin", poeFanTemps: [40, 50, 60, 70] },
       docker: {
         bip: "198.18.100.1/24",
@@ -49,14 +49,14 @@ describe("buildInventory", () => {
   });
 
   it("puts the registry on the first manager, port 5000, and lists it as insecure on every node", () => {
-    const inv = buildInventory(testFleet());
+    const inv = buildInventory(threeNodeFleet());
     expect(inv.all.children.registry).toEqual({ hosts: { pi1: null } });
     expect(inv.all.vars.docker_insecure_registries).toEqual(["198.19.255.11:5000"]);
     expect(inv.all.vars.registry_port).toBe(5000);
   });
 
   it("honours app.registry and gives each host its swarm role and labels", () => {
-    const fleet = testFleet({ app: { image: "pifleet/counter", redis: { node: "pi1" }, registry: { node: "pi2", port: 5050 } } });
+    const fleet = threeNodeFleet({ app: { image: "pifleet/counter", redis: { node: "pi1" }, registry: { node: "pi2", port: 5050 } } });
     const inv = buildInventory(fleet);
     expect(resolveTopology(fleet).registry).toMatchObject({ node: { name: "pi2" }, port: 5050, host: "198.19.255.12:5050" });
     expect(inv.all.children.registry).toEqual({ hosts: { pi2: null } });
@@ -79,7 +79,7 @@ describe("buildInventory", () => {
   });
 
   it("leaves nodes without a swarm role out of the Swarm and skips the advertise address for DNS names", () => {
-    const fleet = testFleet({}, [
+    const fleet = threeNodeFleet({}, [
       { name: "pi1", address: "198.19.255.11", roles: ["swarm-manager"] },
       { name: "ci1", address: "ci1.example.net", roles: ["runner"] },
     ]);
@@ -105,12 +105,12 @@ describe("buildInventory", () => {
   });
 
   it("tells the roles they run in the sim only for a simulated fleet", () => {
-    expect(buildInventory(testFleet()).all.vars.pifleet_sim).toBe(false);
-    expect(buildInventory(testFleet({ simulated: true })).all.vars.pifleet_sim).toBe(true);
+    expect(buildInventory(threeNodeFleet()).all.vars.pifleet_sim).toBe(false);
+    expect(buildInventory(threeNodeFleet({ simulated: true })).all.vars.pifleet_sim).toBe(true);
   });
 
   it("emits only groups a play targets and variables a role reads", () => {
-    const inv = buildInventory(testFleet());
+    const inv = buildInventory(threeNodeFleet());
     expect(Object.keys(inv.all.children).sort()).toEqual(["registry", "runners", "swarm_managers", "swarm_workers"]);
     const hostVars = Object.values(inv.all.hosts).flatMap((h) => Object.keys(h));
     const readByRoles = roleSources();

@@ -8,12 +8,12 @@ import type { AnsibleEvent } from "./events.js";
 import { secretValues } from "./mask.js";
 import { renderMarkdownReport } from "./report.js";
 import { runPlaybook } from "./run-playbook.js";
-import { testFleet } from "./test-support/fleets.js";
+import { threeNodeFleet } from "./test-support/fleets.js";
 
 // Real ansible-playbook, run against this machine with the local connection (no SSH, no network):
 // the fleet's two nodes both map to localhost, and each writes its own file in a temp dir.
 const playbook = fileURLToPath(new URL("./fixtures/play.yml", import.meta.url));
-const fleet = testFleet({}, [
+const fleet = threeNodeFleet({}, [
   { name: "node1", address: "127.0.0.1", roles: ["runner"] },
   { name: "node2", address: "127.0.0.2", roles: ["runner"] },
 ]);

@@ -2,8 +2,8 @@ import { readFile, rename, writeFile } from "node:fs/promises";
 import type { SimLayout } from "./layout.js";
 import { simFiles } from "./layout.js";
 
-/** What `sim up` recorded in DIR/state.json, so status/fault/down need no options. */
-export interface SimState {
+/** What `sim up` recorded in DIR/state.json, so status/fault/down need no options (the emulator's own state is gitlab/state.ts's SimState). */
+export interface SimRecord {
   version: 1;
   layout: SimLayout;
   image: string;
@@ -15,9 +15,9 @@ export interface SimState {
   createdAt: string;
 }
 
-export async function readState(dir: string): Promise<SimState | undefined> {
+export async function readState(dir: string): Promise<SimRecord | undefined> {
   const text = await readFile(simFiles(dir).state, "utf8").catch(() => undefined);
-  return text === undefined ? undefined : (JSON.parse(text) as SimState);
+  return text === undefined ? undefined : (JSON.parse(text) as SimRecord);
 }
 
 /** Atomic write (temp file, then rename) so a reader never sees half a state file. */
@@ -27,6 +27,6 @@ export async function writeFileAtomic(path: string, content: string, mode = 0o64
   await rename(tmp, path);
 }
 
-export async function writeState(state: SimState): Promise<void> {
+export async function writeState(state: SimRecord): Promise<void> {
   await writeFileAtomic(state.layout.files.state, `${JSON.stringify(state, null, 2)}\n`);
 }

@@ -4,7 +4,7 @@ import { InputError } from "@pifleet/fleet";
 import { gitlabRunning } from "./gitlab-process.js";
 import type { SimArch } from "./layout.js";
 import { attachedContainers, simContainers } from "./sim-docker.js";
-import { readState, type SimState } from "./state.js";
+import { readState, type SimRecord } from "./state.js";
 
 export type NodeState = "running" | "stopped" | "paused" | "partitioned" | "missing" | "restarting" | "created";
 
@@ -55,7 +55,7 @@ export function nodeState(dockerState: string | undefined, attached: boolean): N
   }
 }
 
-export async function requireState(dir: string): Promise<SimState> {
+export async function requireState(dir: string): Promise<SimRecord> {
   const state = await readState(resolve(dir));
   if (!state) {
     throw new InputError(
@@ -66,7 +66,7 @@ export async function requireState(dir: string): Promise<SimState> {
   return state;
 }
 
-export async function statusOf(state: SimState): Promise<SimStatus> {
+export async function statusOf(state: SimRecord): Promise<SimStatus> {
   const { layout } = state;
   const [containers, attached] = await Promise.all([simContainers(layout.instance), attachedContainers(layout.network.name)]);
   const byNode = new Map(containers.map((c) => [c.node, c]));

@@ -14,7 +14,7 @@ import { createNode, SSH_TIMEOUT_MS, waitForSsh } from "./node-setup.js";
 import { installRunnerStandin } from "./runner-standin.js";
 import { createNetwork, simContainers, usedSubnets } from "./sim-docker.js";
 import { ensureKeyPair } from "./ssh-keys.js";
-import { readState, type SimState, writeFileAtomic, writeState } from "./state.js";
+import { readState, type SimRecord, writeFileAtomic, writeState } from "./state.js";
 import { type SimStatus, statusOf } from "./status.js";
 
 export interface SimUpOptions {
@@ -56,7 +56,7 @@ async function createSimNetwork(dir: string, options: Omit<Parameters<typeof pla
 }
 
 /** An existing sim in dir is started again (stopped nodes, emulator) rather than created twice. */
-async function resume(state: SimState, options: { nodes: number; arch: SimArch }, progress: ProgressFn): Promise<SimStatus> {
+async function resume(state: SimRecord, options: { nodes: number; arch: SimArch }, progress: ProgressFn): Promise<SimStatus> {
   const { layout } = state;
   if (layout.nodes.length !== options.nodes || layout.arch !== options.arch) {
     throw new InputError(
@@ -88,7 +88,7 @@ async function resume(state: SimState, options: { nodes: number; arch: SimArch }
 }
 
 /** Starts the emulator (on a new port) and writes the fleet file naming it. */
-async function startEmulatorAndWriteFleet(state: SimState): Promise<void> {
+async function startEmulatorAndWriteFleet(state: SimRecord): Promise<void> {
   const { layout } = state;
   const gitlab = await startGitlab(layout.files, layout.network.gateway);
   state.gitlab = { url: gitlab.url, projectId: gitlab.projectId };
@@ -142,7 +142,7 @@ async function createSim(
   progress: ProgressFn,
 ): Promise<SimStatus> {
   const { arch } = layout;
-  const state: SimState = { version: 1, layout, image: "", aptProxy: aptProxy.nodes, createdAt: new Date().toISOString() };
+  const state: SimRecord = { version: 1, layout, image: "", aptProxy: aptProxy.nodes, createdAt: new Date().toISOString() };
   await writeState(state);
 
   state.image = await ensureNodeImage(arch, { host: aptProxy.host, build: aptProxy.nodes }, progress);

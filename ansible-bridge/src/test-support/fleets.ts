@@ -3,7 +3,7 @@ import { type Fleet, type FleetInput, FleetSchema } from "@pifleet/fleet";
 type NodeInput = FleetInput["nodes"][number];
 
 /** A small valid fleet for unit tests; nodes default to pi1 (manager) + pi2, pi3 (workers). */
-export function testFleet(overrides: Partial<FleetInput> = {}, nodes?: NodeInput[]): Fleet {
+export function threeNodeFleet(overrides: Partial<FleetInput> = {}, nodes?: NodeInput[]): Fleet {
   return FleetSchema.parse({
     cluster: "testcluster",
     gitlab: { url: "https://gitlab.example.com", runnerScope: { type: "project", id: 1 } },

@@ -16,7 +16,7 @@ export interface CliResult {
  * the defaults under test.
  */
 export function runCli(args: string[], options: { cwd?: string; unset?: string[] } = {}): CliResult {
-  const env = { ...process.env, NO_COLOR: "1" };
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1" };
   for (const name of options.unset ?? []) delete env[name];
   const r = spawnSync(process.execPath, [PIFLEET_BIN, ...args], { cwd: options.cwd, encoding: "utf8", env });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };

@@ -69,7 +69,8 @@ export function projectPipeline(fleet: Fleet, options: ProjectPipelineOptions): 
   });
 
   const lint = job("lint", { extends: [node], stage: "verify", script: ["npx biome check ."] });
-  const typecheck = job("typecheck", { extends: [node], stage: "verify", script: ["npx tsc -b"] });
+  // Builds the sources, then type-checks every TypeScript file, tests included (vitest does not type-check).
+  const typecheck = job("typecheck", { extends: [node], stage: "verify", script: ["npx tsc -b", "npm run typecheck"] });
   const unitTests = job("unit-tests", {
     extends: [node],
     stage: "verify",

@@ -3,7 +3,18 @@ import autocannon from "autocannon";
 import { createClient } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Harness, startHarness, waitFor } from "../test-support/harness.js";
-import { NODES_KEY, VIEWS_KEY } from "./redis-store.js";
+import { NODES_KEY, type Stats, VIEWS_KEY } from "./redis-store.js";
+
+/** The JSON bodies these tests read; fetch types every body as unknown. */
+interface ViewsBody {
+  page: string;
+  views: number;
+  node: string;
+  replica: string;
+}
+interface ErrorBody {
+  error: string;
+}
 
 let h: Harness;
 let redis: ReturnType<typeof createClient>;
@@ -38,7 +49,7 @@ function raw(path: string, options: { method?: string; headers?: Record<string, 
 describe("routes", () => {
   it("GET /api/views/:page counts atomically and returns the new count with the serving replica", async () => {
     const first = await (await fetch(`${h.base}/api/views/routes-a`)).json();
-    const second = await (await fetch(`${h.base}/api/views/routes-a?utm=x`)).json();
+    const second = (await (await fetch(`${h.base}/api/views/routes-a?utm=x`)).json()) as ViewsBody;
     expect(first).toEqual({ page: "routes-a", views: 1, node: "testnode", replica: "r1" });
     expect(second.views).toBe(2);
     expect(await redis.hGet(VIEWS_KEY, "routes-a")).toBe("2");
@@ -58,7 +69,7 @@ describe("routes", () => {
 
   it("GET /api/stats returns counts per page and per node", async () => {
     await fetch(`${h.base}/api/views/routes-b`);
-    const stats = await (await fetch(`${h.base}/api/stats`)).json();
+    const stats = (await (await fetch(`${h.base}/api/stats`)).json()) as Stats & { servedBy: unknown };
     expect(stats.pages["routes-b"]).toBe(1);
     expect(stats.nodes.testnode).toBe(Number(await redis.hGet(NODES_KEY, "testnode")));
     expect(stats.total).toBe(Object.values(stats.pages as Record<string, number>).reduce((a, b) => a + b, 0));
@@ -108,7 +119,7 @@ describe("page key validation", () => {
     async (key) => {
       const res = await fetch(`${h.base}/api/views/${key}`);
       expect(res.status).toBe(400);
-      expect((await res.json()).error).toContain("page must be 1-64 characters");
+      expect(((await res.json()) as ErrorBody).error).toContain("page must be 1-64 characters");
       const fields = await redis.hKeys(VIEWS_KEY);
       expect(fields.every((f) => /^[a-z0-9][a-z0-9_-]{0,63}$/.test(f))).toBe(true);
     },
@@ -125,7 +136,7 @@ describe("concurrent load", () => {
 
   it("hands out distinct increasing counts to concurrent requests", async () => {
     const counts = await Promise.all(
-      Array.from({ length: 200 }, async () => (await (await fetch(`${h.base}/api/views/distinct`)).json()).views as number),
+      Array.from({ length: 200 }, async () => ((await (await fetch(`${h.base}/api/views/distinct`)).json()) as ViewsBody).views),
     );
     expect(new Set(counts).size).toBe(200);
     expect(Math.min(...counts)).toBe(1);
@@ -150,6 +161,6 @@ describe("Redis outage", () => {
     await waitFor(async () => (await fetch(`${h.base}/readyz`)).status === 200, 10_000, "readyz 200 after Redis restart");
     const up = await fetch(`${h.base}/api/views/outage`);
     expect(up.status).toBe(200);
-    expect((await up.json()).views).toBe(1);
+    expect(((await up.json()) as ViewsBody).views).toBe(1);
   });
 });

@@ -4,6 +4,9 @@ import { type Browser, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Harness, startHarness } from "../test-support/harness.js";
 
+/** The browser's own global, called inside the page; this program's lib is Node's, without the DOM's. */
+declare function getComputedStyle(element: unknown): { fontSize: string };
+
 /** Kept as a test artifact (test-results/ is git-ignored and collected by CI). */
 const ARTIFACTS = fileURLToPath(new URL("../../../../test-results/counter-app/", import.meta.url));
 

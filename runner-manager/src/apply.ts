@@ -25,7 +25,9 @@ export interface ApplyReport {
 }
 
 export function describeAction(a: Action): string {
-  return a.kind === "write-config" ? `write-config ${a.node}` : `${a.kind} ${a.key}${"runnerId" in a ? ` #${a.runnerId}` : ""}`;
+  if (a.kind === "write-config") return `write-config ${a.node}`;
+  if (a.kind === "mark-pending-rotation") return `mark-pending-rotation ${a.node} ${a.runnerIds.map((id) => `#${id}`).join(" ")}`;
+  return `${a.kind} ${a.key}${"runnerId" in a ? ` #${a.runnerId}` : ""}`;
 }
 
 export async function applyPlan(plan: Plan, api: GitlabApi, nodes: NodeAccess, options: ApplyOptions): Promise<ApplyReport> {
@@ -33,6 +35,8 @@ export async function applyPlan(plan: Plan, api: GitlabApi, nodes: NodeAccess, o
   const created = new Map<string, number>();
   const grants = new Map<string, TokenGrant>();
   const blockedRunners = new Set<number>();
+  // Nodes whose rotation could not be recorded: their tokens are not reset, or a crash could strand a dead token.
+  const unmarkedNodes = new Set<string>();
   const now = options.now ?? (() => new Date());
   const fail = (subject: string, message: string) => report.failures.push({ subject, message });
 
@@ -49,6 +53,17 @@ export async function applyPlan(plan: Plan, api: GitlabApi, nodes: NodeAccess, o
   for (const a of plan.actions) {
     options.progress?.(describeAction(a));
     switch (a.kind) {
+      case "mark-pending-rotation":
+        try {
+          await nodes.markPendingRotation(a.node, a.runnerIds);
+        } catch (err) {
+          if (!(err instanceof NodeError)) throw err;
+          unmarkedNodes.add(a.node);
+          report.skippedNodes.push({ node: a.node, error: err.message });
+          fail(a.node, `${err.message}; not rotated`);
+          continue;
+        }
+        break;
       case "create": {
         const r = await api.createRunner(a);
         created.set(a.key, r.id);
@@ -60,13 +75,13 @@ export async function applyPlan(plan: Plan, api: GitlabApi, nodes: NodeAccess, o
         await api.updateRunner(a.runnerId, a.set);
         break;
       case "reset-token": {
-        if (!(await guarded(a))) continue;
+        if (unmarkedNodes.has(a.node) || !(await guarded(a))) continue;
         const t = await api.resetToken(a.runnerId);
         grants.set(a.key, { token: t.token, obtainedAt: now(), expiresAt: t.expiresAt });
         break;
       }
       case "write-config":
-        if (!(await writeNodeConfig(a, nodes, created, grants, report))) continue;
+        if (unmarkedNodes.has(a.node) || !(await writeNodeConfig(a, nodes, created, grants, report))) continue;
         break;
       case "pause": {
         if (!(await guarded(a))) continue;

@@ -1,10 +1,9 @@
 import type { Fleet } from "@pifleet/fleet";
-import { InputError } from "@pifleet/fleet";
 import { desiredFromFleet } from "./desired.js";
 import type { GitlabApi, RunnerSummary } from "./gitlab-api.js";
 import { parseDescription, runnerKey } from "./identity.js";
 import type { NodeAccess } from "./node-access.js";
-import type { Desired, DesiredNode } from "./types.js";
+import type { Desired } from "./types.js";
 
 /** What every runner operation works with. */
 export interface RunnerContext {
@@ -17,13 +16,6 @@ export interface RunnerContext {
 
 export function runnerContext(fleet: Fleet, api: GitlabApi, nodes: NodeAccess, progress?: (m: string) => void): RunnerContext {
   return { fleet, desired: desiredFromFleet(fleet), api, nodes, ...(progress ? { progress } : {}) };
-}
-
-export function desiredNode(ctx: RunnerContext, name: string): DesiredNode {
-  const node = ctx.desired.nodes.find((n) => n.name === name);
-  if (node) return node;
-  const known = ctx.desired.nodes.map((n) => n.name).join(", ") || "none";
-  throw new InputError(`node ${name} runs no pifleet runner in fleet.yaml`, `Runner nodes: ${known}.`);
 }
 
 export interface OwnedSummary extends RunnerSummary {

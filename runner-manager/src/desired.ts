@@ -1,5 +1,5 @@
 import { isIP } from "node:net";
-import { type Fleet, type FleetNode, jobCapacity, nodeConcurrency, poolsByNode, type RunnerPool } from "@pifleet/fleet";
+import { type Fleet, type FleetNode, InputError, jobCapacity, nodeConcurrency, poolsByNode, type RunnerPool } from "@pifleet/fleet";
 import { describeRunner, renderNote, runnerKey, runnerName } from "./identity.js";
 import type { Desired, DesiredNode, DesiredRunner, NodeSettings, RunnerScope } from "./types.js";
 
@@ -66,4 +66,12 @@ export function desiredFromFleet(fleet: Fleet): Desired {
     nodes.push({ name: node.name, settings, runners: pools.map((p) => desiredRunner(fleet, node, p)) });
   }
   return { cluster: fleet.cluster, scope: runnerScope(fleet), nodes };
+}
+
+/** The runner node a command names; bad input (exit 2) when fleet.yaml gives it no runner. */
+export function desiredNode(desired: Desired, name: string): DesiredNode {
+  const node = desired.nodes.find((n) => n.name === name);
+  if (node) return node;
+  const known = desired.nodes.map((n) => n.name).join(", ") || "none";
+  throw new InputError(`node ${name} runs no pifleet runner in fleet.yaml`, `Runner nodes: ${known}.`);
 }

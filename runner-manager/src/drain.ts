@@ -1,6 +1,7 @@
 import { OperationError } from "@pifleet/fleet";
-import { desiredNode, listOwned, type RunnerContext } from "./context.js";
+import { listOwned, type RunnerContext } from "./context.js";
 import { tagsLostByPausing } from "./coverage.js";
+import { desiredNode } from "./desired.js";
 import { checkOwnership, waitForNoRunningJobs } from "./guard.js";
 import { renderNote } from "./identity.js";
 
@@ -27,7 +28,7 @@ export interface DrainReport {
 }
 
 export async function drainNode(ctx: RunnerContext, node: string, options: DrainOptions): Promise<DrainReport> {
-  desiredNode(ctx, node);
+  desiredNode(ctx.desired, node);
   const owned = await listOwned(ctx);
   const mine = owned.filter((r) => r.node === node);
   if (!options.force) {
@@ -85,7 +86,7 @@ export interface UndrainReport {
 
 /** Starts gitlab-runner and unpauses the runners pifleet paused; a pause made by a person stays. */
 export async function undrainNode(ctx: RunnerContext, node: string): Promise<UndrainReport> {
-  desiredNode(ctx, node);
+  desiredNode(ctx.desired, node);
   await ctx.nodes.startRunner(node);
   const report: UndrainReport = { node, resumed: [], keptPaused: [], started: true };
   for (const r of (await listOwned(ctx)).filter((x) => x.node === node && x.paused)) {

@@ -14,7 +14,7 @@ export { type NodeAccess, NodeError, type NodeState } from "./node-access.js";
 export { observe } from "./observe.js";
 export { readPlanFile, writePlanFile } from "./plan-file.js";
 export { planRunners } from "./planner.js";
-export { type PruneOptions, prune, prunePlan } from "./prune.js";
+export { type PruneOptions, prune } from "./prune.js";
 export { planFleet, type Reconciliation } from "./reconcile.js";
 export { planToJson, renderPlanMarkdown, renderPlanText, summarize } from "./render-plan.js";
 export { DEFAULT_RETRY, GitlabHttpError, GitlabNetworkError, parseRetryAfter, type RetryPolicy, withRetry } from "./retry.js";

@@ -6,9 +6,12 @@ import { applyPlan } from "./apply.js";
 import { connectRunners } from "./connect.js";
 import { runnerContext } from "./context.js";
 import { drainNode, undrainNode } from "./drain.js";
+import { NodeError } from "./node-access.js";
 import { readPlanFile, writePlanFile } from "./plan-file.js";
 import { planFleet } from "./reconcile.js";
+import { rotateTokens } from "./rotate.js";
 import { fleetRunnerStatus } from "./status.js";
+import { crashAfter, InjectedCrash } from "./test-support/crash.js";
 import { testFleet } from "./test-support/fleet-fixture.js";
 import { MemoryGitlab } from "./test-support/memory-gitlab.js";
 import { MemoryNodes } from "./test-support/memory-nodes.js";
@@ -31,6 +34,50 @@ describe("drain safety", () => {
     const undone = await undrainNode(ctx, "pi1");
     expect(undone.resumed.map((r) => r.key).sort()).toEqual(["pi1/deploy", "pi1/docker"]);
     expect([...gitlab.runners.values()].every((r) => !r.paused)).toBe(true);
+  });
+});
+
+describe("rotate", () => {
+  it("converges with live tokens after a crash following any call of a rotation", async () => {
+    const setUp = async () => {
+      const gitlab = new MemoryGitlab();
+      const nodes = new MemoryNodes();
+      await reconcile(gitlab, nodes);
+      return { gitlab, nodes };
+    };
+    const probe = await setUp();
+    const counting = crashAfter(Number.POSITIVE_INFINITY, probe.gitlab, probe.nodes);
+    await rotateTokens(runnerContext(fleet, counting.api, counting.nodes), undefined, { drain });
+    const calls = counting.calls();
+    expect(calls.indexOf("markPendingRotation")).toBeLessThan(calls.indexOf("resetToken"));
+    for (let n = 1; n <= calls.length; n++) {
+      const { gitlab, nodes } = await setUp();
+      const seam = crashAfter(n, gitlab, nodes);
+      await expect(rotateTokens(runnerContext(fleet, seam.api, seam.nodes), undefined, { drain })).rejects.toBeInstanceOf(InjectedCrash);
+      await reconcile(gitlab, nodes);
+      expectConverged(gitlab, nodes);
+      expect((await planFleet(fleet, gitlab, nodes)).plan.actions, `after a crash at call ${n} (${calls[n - 1]})`).toEqual([]);
+    }
+  });
+
+  it("resets no token of a node that could not record the rotation, and rotates the others", async () => {
+    class NoMarkOnPi2 extends MemoryNodes {
+      override async markPendingRotation(node: string, runnerIds: number[]): Promise<void> {
+        if (node === "pi2") throw new NodeError(node, "sudo: a password is required");
+        await super.markPendingRotation(node, runnerIds);
+      }
+    }
+    const gitlab = new MemoryGitlab();
+    const nodes = new NoMarkOnPi2();
+    await reconcile(gitlab, nodes);
+    const pi2Before = nodes.files.get("pi2");
+    gitlab.calls.length = 0;
+    const report = await rotateTokens(runnerContext(fleet, gitlab, nodes), undefined, { drain });
+    expect(report.rotated.map((r) => r.node)).toEqual(["pi1", "pi3"]);
+    expect(report.failures).toEqual([{ subject: "pi2", message: "pi2: sudo: a password is required; not rotated" }]);
+    expect(gitlab.writes().filter((c) => c.startsWith("reset"))).toHaveLength(3);
+    expect(nodes.files.get("pi2")).toBe(pi2Before);
+    expectConverged(gitlab, nodes);
   });
 });
 

@@ -1,12 +1,25 @@
 import { configChanges, type ManagedBlock, mergeConfig, parseConfig } from "./config-toml.js";
 import { coverageNotes } from "./coverage.js";
+import { desiredNode } from "./desired.js";
 import { parseDescription, runnerKey } from "./identity.js";
 import { Secret } from "./secret.js";
-import type { Action, Desired, DesiredNode, DesiredRunner, Note, Observed, ObservedNode, ObservedRunner, Plan } from "./types.js";
+import type {
+  Action,
+  Desired,
+  DesiredNode,
+  DesiredRunner,
+  Note,
+  Observed,
+  ObservedNode,
+  ObservedRunner,
+  Plan,
+  PlanOptions,
+} from "./types.js";
 
 /**
- * The pure reconcile step: what the fleet wants against what GitLab and the
- * nodes have, as an ordered list of actions plus notes for a person. No I/O.
+ * The one runner planner, pure: what the fleet wants against what GitLab and
+ * the nodes have, as an ordered list of actions plus notes for a person. The
+ * full reconcile by default; `prune` and `rotate` narrow it to that operation.
  */
 
 const PLACEHOLDER_GRANT = { token: new Secret("planned"), obtainedAt: new Date(0), expiresAt: null };
@@ -102,7 +115,8 @@ function planNode(want: DesiredNode, owned: Map<string, ObservedRunner[]>, node:
   return out;
 }
 
-const ORDER: Action["kind"][] = ["create", "update", "reset-token", "write-config", "pause", "drain", "delete"];
+// A rotation's mark goes first: the node must record it before any of its tokens is reset.
+const ORDER: Action["kind"][] = ["mark-pending-rotation", "create", "update", "reset-token", "write-config", "pause", "drain", "delete"];
 
 function sortActions(actions: Action[]): Action[] {
   const subject = (a: Action) => ("key" in a ? a.key : a.node);
@@ -114,15 +128,33 @@ function sortActions(actions: Action[]): Action[] {
   );
 }
 
-export function planRunners(desired: Desired, observed: Observed): Plan {
+/** pifleet runners fleet.yaml no longer wants, each paused (unless it is), drained, deleted. */
+function retireUnwanted(desired: Desired, owned: Map<string, ObservedRunner[]>): Action[] {
+  const wanted = new Set(desired.nodes.flatMap((n) => n.runners.map((r) => r.key)));
+  const fleetNodes = new Set(desired.nodes.map((n) => n.name));
+  const actions: Action[] = [];
+  for (const [key, runners] of owned) {
+    if (wanted.has(key)) continue;
+    const [nodeName, pool] = key.split("/");
+    const reason = fleetNodes.has(nodeName ?? "")
+      ? `pool ${pool} no longer places a runner on ${nodeName}`
+      : `node ${nodeName} has no runner pool in fleet.yaml any more`;
+    for (const r of runners) actions.push(...retire(r, key, reason));
+  }
+  return actions;
+}
+
+function lookAlikeNotes(observed: Observed): Note[] {
+  return observed.runners.flatMap((r): Note[] => (r.notOurs ? [{ level: "warn", subject: r.description, message: r.notOurs }] : []));
+}
+
+function planReconcile(desired: Desired, observed: Observed): Plan {
   const owned = ownedByKey(desired.cluster, observed.runners);
   const nodes = new Map(observed.nodes.map((n) => [n.name, n]));
   const actions: Action[] = [];
   const notes: Note[] = [];
   const skippedNodes: Plan["skippedNodes"] = [];
-  const wanted = new Set<string>();
   for (const want of desired.nodes) {
-    for (const r of want.runners) wanted.add(r.key);
     const node = nodes.get(want.name);
     if (!node?.reachable) {
       const error = node?.error ?? "not observed";
@@ -134,16 +166,74 @@ export function planRunners(desired: Desired, observed: Observed): Plan {
     actions.push(...p.actions);
     notes.push(...p.notes);
   }
-  const fleetNodes = new Set(desired.nodes.map((n) => n.name));
-  for (const [key, runners] of owned) {
-    if (wanted.has(key)) continue;
-    const [nodeName, pool] = key.split("/");
-    const reason = fleetNodes.has(nodeName ?? "")
-      ? `pool ${pool} no longer places a runner on ${nodeName}`
-      : `node ${nodeName} has no runner pool in fleet.yaml any more`;
-    for (const r of runners) actions.push(...retire(r, key, reason));
-  }
-  notes.push(...coverageNotes(desired));
-  for (const r of observed.runners) if (r.notOurs) notes.push({ level: "warn", subject: r.description, message: r.notOurs });
+  actions.push(...retireUnwanted(desired, owned));
+  notes.push(...coverageNotes(desired), ...lookAlikeNotes(observed));
   return { cluster: desired.cluster, actions: sortActions(actions), notes, skippedNodes };
+}
+
+/** `runners prune`: only removals, of runners fleet.yaml no longer wants and (with `stale`) of stale ones; nodes are not needed. */
+function planPrune(desired: Desired, observed: Observed, stale: boolean): Plan {
+  const owned = ownedByKey(desired.cluster, observed.runners);
+  const actions = retireUnwanted(desired, owned);
+  if (stale) {
+    const wanted = new Set(desired.nodes.flatMap((n) => n.runners.map((r) => r.key)));
+    for (const [key, runners] of owned) {
+      if (!wanted.has(key)) continue; // already retired above
+      for (const r of runners)
+        if (r.status === "stale") actions.push(...retire(r, key, "stale: no contact with GitLab for more than 7 days"));
+    }
+  }
+  return { cluster: desired.cluster, actions: sortActions(actions), notes: lookAlikeNotes(observed), skippedNodes: [] };
+}
+
+/**
+ * `runners rotate`: per node, mark the rotation on the node, reset each runner's token, write the new ones.
+ * A node that cannot be read or whose runners are not all set up is skipped with what to do.
+ */
+function planRotation(desired: Desired, observed: Observed, nodeNames: string[] | undefined): Plan {
+  const targets = (nodeNames ?? desired.nodes.map((n) => n.name)).map((n) => desiredNode(desired, n));
+  const owned = ownedByKey(desired.cluster, observed.runners);
+  const nodes = new Map(observed.nodes.map((n) => [n.name, n]));
+  const actions: Action[] = [];
+  const skippedNodes: Plan["skippedNodes"] = [];
+  for (const want of targets) {
+    if (want.runners.length === 0) continue;
+    const node = nodes.get(want.name);
+    if (!node?.reachable) {
+      skippedNodes.push({ node: want.name, error: `${node?.error ?? "not observed"}; not rotated` });
+      continue;
+    }
+    const inConfig = new Set(node.blocks.map((b) => b.id));
+    const ids = want.runners.map((r) => owned.get(r.key)?.find((o) => inConfig.has(o.id))?.id);
+    if (!ids.every((id): id is number => id !== undefined)) {
+      skippedNodes.push({ node: want.name, error: "its runners are not all set up; run `pifleet runners apply` first, then rotate" });
+      continue;
+    }
+    actions.push({ kind: "mark-pending-rotation", node: want.name, runnerIds: ids });
+    for (const [i, r] of want.runners.entries())
+      actions.push({ kind: "reset-token", key: r.key, node: want.name, runnerId: ids[i] as number, reason: "rotate" });
+    actions.push({
+      kind: "write-config",
+      node: want.name,
+      settings: want.settings,
+      blocks: want.runners.map((r, i) => ({ key: r.key, runnerId: ids[i] as number, settings: r.block })),
+      changes: ["tokens rotated"],
+    });
+  }
+  const notes = skippedNodes.map((s): Note => ({ level: "warn", subject: s.node, message: s.error }));
+  return { cluster: desired.cluster, actions: sortActions(actions), notes, skippedNodes };
+}
+
+export function planRunners(desired: Desired, observed: Observed, options: PlanOptions = {}): Plan {
+  if (options.prune && options.rotate) throw new Error("internal: a plan is a prune or a rotation, not both");
+  if (options.prune) return planPrune(desired, observed, options.prune.stale);
+  if (options.rotate) return planRotation(desired, observed, options.rotate.nodes);
+  return planReconcile(desired, observed);
+}
+
+/** The nodes whose config.toml a plan with these options reads: a prune needs none, a rotation only its targets. */
+export function nodesToObserve(desired: Desired, options: PlanOptions = {}): string[] {
+  if (options.prune) return [];
+  if (options.rotate?.nodes) return options.rotate.nodes.map((n) => desiredNode(desired, n).name);
+  return desired.nodes.map((n) => n.name);
 }

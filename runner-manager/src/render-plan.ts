@@ -3,6 +3,7 @@ import type { Action, Plan } from "./types.js";
 /** A plan for people (terminal and MR note) and for scripts (JSON). Plans never hold tokens. */
 
 const SYMBOL: Record<Action["kind"], string> = {
+  "mark-pending-rotation": "!",
   create: "+",
   update: "~",
   "reset-token": "~",
@@ -13,12 +14,14 @@ const SYMBOL: Record<Action["kind"], string> = {
 };
 
 function subject(a: Action): string {
-  if (a.kind === "write-config") return a.node;
+  if (a.kind === "write-config" || a.kind === "mark-pending-rotation") return a.node;
   return "runnerId" in a ? `${a.key} #${a.runnerId}` : a.key;
 }
 
 function detail(a: Action): string {
   switch (a.kind) {
+    case "mark-pending-rotation":
+      return `record that the tokens of ${a.runnerIds.map((id) => `#${id}`).join(", ")} are being rotated`;
     case "create":
       return `tags ${a.tags.join(",") || "(none)"}${a.runUntagged ? ", runs untagged jobs" : ""}${a.accessLevel === "ref_protected" ? ", protected refs only" : ""}`;
     case "update": {

@@ -96,6 +96,8 @@ export interface Observed {
 }
 
 export type Action =
+  /** Recorded on the node before its tokens are reset, so a crash between the reset and the write is finished by the next apply. */
+  | { kind: "mark-pending-rotation"; node: string; runnerIds: number[] }
   | ({ kind: "create" } & RunnerCreateSpec)
   | { kind: "update"; key: string; runnerId: number; set: RunnerUpdate; reason: string }
   | { kind: "reset-token"; key: string; node: string; runnerId: number; reason: string }
@@ -125,10 +127,18 @@ export interface Note {
   message: string;
 }
 
+/** What a plan is for: the full reconcile (neither set), or only one operation. */
+export interface PlanOptions {
+  /** Only removals: runners fleet.yaml no longer wants, and with `stale` those GitLab has not heard from for 7 days. */
+  prune?: { stale: boolean };
+  /** Only token rotations, of these nodes' runners (every runner node when absent). */
+  rotate?: { nodes?: string[] };
+}
+
 export interface Plan {
   cluster: string;
   actions: Action[];
   notes: Note[];
-  /** Nodes that could not be read; their changes are left for a later run. */
+  /** Nodes that could not be read (or, for a rotation, not rotated); their changes are left for a later run. */
   skippedNodes: { node: string; error: string }[];
 }

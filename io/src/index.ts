@@ -1,0 +1,28 @@
+export { type Clock, manualClock, sleep, systemClock } from "./clock.js";
+export { type ExecCall, recordingRunner, recordingShell, type ShellCall } from "./fakes.js";
+export { holdFileLock, type WriteOptions, withFileLock, writeFileAtomic, writeFileAtomicSync, writeIfChanged } from "./files.js";
+export {
+  DEFAULT_RETRY,
+  type GitlabAuth,
+  GitlabHttpError,
+  GitlabNetworkError,
+  type GitlabQuery,
+  type GitlabRequestOptions,
+  type GitlabResponse,
+  type GitlabTransport,
+  type GitlabTransportOptions,
+  gitlabApiUrl,
+  gitlabTransport,
+  isRetryable,
+  MAX_PAGES,
+  parseRetryAfter,
+  type RetryHooks,
+  type RetryPolicy,
+  retryDelay,
+  withRetry,
+} from "./gitlab.js";
+export { isPinned, type KnownKey, knownKeysFor, readKnownHosts } from "./known-hosts.js";
+export { type Command, type ExecOptions, type ExecResult, linesMatching, type ProcessRunner, processRunner, run } from "./process.js";
+export { shellJoin, shellQuote } from "./quote.js";
+export { Secret, scrubTokens, secretFromEnv } from "./secret.js";
+export { NodeCommandError, type NodeShell, type ShellOptions, type SshSettings, type SshTarget, sshArgs, sshShell } from "./ssh.js";

@@ -1,0 +1,166 @@
+import { existsSync } from "node:fs";
+import { chmod, mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { EnvironmentError, InputError } from "@pifleet/fleet";
+import { describe, expect, it } from "vitest";
+import { recordingRunner } from "./fakes.js";
+import { Secret } from "./secret.js";
+import { NodeCommandError, type SshSettings, sshArgs, sshShell } from "./ssh.js";
+
+const node = { name: "pi1", address: "198.18.0.11" };
+const KEY = Buffer.from("host-key").toString("base64");
+
+async function settings(knownHosts = `[198.18.0.11]:2222 ssh-ed25519 ${KEY}\n`, user = "pi"): Promise<SshSettings> {
+  const dir = await mkdtemp(join(tmpdir(), "io-ssh-"));
+  await writeFile(join(dir, "known_hosts"), knownHosts);
+  await writeFile(join(dir, "id_ed25519"), "not a real key");
+  return { user, port: 2222, privateKey: join(dir, "id_ed25519"), knownHosts: join(dir, "known_hosts") };
+}
+
+describe("sshArgs", () => {
+  it("pins the host key, uses only the fleet key, never prompts", () => {
+    const s = { user: "pi", port: 2222, privateKey: "/k/id", knownHosts: "/k/known_hosts" };
+    expect(sshArgs(s, node)).toEqual([
+      "-i",
+      "/k/id",
+      "-o",
+      "IdentitiesOnly=yes",
+      "-o",
+      "StrictHostKeyChecking=yes",
+      "-o",
+      "UserKnownHostsFile=/k/known_hosts",
+      "-o",
+      "BatchMode=yes",
+      "-o",
+      "ConnectTimeout=10",
+      "-o",
+      "LogLevel=ERROR",
+      "-p",
+      "2222",
+      "pi@198.18.0.11",
+    ]);
+  });
+});
+
+describe("sshShell", () => {
+  it("runs argv quoted on the node over a shared connection", async () => {
+    const s = await settings();
+    const runner = recordingRunner(() => ({ stdout: "ok\n" }));
+    const shell = sshShell(s, { runner });
+    expect((await shell.run(node, ["echo", "a b", "$HOME"])).stdout).toBe("ok\n");
+    const [call] = runner.calls;
+    expect(call?.program).toBe("ssh");
+    expect(call?.args.slice(0, 16)).toEqual(sshArgs(s, node).slice(0, 16));
+    expect(call?.args).toContain("ControlMaster=auto");
+    expect(call?.args).toContain("ControlPersist=60");
+    expect(call?.args.at(-2)).toBe("pi@198.18.0.11");
+    expect(call?.args.at(-1)).toBe("echo 'a b' '$HOME'");
+    await shell.close();
+  });
+
+  it("runs as root through sudo -n, unless the login is root", async () => {
+    const runner = recordingRunner();
+    await sshShell(await settings(), { runner }).run(node, ["systemctl", "restart", "docker"], { root: true });
+    expect(runner.calls[0]?.args.at(-1)).toBe("sudo -n sh -c 'systemctl restart docker'");
+    const asRoot = recordingRunner();
+    await sshShell(await settings(undefined, "root"), { runner: asRoot }).run(node, ["systemctl", "restart", "docker"], { root: true });
+    expect(asRoot.calls[0]?.args.at(-1)).toBe("systemctl restart docker");
+  });
+
+  it("runs scripts with sh -c, and secrets only through stdin", async () => {
+    const runner = recordingRunner();
+    const shell = sshShell(await settings(), { runner });
+    await shell.script(node, 'read t; echo "$t" > /etc/token', { root: true, input: new Secret("tok-123456") });
+    expect(runner.calls[0]?.args.at(-1)).toBe(`sudo -n sh -c 'read t; echo "$t" > /etc/token'`);
+    expect(runner.calls[0]?.args.join(" ")).not.toContain("tok-123456");
+    expect(runner.calls[0]?.input).toBe("tok-123456");
+  });
+
+  it("pipes a local command into the node", async () => {
+    const runner = recordingRunner();
+    await sshShell(await settings(), { runner }).pipeTo(node, ["docker", ["save", "app:1"]], ["docker", "load"]);
+    expect(runner.calls.map((c) => c.program)).toEqual(["docker", "ssh"]);
+    expect(runner.calls[1]?.args.at(-1)).toBe("docker load");
+  });
+
+  it("a failed command is a NodeCommandError naming node and action, secrets scrubbed", async () => {
+    const runner = recordingRunner(() => ({ code: 1, stderr: "permission denied for tok-123456\n" }));
+    const err = await sshShell(await settings(), { runner })
+      .run(node, ["docker", "ps"], { describe: "list containers", input: new Secret("tok-123456") })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NodeCommandError);
+    expect(err).toMatchObject({ node: "pi1", action: "list containers" });
+    expect((err as Error).message).toBe("on pi1: list containers failed (exit 1): permission denied for [redacted]");
+  });
+
+  it("an unreachable node says how to reach it", async () => {
+    const runner = recordingRunner(() => ({ code: 255, stderr: "ssh: connect to host 198.18.0.11 port 2222: Connection refused" }));
+    const err = await sshShell(await settings(), { runner })
+      .run(node, ["true"])
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NodeCommandError);
+    expect((err as Error).message).toMatch(/^on pi1: cannot true: SSH to pi@198.18.0.11 port 2222 failed: .*Connection refused/);
+    expect((err as NodeCommandError).hint).toMatch(/pi1 is up/);
+  });
+
+  it("returns a failure with allowFailure", async () => {
+    const runner = recordingRunner(() => ({ code: 3, stdout: "inactive\n" }));
+    expect(await sshShell(await settings(), { runner }).run(node, ["systemctl", "is-active", "x"], { allowFailure: true })).toEqual({
+      stdout: "inactive\n",
+      stderr: "",
+      code: 3,
+    });
+  });
+
+  it("an unreadable known_hosts is an EnvironmentError naming the file, never 'no host key'", async () => {
+    const s = await settings();
+    const runner = recordingRunner();
+    const missing = { ...s, knownHosts: join(s.knownHosts, "..", "absent") };
+    const err = await sshShell(missing, { runner })
+      .run(node, ["true"])
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(EnvironmentError);
+    expect((err as Error).message).toContain(missing.knownHosts);
+    expect((err as Error).message).not.toMatch(/no host key/);
+    expect(runner.calls).toEqual([]);
+    if (process.getuid?.() !== 0) {
+      await chmod(s.knownHosts, 0);
+      await expect(sshShell(s, { runner }).run(node, ["true"])).rejects.toThrow(EnvironmentError);
+    }
+  });
+
+  it("a node without a pinned key is an InputError saying what to do; nothing is run", async () => {
+    const runner = recordingRunner();
+    const s = await settings(`198.18.0.11 ssh-ed25519 ${KEY}\n`);
+    const err = await sshShell(s, { runner })
+      .run(node, ["true"])
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as Error).message).toBe(`no host key for [198.18.0.11]:2222 (pi1) in ${s.knownHosts}`);
+    expect((err as InputError).hint).toMatch(/ssh-keyscan -p 2222 198.18.0.11/);
+    expect(runner.calls).toEqual([]);
+  });
+
+  it("a missing private key is an InputError naming it", async () => {
+    const s = await settings();
+    await expect(sshShell({ ...s, privateKey: "/nonexistent/id" }, { runner: recordingRunner() }).run(node, ["true"])).rejects.toThrow(
+      /cannot read the SSH private key \/nonexistent\/id/,
+    );
+  });
+
+  it("close ends each shared connection and removes the socket directory", async () => {
+    const runner = recordingRunner();
+    const shell = sshShell(await settings(), { runner });
+    await shell.run(node, ["true"]);
+    await shell.run(node, ["true"]);
+    const controlPath = runner.calls[0]?.args.find((a) => a.startsWith("ControlPath="))?.slice("ControlPath=".length) ?? "";
+    const dir = join(controlPath, "..");
+    expect(existsSync(dir)).toBe(true);
+    await shell.close();
+    const exits = runner.calls.filter((c) => c.args.includes("-O"));
+    expect(exits).toHaveLength(1);
+    expect(exits[0]?.args).toEqual(["-o", `ControlPath=${controlPath}`, "-p", "2222", "-O", "exit", "pi@198.18.0.11"]);
+    expect(existsSync(dir)).toBe(false);
+  });
+});

@@ -1,9 +1,9 @@
 import { isIP } from "node:net";
 import { loadFleetFile } from "@pifleet/fleet";
+import { run, sleep } from "@pifleet/io";
 import autocannon from "autocannon";
 import { appTopology } from "../deploy/cluster.js";
 import { deployStack } from "../deploy/deploy.js";
-import { run } from "../deploy/exec.js";
 import { buildImages } from "../images/build.js";
 import { IMAGE_LABEL } from "../images/recipe.js";
 
@@ -70,7 +70,7 @@ try {
     const result = await deployStack({ ...tags, app: v.tag }, { fleet, progress: (m) => process.stderr.write(`${m}\n`) });
     load.stop();
     const r = await done;
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await sleep(1000);
     const counted = (await views()) - before;
     console.log(
       `${name}: ${result.outcome} in ${result.seconds.toFixed(0)} s; under load ${r["2xx"]} 2xx, ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts; ` +
@@ -80,5 +80,5 @@ try {
   // Back to the version the bench started from.
   await deployStack(tags, { fleet, progress: (m) => process.stderr.write(`${m}\n`) });
 } finally {
-  for (const v of Object.values(variants)) await run("docker", ["rmi", v.tag]).catch(() => "");
+  for (const v of Object.values(variants)) await run("docker", ["rmi", v.tag], { allowFailure: true });
 }

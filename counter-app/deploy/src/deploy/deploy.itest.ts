@@ -3,12 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { closeSshMasters, configure } from "@pifleet/ansible-bridge";
 import { type Fleet, loadFleetFile } from "@pifleet/fleet";
+import { run } from "@pifleet/io";
 import { type SimStatus, simDown, simUp } from "@pifleet/sim";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BuildResult, buildImages } from "../images/build.js";
 import { IMAGE_LABEL } from "../images/recipe.js";
 import { deployStack } from "./deploy.js";
-import { run } from "./exec.js";
 
 // End to end: a 3-node sim configured by the real site.yml (Docker, registry, Swarm with
 // pifleet's node labels), the real images, `docker stack deploy` over SSH with pinned host keys.
@@ -39,7 +39,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await run("docker", ["rmi", BROKEN_TAG]).catch(() => "");
+  await run("docker", ["rmi", BROKEN_TAG], { allowFailure: true });
   if (dir) {
     await closeSshMasters(join(dir, "ansible")).catch(() => undefined);
     await simDown(join(dir, "sim")).catch((err) => log(`sim down failed: ${String(err)}`));

@@ -1,23 +1,20 @@
-import { type Fleet, type FleetNode, OperationError } from "@pifleet/fleet";
+import { type Fleet, type FleetNode, type FleetTopology, OperationError } from "@pifleet/fleet";
+import { type Clock, type NodeShell, shellQuote, sshShell, systemClock } from "@pifleet/io";
 import type { ImageTags } from "../images/recipe.js";
 import { type AppTopology, appTopology } from "./cluster.js";
-import {
-  parseTasks,
-  parseUpdateStatus,
-  type RolloutOutcome,
-  type ServiceSnapshot,
-  stackOutcome,
-  type TaskRow,
-  taskCounts,
-} from "./rollout.js";
-import { type NodeShell, sshShell } from "./ssh.js";
+import { desiredStack, planRollout, type RolloutPlan, type SwarmState, swarmState } from "./plan.js";
+import { parseTasks, type RolloutOutcome, type ServiceSnapshot, stackOutcome, type TaskRow, taskCounts } from "./rollout.js";
 import { renderStack, STACK_NAME, type StackImages } from "./stack.js";
 
 export type Progress = (message: string) => void;
 
 export interface RolloutOptions {
   fleet: Fleet;
+  /** The fleet's resolved topology (loadFleetFile returns it); resolved from the fleet when absent. */
+  topology?: FleetTopology;
+  /** Commands on the nodes; an SSH shell on the fleet's settings (closed at the end) when absent. */
   shell?: NodeShell;
+  clock?: Clock;
   progress?: Progress;
   /** Give up waiting after this long (default 5 minutes); Swarm keeps going on its own. */
   timeoutMs?: number;
@@ -34,13 +31,68 @@ export interface RolloutResult {
 
 export interface DeployResult extends RolloutResult {
   images: StackImages;
-  /** The app image that ran before this deploy, if any. */
+  /** The app image that ran before this deploy (as Swarm pinned it), if any. */
   previousAppImage?: string;
+  /** What the deploy set out to change. */
+  plan: RolloutPlan;
 }
 
 /** The image as the cluster pulls it: the registry's address in front of the local tag. */
 export function registryRef(t: AppTopology, localTag: string): string {
   return `${t.registry.host}/${localTag}`;
+}
+
+/** The cluster's references for the three images the stack runs. */
+export function stackImages(t: AppTopology, tags: ImageTags): StackImages {
+  return { app: registryRef(t, tags.app), redis: registryRef(t, tags.redis), loadBalancer: registryRef(t, tags.loadBalancer) };
+}
+
+/** Runs fn with the caller's shell, or with an SSH shell of its own that is closed afterwards. */
+async function withShell<T>(options: RolloutOptions, fn: (shell: NodeShell) => Promise<T>): Promise<T> {
+  if (options.shell) return fn(options.shell);
+  const shell = sshShell(options.fleet.ssh);
+  try {
+    return await fn(shell);
+  } finally {
+    await shell.close();
+  }
+}
+
+/** What the Swarm runs for the stack, read on a manager (read-only): the services' specs and the task list. */
+export interface StackReading {
+  state: SwarmState;
+  tasks: TaskRow[];
+}
+
+export async function readStack(shell: NodeShell, manager: FleetNode, stack: string): Promise<StackReading> {
+  const listed = await shell.run(
+    manager,
+    ["docker", "service", "ls", "--filter", `label=com.docker.stack.namespace=${stack}`, "--format", "{{.Name}}"],
+    { describe: `list the services of stack ${stack}` },
+  );
+  const names = listed.stdout
+    .split("\n")
+    .map((n) => n.trim())
+    .filter(Boolean);
+  // `docker stack ps` fails on a stack without services: nothing deployed yet is an answer, not an error.
+  if (names.length === 0) return { state: swarmState(stack, "[]", []), tasks: [] };
+  const inspected = await shell.run(manager, ["docker", "service", "inspect", ...names], {
+    describe: `inspect the services of stack ${stack}`,
+  });
+  const tasks = parseTasks(
+    (await shell.run(manager, ["docker", "stack", "ps", stack, "--format", "{{json .}}"], { describe: `list the tasks of stack ${stack}` }))
+      .stdout,
+  );
+  return { state: swarmState(stack, inspected.stdout, tasks), tasks };
+}
+
+/** The images of `tags` the registry node lacks, from one image listing (a failed listing is an error, not "missing"). */
+async function imagesMissingOn(shell: NodeShell, node: FleetNode, tags: string[]): Promise<string[]> {
+  const listed = await shell.run(node, ["docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}"], {
+    describe: "list the images in its Docker engine",
+  });
+  const present = new Set(listed.stdout.split("\n").map((l) => l.trim()));
+  return tags.filter((t) => !present.has(t));
 }
 
 /**
@@ -49,29 +101,21 @@ export function registryRef(t: AppTopology, localTag: string): string {
  * pointed at the cluster registry), then the registry node tags and pushes
  * them to itself.
  */
-async function pushImages(shell: NodeShell, t: AppTopology, localTags: string[], progress: Progress): Promise<string[]> {
+async function pushImages(shell: NodeShell, t: AppTopology, localTags: string[], progress: Progress): Promise<void> {
   const node = t.registry.node;
-  const missing: string[] = [];
-  for (const tag of localTags) {
-    const present = await shell.run(node, ["docker", "image", "inspect", "--format", "{{.Id}}", tag]).then(
-      () => true,
-      () => false,
-    );
-    if (!present) missing.push(tag);
-  }
+  const missing = await imagesMissingOn(shell, node, localTags);
   if (missing.length > 0) {
     progress(`copying ${missing.join(", ")} to ${node.name}`);
-    await shell.pipeTo(node, ["docker", ["save", ...missing]], ["docker", "load", "-q"], `docker load of ${missing.length} images`);
+    await shell.pipeTo(node, ["docker", ["save", ...missing]], ["docker", "load", "-q"], {
+      describe: `docker load of ${missing.length} image(s) sent from this machine`,
+    });
   }
-  const refs: string[] = [];
   for (const tag of localTags) {
     const ref = registryRef(t, tag);
     progress(`pushing ${ref}`);
-    await shell.run(node, ["docker", "tag", tag, ref]);
-    await shell.run(node, ["docker", "push", "-q", ref]);
-    refs.push(ref);
+    await shell.run(node, ["docker", "tag", tag, ref], { describe: `tag ${tag} for the registry` });
+    await shell.run(node, ["docker", "push", "-q", ref], { describe: `push ${ref} to the registry` });
   }
-  return refs;
 }
 
 /** What a rollout waits for: the image each service must run, and update states left from earlier rollouts. */
@@ -81,122 +125,158 @@ interface Expectation {
   staleUpdates?: Partial<Record<string, string>>;
 }
 
-async function snapshot(shell: NodeShell, manager: FleetNode, stack: string, expect: Expectation = {}) {
-  const names = (
-    await shell.run(manager, ["docker", "service", "ls", "--filter", `label=com.docker.stack.namespace=${stack}`, "--format", "{{.Name}}"])
-  )
-    .split("\n")
-    .map((n) => n.trim())
-    .filter(Boolean)
-    .sort();
-  const tasks = parseTasks(await shell.run(manager, ["docker", "stack", "ps", stack, "--format", "{{json .}}"]).catch(() => ""));
+/** Per service: Swarm's update state (earlier rollouts' left out) and how many tasks run what is expected. */
+function snapshot({ state, tasks }: StackReading, expect: Expectation = {}): ServiceSnapshot[] {
   const counts = taskCounts(tasks, (service) => expect.images?.[service]);
-  const services: ServiceSnapshot[] = [];
-  for (const name of names) {
-    const status = parseUpdateStatus(
-      await shell.run(manager, ["docker", "service", "inspect", "--format", "{{json .UpdateStatus}}", name]),
-    );
-    const c = counts.get(name) ?? { desired: 0, running: 0 };
-    const stale = status.startedAt !== "" && expect.staleUpdates?.[name] === status.startedAt;
-    services.push({
-      name,
-      update: stale ? "none" : status.state,
-      updateMessage: stale ? "" : status.message,
-      updateStartedAt: status.startedAt,
-      ...c,
-    });
-  }
-  return { services, tasks };
+  return state.services.map((s) => {
+    const stale = s.updateStartedAt !== "" && expect.staleUpdates?.[s.name] === s.updateStartedAt;
+    return {
+      name: s.name,
+      update: stale ? "none" : s.updateState,
+      updateMessage: stale ? "" : s.updateMessage,
+      updateStartedAt: s.updateStartedAt,
+      ...(counts.get(s.name) ?? { desired: 0, running: 0 }),
+    };
+  });
 }
 
+const staleUpdatesOf = (state: SwarmState) => Object.fromEntries(state.services.map((s) => [s.name, s.updateStartedAt]));
+
 /** Polls Swarm until the stack converges, rolls back or pauses, reporting progress as it goes. */
-export async function waitForRollout(
+async function waitForRollout(
+  shell: NodeShell,
+  manager: FleetNode,
   options: RolloutOptions,
   expected: Expectation = {},
   settled: (s: ServiceSnapshot[]) => boolean = () => true,
 ): Promise<RolloutResult> {
-  const { fleet, progress = () => {}, timeoutMs = 5 * 60_000, pollMs = 2000 } = options;
-  const shell = options.shell ?? sshShell(fleet);
+  const { progress = () => {}, timeoutMs = 5 * 60_000, pollMs = 2000, clock = systemClock } = options;
   const stack = options.stackName ?? STACK_NAME;
-  const manager = appTopology(fleet).manager;
-  const started = Date.now();
+  const started = clock.now();
   let last = "";
   for (;;) {
-    const { services, tasks } = await snapshot(shell, manager, stack, expected);
+    const reading = await readStack(shell, manager, stack);
+    const services = snapshot(reading, expected);
     const outcome = stackOutcome(services);
     const line = services
       .map((s) => `${s.name.replace(`${stack}_`, "")} ${s.running}/${s.desired}${s.update === "none" ? "" : ` ${s.update}`}`)
       .join(", ");
     if (line !== last) progress(`rollout: ${line || "waiting for services"}`);
     last = line;
-    if (outcome !== "in-progress" && settled(services)) return { outcome, services, tasks, seconds: (Date.now() - started) / 1000 };
-    if (Date.now() - started > timeoutMs) {
+    const seconds = (clock.now() - started) / 1000;
+    if (outcome !== "in-progress" && settled(services)) return { outcome, services, tasks: reading.tasks, seconds };
+    if (clock.now() - started > timeoutMs) {
       throw new OperationError(
         `the rollout did not settle within ${Math.round(timeoutMs / 1000)} s (${line})`,
         `Swarm keeps trying; watch it with \`pifleet app status\`, or undo it with \`pifleet app rollback\`.`,
       );
     }
-    await new Promise((r) => setTimeout(r, pollMs));
+    await clock.sleep(pollMs);
   }
+}
+
+/** A plan, with what it was computed from: the images it deploys and the Swarm as it was read. */
+export interface AppPlan {
+  plan: RolloutPlan;
+  images: StackImages;
+  before: StackReading;
+}
+
+async function planOn(shell: NodeShell, tags: ImageTags, options: RolloutOptions): Promise<AppPlan> {
+  const stack = options.stackName ?? STACK_NAME;
+  const t = appTopology(options.fleet, options.topology);
+  const images = stackImages(t, tags);
+  const before = await readStack(shell, t.manager, stack);
+  const plan = planRollout(desiredStack(options.fleet, images, stack, options.topology), before.state);
+  return { plan, images, before };
+}
+
+/** `pifleet app plan`: what deploying these images would change, from what the Swarm runs now (read-only). */
+export function planApp(tags: ImageTags, options: RolloutOptions): Promise<AppPlan> {
+  return withShell(options, (shell) => planOn(shell, tags, options));
+}
+
+async function applyOn(shell: NodeShell, tags: ImageTags, planned: AppPlan, options: RolloutOptions): Promise<DeployResult> {
+  const { fleet, progress = () => {} } = options;
+  const stack = options.stackName ?? STACK_NAME;
+  const t = appTopology(fleet, options.topology);
+  const { images, before, plan } = planned;
+  const previousAppImage = before.state.services.find((s) => s.name === `${stack}_app`)?.pinnedImage;
+  if (plan.changes.length > 0) {
+    await pushImages(shell, t, [tags.app, tags.redis, tags.loadBalancer], progress);
+    progress(`docker stack deploy ${stack} on ${t.manager.name}`);
+    const file = `pifleet/${stack}-stack.yml`;
+    await shell.script(t.manager, `mkdir -p pifleet && cat > ${shellQuote(file)}`, {
+      input: renderStack(fleet, images, stack, options.topology),
+      describe: `write the stack file ${file}`,
+    });
+    await shell.run(t.manager, ["docker", "stack", "deploy", "--prune", "--resolve-image", "always", "-c", file, stack], {
+      describe: `docker stack deploy ${stack}`,
+    });
+  } else {
+    progress("no changes to apply; checking that the stack runs as planned");
+  }
+  const expected = { [`${stack}_app`]: images.app, [`${stack}_redis`]: images.redis, [`${stack}_lb`]: images.loadBalancer };
+  const result = await waitForRollout(shell, t.manager, options, { images: expected, staleUpdates: staleUpdatesOf(before.state) });
+  return { ...result, images, plan, ...(previousAppImage ? { previousAppImage } : {}) };
 }
 
 /**
- * `pifleet app deploy`: pushes the three images to the cluster registry, runs
- * `docker stack deploy` on the first swarm manager, then waits until Swarm
- * has converged on the new images or rolled the update back, and says which.
+ * Applies a plan made by planApp: pushes the three images to the cluster
+ * registry, runs `docker stack deploy` on the first swarm manager, then waits
+ * until Swarm has converged on the new images or rolled the update back, and
+ * says which. An empty plan changes nothing and only checks the stack.
  */
-export async function deployStack(images: ImageTags, options: RolloutOptions): Promise<DeployResult> {
-  const { fleet, progress = () => {} } = options;
-  const shell = options.shell ?? sshShell(fleet);
-  const stack = options.stackName ?? STACK_NAME;
-  const t = appTopology(fleet);
-  const [app = "", redis = "", loadBalancer = ""] = await pushImages(shell, t, [images.app, images.redis, images.loadBalancer], progress);
-  const refs: StackImages = { app, redis, loadBalancer };
-  const before = await snapshot(shell, t.manager, stack);
-  const staleUpdates = Object.fromEntries(before.services.map((s) => [s.name, s.updateStartedAt]));
-  const previousAppImage = await shell
-    .run(t.manager, ["docker", "service", "inspect", "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}}", `${stack}_app`])
-    .then(
-      (s) => s.trim() || undefined,
-      () => undefined,
-    );
-  progress(`docker stack deploy ${stack} on ${t.manager.name}`);
-  const file = `pifleet/${stack}-stack.yml`;
-  await shell.run(t.manager, ["sh", "-c", `mkdir -p pifleet && cat > ${file}`], renderStack(fleet, refs, stack));
-  await shell.run(t.manager, ["docker", "stack", "deploy", "--prune", "--resolve-image", "always", "-c", file, stack]);
-  const expected = { [`${stack}_app`]: refs.app, [`${stack}_redis`]: refs.redis, [`${stack}_lb`]: refs.loadBalancer };
-  const result = await waitForRollout(options, { images: expected, staleUpdates });
-  return { ...result, images: refs, previousAppImage };
+export function applyAppPlan(tags: ImageTags, planned: AppPlan, options: RolloutOptions): Promise<DeployResult> {
+  return withShell(options, (shell) => applyOn(shell, tags, planned, options));
+}
+
+/** `pifleet app deploy` in one call: plan, report it through progress, apply it. */
+export function deployStack(tags: ImageTags, options: RolloutOptions): Promise<DeployResult> {
+  return withShell(options, async (shell) => {
+    const planned = await planOn(shell, tags, options);
+    const { changes } = planned.plan;
+    options.progress?.(`plan: ${changes.length === 0 ? "no changes" : changes.map((c) => `${c.action} ${c.service}`).join(", ")}`);
+    return applyOn(shell, tags, planned, options);
+  });
 }
 
 /** `pifleet app rollback`: Swarm's rollback to the app's previous spec, waited for like a deploy. */
-export async function rollbackApp(options: RolloutOptions): Promise<RolloutResult & { image: string }> {
+export function rollbackApp(options: RolloutOptions): Promise<RolloutResult & { image: string }> {
   const { fleet, progress = () => {} } = options;
-  const shell = options.shell ?? sshShell(fleet);
   const stack = options.stackName ?? STACK_NAME;
-  const manager = appTopology(fleet).manager;
+  const manager = appTopology(fleet, options.topology).manager;
   const service = `${stack}_app`;
-  const previous = await shell.run(manager, ["docker", "service", "inspect", "--format", "{{json .PreviousSpec}}", service]);
-  if (previous.trim() === "null") {
-    throw new OperationError(`${service} has no previous version to roll back to`, "Roll back only after at least two deploys.");
-  }
-  const before = await snapshot(shell, manager, stack);
-  const staleUpdates = Object.fromEntries(before.services.map((s) => [s.name, s.updateStartedAt]));
-  progress(`docker service rollback ${service}`);
-  await shell.run(manager, ["docker", "service", "rollback", "--detach", service]);
-  const result = await waitForRollout(
-    options,
-    { staleUpdates },
-    (services) => services.find((s) => s.name === service)?.update === "rollback_completed",
-  );
-  const image = (
-    await shell.run(manager, ["docker", "service", "inspect", "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}}", service])
-  ).trim();
-  return { ...result, outcome: "rolled-back", image };
+  return withShell(options, async (shell) => {
+    const previous = await shell.run(manager, ["docker", "service", "inspect", "--format", "{{json .PreviousSpec}}", service], {
+      describe: `read the previous version of ${service}`,
+    });
+    if (previous.stdout.trim() === "null") {
+      throw new OperationError(`${service} has no previous version to roll back to`, "Roll back only after at least two deploys.");
+    }
+    const before = await readStack(shell, manager, stack);
+    progress(`docker service rollback ${service}`);
+    await shell.run(manager, ["docker", "service", "rollback", "--detach", service], { describe: `docker service rollback ${service}` });
+    const result = await waitForRollout(
+      shell,
+      manager,
+      options,
+      { staleUpdates: staleUpdatesOf(before.state) },
+      (services) => services.find((s) => s.name === service)?.update === "rollback_completed",
+    );
+    const after = await readStack(shell, manager, stack);
+    const image = after.state.services.find((s) => s.name === service)?.pinnedImage;
+    if (image === undefined)
+      throw new OperationError(`${service} is gone from stack ${stack} after its rollback`, "See `pifleet app status`.");
+    return { ...result, outcome: "rolled-back", image };
+  });
 }
 
 /** `pifleet app status`: services with their update state, and tasks per node. */
-export async function stackStatus(options: RolloutOptions): Promise<{ services: ServiceSnapshot[]; tasks: TaskRow[] }> {
-  const shell = options.shell ?? sshShell(options.fleet);
-  return snapshot(shell, appTopology(options.fleet).manager, options.stackName ?? STACK_NAME);
+export function stackStatus(options: RolloutOptions): Promise<{ services: ServiceSnapshot[]; tasks: TaskRow[] }> {
+  const manager = appTopology(options.fleet, options.topology).manager;
+  return withShell(options, async (shell) => {
+    const reading = await readStack(shell, manager, options.stackName ?? STACK_NAME);
+    return { services: snapshot(reading), tasks: reading.tasks };
+  });
 }

@@ -196,12 +196,14 @@ describe("swarmState", () => {
       {
         name: "pifleet_app",
         image: "x:1",
+        pinnedImage: `x:1${DIGEST}`,
         mode: "global",
         nodes: ["pi1", "pi2"],
         placement: [],
         update: { order: "stop-first", failureAction: "pause", parallelism: 1 },
         updateState: "none",
         updateMessage: "",
+        updateStartedAt: "",
       },
     ]);
   });

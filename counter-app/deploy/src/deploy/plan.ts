@@ -34,8 +34,12 @@ export interface ServiceSpec {
 
 /** A service as the Swarm runs it: its spec, and where its last update stands. */
 export interface SwarmService extends ServiceSpec {
+  /** The image with the digest Swarm resolved and runs. */
+  pinnedImage: string;
   updateState: UpdateState;
   updateMessage: string;
+  /** UpdateStatus.StartedAt, to tell one rollout's update from an earlier one. */
+  updateStartedAt: string;
 }
 
 export interface DesiredStack {
@@ -138,9 +142,11 @@ export function swarmState(stack: string, inspectJson: string, tasks: TaskRow[])
     const global = spec.Mode?.Global !== undefined;
     const status = parseUpdateStatus(JSON.stringify(s.UpdateStatus ?? null));
     const nodes = [...new Set(tasks.filter((t) => t.service === name && t.desiredState === "Running").map((t) => t.node))].sort();
+    const pinnedImage = spec.TaskTemplate?.ContainerSpec?.Image ?? "";
     return {
       name,
-      image: withoutDigest(spec.TaskTemplate?.ContainerSpec?.Image ?? ""),
+      image: withoutDigest(pinnedImage),
+      pinnedImage,
       mode: global ? "global" : "replicated",
       ...(global ? { nodes } : { replicas: spec.Mode?.Replicated?.Replicas ?? 1 }),
       placement: [...(spec.TaskTemplate?.Placement?.Constraints ?? [])].sort(),
@@ -151,6 +157,7 @@ export function swarmState(stack: string, inspectJson: string, tasks: TaskRow[])
       },
       updateState: status.state,
       updateMessage: status.message,
+      updateStartedAt: status.startedAt,
     };
   });
   return { stack, services: services.sort((a, b) => a.name.localeCompare(b.name)) };

@@ -1,5 +1,5 @@
+import { run } from "@pifleet/io";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { run } from "../deploy/exec.js";
 import { type BuildResult, buildImages } from "./build.js";
 
 /**
@@ -15,7 +15,7 @@ let images: BuildResult;
 const containers: string[] = [];
 
 async function docker(...args: string[]): Promise<string> {
-  return (await run("docker", args)).trim();
+  return (await run("docker", args)).stdout.trim();
 }
 
 async function ipOf(name: string): Promise<string> {
@@ -34,8 +34,8 @@ beforeAll(async () => {
 }, 900_000);
 
 afterAll(async () => {
-  for (const c of containers) await run("docker", ["rm", "-f", "-v", c]).catch(() => "");
-  await run("docker", ["network", "rm", NETWORK]).catch(() => "");
+  for (const c of containers) await run("docker", ["rm", "-f", "-v", c], { allowFailure: true });
+  await run("docker", ["network", "rm", NETWORK], { allowFailure: true });
 });
 
 describe("counter images", () => {

@@ -1,5 +1,6 @@
 import { createServer, type Server } from "node:http";
 import net, { type AddressInfo } from "node:net";
+import { setTimeout as delay } from "node:timers/promises";
 import type { Logger } from "pino";
 import { ViewBatcher } from "./batcher.js";
 import { type AppConfig, redactUrl } from "./config.js";
@@ -56,7 +57,7 @@ export async function startCounterApp(config: AppConfig, log: Logger): Promise<R
     stopping ??= (async () => {
       ctx.state.shuttingDown = true;
       log.info({ event: "app.shutdown", reason, drainMs: config.drainMs }, "shutting down: readyz now answers 503");
-      if (config.drainMs > 0) await new Promise((r) => setTimeout(r, config.drainMs));
+      if (config.drainMs > 0) await delay(config.drainMs);
       await closeGently(server);
       await batcher.idle();
       if (redis.isOpen) await redis.close().catch(() => redis.destroy());
@@ -75,7 +76,7 @@ export async function startCounterApp(config: AppConfig, log: Logger): Promise<R
  */
 async function closeGently(server: Server): Promise<void> {
   const closed = new Promise<void>((resolve) => net.Server.prototype.close.call(server, () => resolve()));
-  await new Promise((r) => setTimeout(r, IDLE_GRACE_MS));
+  await delay(IDLE_GRACE_MS);
   server.closeIdleConnections();
   const sweep = setInterval(() => server.closeIdleConnections(), 50);
   await closed;

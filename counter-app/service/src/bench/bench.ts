@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { setTimeout as delay } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
 import { createClient } from "redis";
@@ -54,7 +55,7 @@ async function waitForHttp(url: string, proc: ChildProcess): Promise<void> {
     } catch {
       // not listening yet
     }
-    await new Promise((r) => setTimeout(r, 100));
+    await delay(100);
   }
   throw new Error(`no answer from ${url} within 20 s`);
 }
@@ -62,7 +63,7 @@ async function waitForHttp(url: string, proc: ChildProcess): Promise<void> {
 async function run(t: Target): Promise<void> {
   const warm = await autocannon({ url: t.url, connections: CONNECTIONS, duration: WARMUP_SECONDS });
   const amount = Math.min(MAX_REQUESTS, Math.max(1000, Math.round((warm.requests.average * SECONDS) / ROUNDS)));
-  await new Promise((r) => setTimeout(r, 300)); // let the warm-up's abandoned requests land before reading the count
+  await delay(300); // let the warm-up's abandoned requests land before reading the count
   const before = await t.readCount();
   const cpuBefore = cpuSecondsOf(t.pid);
   t.runs.push(await autocannon({ url: t.url, connections: CONNECTIONS, amount, timeout: 5 }));

@@ -1,0 +1,158 @@
+import { manualClock, NodeCommandError, recordingShell, type ShellCall } from "@pifleet/io";
+import { describe, expect, it } from "vitest";
+import { testFleet } from "../test-support/fleets.js";
+import { applyAppPlan, deployStack, planApp, stackStatus } from "./deploy.js";
+import { desiredStack } from "./plan.js";
+
+const TAGS = {
+  debian: "pifleet/counter-debian:amd64-d",
+  nodeBase: "pifleet/counter-node:amd64-n",
+  app: "pifleet/counter:amd64-new",
+  redis: "pifleet/counter-redis:amd64-r",
+  loadBalancer: "pifleet/counter-lb:amd64-l",
+};
+const REGISTRY = "198.19.7.11:5000";
+const SERVICES = ["pifleet_app", "pifleet_lb", "pifleet_redis"];
+
+/** `docker service inspect` of the stack as deployed from TAGS, the app running `appTag`. */
+function inspectJson(appTag = TAGS.app, appUpdateStatus?: object): string {
+  const images = { app: `${REGISTRY}/${appTag}`, redis: `${REGISTRY}/${TAGS.redis}`, loadBalancer: `${REGISTRY}/${TAGS.loadBalancer}` };
+  const services = desiredStack(testFleet(), images, "pifleet").services.map((s) => ({
+    Spec: {
+      Name: s.name,
+      Mode: s.mode === "global" ? { Global: {} } : { Replicated: { Replicas: s.replicas } },
+      TaskTemplate: { ContainerSpec: { Image: `${s.image}@sha256:${"a".repeat(64)}` }, Placement: { Constraints: s.placement } },
+      UpdateConfig: { Parallelism: s.update.parallelism, FailureAction: s.update.failureAction, Order: s.update.order },
+    },
+    ...(s.name === "pifleet_app" && appUpdateStatus ? { UpdateStatus: appUpdateStatus } : {}),
+  }));
+  return JSON.stringify(services);
+}
+
+/** `docker stack ps` lines: every app node and the single tasks, all running `appTag`. */
+function tasksOutput(appTag = TAGS.app): string {
+  const row = (name: string, node: string, image: string) =>
+    JSON.stringify({
+      Name: name,
+      Node: node,
+      DesiredState: "Running",
+      CurrentState: "Running 5 seconds ago",
+      Image: `${REGISTRY}/${image}`,
+    });
+  return [
+    row("pifleet_app.a", "pi1", appTag),
+    row("pifleet_app.b", "pi2", appTag),
+    row("pifleet_app.c", "pi3", appTag),
+    row("pifleet_redis.1", "pi1", TAGS.redis),
+    row("pifleet_lb.1", "pi1", TAGS.loadBalancer),
+  ].join("\n");
+}
+
+const is = (call: ShellCall, ...words: string[]) => words.every((w, i) => call.argv?.[i] === w);
+
+/** A Swarm that runs `appTag` now and converges on TAGS.app once the stack is deployed. */
+function swarm(appTag?: string) {
+  let deployed = appTag !== undefined;
+  let running = appTag ?? TAGS.app;
+  return recordingShell((call) => {
+    if (is(call, "docker", "service", "ls")) return deployed ? SERVICES.join("\n") : "";
+    if (is(call, "docker", "service", "inspect")) return inspectJson(running);
+    if (is(call, "docker", "stack", "ps")) return tasksOutput(running);
+    if (is(call, "docker", "image", "ls")) return `${TAGS.redis}\n${TAGS.loadBalancer}\n`;
+    if (is(call, "docker", "stack", "deploy")) {
+      deployed = true;
+      running = TAGS.app;
+    }
+    return undefined;
+  });
+}
+
+const commands = (calls: ShellCall[]) => calls.map((c) => `${c.node}: ${(c.argv ?? [c.script ?? ""]).slice(0, 3).join(" ")}`);
+
+describe("planApp", () => {
+  it("reads the Swarm on the manager, read-only, and plans a first deploy as three creates", async () => {
+    const shell = swarm();
+    const { plan, images } = await planApp(TAGS, { fleet: testFleet(), shell });
+    expect(commands(shell.calls)).toEqual(["pi1: docker service ls"]);
+    expect(plan.changes.map((c) => `${c.action} ${c.service}`)).toEqual([
+      "create pifleet_app",
+      "create pifleet_redis",
+      "create pifleet_lb",
+    ]);
+    expect(images.app).toBe(`${REGISTRY}/${TAGS.app}`);
+  });
+});
+
+describe("applyAppPlan", () => {
+  it("copies what the registry lacks, pushes, deploys the stack and waits until the new image runs", async () => {
+    const shell = swarm("pifleet/counter:amd64-old");
+    const options = { fleet: testFleet(), shell, clock: manualClock() };
+    const planned = await planApp(TAGS, options);
+    expect(planned.plan.changes.map((c) => `${c.action} ${c.service}`)).toEqual(["update pifleet_app"]);
+    const result = await applyAppPlan(TAGS, planned, options);
+    expect(result.outcome).toBe("converged");
+    expect(result.previousAppImage).toContain("pifleet/counter:amd64-old@sha256:");
+    const load = shell.calls.find((c) => c.local);
+    expect(load).toMatchObject({ node: "pi1", local: ["docker", ["save", TAGS.app]], argv: ["docker", "load", "-q"] });
+    expect(shell.calls.filter((c) => is(c, "docker", "push")).map((c) => c.argv?.[3])).toEqual([
+      `${REGISTRY}/${TAGS.app}`,
+      `${REGISTRY}/${TAGS.redis}`,
+      `${REGISTRY}/${TAGS.loadBalancer}`,
+    ]);
+    const stackFile = shell.calls.find((c) => c.script?.includes("cat > pifleet/pifleet-stack.yml"));
+    expect(stackFile?.input).toContain(`image: ${REGISTRY}/${TAGS.app}`);
+    expect(shell.calls.some((c) => is(c, "docker", "stack", "deploy"))).toBe(true);
+  });
+
+  it("an empty plan pushes and deploys nothing, and reports the stack as it runs", async () => {
+    const shell = swarm(TAGS.app);
+    const options = { fleet: testFleet(), shell, clock: manualClock() };
+    const planned = await planApp(TAGS, options);
+    expect(planned.plan.changes).toEqual([]);
+    const result = await applyAppPlan(TAGS, planned, options);
+    expect(result.outcome).toBe("converged");
+    expect(shell.calls.filter((c) => is(c, "docker", "push") || is(c, "docker", "stack", "deploy") || c.local)).toEqual([]);
+  });
+
+  it("a rollout that does not settle fails after the timeout, polling on the clock", async () => {
+    const clock = manualClock();
+    const shell = recordingShell((call) => {
+      if (is(call, "docker", "service", "ls")) return SERVICES.join("\n");
+      if (is(call, "docker", "service", "inspect")) return inspectJson("pifleet/counter:amd64-old", { State: "updating" });
+      if (is(call, "docker", "stack", "ps")) return tasksOutput("pifleet/counter:amd64-old");
+      return undefined;
+    });
+    await expect(deployStack(TAGS, { fleet: testFleet(), shell, clock, timeoutMs: 10_000, pollMs: 2000 })).rejects.toThrow(
+      /the rollout did not settle within 10 s \(app 0\/3 updating, lb 1\/1, redis 1\/1\)/,
+    );
+    expect(clock.sleeps.length).toBeGreaterThan(4);
+  });
+});
+
+describe("errors name the node and the action", () => {
+  it("an SSH failure while watching the rollout is an error, not 'still rolling out'", async () => {
+    const shell = recordingShell((call) => {
+      if (is(call, "docker", "service", "ls")) return SERVICES.join("\n");
+      if (is(call, "docker", "service", "inspect")) return inspectJson();
+      if (is(call, "docker", "stack", "ps")) return { code: 255, stderr: "ssh: connect to host 198.19.7.11 port 22: Connection refused" };
+      return undefined;
+    });
+    const failure = await stackStatus({ fleet: testFleet(), shell }).catch((err: unknown) => err);
+    expect(failure).toBeInstanceOf(NodeCommandError);
+    expect(failure).toMatchObject({ node: "pi1", action: "list the tasks of stack pifleet" });
+    expect(String(failure)).toContain("Connection refused");
+  });
+
+  it("a registry node that cannot list its images stops the push instead of copying everything blindly", async () => {
+    const shell = recordingShell((call) => {
+      if (is(call, "docker", "service", "ls")) return "";
+      if (is(call, "docker", "image", "ls")) return { code: 1, stderr: "Cannot connect to the Docker daemon" };
+      return undefined;
+    });
+    await expect(deployStack(TAGS, { fleet: testFleet(), shell, clock: manualClock() })).rejects.toMatchObject({
+      node: "pi1",
+      action: "list the images in its Docker engine",
+    });
+    expect(shell.calls.some((c) => c.local || is(c, "docker", "stack", "deploy"))).toBe(false);
+  });
+});

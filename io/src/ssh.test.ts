@@ -3,10 +3,23 @@ import { chmod, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EnvironmentError, InputError } from "@pifleet/fleet";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { recordingRunner } from "./fakes.js";
 import { Secret } from "./secret.js";
-import { NodeCommandError, type SshSettings, sshArgs, sshShell } from "./ssh.js";
+import { NodeCommandError, type NodeShell, sshShell as openShell, type SshSettings, sshArgs } from "./ssh.js";
+
+const opened: NodeShell[] = [];
+
+/** Every shell a test opens is closed after it, so no socket directory is left behind. */
+function sshShell(...args: Parameters<typeof openShell>): NodeShell {
+  const shell = openShell(...args);
+  opened.push(shell);
+  return shell;
+}
+
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((s) => s.close()));
+});
 
 const node = { name: "pi1", address: "198.18.0.11" };
 const KEY = Buffer.from("host-key").toString("base64");

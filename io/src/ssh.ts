@@ -163,6 +163,19 @@ async function precheck(settings: SshSettings, node: SshTarget): Promise<void> {
   });
 }
 
+/** Socket directories of shells not closed yet; removed when the process exits, should a caller forget close(). */
+const openControlDirs = new Set<string>();
+let exitCleanupRegistered = false;
+
+function trackControlDir(dir: string): void {
+  openControlDirs.add(dir);
+  if (exitCleanupRegistered) return;
+  exitCleanupRegistered = true;
+  process.once("exit", () => {
+    for (const d of openControlDirs) rmSync(d, { recursive: true, force: true });
+  });
+}
+
 /**
  * Nodes over the OpenSSH binary. Commands to one node share one connection
  * (ControlMaster, sockets in a private 0700 directory); close() ends them.
@@ -176,7 +189,10 @@ export function sshShell(settings: SshSettings, options: { runner?: ProcessRunne
 
   function controlOptions(): string[] {
     // mkdtemp makes the directory 0700: nobody else can reach the sockets, which act as logged-in sessions.
-    controlDir ??= mkdtempSync(join(tmpdir(), "pifleet-ssh-"));
+    if (!controlDir) {
+      controlDir = mkdtempSync(join(tmpdir(), "pifleet-ssh-"));
+      trackControlDir(controlDir);
+    }
     return ["-o", "ControlMaster=auto", "-o", `ControlPath=${join(controlDir, "%C")}`, "-o", `ControlPersist=${CONTROL_PERSIST_SEC}`];
   }
 
@@ -238,6 +254,7 @@ export function sshShell(settings: SshSettings, options: { runner?: ProcessRunne
       );
       connected.clear();
       rmSync(dir, { recursive: true, force: true });
+      openControlDirs.delete(dir);
       controlDir = undefined;
     },
   };

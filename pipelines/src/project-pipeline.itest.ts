@@ -87,7 +87,7 @@ describe("which jobs each kind of pipeline gets, by gitlab-ci-local's own rules 
 
   it("a merge request pipeline verifies and plans, and changes nothing", async () => {
     const jobs = await jobsFor({ CI_PIPELINE_SOURCE: "merge_request_event", CI_MERGE_REQUEST_IID: "1", CI_COMMIT_BRANCH: "" });
-    expect(jobs).toEqual([...verify, "configure-plan", "runners-plan", "plan-note"]);
+    expect(jobs).toEqual([...verify, "configure-plan", "runners-plan", "app-plan", "plan-note"]);
   });
 
   it("a default-branch pipeline configures, reconciles runners, builds, deploys and checks every node", async () => {

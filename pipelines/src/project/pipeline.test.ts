@@ -46,6 +46,7 @@ describe("the repository's .gitlab-ci.yml", () => {
       "fleet-validate",
       "configure-plan",
       "runners-plan",
+      "app-plan",
       "plan-note",
     ]);
     const changing = /pifleet (configure(?! --check)|runners apply|app deploy|app build)/;
@@ -101,7 +102,7 @@ describe("projectPipeline for other fleets", () => {
   it("scales to 100 nodes: two checks per node and a clean lint", () => {
     const big = syntheticFleet(fleet, 100);
     const generated = generateProjectPipeline(big, "fleet.yaml");
-    expect(generated.jobCount).toBe(13 + 2 * 100);
+    expect(generated.jobCount).toBe(14 + 2 * 100);
     expect(generated.text).toContain("counts:pi100:\n  needs:\n    - ready:pi100\n");
   });
 

@@ -93,12 +93,14 @@ export function projectPipeline(fleet: Fleet, options: ProjectPipelineOptions): 
     });
   const configurePlan = planSection("configure-plan", "configure --check --diff --report markdown");
   const runnersPlan = planSection("runners-plan", "runners plan --format markdown");
+  // Reads what the Swarm runs (docker service inspect on a manager) and diffs it with this commit's images.
+  const appPlan = planSection("app-plan", "app plan --format markdown");
   const planNote = job("plan-note", {
     extends: [pifleet],
     stage: "plan",
-    needs: [configurePlan, runnersPlan],
+    needs: [configurePlan, runnersPlan, appPlan],
     script: [
-      "cat configure-plan.md runners-plan.md > plan.md",
+      "cat configure-plan.md runners-plan.md app-plan.md > plan.md",
       // One note per MR, found again by its marker and updated in place.
       'npx pifleet mr note --project "$CI_PROJECT_ID" --mr "$CI_MERGE_REQUEST_IID" --file plan.md --marker plan',
     ],
@@ -205,6 +207,7 @@ export function projectPipeline(fleet: Fleet, options: ProjectPipelineOptions): 
       fleetValidate,
       configurePlan,
       runnersPlan,
+      appPlan,
       planNote,
       configure,
       runnersApply,

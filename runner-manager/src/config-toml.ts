@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { OperationError } from "@pifleet/fleet";
 import { parse, stringify, TomlDate, TomlError } from "smol-toml";
 import type { Secret } from "./secret.js";
@@ -126,6 +127,23 @@ function canonical(value: unknown): unknown {
     return out;
   }
   return value;
+}
+
+/**
+ * A digest of what a plan reads from config.toml: the parsed document without
+ * the token fields, so no token reaches a saved plan and gitlab-runner's own
+ * token rotation does not make a plan stale. null when there is no file.
+ */
+export function configDigest(text: string | null, node: string): string | null {
+  if (text === null) return null;
+  const doc = parseConfig(text, node);
+  const withoutTokens = {
+    ...doc,
+    runners: blocksOf(doc).map((b) => Object.fromEntries(Object.entries(b).filter(([k]) => !TOKEN_KEYS.has(k)))),
+  };
+  return createHash("sha256")
+    .update(JSON.stringify(canonical(withoutTokens)))
+    .digest("hex");
 }
 
 function flatten(doc: Table): Map<string, string> {

@@ -1,4 +1,4 @@
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -7,12 +7,12 @@ import { connectRunners } from "./connect.js";
 import { runnerContext } from "./context.js";
 import { drainNode, undrainNode } from "./drain.js";
 import { NodeError } from "./node-access.js";
-import { readPlanFile, writePlanFile } from "./plan-file.js";
+import { readFreshPlan, readPlanFile, writePlanFile } from "./plan-file.js";
 import { planFleet } from "./reconcile.js";
 import { rotateTokens } from "./rotate.js";
 import { fleetRunnerStatus } from "./status.js";
 import { crashAfter, InjectedCrash } from "./test-support/crash.js";
-import { testFleet } from "./test-support/fleet-fixture.js";
+import { TEST_POOLS, testFleet } from "./test-support/fleet-fixture.js";
 import { MemoryGitlab } from "./test-support/memory-gitlab.js";
 import { MemoryNodes } from "./test-support/memory-nodes.js";
 import { drain, expectConverged, fleet, reconcile } from "./test-support/memory-reconcile.js";
@@ -122,16 +122,59 @@ describe("status", () => {
 });
 
 describe("plan files", () => {
-  it("save and load a plan for `apply FILE`, refusing another cluster's plan", async () => {
+  const tempFile = async () => join(await mkdtemp(join(tmpdir(), "rm-plan-")), "plan.json");
+
+  it("save and load a plan for `apply FILE`, refusing another cluster's plan; a fresh plan is applied", async () => {
     const gitlab = new MemoryGitlab();
     const nodes = new MemoryNodes();
-    const { plan } = await planFleet(fleet, gitlab, nodes);
-    const file = join(await mkdtemp(join(tmpdir(), "rm-plan-")), "plan.json");
-    await writePlanFile(file, plan);
-    expect(await readPlanFile(file, "testfleet")).toEqual(plan);
+    const made = await planFleet(fleet, gitlab, nodes);
+    const file = await tempFile();
+    await writePlanFile(file, made);
+    expect((await readPlanFile(file, "testfleet")).plan).toEqual(made.plan);
     await expect(readPlanFile(file, "other")).rejects.toThrow("plan is for cluster testfleet, but fleet.yaml describes other");
-    await applyPlan(await readPlanFile(file, "testfleet"), gitlab, nodes, { drain });
+    await applyPlan(await readFreshPlan(file, runnerContext(fleet, gitlab, nodes)), gitlab, nodes, { drain });
     expectConverged(gitlab, nodes);
+  });
+
+  it("refuses (exit 2) a plan whose fleet changed since, saying what changed; a token gitlab-runner rotated itself does not count", async () => {
+    const gitlab = new MemoryGitlab();
+    const nodes = new MemoryNodes();
+    await reconcile(gitlab, nodes);
+    // A plan with work in it: the deploy pool leaves pi2.
+    const changed = testFleet({ pools: TEST_POOLS.replace("nodes: [pi1, pi2]", "nodes: [pi1]") });
+    const ctx = runnerContext(changed, gitlab, nodes);
+    const file = await tempFile();
+    await writePlanFile(file, await planFleet(changed, gitlab, nodes));
+
+    // gitlab-runner rewrote its own token: the plan still fits.
+    const pi1 = nodes.files.get("pi1") as string;
+    const token = /token = "([^"]+)"/.exec(pi1)?.[1] as string;
+    nodes.files.set("pi1", pi1.replace(token, "glrt-rotatedbytherunner000"));
+    expect((await readFreshPlan(file, ctx)).actions.length).toBeGreaterThan(0);
+
+    const pi2Docker = [...gitlab.runners.values()].find((r) => r.description.startsWith("pifleet testfleet/pi2/docker ["));
+    await gitlab.updateRunner(pi2Docker?.id as number, { paused: true });
+    nodes.files.set("pi3", `${nodes.files.get("pi3")}\n[session_server]\nlisten_address = "[::]:8093"\n`);
+    const err = await readFreshPlan(file, ctx).catch((e: unknown) => e);
+    expect(err).toMatchObject({
+      exitCode: 2,
+      message:
+        `the plan in ${file} was made against a fleet that has changed since (runner #${pi2Docker?.id} (pi2/docker) was paused in GitLab; ` +
+        `pi3's config.toml changed); run \`pifleet runners plan --out ${file}\` again`,
+    });
+    expect(JSON.stringify(err)).not.toMatch(/glrt-/);
+    await expect(readFreshPlan(file, runnerContext(fleet, gitlab, nodes))).rejects.toThrow(/changed since \(fleet\.yaml changed; runner #/);
+    expect(await readFile(file, "utf8")).not.toMatch(/glrt-|token =/);
+  });
+
+  it("refuses a version-1 plan file with what to do", async () => {
+    const file = await tempFile();
+    await writeFile(file, JSON.stringify({ version: 1, cluster: "testfleet", actions: [], notes: [], skippedNodes: [] }));
+    await expect(readPlanFile(file, "testfleet")).rejects.toMatchObject({
+      exitCode: 2,
+      message: expect.stringContaining("a version-1 runner plan, saved without a fingerprint"),
+      hint: "Make one with `pifleet runners plan --out FILE`.",
+    });
   });
 });
 

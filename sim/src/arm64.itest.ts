@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type SimStatus, simDown, simUp } from "./index.js";
-import { sshRun } from "./test-support/node-ssh.js";
+import { sshRun } from "./test-support/ssh.js";
 
 // aarch64 nodes under qemu-user. Opt-in: the first arm64 image build takes ~10 minutes here,
 // more than the CI budget allows. PIFLEET_SIM_ARM64=1 runs it.

@@ -2,9 +2,9 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { docker } from "./exec.js";
 import { type SimStatus, simDown, simStatus, simUp } from "./index.js";
-import { sshRun } from "./test-support/node-ssh.js";
+import { docker } from "./sim-docker.js";
+import { sshRun } from "./test-support/ssh.js";
 
 // Several sims at once (other helpers' tests do this): separate names, subnets and keys, and
 // one sim's down leaves the other untouched.

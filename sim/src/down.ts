@@ -2,9 +2,8 @@ import { rm, rmdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { removeArm64Credentials, SIM_BINFMT_ENTRY } from "./binfmt.js";
 import { stopGitlab } from "./gitlab-process.js";
-import { stopHostServices } from "./host-services.js";
+import { stopHostServices, withHostLock } from "./host-services.js";
 import { instanceIdFor, simFiles } from "./layout.js";
-import { HOST_RUN_DIR, withLock } from "./lock.js";
 import { anySimResources, removeInstance } from "./sim-docker.js";
 import { DEFAULT_SIM_DIR } from "./up.js";
 
@@ -26,7 +25,7 @@ export async function simDown(dir: string = DEFAULT_SIM_DIR): Promise<SimDownRes
   const instance = instanceIdFor(abs);
   const files = simFiles(abs);
   const gitlabStopped = await stopGitlab(files);
-  const { removed, stoppedServices } = await withLock(join(HOST_RUN_DIR, "host.lock"), 120_000, async () => {
+  const { removed, stoppedServices } = await withHostLock(async () => {
     const removed = await removeInstance(instance);
     if (await anySimResources()) return { removed, stoppedServices: [] };
     const stoppedServices = await stopHostServices();

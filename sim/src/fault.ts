@@ -1,7 +1,6 @@
 import { InputError } from "@pifleet/fleet";
-import { docker } from "./exec.js";
 import { SSH_TIMEOUT_MS, waitForSsh } from "./node-setup.js";
-import { attachedContainers } from "./sim-docker.js";
+import { attachedContainers, docker } from "./sim-docker.js";
 import { requireState, type SimNodeStatus, statusOf } from "./status.js";
 
 export const FAULT_ACTIONS = ["stop", "start", "pause", "unpause", "partition", "heal"] as const;

@@ -2,9 +2,20 @@ import { mkdir, readFile } from "node:fs/promises";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { OperationError } from "@pifleet/fleet";
-import { docker } from "./exec.js";
-import { HOST_RUN_DIR } from "./lock.js";
-import { sleep, spawnDetached, stopPidFile } from "./processes.js";
+import { sleep, withFileLock } from "@pifleet/io";
+import { spawnDetached, stopPidFile } from "./processes.js";
+import { docker } from "./sim-docker.js";
+
+/** Host-wide state shared by every sim on this machine (locks, pids of shared services). */
+export const HOST_RUN_DIR = "/run/pifleet-sim";
+
+/**
+ * Runs fn holding the host-wide lock, so starting and stopping the shared daemons, and creating
+ * or removing a sim's network, never interleave between concurrent `sim up`s and `sim down`s.
+ */
+export function withHostLock<T>(fn: () => Promise<T>): Promise<T> {
+  return withFileLock(join(HOST_RUN_DIR, "host.lock"), fn, { timeoutMs: 120_000 });
+}
 
 /**
  * Host daemons every sim on this machine shares: lxcfs (so a node's /proc/meminfo shows its

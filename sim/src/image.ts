@@ -1,10 +1,11 @@
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { docker, linesMatching, run } from "./exec.js";
+import { linesMatching, processRunner, run, withFileLock } from "@pifleet/io";
+import { HOST_RUN_DIR } from "./host-services.js";
 import { BASE_RECIPE, debianMirror, IMAGE_LABEL, imageTags, RECIPE_DIR, readRecipe } from "./image-recipe.js";
 import type { SimArch } from "./layout.js";
-import { HOST_RUN_DIR, withLock } from "./lock.js";
+import { docker } from "./sim-docker.js";
 
 export type ProgressFn = (message: string) => void;
 
@@ -44,15 +45,11 @@ async function buildBase(tag: string, arch: SimArch, hostProxy: string | undefin
       ),
     });
     progress(`importing ${tag}`);
-    // pipefail: a failing tar fails the import instead of importing half a rootfs.
-    await run("bash", [
-      "-c",
-      'set -o pipefail; tar -C "$1" --numeric-owner -c . | docker import -c "LABEL $2=base" - "$3"',
-      "bash",
-      rootfs,
-      IMAGE_LABEL,
-      tag,
-    ]);
+    // Both sides must succeed: a failing tar fails the import instead of importing half a rootfs.
+    await processRunner.pipe(
+      ["tar", ["-C", rootfs, "--numeric-owner", "-c", "."]],
+      ["docker", ["import", "-c", `LABEL ${IMAGE_LABEL}=base`, "-", tag]],
+    );
   } finally {
     await rm(work, { recursive: true, force: true });
   }
@@ -70,14 +67,19 @@ async function buildBase(tag: string, arch: SimArch, hostProxy: string | undefin
 export async function ensureNodeImage(arch: SimArch, proxy: { host?: string; build?: string }, progress: ProgressFn): Promise<string> {
   const tags = imageTags(arch, await readRecipe());
   if (await imageExists(tags.node)) return tags.node;
-  return withLock(join(HOST_RUN_DIR, `image-${arch}.lock`), 30 * 60_000, async () => {
-    if (await imageExists(tags.node)) return tags.node;
-    if (!(await imageExists(tags.base))) await buildBase(tags.base, arch, proxy.host, progress);
-    progress(`building ${tags.node}`);
-    const args = ["build", "-t", tags.node, "--label", `${IMAGE_LABEL}=node`, "--build-arg", `BASE=${tags.base}`];
-    await run("docker", [...args, "--build-arg", `APT_PROXY=${proxy.build ?? ""}`, RECIPE_DIR], {
-      onOutput: linesMatching(/^(Step \d+\/\d+) : (.{0,60})/, (m) => progress(`building ${tags.node}: ${m[1]} ${m[2]}`)),
-    });
-    return tags.node;
-  });
+  const lock = join(HOST_RUN_DIR, `image-${arch}.lock`);
+  return withFileLock(
+    lock,
+    async () => {
+      if (await imageExists(tags.node)) return tags.node;
+      if (!(await imageExists(tags.base))) await buildBase(tags.base, arch, proxy.host, progress);
+      progress(`building ${tags.node}`);
+      const args = ["build", "-t", tags.node, "--label", `${IMAGE_LABEL}=node`, "--build-arg", `BASE=${tags.base}`];
+      await run("docker", [...args, "--build-arg", `APT_PROXY=${proxy.build ?? ""}`, RECIPE_DIR], {
+        onOutput: linesMatching(/^(Step \d+\/\d+) : (.{0,60})/, (m) => progress(`building ${tags.node}: ${m[1]} ${m[2]}`)),
+      });
+      return tags.node;
+    },
+    { timeoutMs: 30 * 60_000 },
+  );
 }

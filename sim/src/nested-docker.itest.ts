@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type SimStatus, simDown, simUp } from "./index.js";
-import { sshRun } from "./test-support/node-ssh.js";
+import { sshRun } from "./test-support/ssh.js";
 
 // Proves nesting: docker.io installed from Debian (through the apt proxy) runs a container in a
 // node, and two nodes form a Swarm — with every nested network inside 198.18.0.0/15.

@@ -3,10 +3,10 @@ import { chmod, copyFile, mkdir, rm, writeFile } from "node:fs/promises";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { OperationError } from "@pifleet/fleet";
-import { docker, run } from "./exec.js";
+import { processRunner, sleep } from "@pifleet/io";
 import type { NodePlan, SimArch, SimLayout } from "./layout.js";
 import { aptProxyConf, labelArgs, nodeCreateArgs } from "./node-container.js";
-import { sleep } from "./processes.js";
+import { docker } from "./sim-docker.js";
 import { ensureKeyPair } from "./ssh-keys.js";
 
 export interface NodeInputs {
@@ -56,8 +56,10 @@ export async function createNode(layout: SimLayout, node: NodePlan, inputs: Node
   await docker(["volume", "create", ...labelArgs(layout.instance, node.name), node.dockerVolume]);
   await docker(nodeCreateArgs(layout, node, inputs.image, inputs.lxcfsDir));
   // Only the files go into the tar (no directory entries), so the node's own directories keep their owners.
-  const copyIn = 'set -o pipefail; t="$1"; c="$2"; shift 2; tar -C "$t" --no-recursion -c "$@" | docker cp - "$c:/"';
-  await run("bash", ["-c", copyIn, "bash", tree, node.container, ...Object.values(STAGED)]);
+  await processRunner.pipe(
+    ["tar", ["-C", tree, "--no-recursion", "-c", ...Object.values(STAGED)]],
+    ["docker", ["cp", "-", `${node.container}:/`]],
+  );
   await docker(["start", node.container]);
   return hostPublicKey;
 }

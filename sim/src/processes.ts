@@ -2,14 +2,13 @@ import { spawn } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
 import { readFile, unlink, writeFile } from "node:fs/promises";
 import { OperationError } from "@pifleet/fleet";
+import { sleep } from "@pifleet/io";
 
 /**
  * Detached daemons the sim starts (the GitLab emulator, lxcfs, apt-cacher-ng) are tracked by
  * pid files. A pid only counts as ours while /proc/PID/cmdline still carries a mark we know,
  * because pids get reused; we never signal anything else.
  */
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 async function cmdlineHas(pid: number, mark: string): Promise<boolean> {
   return (await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "")).includes(mark);
 }

@@ -1,9 +1,9 @@
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { OperationError } from "@pifleet/fleet";
-import { docker } from "./exec.js";
 import type { ProgressFn } from "./image.js";
 import type { NodePlan } from "./layout.js";
+import { docker } from "./sim-docker.js";
 
 /** sim/runner-standin: gitlab-runner's process behaviour (contacts GitLab, graceful stop), running no jobs. */
 const STANDIN_DIR = fileURLToPath(new URL("../runner-standin/", import.meta.url));

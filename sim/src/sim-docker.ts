@@ -1,8 +1,13 @@
 import { OperationError } from "@pifleet/fleet";
-import { docker } from "./exec.js";
+import { type ExecOptions, run } from "@pifleet/io";
 import { NODE_LABEL, SIM_LABEL } from "./layout.js";
 
 /** Thin wrappers over the docker CLI for the things a sim owns, all found by their label. */
+
+/** `docker …` through the CLI on PATH, answering its stdout trimmed (ids, names, formatted fields). */
+export async function docker(args: readonly string[], options: ExecOptions = {}): Promise<string> {
+  return (await run("docker", args, options)).stdout.trim();
+}
 
 /** Every IPv4 subnet any Docker network on this engine uses (ours, other sims', other tools'). */
 export async function usedSubnets(): Promise<string[]> {

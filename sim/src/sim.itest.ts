@@ -3,9 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadFleetFile } from "@pifleet/fleet";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { docker } from "./exec.js";
 import { type SimStatus, simDown, simFault, simStatus, simUp } from "./index.js";
-import { pinnedKey, sshRun, sshTo } from "./test-support/node-ssh.js";
+import { docker } from "./sim-docker.js";
+import { pinnedKey, sshLogin, sshRun } from "./test-support/ssh.js";
 
 // The real sim: two amd64 nodes on their own network, SSH with pinned host keys, faults, down.
 let dir = "";
@@ -50,7 +50,7 @@ describe("sim up", () => {
   it("rejects a node whose host key does not match the pin", async () => {
     const wrong = join(dir, "wrong_known_hosts");
     await writeFile(wrong, `${node("pi1").address} ssh-ed25519 ${await pinnedKey(sim.knownHosts, node("pi2").address)}\n`);
-    await expect(sshTo(sim, node("pi1").address, { knownHosts: wrong })).rejects.toThrow();
+    await expect(sshLogin(sim, node("pi1").address, { knownHosts: wrong })).rejects.toThrow();
   });
 
   it("writes a fleet file that validates and names the nodes at their addresses", async () => {
@@ -143,7 +143,7 @@ describe("sim fault", () => {
   it("partition cuts a running node off the cluster network; heal restores it at the same address", async () => {
     const pi2 = node("pi2");
     expect((await simFault(dir, "pi2", "partition")).state).toBe("partitioned");
-    await expect(sshTo(sim, pi2.address, { readyTimeout: 3000 })).rejects.toThrow();
+    await expect(sshLogin(sim, pi2.address, { connectTimeoutSec: 3 })).rejects.toThrow();
     await expect(sshRun(sim, node("pi1").address, `ping -c 1 -W 2 ${pi2.address}`)).rejects.toThrow(/exited 1/);
     const healed = await simFault(dir, "pi2", "heal");
     expect(healed).toMatchObject({ state: "running", address: pi2.address });
@@ -154,14 +154,14 @@ describe("sim fault", () => {
   it("stop makes a node unreachable and start brings it back", async () => {
     const pi2 = node("pi2");
     expect((await simFault(dir, "pi2", "stop")).state).toBe("stopped");
-    await expect(sshTo(sim, pi2.address, { readyTimeout: 3000 })).rejects.toThrow();
+    await expect(sshLogin(sim, pi2.address, { connectTimeoutSec: 3 })).rejects.toThrow();
     expect((await simFault(dir, "pi2", "start")).state).toBe("running");
     expect(await sshComesBack(pi2.address)).toBe("pi2");
   });
 
   it("pause freezes a node and unpause resumes it", async () => {
     expect((await simFault(dir, "pi2", "pause")).state).toBe("paused");
-    await expect(sshTo(sim, node("pi2").address, { readyTimeout: 3000 })).rejects.toThrow();
+    await expect(sshLogin(sim, node("pi2").address, { connectTimeoutSec: 3 })).rejects.toThrow();
     expect((await simFault(dir, "pi2", "unpause")).state).toBe("running");
     expect(await sshComesBack(node("pi2").address)).toBe("pi2");
   });

@@ -1,5 +1,5 @@
 import { access, readFile } from "node:fs/promises";
-import { run } from "./exec.js";
+import { run } from "@pifleet/io";
 
 /**
  * An ed25519 key pair at path (private) and path.pub, generated with ssh-keygen unless it

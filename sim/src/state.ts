@@ -1,4 +1,5 @@
-import { readFile, rename, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
+import { writeFileAtomic } from "@pifleet/io";
 import type { SimLayout } from "./layout.js";
 import { simFiles } from "./layout.js";
 
@@ -15,16 +16,13 @@ export interface SimRecord {
   createdAt: string;
 }
 
+/** The record in dir, or undefined when no sim was started there; an unreadable record is an error, not "no sim". */
 export async function readState(dir: string): Promise<SimRecord | undefined> {
-  const text = await readFile(simFiles(dir).state, "utf8").catch(() => undefined);
+  const text = await readFile(simFiles(dir).state, "utf8").catch((err: NodeJS.ErrnoException) => {
+    if (err.code === "ENOENT") return undefined;
+    throw err;
+  });
   return text === undefined ? undefined : (JSON.parse(text) as SimRecord);
-}
-
-/** Atomic write (temp file, then rename) so a reader never sees half a state file. */
-export async function writeFileAtomic(path: string, content: string, mode = 0o644): Promise<void> {
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, content, { mode });
-  await rename(tmp, path);
 }
 
 export async function writeState(state: SimRecord): Promise<void> {

@@ -2,19 +2,18 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { cpus } from "node:os";
 import { join, resolve } from "node:path";
 import { EnvironmentError, InputError, OperationError, PifleetError } from "@pifleet/fleet";
+import { writeFileAtomic } from "@pifleet/io";
 import { ensureArm64Credentials } from "./binfmt.js";
-import { docker } from "./exec.js";
 import { renderFleetYaml, renderKnownHosts } from "./fleet-file.js";
 import { gitlabRunning, startGitlab } from "./gitlab-process.js";
-import { ensureAptProxy, ensureLxcfs } from "./host-services.js";
+import { ensureAptProxy, ensureLxcfs, withHostLock } from "./host-services.js";
 import { ensureNodeImage, machineMirror, type ProgressFn } from "./image.js";
 import { instanceIdFor, parseMemory, pickSubnet, planLayout, SIM_ARCHES, type SimArch, type SimLayout } from "./layout.js";
-import { HOST_RUN_DIR, withLock } from "./lock.js";
 import { createNode, SSH_TIMEOUT_MS, waitForSsh } from "./node-setup.js";
 import { installRunnerStandin } from "./runner-standin.js";
-import { createNetwork, simContainers, usedSubnets } from "./sim-docker.js";
+import { createNetwork, docker, simContainers, usedSubnets } from "./sim-docker.js";
 import { ensureKeyPair } from "./ssh-keys.js";
-import { readState, type SimRecord, writeFileAtomic, writeState } from "./state.js";
+import { readState, type SimRecord, writeState } from "./state.js";
 import { type SimStatus, statusOf } from "./status.js";
 
 export interface SimUpOptions {
@@ -32,7 +31,6 @@ export interface SimUpOptions {
 }
 
 export const DEFAULT_SIM_DIR = ".pifleet/sim";
-const HOST_LOCK = join(HOST_RUN_DIR, "host.lock");
 
 async function requireDocker(): Promise<void> {
   try {
@@ -117,7 +115,7 @@ export async function simUp(options: SimUpOptions = {}): Promise<SimStatus> {
   // Under the host lock: shared daemons, then our network — which marks this sim as present,
   // so a concurrent last `sim down` does not stop the daemons we are about to use.
   const mirror = await machineMirror();
-  const { layout, aptProxy, lxcfsDir } = await withLock(HOST_LOCK, 120_000, async () => {
+  const { layout, aptProxy, lxcfsDir } = await withHostLock(async () => {
     const aptProxy = await ensureAptProxy(mirror, progress);
     const lxcfsDir = await ensureLxcfs(progress);
     if (arch === "arm64") await ensureArm64Credentials();

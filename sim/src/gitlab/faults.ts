@@ -1,4 +1,5 @@
 import { STATUS_CODES } from "node:http";
+import { sleep } from "@pifleet/io";
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 
 /**
@@ -60,8 +61,6 @@ export class FaultQueue {
     return hit;
   }
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Applies queued faults to /api/v4 requests before anything else (auth included) sees them. */
 export function injectFaults(faults: FaultQueue): RequestHandler {

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { EnvironmentError } from "@pifleet/fleet";
 import { afterEach, describe, expect, it } from "vitest";
 import { startGitlabEmulator } from "./index.js";
-import { LOCK_FILE, loadOrSeedState, STATE_FILE, TOKEN_FILE, writeFileAtomic } from "./persistence.js";
+import { LOCK_FILE, loadOrSeedState, STATE_FILE, TOKEN_FILE } from "./persistence.js";
 
 const dirs: string[] = [];
 const tempDir = () => {
@@ -17,18 +17,6 @@ afterEach(() => {
 });
 
 const mode = (path: string) => statSync(path).mode & 0o777;
-
-describe("writeFileAtomic", () => {
-  it("replaces the file whole, mode 0600, leaving no temp file", () => {
-    const dir = tempDir();
-    const file = join(dir, "x.json");
-    writeFileAtomic(file, "first");
-    writeFileAtomic(file, "second");
-    expect(readFileSync(file, "utf8")).toBe("second");
-    expect(mode(file)).toBe(0o600);
-    expect(readdirSync(dir)).toEqual(["x.json"]);
-  });
-});
 
 describe("emulator state on disk", () => {
   it("writes the admin token file (0600) and keeps runners, notes, ids and the token across a restart", async () => {
@@ -89,7 +77,7 @@ describe("one emulator per state dir", () => {
     const stateDir = tempDir();
     const first = await startGitlabEmulator({ stateDir });
     await expect(startGitlabEmulator({ stateDir })).rejects.toThrow(
-      new RegExp(`another GitLab emulator \\(pid ${process.pid}\\) already uses`),
+      new RegExp(`another GitLab emulator uses ${stateDir}: the lock .*${LOCK_FILE} is held by the running process ${process.pid}`),
     );
     await first.close();
     const second = await startGitlabEmulator({ stateDir });

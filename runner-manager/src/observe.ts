@@ -1,7 +1,8 @@
+import { OperationError } from "@pifleet/fleet";
 import { observedBlocks, parseConfig } from "./config-toml.js";
 import type { GitlabApi } from "./gitlab-api.js";
 import { parseDescription, parseNote, sameIdentity } from "./identity.js";
-import type { NodeAccess } from "./node-access.js";
+import { type NodeAccess, NodeError } from "./node-access.js";
 import { ownedByKey } from "./planner.js";
 import type { Desired, Observed, ObservedNode, ObservedRunner } from "./types.js";
 
@@ -31,6 +32,8 @@ export async function observeNode(nodes: NodeAccess, name: string): Promise<Obse
     const blocks = observedBlocks(parseConfig(state.configText, name));
     return { name, reachable: true, configText: state.configText, blocks, pendingRotation: state.pendingRotation };
   } catch (err) {
+    // A node that is down or holds unreadable TOML is recorded; anything else (a missing ssh, a bug) stops the run.
+    if (!(err instanceof NodeError) && !(err instanceof OperationError)) throw err;
     return { name, reachable: false, error: (err as Error).message, configText: null, blocks: [], pendingRotation: [] };
   }
 }

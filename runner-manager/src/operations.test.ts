@@ -119,6 +119,29 @@ describe("status", () => {
     });
     expect(s.strays).toEqual([]);
   });
+
+  it("shows a failed service check as unknown with the node's error, never as inactive", async () => {
+    class CheckFailsOnPi1 extends MemoryNodes {
+      override async runnerActive(node: string): Promise<boolean> {
+        if (node === "pi1") throw new NodeError(node, "sudo: a password is required");
+        return super.runnerActive(node);
+      }
+    }
+    const gitlab = new MemoryGitlab();
+    const nodes = new CheckFailsOnPi1();
+    await reconcile(gitlab, nodes);
+    const s = await fleetRunnerStatus(runnerContext(fleet, gitlab, nodes));
+    expect(s.nodes.find((n) => n.node === "pi1")).toMatchObject({
+      reachable: true,
+      service: "unknown",
+      serviceError: "pi1: sudo: a password is required",
+    });
+    expect(s.notes).toContainEqual({
+      level: "warn",
+      subject: "pi1",
+      message: "gitlab-runner service state unknown: pi1: sudo: a password is required",
+    });
+  });
 });
 
 describe("plan files", () => {

@@ -1,6 +1,7 @@
 import { listOwned, type RunnerContext } from "./context.js";
 import { coverageNotes } from "./coverage.js";
 import { parseNote } from "./identity.js";
+import { NodeError } from "./node-access.js";
 import { mapLimit, observeNode } from "./observe.js";
 import type { Note, RunnerStatus } from "./types.js";
 
@@ -23,7 +24,9 @@ export interface NodeRow {
   node: string;
   reachable: boolean;
   error?: string;
-  service?: "active" | "inactive";
+  /** "unknown" when the check itself failed (serviceError says why); absent when the node is unreachable. */
+  service?: "active" | "inactive" | "unknown";
+  serviceError?: string;
   concurrent: number;
   runners: RunnerRow[];
 }
@@ -47,7 +50,17 @@ export async function fleetRunnerStatus(ctx: RunnerContext): Promise<FleetRunner
   const nodes = await mapLimit(ctx.desired.nodes, 8, async (want): Promise<NodeRow> => {
     const obs = await observeNode(ctx.nodes, want.name);
     let service: NodeRow["service"];
-    if (obs.reachable) service = (await ctx.nodes.runnerActive(want.name).catch(() => false)) ? "active" : "inactive";
+    let serviceError: string | undefined;
+    if (obs.reachable) {
+      try {
+        service = (await ctx.nodes.runnerActive(want.name)) ? "active" : "inactive";
+      } catch (err) {
+        // A failed check is not an inactive service: show it as unknown, with the node's error.
+        if (!(err instanceof NodeError)) throw err;
+        service = "unknown";
+        serviceError = err.message;
+      }
+    }
     const inConfig = new Set(obs.blocks.map((b) => b.id));
     const runners = want.runners.map((r): RunnerRow => {
       const mine = owned.filter((o) => o.key === r.key);
@@ -72,6 +85,7 @@ export async function fleetRunnerStatus(ctx: RunnerContext): Promise<FleetRunner
       reachable: obs.reachable,
       ...(obs.error ? { error: obs.error } : {}),
       ...(service ? { service } : {}),
+      ...(serviceError ? { serviceError } : {}),
       concurrent: want.settings.concurrent,
       runners,
     };
@@ -87,6 +101,9 @@ export async function fleetRunnerStatus(ctx: RunnerContext): Promise<FleetRunner
       }
     }
   const notes = coverageNotes(ctx.desired, active);
-  for (const n of nodes) if (!n.reachable) notes.push({ level: "warn", subject: n.node, message: `unreachable: ${n.error}` });
+  for (const n of nodes) {
+    if (!n.reachable) notes.push({ level: "warn", subject: n.node, message: `unreachable: ${n.error}` });
+    if (n.serviceError) notes.push({ level: "warn", subject: n.node, message: `gitlab-runner service state unknown: ${n.serviceError}` });
+  }
   return { cluster: ctx.fleet.cluster, nodes, strays, notes };
 }

@@ -209,6 +209,21 @@ describe("gitlabTransport", () => {
     expect(String((err as Error).stack)).not.toContain(TOKEN);
   });
 
+  it("names the call with its query in errors", async () => {
+    const { url } = await gitlab((_req, res) => json(res, 403, { message: "403 Forbidden" }));
+    await expect(gitlabTransport({ url, auth }).request("GET", "/runners", { query: { type: "project_type" } })).rejects.toThrow(
+      "GitLab GET /runners?type=project_type answered 403: 403 Forbidden",
+    );
+  });
+
+  it("jitters backoff unless told otherwise", async () => {
+    let n = 0;
+    const { url } = await gitlab((_req, res) => (n++ === 0 ? json(res, 503, {}) : json(res, 200, {})));
+    const clock = manualClock();
+    await gitlabTransport({ url, auth, clock, random: () => 1, retry: { ...DEFAULT_RETRY, baseDelayMs: 20 } }).request("GET", "/x");
+    expect(clock.sleeps).toEqual([20]);
+  });
+
   it("retries network errors, then reports them with the call", async () => {
     const { url } = await gitlab((req) => req.socket.destroy());
     const clock = manualClock();
@@ -238,8 +253,8 @@ describe("gitlabTransport", () => {
     });
     expect(await gitlabTransport({ url, auth }).paginate<number>("/items", { sort: "asc" })).toEqual([1, 2, 3]);
     expect(requests.map((r) => r.url)).toEqual([
-      "/api/v4/items?per_page=100&sort=asc&page=1",
-      "/api/v4/items?per_page=100&sort=asc&page=2",
+      "/api/v4/items?per_page=100&page=1&sort=asc",
+      "/api/v4/items?per_page=100&page=2&sort=asc",
     ]);
   });
 

@@ -135,6 +135,8 @@ export interface GitlabTransportOptions {
   retry?: RetryPolicy;
   clock?: Clock;
   onRetry?: (err: Error, attempt: number, delayMs: number) => void;
+  /** The backoff's jitter source; tests pass () => 1 for exact waits. */
+  random?: () => number;
   /** Per try. */
   timeoutMs?: number;
 }
@@ -186,14 +188,19 @@ export function gitlabTransport(options: GitlabTransportOptions): GitlabTranspor
   const clock = options.clock ?? systemClock;
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const token = options.auth.token;
-  const hooks: RetryHooks = { clock, ...(options.onRetry ? { onRetry: options.onRetry } : {}) };
+  const hooks: RetryHooks = {
+    clock,
+    ...(options.onRetry ? { onRetry: options.onRetry } : {}),
+    ...(options.random ? { random: options.random } : {}),
+  };
 
   async function once<T>(method: string, path: string, request: GitlabRequestOptions): Promise<GitlabResponse<T>> {
-    const relative = path.startsWith("/") ? path : `/${path}`;
+    const relative = `${path.startsWith("/") ? path : `/${path}`}${searchParams(request.query)}`;
+    // Errors name the call with its query (which page, which filter); the token is only ever in a header.
     const shownPath = scrubTokens(relative, [token]);
     let res: Response;
     try {
-      res = await fetch(`${apiUrl}${relative}${searchParams(request.query)}`, {
+      res = await fetch(`${apiUrl}${relative}`, {
         method,
         headers: {
           accept: "application/json",
@@ -249,7 +256,10 @@ export function gitlabTransport(options: GitlabTransportOptions): GitlabTranspor
             "Narrow the query; pifleet does not read lists this long.",
           );
         }
-        const res = await transport.request<T[]>("GET", path, { query: { per_page: 100, ...query, page } });
+        // per_page and page first, as GitLab's own next-page links have them.
+        const pageQuery: Record<string, string | number | boolean | undefined> = { per_page: 100, page, ...query };
+        pageQuery.page = page;
+        const res = await transport.request<T[]>("GET", path, { query: pageQuery });
         if (!Array.isArray(res.body)) throw new GitlabHttpError("GET", path, res.status, "expected a JSON list");
         items.push(...res.body);
         page = res.headers.get("x-next-page")?.trim() ?? "";

@@ -34,6 +34,25 @@ describe("pifleet binary", () => {
     }
   });
 
+  it.each([
+    [["nosuch", "--help"], "unknown command 'nosuch'"],
+    [["nosuch"], "unknown command 'nosuch'"],
+    [["runners", "nosuch", "--help"], "unknown command 'nosuch'"],
+    [["runners", "plann", "-h"], "unknown command 'plann'\n(Did you mean plan?)"],
+    [["valdate", "--help"], "unknown command 'valdate'\n(Did you mean validate?)"],
+  ])("rejects the unknown command in %j with exit 2, even with --help", (args, message) => {
+    const r = pifleet(...args);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(message);
+    expect(r.stdout).toBe("");
+  });
+
+  it("still shows a command's help through `help`", () => {
+    const r = pifleet("help", "runners");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: pifleet runners/);
+  });
+
   it("rejects an unknown option with exit 2", () => {
     const r = pifleet("validate", "--no-such-flag");
     expect(r.code).toBe(2);

@@ -1,15 +1,7 @@
-import { readFile } from "node:fs/promises";
-import { InputError } from "@pifleet/fleet";
-import { notesApi, postMrNote, resolveGitlabTarget } from "@pifleet/pipelines";
 import type { Command } from "commander";
-import { globals } from "../context.js";
-import { info, print, printJson } from "../output.js";
+import type { NoteFlags } from "./mr-actions.js";
 
-function positiveInt(value: string, flag: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InputError(`${flag} must be a positive whole number, got "${value}"`);
-  return n;
-}
+const actions = () => import("./mr-actions.js");
 
 export function registerMr(program: Command): void {
   const mr = program.command("mr").description("merge-request helpers for pipelines");
@@ -31,23 +23,5 @@ Examples:
   $ pifleet mr note --project "$CI_PROJECT_ID" --mr "$CI_MERGE_REQUEST_IID" --file plan.md --marker plan
   $ GITLAB_TOKEN=... pifleet mr note --gitlab-url https://gitlab.example.com --project 42 --mr 7 --file report.md --json`,
     )
-    .action(async (opts: { project: string; mr: string; file: string; marker: string; gitlabUrl?: string }, cmd: Command) => {
-      const g = globals(cmd);
-      const mrIid = positiveInt(opts.mr, "--mr");
-      const report = await readFile(opts.file, "utf8").catch(() => {
-        throw new InputError(`cannot read the report ${opts.file}`, "Pass --file with the Markdown the previous job wrote.");
-      });
-      const target = resolveGitlabTarget(process.env, opts.gitlabUrl);
-      const api = notesApi({
-        ...target,
-        onRetry: (r) =>
-          info(`GitLab ${r.method} answered ${r.status}; retrying in ${Math.round(r.waitMs / 100) / 10} s (attempt ${r.attempt + 1})`),
-      });
-      const result = await postMrNote(api, { project: opts.project, mr: mrIid, key: opts.marker, report });
-      if (g.json) printJson({ ...result, project: opts.project, mr: mrIid, marker: opts.marker });
-      else
-        print(
-          `note ${result.noteId} on !${mrIid}: ${result.action === "create" ? "created" : result.action === "update" ? "updated" : "unchanged"}`,
-        );
-    });
+    .action(async (opts: NoteFlags, cmd: Command) => (await actions()).note(opts, cmd));
 }

@@ -1,73 +1,11 @@
-import { type Fleet, OperationError } from "@pifleet/fleet";
-import {
-  type ApplyReport,
-  applyPlan,
-  connectRunners,
-  drainNode,
-  explainRunnerError,
-  fleetRunnerStatus,
-  type Note,
-  type Plan,
-  parseDuration,
-  planFleet,
-  planToJson,
-  prune,
-  type RunnerContext,
-  readPlanFile,
-  renderPlanMarkdown,
-  renderPlanText,
-  rotateTokens,
-  undrainNode,
-  writePlanFile,
-} from "@pifleet/runner-manager";
 import { type Command, Option } from "commander";
-import { type GlobalOptions, globals, loadFleet, progressFor } from "../context.js";
-import { info, paint, print, printJson, renderTable } from "../output.js";
-import type { Progress } from "../progress.js";
+import { durationOption } from "../flags.js";
+import type { ApplyFlags, DrainFlags, PlanFlags, PruneFlags, RotateFlags } from "./runners-actions.js";
 
-type Run<T> = (ctx: RunnerContext, fleet: Fleet, g: GlobalOptions, progress: Progress) => Promise<T>;
-
-/** Loads the fleet, connects to GitLab and the nodes, runs, and always closes SSH; GitLab errors become exit-1 errors with a hint. */
-async function withRunners<T>(cmd: Command, run: Run<T>): Promise<T> {
-  const g = globals(cmd);
-  const { fleet } = await loadFleet(cmd);
-  const progress = progressFor(cmd);
-  const ctx = connectRunners(fleet, { progress: (m) => progress.update(m) });
-  try {
-    return await run(ctx, fleet, g, progress);
-  } catch (err) {
-    throw explainRunnerError(err);
-  } finally {
-    progress.done();
-    await ctx.close();
-  }
-}
-
-function printNotes(notes: Note[]): void {
-  for (const n of notes) info(`${n.level === "warn" ? paint("warning:", "yellow", process.stderr) : "note:"} ${n.subject}: ${n.message}`);
-}
-
-/** Skipped nodes and failed steps end the command with exit 1, after everything else has been done and printed. */
-function failIfIncomplete(report: Pick<ApplyReport, "failures" | "skippedNodes">): void {
-  const problems = [
-    ...report.skippedNodes.map((s) => `${s.node}: skipped (${s.error})`),
-    ...report.failures.filter((f) => !report.skippedNodes.some((s) => s.node === f.subject)).map((f) => `${f.subject}: ${f.message}`),
-  ];
-  if (problems.length > 0) {
-    throw new OperationError(
-      `not everything converged:\n  ${problems.join("\n  ")}`,
-      "The rest was applied. Fix the above and rerun; reruns are safe.",
-    );
-  }
-}
+const actions = () => import("./runners-actions.js");
 
 const drainTimeout = () =>
-  new Option("--drain-timeout <duration>", "how long to wait for running jobs of a runner being removed").default("10m");
-
-function printPlan(plan: Plan, g: GlobalOptions, format: string | undefined): void {
-  if (g.json) printJson(planToJson(plan));
-  else print(format === "markdown" ? renderPlanMarkdown(plan) : renderPlanText(plan));
-}
+  durationOption("--drain-timeout <duration>", "how long to wait for running jobs of a runner being removed", "10m");
 
 export function registerRunners(program: Command): void {
   const runners = program
@@ -108,14 +46,7 @@ Examples:
   $ pifleet runners plan --out runners-plan.json
   $ pifleet runners plan --json | jq '.summary'`,
     )
-    .action(async (opts: { format: string; out?: string }, cmd: Command) =>
-      withRunners(cmd, async (ctx, fleet, g) => {
-        const { plan } = await planFleet(fleet, ctx.api, ctx.nodes);
-        if (opts.out) await writePlanFile(opts.out, plan);
-        printPlan(plan, g, opts.format);
-        failIfIncomplete({ failures: [], skippedNodes: plan.skippedNodes });
-      }),
-    );
+    .action(async (opts: PlanFlags, cmd: Command) => (await actions()).plan(opts, cmd));
 
   runners
     .command("apply [planFile]")
@@ -133,21 +64,7 @@ Examples:
   $ pifleet runners apply
   $ pifleet runners plan --out p.json && pifleet runners apply p.json`,
     )
-    .action(async (planFile: string | undefined, opts: { drainTimeout: string }, cmd: Command) =>
-      withRunners(cmd, async (ctx, fleet, g, progress) => {
-        const timeoutMs = parseDuration(opts.drainTimeout, "--drain-timeout");
-        const plan = planFile ? await readPlanFile(planFile, fleet.cluster) : (await planFleet(fleet, ctx.api, ctx.nodes)).plan;
-        if (!g.json) print(renderPlanText(plan));
-        const report = await applyPlan(plan, ctx.api, ctx.nodes, {
-          drain: { timeoutMs, pollMs: 5_000 },
-          progress: (m) => progress.update(m),
-        });
-        if (g.json)
-          printJson({ plan: planToJson(plan), applied: report.applied, failures: report.failures, skippedNodes: report.skippedNodes });
-        else print(`\nApplied ${report.applied.length} of ${plan.actions.length} steps.`);
-        failIfIncomplete(report);
-      }),
-    );
+    .action(async (planFile: string | undefined, opts: ApplyFlags, cmd: Command) => (await actions()).apply(planFile, opts, cmd));
 
   runners
     .command("status")
@@ -162,38 +79,12 @@ With --json, stdout is {"cluster","nodes":[{"node","reachable","service","concur
 Example:
   $ pifleet runners status`,
     )
-    .action(async (_opts, cmd: Command) =>
-      withRunners(cmd, async (ctx, _fleet, g) => {
-        const s = await fleetRunnerStatus(ctx);
-        if (g.json) printJson(s);
-        else {
-          const rows = s.nodes.flatMap((n) =>
-            n.runners.map((r) => [
-              n.node,
-              n.reachable ? (n.service ?? "?") : paint("unreachable", "red"),
-              r.pool,
-              r.id === undefined ? "-" : `#${r.id}`,
-              r.status ?? "missing",
-              r.paused ? `yes (${r.pausedBy})` : "no",
-              (r.tags ?? []).join(",") || "-",
-              String(r.runningJobs ?? 0),
-              `${r.limit}/${n.concurrent}`,
-            ]),
-          );
-          print(renderTable(["node", "service", "pool", "runner", "status", "paused", "tags", "running", "limit/concurrent"], rows));
-          for (const st of s.strays)
-            print(`stray: runner #${st.id} (${st.key}, ${st.status}) is no longer in fleet.yaml; \`pifleet runners prune\` removes it`);
-          printNotes(s.notes);
-        }
-        const down = s.nodes.filter((n) => !n.reachable);
-        if (down.length > 0) throw new OperationError(`unreachable: ${down.map((n) => `${n.node} (${n.error})`).join(", ")}`);
-      }),
-    );
+    .action(async (_opts, cmd: Command) => (await actions()).status(cmd));
 
   runners
     .command("drain <node>")
     .description("pause the node's runners, wait until they run no job, then stop gitlab-runner with SIGQUIT")
-    .option("--timeout <duration>", "how long to wait for running jobs", "30m")
+    .addOption(durationOption("--timeout <duration>", "how long to wait for running jobs", "30m"))
     .option("--force", "drain even if a tag would be left with no active runner")
     .addHelpText(
       "after",
@@ -205,35 +96,13 @@ Examples:
   $ pifleet runners drain pi3 --timeout 1h
   $ pifleet runners undrain pi3`,
     )
-    .action(async (node: string, opts: { timeout: string; force?: boolean }, cmd: Command) =>
-      withRunners(cmd, async (ctx, _fleet, g) => {
-        const r = await drainNode(ctx, node, {
-          timeoutMs: parseDuration(opts.timeout, "--timeout"),
-          pollMs: 5_000,
-          force: Boolean(opts.force),
-        });
-        if (g.json) printJson(r);
-        else
-          print(
-            `${node}: drained — ${r.paused.length} runner(s) paused, no running job, gitlab-runner stopped (${Math.round(r.waitedMs / 1000)}s)`,
-          );
-      }),
-    );
+    .action(async (node: string, opts: DrainFlags, cmd: Command) => (await actions()).drain(node, opts, cmd));
 
   runners
     .command("undrain <node>")
     .description("start gitlab-runner on the node and resume the runners pifleet paused (a pause made in the UI stays)")
     .addHelpText("after", "\nExample:\n  $ pifleet runners undrain pi3")
-    .action(async (node: string, _opts, cmd: Command) =>
-      withRunners(cmd, async (ctx, _fleet, g) => {
-        const r = await undrainNode(ctx, node);
-        if (g.json) printJson(r);
-        else {
-          print(`${node}: gitlab-runner started, ${r.resumed.length} runner(s) resumed`);
-          for (const k of r.keptPaused) print(`  runner #${k.id} (${k.key}) kept paused: ${k.reason}`);
-        }
-      }),
-    );
+    .action(async (node: string, _opts, cmd: Command) => (await actions()).undrain(node, cmd));
 
   runners
     .command("rotate [nodes...]")
@@ -249,19 +118,7 @@ Examples:
   $ pifleet runners rotate
   $ pifleet runners rotate pi2 pi3`,
     )
-    .action(async (nodes: string[], opts: { drainTimeout: string }, cmd: Command) =>
-      withRunners(cmd, async (ctx, _fleet, g, progress) => {
-        const r = await rotateTokens(ctx, nodes.length > 0 ? nodes : undefined, {
-          drain: { timeoutMs: parseDuration(opts.drainTimeout), pollMs: 5_000 },
-          progress: (m) => progress.update(m),
-        });
-        if (g.json) printJson(r);
-        else
-          for (const x of r.rotated)
-            print(`${x.node}: rotated runner${x.runners.length === 1 ? "" : "s"} ${x.runners.map((id) => `#${id}`).join(", ")}`);
-        failIfIncomplete({ failures: r.failures, skippedNodes: [] });
-      }),
-    );
+    .action(async (nodes: string[], opts: RotateFlags, cmd: Command) => (await actions()).rotate(nodes, opts, cmd));
 
   runners
     .command("prune")
@@ -278,22 +135,5 @@ Examples:
   $ pifleet runners prune --dry-run
   $ pifleet runners prune --no-stale`,
     )
-    .action(async (opts: { stale: boolean; dryRun?: boolean; drainTimeout: string }, cmd: Command) =>
-      withRunners(cmd, async (ctx, _fleet, g, progress) => {
-        const r = await prune(ctx, {
-          stale: opts.stale,
-          dryRun: Boolean(opts.dryRun),
-          drain: { timeoutMs: parseDuration(opts.drainTimeout, "--drain-timeout"), pollMs: 5_000 },
-          progress: (m) => progress.update(m),
-        });
-        if (g.json) printJson({ plan: planToJson(r.plan), applied: r.report?.applied ?? [], failures: r.report?.failures ?? [] });
-        else
-          print(
-            r.plan.actions.length === 0
-              ? "Nothing to prune: every pifleet runner is wanted by fleet.yaml and in contact."
-              : renderPlanText(r.plan),
-          );
-        if (r.report) failIfIncomplete(r.report);
-      }),
-    );
+    .action(async (opts: PruneFlags, cmd: Command) => (await actions()).prune(opts, cmd));
 }

@@ -1,9 +1,7 @@
-import { resolve } from "node:path";
-import { InputError } from "@pifleet/fleet";
-import { startGitlabEmulator } from "@pifleet/sim";
 import type { Command } from "commander";
-import { globals } from "../context.js";
-import { info, print, printJson } from "../output.js";
+import type { GitlabFlags } from "./sim-actions.js";
+
+const actions = () => import("./sim-actions.js");
 
 /** Adds `pifleet sim gitlab`: the GitLab API emulator in the foreground. Called from commands/sim.ts. */
 export function addSimGitlabCommand(sim: Command): void {
@@ -26,26 +24,5 @@ Examples:
   $ curl -H "PRIVATE-TOKEN: $(cat .pifleet/sim/gitlab/gitlab-token)" http://127.0.0.1:8929/api/v4/user
   $ pifleet sim gitlab --json | jq -r .url`,
     )
-    .action(async (opts: { host: string; port: string; state: string }, cmd: Command) => {
-      const port = Number(opts.port);
-      if (!Number.isInteger(port) || port < 0 || port > 65535) {
-        throw new InputError(`--port: expected an integer 0..65535, got "${opts.port}"`);
-      }
-      const stateDir = resolve(opts.state);
-      const emulator = await startGitlabEmulator({ host: opts.host, port, stateDir });
-      if (globals(cmd).json) {
-        printJson({
-          url: emulator.url,
-          tokenFile: emulator.tokenFile,
-          token: emulator.adminToken,
-          projectId: emulator.projectId,
-          groupId: emulator.groupId,
-          pid: process.pid,
-        });
-      } else {
-        print(`GitLab emulator listening on ${emulator.url} (API at ${emulator.url}/api/v4)`);
-        print(`admin token file: ${emulator.tokenFile}`);
-        info("press Ctrl-C to stop");
-      }
-    });
+    .action(async (opts: GitlabFlags, cmd: Command) => (await actions()).gitlab(opts, cmd));
 }

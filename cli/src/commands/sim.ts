@@ -1,51 +1,26 @@
-import { InputError } from "@pifleet/fleet";
-import {
-  DEFAULT_SIM_DIR,
-  FAULT_ACTIONS,
-  type FaultAction,
-  SIM_ARCHES,
-  type SimArch,
-  type SimStatus,
-  simDown,
-  simFault,
-  simStatus,
-  simUp,
+import type {
+  SIM_ARCHES as ArchesOfTheSim,
+  DEFAULT_SIM_DIR as DefaultDirOfTheSim,
+  FaultAction,
+  FAULT_ACTIONS as FaultActionsOfTheSim,
 } from "@pifleet/sim";
 import { Argument, type Command, Option } from "commander";
-import { globals, progressFor } from "../context.js";
-import { paint, print, printJson, renderTable } from "../output.js";
+import type { DirFlags, UpFlags } from "./sim-actions.js";
 import { addSimGitlabCommand } from "./sim-gitlab.js";
+
+const actions = () => import("./sim-actions.js");
+
+/*
+ * The sim's choices and default directory, for parsing and help. Spelled out so that registering `sim`
+ * does not load @pifleet/sim (Docker, SSH, the emulator); each has the type of the sim's own constant,
+ * so the compiler rejects any difference.
+ */
+const SIM_ARCHES: typeof ArchesOfTheSim = ["amd64", "arm64"];
+const FAULT_ACTIONS: typeof FaultActionsOfTheSim = ["stop", "start", "pause", "unpause", "partition", "heal"];
+const DEFAULT_SIM_DIR: typeof DefaultDirOfTheSim = ".pifleet/sim";
 
 const dirOption = () =>
   new Option("--dir <dir>", "directory holding the sim's files (one sim per dir)").env("PIFLEET_SIM_DIR").default(DEFAULT_SIM_DIR);
-
-function printStatus(s: SimStatus): void {
-  print(`sim ${s.instance} (${s.nodes.length} × ${s.arch}) on ${s.network.name} ${s.network.subnet}`);
-  print();
-  print(
-    renderTable(
-      ["node", "address", "state", "roles"],
-      s.nodes.map((n) => [
-        n.name,
-        n.address,
-        n.state === "running" ? paint(n.state, "green") : paint(n.state, "yellow"),
-        n.roles.join(","),
-      ]),
-    ),
-  );
-  print();
-  print(`fleet file:  ${s.fleetFile}`);
-  print(
-    `ssh:         ssh -i ${s.sshKey} -o UserKnownHostsFile=${s.knownHosts} -o StrictHostKeyChecking=yes ${s.sshUser}@${s.nodes[0]?.address ?? "ADDRESS"}`,
-  );
-  if (s.gitlab) {
-    print(`gitlab:      ${s.gitlab.url}${s.gitlab.running ? "" : paint(" (not running)", "yellow")}, project ${s.gitlab.projectId}`);
-    print(`token file:  ${s.gitlab.tokenFile}   (export GITLAB_TOKEN=$(cat ${s.gitlab.tokenFile}))`);
-  }
-  print(`apt proxy:   ${s.aptProxy}`);
-  if (s.runnerService === "stand-in")
-    print("runners:     gitlab-runner.service is sim/runner-standin: it contacts the emulator, so runners show online; it runs no jobs");
-}
 
 /** `pifleet sim …`: a simulated Pi fleet on this machine (logic in @pifleet/sim). */
 export function registerSim(program: Command): void {
@@ -90,22 +65,7 @@ Examples:
   $ pifleet sim up --nodes 2 --arch arm64 --dir .pifleet/sim-arm64
   $ ssh -i .pifleet/sim/id_ed25519 -o UserKnownHostsFile=.pifleet/sim/known_hosts pi@198.19.255.11`,
     )
-    .action(async (opts: { nodes: string; arch: SimArch; memory: string; gitlab: boolean; dir: string }, cmd: Command) => {
-      const nodes = Number(opts.nodes);
-      if (!Number.isInteger(nodes)) throw new InputError(`--nodes: expected a whole number, got "${opts.nodes}"`);
-      const progress = progressFor(cmd);
-      const status = await simUp({
-        dir: opts.dir,
-        nodes,
-        arch: opts.arch,
-        memory: opts.memory,
-        gitlab: opts.gitlab,
-        progress: (m) => progress.update(m),
-      });
-      progress.done(`sim up: ${status.nodes.length} nodes`);
-      if (globals(cmd).json) printJson(status);
-      else printStatus(status);
-    });
+    .action(async (opts: UpFlags, cmd: Command) => (await actions()).up(opts, cmd));
 
   sim
     .command("status")
@@ -122,11 +82,7 @@ Examples:
   $ pifleet sim status
   $ export GITLAB_TOKEN=$(pifleet sim status --json | jq -r .gitlab.token)`,
     )
-    .action(async (opts: { dir: string }, cmd: Command) => {
-      const status = await simStatus(opts.dir);
-      if (globals(cmd).json) printJson(status);
-      else printStatus(status);
-    });
+    .action(async (opts: DirFlags, cmd: Command) => (await actions()).status(opts, cmd));
 
   sim
     .command("down")
@@ -141,18 +97,7 @@ lxcfs and apt-cacher-ng if a sim started them (the apt cache itself stays).
 Examples:
   $ pifleet sim down --dir .pifleet/sim`,
     )
-    .action(async (opts: { dir: string }, cmd: Command) => {
-      const progress = progressFor(cmd);
-      progress.update("removing the sim");
-      const result = await simDown(opts.dir);
-      progress.done();
-      if (globals(cmd).json) printJson(result);
-      else {
-        const r = result.removed;
-        print(`sim ${result.instance} down: removed ${r.containers} containers, ${r.networks} networks, ${r.volumes} volumes`);
-        if (result.stoppedServices.length > 0) print(`stopped shared services: ${result.stoppedServices.join(", ")}`);
-      }
-    });
+    .action(async (opts: DirFlags, cmd: Command) => (await actions()).down(opts, cmd));
 
   sim
     .command("fault")
@@ -172,11 +117,7 @@ Examples:
   $ pifleet sim fault pi3 partition
   $ pifleet sim fault pi3 heal`,
     )
-    .action(async (node: string, action: FaultAction, opts: { dir: string }, cmd: Command) => {
-      const after = await simFault(opts.dir, node, action);
-      if (globals(cmd).json) printJson(after);
-      else print(`${after.name} (${after.address}): ${after.state}`);
-    });
+    .action(async (node: string, action: FaultAction, opts: DirFlags, cmd: Command) => (await actions()).fault(node, action, opts, cmd));
 
   addSimGitlabCommand(sim);
 }

@@ -1,0 +1,107 @@
+import {
+  checkConfigureInput,
+  type PlaybookResult,
+  ProgressTracker,
+  renderMarkdownReport,
+  configure as runConfigure,
+} from "@pifleet/ansible-bridge";
+import { ExitCode, InputError, OperationError } from "@pifleet/fleet";
+import type { Command } from "commander";
+import { globals, loadFleet, progressFor } from "../context.js";
+import { print, printJson, renderTable } from "../output.js";
+
+export interface ConfigureFlags {
+  check?: boolean;
+  diff?: boolean;
+  limit?: string;
+  tags?: string;
+  report?: "markdown";
+  workDir: string;
+}
+
+const list = (value: string | undefined): string[] =>
+  (value ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+function printTable(result: PlaybookResult): void {
+  const rows = Object.entries(result.hosts).map(([host, r]) => [
+    host,
+    String(r.ok),
+    String(r.changed),
+    String(r.unreachable),
+    String(r.failed),
+    String(r.skipped),
+  ]);
+  print(renderTable(["host", "ok", "changed", "unreachable", "failed", "skipped"], rows));
+  for (const f of result.failures) print(`${f.host}: ${f.status}: ${f.task}: ${f.message}`);
+}
+
+/** Host failures are an operation failure (exit 1); Ansible's own errors are bad input (exit 2). */
+function throwIfFailed(result: PlaybookResult): void {
+  if (result.exitCode === ExitCode.ok) return;
+  const unreachable = Object.entries(result.hosts)
+    .filter(([, r]) => r.unreachable > 0)
+    .map(([h]) => h);
+  const failed = Object.entries(result.hosts)
+    .filter(([, r]) => r.failed > 0)
+    .map(([h]) => h);
+  if (result.exitCode === ExitCode.badInput)
+    throw new InputError(
+      `ansible-playbook rejected the run:\n${result.errors.join("\n") || "(no message)"}`,
+      `Generated files: ${result.runDir}`,
+    );
+  const parts = [
+    unreachable.length ? `unreachable: ${unreachable.join(", ")}` : "",
+    failed.length ? `failed: ${failed.join(", ")}` : "",
+  ].filter(Boolean);
+  throw new OperationError(
+    `configure did not converge every node (${parts.join("; ") || `ansible-playbook exit ${result.ansibleExitCode}`})`,
+    unreachable.length
+      ? "Check that the unreachable nodes are up and reachable over SSH, then re-run; the other nodes were configured."
+      : undefined,
+  );
+}
+
+export async function configure(flags: ConfigureFlags, cmd: Command): Promise<void> {
+  const g = globals(cmd);
+  const { fleet } = await loadFleet(cmd);
+  const limit = list(flags.limit);
+  const tags = list(flags.tags);
+  checkConfigureInput(fleet, limit, tags);
+  const progress = progressFor(cmd);
+  const tracker = new ProgressTracker();
+  progress.update(`configuring ${fleet.nodes.length} nodes${flags.check ? " (check mode)" : ""}`);
+  let result: PlaybookResult;
+  try {
+    result = await runConfigure({
+      fleet,
+      limit,
+      tags,
+      check: Boolean(flags.check),
+      diff: Boolean(flags.diff),
+      workDir: flags.workDir,
+      onEvent: (event) => {
+        tracker.apply(event);
+        if (event.kind === "result" && event.status === "unreachable") progress.log(`${event.host}: unreachable`);
+        if (event.kind === "result" && event.status === "failed" && !event.ignored) progress.log(`${event.host}: failed: ${event.task}`);
+        // One line per task: on a terminal it redraws, in CI logs it is one line each.
+        if (event.kind === "task") progress.update(tracker.line());
+      },
+    });
+  } catch (err) {
+    progress.done();
+    throw err;
+  }
+  const changed = Object.values(result.hosts).reduce((n, r) => n + r.changed, 0);
+  progress.done(
+    `configure ${flags.check ? "checked" : "ran"} on ${Object.keys(result.hosts).length} hosts, ${changed} ${flags.check ? "would change" : "changed"}`,
+  );
+  if (g.json) {
+    const { hosts, check, changes, failures, errors, durationMs, runDir, exitCode } = result;
+    printJson({ hosts, check, changes, failures, errors, durationMs, runDir, exitCode });
+  } else if (flags.report === "markdown") print(renderMarkdownReport(result, { check: result.check }).trimEnd());
+  else printTable(result);
+  throwIfFailed(result);
+}

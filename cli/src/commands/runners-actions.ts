@@ -1,0 +1,195 @@
+import { type Fleet, OperationError } from "@pifleet/fleet";
+import {
+  type ApplyReport,
+  applyPlan,
+  connectRunners,
+  drainNode,
+  explainRunnerError,
+  fleetRunnerStatus,
+  type Note,
+  type Plan,
+  planFleet,
+  planToJson,
+  prune as pruneRunners,
+  type RunnerContext,
+  readFreshPlan,
+  renderPlanMarkdown,
+  renderPlanText,
+  rotateTokens,
+  undrainNode,
+  writePlanFile,
+} from "@pifleet/runner-manager";
+import type { Command } from "commander";
+import { type GlobalOptions, globals, loadFleet, progressFor } from "../context.js";
+import { info, paint, print, printJson, renderTable } from "../output.js";
+import type { Progress } from "../progress.js";
+
+/** The flags of each runners subcommand; durations are milliseconds (parsed by the duration flags). */
+export interface PlanFlags {
+  format: string;
+  out?: string;
+}
+export interface ApplyFlags {
+  drainTimeout: number;
+}
+export interface DrainFlags {
+  timeout: number;
+  force?: boolean;
+}
+export interface RotateFlags {
+  drainTimeout: number;
+}
+export interface PruneFlags {
+  stale: boolean;
+  dryRun?: boolean;
+  drainTimeout: number;
+}
+
+type Run<T> = (ctx: RunnerContext, fleet: Fleet, g: GlobalOptions, progress: Progress) => Promise<T>;
+
+/** Loads the fleet, connects to GitLab and the nodes, runs, and always closes SSH; GitLab errors become exit-1 errors with a hint. */
+async function withRunners<T>(cmd: Command, run: Run<T>): Promise<T> {
+  const g = globals(cmd);
+  const { fleet } = await loadFleet(cmd);
+  const progress = progressFor(cmd);
+  const ctx = connectRunners(fleet, { progress: (m) => progress.update(m) });
+  try {
+    return await run(ctx, fleet, g, progress);
+  } catch (err) {
+    throw explainRunnerError(err);
+  } finally {
+    progress.done();
+    await ctx.close();
+  }
+}
+
+function printNotes(notes: Note[]): void {
+  for (const n of notes) info(`${n.level === "warn" ? paint("warning:", "yellow", process.stderr) : "note:"} ${n.subject}: ${n.message}`);
+}
+
+/** Skipped nodes and failed steps end the command with exit 1, after everything else has been done and printed. */
+function failIfIncomplete(report: Pick<ApplyReport, "failures" | "skippedNodes">): void {
+  const problems = [
+    ...report.skippedNodes.map((s) => `${s.node}: skipped (${s.error})`),
+    ...report.failures.filter((f) => !report.skippedNodes.some((s) => s.node === f.subject)).map((f) => `${f.subject}: ${f.message}`),
+  ];
+  if (problems.length > 0) {
+    throw new OperationError(
+      `not everything converged:\n  ${problems.join("\n  ")}`,
+      "The rest was applied. Fix the above and rerun; reruns are safe.",
+    );
+  }
+}
+
+function printPlan(plan: Plan, g: GlobalOptions, format: string | undefined): void {
+  if (g.json) printJson(planToJson(plan));
+  else print(format === "markdown" ? renderPlanMarkdown(plan) : renderPlanText(plan));
+}
+
+export function plan(opts: PlanFlags, cmd: Command): Promise<void> {
+  return withRunners(cmd, async (ctx, fleet, g) => {
+    const made = await planFleet(fleet, ctx.api, ctx.nodes);
+    const { plan } = made;
+    if (opts.out) await writePlanFile(opts.out, made);
+    printPlan(plan, g, opts.format);
+    failIfIncomplete({ failures: [], skippedNodes: plan.skippedNodes });
+  });
+}
+
+export function apply(planFile: string | undefined, opts: ApplyFlags, cmd: Command): Promise<void> {
+  return withRunners(cmd, async (ctx, fleet, g, progress) => {
+    const plan = planFile ? await readFreshPlan(planFile, ctx) : (await planFleet(fleet, ctx.api, ctx.nodes)).plan;
+    if (!g.json) print(renderPlanText(plan));
+    const report = await applyPlan(plan, ctx.api, ctx.nodes, {
+      drain: { timeoutMs: opts.drainTimeout, pollMs: 5_000 },
+      progress: (m) => progress.update(m),
+    });
+    if (g.json)
+      printJson({ plan: planToJson(plan), applied: report.applied, failures: report.failures, skippedNodes: report.skippedNodes });
+    else print(`\nApplied ${report.applied.length} of ${plan.actions.length} steps.`);
+    failIfIncomplete(report);
+  });
+}
+
+export function status(cmd: Command): Promise<void> {
+  return withRunners(cmd, async (ctx, _fleet, g) => {
+    const s = await fleetRunnerStatus(ctx);
+    if (g.json) printJson(s);
+    else {
+      const rows = s.nodes.flatMap((n) =>
+        n.runners.map((r) => [
+          n.node,
+          n.reachable ? (n.service ?? "?") : paint("unreachable", "red"),
+          r.pool,
+          r.id === undefined ? "-" : `#${r.id}`,
+          r.status ?? "missing",
+          r.paused ? `yes (${r.pausedBy})` : "no",
+          (r.tags ?? []).join(",") || "-",
+          String(r.runningJobs ?? 0),
+          `${r.limit}/${n.concurrent}`,
+        ]),
+      );
+      print(renderTable(["node", "service", "pool", "runner", "status", "paused", "tags", "running", "limit/concurrent"], rows));
+      for (const st of s.strays)
+        print(`stray: runner #${st.id} (${st.key}, ${st.status}) is no longer in fleet.yaml; \`pifleet runners prune\` removes it`);
+      printNotes(s.notes);
+    }
+    const down = s.nodes.filter((n) => !n.reachable);
+    if (down.length > 0) throw new OperationError(`unreachable: ${down.map((n) => `${n.node} (${n.error})`).join(", ")}`);
+  });
+}
+
+export function drain(node: string, opts: DrainFlags, cmd: Command): Promise<void> {
+  return withRunners(cmd, async (ctx, _fleet, g) => {
+    const r = await drainNode(ctx, node, { timeoutMs: opts.timeout, pollMs: 5_000, force: Boolean(opts.force) });
+    if (g.json) printJson(r);
+    else
+      print(
+        `${node}: drained — ${r.paused.length} runner(s) paused, no running job, gitlab-runner stopped (${Math.round(r.waitedMs / 1000)}s)`,
+      );
+  });
+}
+
+export function undrain(node: string, cmd: Command): Promise<void> {
+  return withRunners(cmd, async (ctx, _fleet, g) => {
+    const r = await undrainNode(ctx, node);
+    if (g.json) printJson(r);
+    else {
+      print(`${node}: gitlab-runner started, ${r.resumed.length} runner(s) resumed`);
+      for (const k of r.keptPaused) print(`  runner #${k.id} (${k.key}) kept paused: ${k.reason}`);
+    }
+  });
+}
+
+export function rotate(nodes: string[], opts: RotateFlags, cmd: Command): Promise<void> {
+  return withRunners(cmd, async (ctx, _fleet, g, progress) => {
+    const r = await rotateTokens(ctx, nodes.length > 0 ? nodes : undefined, {
+      drain: { timeoutMs: opts.drainTimeout, pollMs: 5_000 },
+      progress: (m) => progress.update(m),
+    });
+    if (g.json) printJson(r);
+    else
+      for (const x of r.rotated)
+        print(`${x.node}: rotated runner${x.runners.length === 1 ? "" : "s"} ${x.runners.map((id) => `#${id}`).join(", ")}`);
+    failIfIncomplete({ failures: r.failures, skippedNodes: [] });
+  });
+}
+
+export function prune(opts: PruneFlags, cmd: Command): Promise<void> {
+  return withRunners(cmd, async (ctx, _fleet, g, progress) => {
+    const r = await pruneRunners(ctx, {
+      stale: opts.stale,
+      dryRun: Boolean(opts.dryRun),
+      drain: { timeoutMs: opts.drainTimeout, pollMs: 5_000 },
+      progress: (m) => progress.update(m),
+    });
+    if (g.json) printJson({ plan: planToJson(r.plan), applied: r.report?.applied ?? [], failures: r.report?.failures ?? [] });
+    else
+      print(
+        r.plan.actions.length === 0
+          ? "Nothing to prune: every pifleet runner is wanted by fleet.yaml and in contact."
+          : renderPlanText(r.plan),
+      );
+    if (r.report) failIfIncomplete(r.report);
+  });
+}

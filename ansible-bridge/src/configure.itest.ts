@@ -2,24 +2,27 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ExitCode, type Fleet, loadFleetFile } from "@pifleet/fleet";
+import { type NodeShell, type SshTarget, sshShell } from "@pifleet/io";
 import { type SimStatus, simDown, simFault, simUp } from "@pifleet/sim";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { configure } from "./configure.js";
 import { closeSshMasters } from "./run-dir.js";
 import type { PlaybookResult } from "./run-playbook.js";
-import { type SshTarget, sshRun } from "./test-support/ssh.js";
 
 // A real 3-node sim (systemd, sshd, nested Docker), the real site.yml over SSH with pinned host keys.
 // The tests run in order: converge, inspect, re-run, check a change, then a node down.
 let dir: string;
 let sim: SimStatus;
 let fleet: Fleet;
+let shell: NodeShell;
 const workDir = () => join(dir, "ansible");
 const node = (name: string): SshTarget => {
   const n = sim.nodes.find((x) => x.name === name);
   if (!n) throw new Error(`no sim node ${name}`);
-  return { address: n.address, user: sim.sshUser, key: sim.sshKey, knownHosts: sim.knownHosts };
+  return { name: n.name, address: n.address };
 };
+/** A command's stdout on a node, over SSH with the pinned host key; a non-zero exit throws. */
+const sshRun = async (target: SshTarget, command: string) => (await shell.script(target, command)).stdout;
 const log = (message: string) => process.stderr.write(`[ansible itest] ${message}\n`);
 const healthy = (r: PlaybookResult, host: string) => expect(r.hosts[host], host).toMatchObject({ failed: 0, unreachable: 0 });
 
@@ -27,9 +30,11 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "pf-ans-"));
   sim = await simUp({ dir: join(dir, "sim"), nodes: 3, gitlab: false, progress: log });
   fleet = (await loadFleetFile(sim.fleetFile)).fleet;
+  shell = sshShell(fleet.ssh);
 });
 
 afterAll(async () => {
+  await shell?.close();
   if (dir) {
     await closeSshMasters(workDir());
     await simDown(join(dir, "sim")).catch((err) => log(`sim down failed: ${String(err)}`));

@@ -1,10 +1,10 @@
-import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Fleet } from "@pifleet/fleet";
+import { run } from "@pifleet/io";
 import { stringify } from "yaml";
 import { renderAnsibleCfg } from "./ansible-cfg.js";
 import { buildInventory } from "./inventory.js";
@@ -42,14 +42,13 @@ export function controlPathDir(workDir: string): string {
  */
 export async function closeSshMasters(workDir: string): Promise<void> {
   const dir = controlPathDir(workDir);
-  const sockets = await readdir(dir).catch(() => [] as string[]);
+  const sockets = await readdir(dir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === "ENOENT") return [];
+    throw err;
+  });
+  // A master that already exited (ControlPersist ran out) leaves a dead socket: nothing to end there.
   await Promise.all(
-    sockets.map(
-      (s) =>
-        new Promise<void>((done) => {
-          execFile("ssh", ["-o", `ControlPath=${join(dir, s)}`, "-O", "exit", "pifleet-master"], () => done());
-        }),
-    ),
+    sockets.map((s) => run("ssh", ["-o", `ControlPath=${join(dir, s)}`, "-O", "exit", "pifleet-master"], { allowFailure: true })),
   );
 }
 

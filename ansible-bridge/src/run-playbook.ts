@@ -69,6 +69,8 @@ export async function runPlaybook(options: RunPlaybookOptions): Promise<Playbook
   const runDir = await prepareRunDir(options.fleet, options.workDir ?? DEFAULT_WORK_DIR, extraVars);
   const bin = options.ansiblePlaybook ?? "ansible-playbook";
   const args = playbookArgs({ ...options, inventory: runDir.inventory, extraVarsFile: runDir.extraVars });
+  // Spawned here rather than through @pifleet/io's run: events are parsed line by line from stdout as
+  // they arrive while stderr is kept apart (io's onOutput interleaves both), and the run is abortable.
   const child = spawn(bin, args, {
     cwd: runDir.dir,
     env: { ...process.env, ANSIBLE_CONFIG: runDir.config, PYTHONUNBUFFERED: "1", ANSIBLE_NOCOLOR: "1", ANSIBLE_FORCE_COLOR: "0" },

@@ -1,5 +1,5 @@
-import type { Fleet, FleetNode } from "./schema.js";
-import { type FleetTopology, type LoadBalancerEndpoint, resolveTopology } from "./topology.js";
+import type { FleetNode } from "./schema.js";
+import type { FleetTopology } from "./topology.js";
 
 /**
  * Swarm node labels pifleet sets from node roles. The counter-app stack places
@@ -16,20 +16,6 @@ export const SWARM_ROLE_LABELS = {
 
 /** Label carrying the node's CPU architecture (arm64, armhf, amd64). */
 export const SWARM_ARCH_LABEL = "pifleet.arch";
-
-/**
- * The registry as counter-app/src/deploy/cluster.ts reads it (node by name).
- * Transitional: remove once it reads LoadedFleet.topology.registry.
- */
-export function registryEndpoint(fleet: Fleet): { node: string; address: string; port: number; host: string } {
-  const { node, port, host } = resolveTopology(fleet).registry;
-  return { node: node.name, address: node.address, port, host };
-}
-
-/** Transitional, for counter-app/src/deploy/cluster.ts: remove once it reads LoadedFleet.topology.loadBalancer. */
-export function loadBalancerEndpoint(fleet: Fleet): LoadBalancerEndpoint | undefined {
-  return resolveTopology(fleet).loadBalancer;
-}
 
 /** "manager", "worker" or "none": a node with both roles is a manager. */
 export function swarmRole(node: FleetNode): "manager" | "worker" | "none" {

@@ -1,12 +1,14 @@
 import { OperationError } from "@pifleet/fleet";
+import { type RetryPolicy, Secret } from "@pifleet/io";
 import { type GitlabEmulator, startGitlabEmulator } from "@pifleet/sim";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type NotesApi, notesApi } from "./notes-api.js";
 import { postMrNote } from "./post-note.js";
-import type { RetryPolicy } from "./retry.js";
 
 // Short waits so the retry tests stay quick; Retry-After still rules when GitLab sends it.
-const FAST: RetryPolicy = { attempts: 4, baseDelayMs: 20, maxDelayMs: 2_000 };
+const FAST: RetryPolicy = { attempts: 4, baseDelayMs: 20, maxDelayMs: 2_000, maxRetryAfterMs: 2_000 };
+// No jitter, so the waits the tests expect are exact.
+const NO_JITTER = () => 1;
 
 describe("pifleet mr note against the GitLab API emulator", () => {
   let gitlab: GitlabEmulator;
@@ -29,8 +31,9 @@ describe("pifleet mr note against the GitLab API emulator", () => {
     project = String(gitlab.projectId);
     api = notesApi({
       apiUrl: `${gitlab.url}/api/v4`,
-      credentials: { header: "PRIVATE-TOKEN", token: gitlab.adminToken },
+      credentials: { header: "PRIVATE-TOKEN", token: new Secret(gitlab.adminToken) },
       retry: FAST,
+      random: NO_JITTER,
       onRetry: (r) => retries.push({ status: r.status, waitMs: r.waitMs }),
     });
   });
@@ -99,7 +102,11 @@ describe("pifleet mr note against the GitLab API emulator", () => {
 
   it("a refused token is an error that never contains the token", async () => {
     const secret = "glpat-not-a-real-token-0123456789";
-    const bad = notesApi({ apiUrl: `${gitlab.url}/api/v4`, credentials: { header: "PRIVATE-TOKEN", token: secret }, retry: FAST });
+    const bad = notesApi({
+      apiUrl: `${gitlab.url}/api/v4`,
+      credentials: { header: "PRIVATE-TOKEN", token: new Secret(secret) },
+      retry: FAST,
+    });
     const error = (await postMrNote(bad, { project, mr: 1, key: "plan", report: "x" }).catch((e: unknown) => e)) as OperationError;
     expect(error).toBeInstanceOf(OperationError);
     expect(error.message).toMatch(/HTTP 401/);

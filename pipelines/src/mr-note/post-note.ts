@@ -1,6 +1,7 @@
 import { EnvironmentError } from "@pifleet/fleet";
+import { type GitlabAuth, gitlabApiUrl, Secret } from "@pifleet/io";
 import { decideNote } from "./marker.js";
-import type { GitlabCredentials, NotesApi } from "./notes-api.js";
+import type { NotesApi } from "./notes-api.js";
 
 export interface PostNoteInput {
   project: string;
@@ -31,20 +32,26 @@ export async function postMrNote(api: NotesApi, input: PostNoteInput): Promise<P
 
 /**
  * Where to post and with which token, from the environment GitLab CI provides:
- * CI_API_V4_URL (or CI_SERVER_URL), GITLAB_TOKEN, else CI_JOB_TOKEN.
+ * CI_API_V4_URL (or CI_SERVER_URL), the token in `tokenEnv` (the fleet's
+ * gitlab.tokenEnv; GITLAB_TOKEN by default), else CI_JOB_TOKEN.
  * `gitlabUrl` (e.g. from --gitlab-url) wins over the environment.
  */
-export function resolveGitlabTarget(env: NodeJS.ProcessEnv, gitlabUrl?: string): { apiUrl: string; credentials: GitlabCredentials } {
+export function resolveGitlabTarget(
+  env: NodeJS.ProcessEnv,
+  gitlabUrl?: string,
+  tokenEnv = "GITLAB_TOKEN",
+): { apiUrl: string; credentials: GitlabAuth; tokenEnv: string } {
   const apiUrl = gitlabUrl
-    ? `${gitlabUrl.replace(/\/+$/, "")}/api/v4`
-    : (env.CI_API_V4_URL ?? (env.CI_SERVER_URL ? `${env.CI_SERVER_URL.replace(/\/+$/, "")}/api/v4` : undefined));
+    ? gitlabApiUrl(gitlabUrl)
+    : (env.CI_API_V4_URL ?? (env.CI_SERVER_URL ? gitlabApiUrl(env.CI_SERVER_URL) : undefined));
   if (!apiUrl) {
     throw new EnvironmentError("no GitLab URL: pass --gitlab-url, or run in GitLab CI (CI_API_V4_URL)");
   }
-  if (env.GITLAB_TOKEN) return { apiUrl, credentials: { header: "PRIVATE-TOKEN", token: env.GITLAB_TOKEN } };
-  if (env.CI_JOB_TOKEN) return { apiUrl, credentials: { header: "JOB-TOKEN", token: env.CI_JOB_TOKEN } };
+  const token = env[tokenEnv];
+  if (token) return { apiUrl, credentials: { header: "PRIVATE-TOKEN", token: new Secret(token) }, tokenEnv };
+  if (env.CI_JOB_TOKEN) return { apiUrl, credentials: { header: "JOB-TOKEN", token: new Secret(env.CI_JOB_TOKEN) }, tokenEnv };
   throw new EnvironmentError(
-    "no GitLab token: set GITLAB_TOKEN (a project access token with the api scope; in CI a masked variable)",
+    `no GitLab token: set ${tokenEnv} (a project access token with the api scope; in CI a masked variable)`,
     "The token is read from the environment only, never from a flag or a file, so it cannot leak into logs.",
   );
 }

@@ -1,0 +1,82 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { EnvironmentError, OperationError } from "@pifleet/fleet";
+import { DEFAULT_RETRY, manualClock, Secret } from "@pifleet/io";
+import { afterEach, describe, expect, it } from "vitest";
+import { notesApi } from "./notes-api.js";
+import { resolveGitlabTarget } from "./post-note.js";
+
+describe("resolveGitlabTarget", () => {
+  it("takes the token from the fleet's tokenEnv, as a private token", () => {
+    const target = resolveGitlabTarget(
+      { CI_API_V4_URL: "https://gl.example/api/v4", FLEET_TOKEN: "abc123456", GITLAB_TOKEN: "other" },
+      undefined,
+      "FLEET_TOKEN",
+    );
+    expect(target.apiUrl).toBe("https://gl.example/api/v4");
+    expect(target.credentials.header).toBe("PRIVATE-TOKEN");
+    expect(target.credentials.token.reveal()).toBe("abc123456");
+    expect(target.tokenEnv).toBe("FLEET_TOKEN");
+    expect(JSON.stringify(target)).not.toContain("abc123456");
+  });
+
+  it("falls back to CI_JOB_TOKEN, and names tokenEnv when neither is set", () => {
+    expect(
+      resolveGitlabTarget({ CI_SERVER_URL: "https://gl.example/", CI_JOB_TOKEN: "job-token" }, undefined, "FLEET_TOKEN").credentials.header,
+    ).toBe("JOB-TOKEN");
+    expect(() => resolveGitlabTarget({ CI_SERVER_URL: "https://gl.example" }, undefined, "FLEET_TOKEN")).toThrow(/set FLEET_TOKEN/);
+    expect(() => resolveGitlabTarget({ CI_SERVER_URL: "https://gl.example" })).toThrow(EnvironmentError);
+  });
+
+  it("prefers --gitlab-url, adding /api/v4 once", () => {
+    const env = { CI_API_V4_URL: "https://ci.example/api/v4", GITLAB_TOKEN: "t0ken-value" };
+    expect(resolveGitlabTarget(env, "https://gl.example/").apiUrl).toBe("https://gl.example/api/v4");
+    expect(resolveGitlabTarget(env, "https://gl.example/api/v4").apiUrl).toBe("https://gl.example/api/v4");
+  });
+});
+
+let server: Server | undefined;
+afterEach(async () => {
+  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  server = undefined;
+});
+
+/** A GitLab stand-in on loopback that answers every request with one status and body. */
+async function answering(status: number, body: unknown): Promise<string> {
+  server = createServer((_req, res) => {
+    res.writeHead(status, { "content-type": "application/json" });
+    res.end(JSON.stringify(body));
+  });
+  await new Promise<void>((resolve) => server?.listen(0, "127.0.0.1", resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+describe("notesApi errors", () => {
+  const token = "glpat-abcdefghijklmnop0123";
+
+  it("a refused token names the fleet's token variable; GitLab's text is scrubbed", async () => {
+    const url = await answering(401, { message: `401 Unauthorized (${token})` });
+    const api = notesApi({ apiUrl: url, credentials: { header: "PRIVATE-TOKEN", token: new Secret(token) }, tokenEnv: "FLEET_TOKEN" });
+    const err = (await api.create("7", 1, "x").catch((e: unknown) => e)) as OperationError;
+    expect(err).toBeInstanceOf(OperationError);
+    expect(err.message).toBe("GitLab POST /projects/7/merge_requests/1/notes: HTTP 401 401 Unauthorized ([redacted])");
+    expect(err.hint).toBe("The token is missing, unknown or revoked: set FLEET_TOKEN to a token with the api scope.");
+  });
+
+  it("retries used up say so and what to do", async () => {
+    const url = await answering(503, {});
+    const clock = manualClock();
+    const api = notesApi({
+      apiUrl: url,
+      credentials: { header: "JOB-TOKEN", token: new Secret(token) },
+      retry: { ...DEFAULT_RETRY, attempts: 3 },
+      clock,
+    });
+    const err = (await api.list("7", 1).catch((e: unknown) => e)) as OperationError;
+    expect(err.message).toBe(
+      "GitLab GET /projects/7/merge_requests/1/notes?per_page=100&page=1&sort=asc&order_by=created_at: HTTP 503 after 3 attempts",
+    );
+    expect(err.hint).toMatch(/run the job again later/);
+    expect(clock.sleeps).toHaveLength(2);
+  });
+});

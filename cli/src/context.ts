@@ -16,6 +16,13 @@ export function globals(cmd: Command): GlobalOptions {
   return { fleet: o.fleet, json: Boolean(o.json), verbose: Boolean(o.verbose) };
 }
 
+/** Whether --fleet / PIFLEET_FLEET was given, rather than left at its default. */
+export function fleetGiven(cmd: Command): boolean {
+  let root = cmd;
+  while (root.parent) root = root.parent;
+  return root.getOptionValueSource("fleet") !== "default";
+}
+
 export function loadFleet(cmd: Command): Promise<LoadedFleet> {
   return loadFleetFile(globals(cmd).fleet);
 }

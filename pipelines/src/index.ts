@@ -13,4 +13,3 @@ export { when, workflowRules } from "./project/rules.js";
 export { emitYaml, header, type Provenance } from "./render/emit.js";
 export { snakeCase, toGitlabKeys, USER_OWNED_MAPS } from "./render/keys.js";
 export { deriveStages, type GitlabCiDocument, renderPipeline } from "./render/render.js";
-export { writeGenerated } from "./write.js";

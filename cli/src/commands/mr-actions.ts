@@ -1,8 +1,9 @@
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { InputError } from "@pifleet/fleet";
 import { notesApi, postMrNote, resolveGitlabTarget } from "@pifleet/pipelines";
 import type { Command } from "commander";
-import { globals } from "../context.js";
+import { fleetGiven, globals, loadFleet } from "../context.js";
 import { info, print, printJson } from "../output.js";
 
 export interface NoteFlags {
@@ -19,13 +20,22 @@ function positiveInt(value: string, flag: string): number {
   return n;
 }
 
+/**
+ * The fleet's gitlab.tokenEnv when a fleet is given: --fleet, PIFLEET_FLEET, or a fleet.yaml in
+ * the working directory (where the generated pipeline runs `mr note`). Without one, GITLAB_TOKEN.
+ */
+async function fleetTokenEnv(cmd: Command): Promise<string | undefined> {
+  if (!fleetGiven(cmd) && !existsSync(globals(cmd).fleet)) return undefined;
+  return (await loadFleet(cmd)).fleet.gitlab.tokenEnv;
+}
+
 export async function note(opts: NoteFlags, cmd: Command): Promise<void> {
   const g = globals(cmd);
   const mrIid = positiveInt(opts.mr, "--mr");
   const report = await readFile(opts.file, "utf8").catch(() => {
     throw new InputError(`cannot read the report ${opts.file}`, "Pass --file with the Markdown the previous job wrote.");
   });
-  const target = resolveGitlabTarget(process.env, opts.gitlabUrl);
+  const target = resolveGitlabTarget(process.env, opts.gitlabUrl, await fleetTokenEnv(cmd));
   const api = notesApi({
     ...target,
     onRetry: (r) =>

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -57,6 +57,34 @@ describe("pifleet mr note (the binary, against the GitLab API emulator)", () => 
     expect(r.stderr).toContain(
       "error: no GitLab token: set GITLAB_TOKEN (a project access token with the api scope; in CI a masked variable)",
     );
+  });
+
+  it("takes the token from the variable the fleet's gitlab.tokenEnv names", async () => {
+    const example = readFileSync(fileURLToPath(new URL("../../../examples/fleet.yaml", import.meta.url)), "utf8");
+    const fleetFile = join(dir, "fleet.yaml");
+    writeFileSync(fleetFile, example.replace("tokenEnv: GITLAB_TOKEN", "tokenEnv: FLEET_API_TOKEN"));
+    writeFileSync(report, "from the fleet's token\n");
+    const args = [
+      "--fleet",
+      fleetFile,
+      "mr",
+      "note",
+      "--project",
+      String(gitlab.projectId),
+      "--mr",
+      "1",
+      "--file",
+      report,
+      "--marker",
+      "fleet",
+    ];
+    const url = { CI_API_V4_URL: `${gitlab.url}/api/v4` };
+    const posted = await pifleet({ ...url, FLEET_API_TOKEN: gitlab.adminToken, GITLAB_TOKEN: "glpat-not-the-fleets-token-000" }, ...args);
+    expect(posted.stderr).toBe("");
+    expect(posted.code).toBe(0);
+    const missing = await pifleet({ ...url, GITLAB_TOKEN: gitlab.adminToken }, ...args);
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toContain("error: no GitLab token: set FLEET_API_TOKEN");
   });
 
   it("exits 2 on a malformed --mr", async () => {

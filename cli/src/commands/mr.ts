@@ -15,7 +15,8 @@ export function registerMr(program: Command): void {
     .addHelpText(
       "after",
       `
-The token comes from the environment only: GITLAB_TOKEN (api scope), else CI_JOB_TOKEN.
+The token comes from the environment only: the variable the fleet's gitlab.tokenEnv names
+(GITLAB_TOKEN by default; api scope), else CI_JOB_TOKEN.
 It is never printed. The note starts with a hidden <!-- pifleet:KEY --> marker; the next
 pipeline finds it and edits it in place. 429 and 5xx answers are retried, honouring Retry-After.
 

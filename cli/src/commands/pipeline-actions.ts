@@ -2,18 +2,11 @@ import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname, relative, resolve } from "node:path";
 import { DiagnosticsError, InputError, loadFleetFile, OperationError } from "@pifleet/fleet";
-import {
-  compareGenerated,
-  fleetPathOf,
-  generateProjectPipeline,
-  includeReaderFrom,
-  lintText,
-  mermaidGraph,
-  writeGenerated,
-} from "@pifleet/pipelines";
+import { writeIfChanged } from "@pifleet/io";
+import { compareGenerated, fleetPathOf, generateProjectPipeline, includeReaderFrom, lintText, mermaidGraph } from "@pifleet/pipelines";
 import type { Command } from "commander";
 import { parse } from "yaml";
-import { globals } from "../context.js";
+import { fleetGiven, globals } from "../context.js";
 import { info, print, printJson } from "../output.js";
 
 export interface GenerateFlags {
@@ -34,13 +27,6 @@ export interface GraphFlags {
 /** The fleet path as the repository names it: relative to the working directory, with forward slashes. */
 function repoPath(path: string): string {
   return relative(process.cwd(), resolve(path)).split("\\").join("/");
-}
-
-/** Whether --fleet / PIFLEET_FLEET was given, rather than left at its default. */
-function fleetGiven(cmd: Command): boolean {
-  let root = cmd;
-  while (root.parent) root = root.parent;
-  return root.getOptionValueSource("fleet") !== "default";
 }
 
 async function readIfExists(file: string): Promise<string | undefined> {
@@ -64,7 +50,7 @@ export async function generate(opts: GenerateFlags, cmd: Command): Promise<void>
     process.stdout.write(generated.text);
     return;
   }
-  const changed = await writeGenerated(opts.out, generated.text);
+  const changed = await writeIfChanged(opts.out, generated.text);
   if (g.json) printJson({ file: opts.out, changed, jobs: generated.jobCount, bytes: Buffer.byteLength(generated.text) });
   else print(`${opts.out}: ${changed ? "written" : "unchanged"} (${generated.jobCount} jobs)`);
 }

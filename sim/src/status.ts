@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import { InputError } from "@pifleet/fleet";
+import { InputError, OperationError } from "@pifleet/fleet";
 import { gitlabRunning } from "./gitlab-process.js";
 import type { SimArch } from "./layout.js";
 import { attachedContainers, simContainers } from "./sim-docker.js";
@@ -66,11 +66,22 @@ export async function requireState(dir: string): Promise<SimRecord> {
   return state;
 }
 
+/** The emulator's admin token; a sim with an emulator and no readable token is broken, not tokenless. */
+async function readGitlabToken(file: string): Promise<string> {
+  try {
+    return (await readFile(file, "utf8")).trim();
+  } catch (err) {
+    throw new OperationError(
+      `cannot read the GitLab emulator's token file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      "Recreate the sim: `pifleet sim down`, then `pifleet sim up` (with the same --dir).",
+    );
+  }
+}
+
 export async function statusOf(state: SimRecord): Promise<SimStatus> {
   const { layout } = state;
   const [containers, attached] = await Promise.all([simContainers(layout.instance), attachedContainers(layout.network.name)]);
   const byNode = new Map(containers.map((c) => [c.node, c]));
-  const token = await readFile(layout.files.gitlabToken, "utf8").catch(() => "");
   return {
     instance: layout.instance,
     dir: layout.dir,
@@ -88,7 +99,12 @@ export async function statusOf(state: SimRecord): Promise<SimStatus> {
       roles: n.roles,
     })),
     gitlab: state.gitlab
-      ? { ...state.gitlab, token: token.trim(), tokenFile: layout.files.gitlabToken, running: await gitlabRunning(layout.files) }
+      ? {
+          ...state.gitlab,
+          token: await readGitlabToken(layout.files.gitlabToken),
+          tokenFile: layout.files.gitlabToken,
+          running: await gitlabRunning(layout.files),
+        }
       : null,
     aptProxy: state.aptProxy,
     runnerService: state.runnerStandin ? "stand-in" : null,

@@ -53,6 +53,29 @@ describe("pifleet binary", () => {
     expect(r.stdout).toMatch(/^Usage: pifleet runners/);
   });
 
+  it.each([
+    ["runners", "drain", "pi1", "--timeout", "soon"],
+    ["runners", "apply", "--drain-timeout", "5x"],
+    ["app", "deploy", "--timeout", "1.5m"],
+  ])("rejects a bad duration before doing anything: %j exits 2 naming the flag", (...args) => {
+    const r = pifleet(...args, "--fleet", `${examples}fleet.yaml`);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/option '--(drain-)?timeout <duration>' argument '.*' is invalid\. Write a duration like 90s/);
+  });
+
+  it("takes configure's old --report markdown, with a warning to use --format", () => {
+    const missing = "/nonexistent/fleet.yaml";
+    const old = pifleet("configure", "--report", "markdown", "--fleet", missing);
+    expect(old.stderr).toContain("warning: --report is deprecated: use --format markdown");
+    const now = pifleet("configure", "--format", "markdown", "--fleet", missing);
+    expect(now.stderr).not.toContain("deprecated");
+    // Both get as far as reading the fleet file.
+    for (const r of [old, now]) {
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`cannot read fleet file ${missing}`);
+    }
+  });
+
   it("rejects an unknown option with exit 2", () => {
     const r = pifleet("validate", "--no-such-flag");
     expect(r.code).toBe(2);

@@ -25,6 +25,11 @@ export function info(text: string): void {
   stderr.write(`${text}\n`);
 }
 
+/** Something the person should change, on stderr; the command goes on. */
+export function warn(text: string): void {
+  info(`${paint("warning:", "yellow", stderr)} ${text}`);
+}
+
 const visibleLength = (s: string): number => s.replace(/\u001b\[[0-9;]*m/g, "").length;
 
 /** A plain aligned table, like kubectl get: header row, then one row per item. */

@@ -15,7 +15,7 @@ export interface ConfigureFlags {
   diff?: boolean;
   limit?: string;
   tags?: string;
-  report?: "markdown";
+  format: "text" | "markdown";
   workDir: string;
 }
 
@@ -101,7 +101,7 @@ export async function configure(flags: ConfigureFlags, cmd: Command): Promise<vo
   if (g.json) {
     const { hosts, check, changes, failures, errors, durationMs, runDir, exitCode } = result;
     printJson({ hosts, check, changes, failures, errors, durationMs, runDir, exitCode });
-  } else if (flags.report === "markdown") print(renderMarkdownReport(result, { check: result.check }).trimEnd());
+  } else if (flags.format === "markdown") print(renderMarkdownReport(result, { check: result.check }).trimEnd());
   else printTable(result);
   throwIfFailed(result);
 }

@@ -1,5 +1,6 @@
 import type { ROLE_TAGS as RoleTagsOfTheBridge } from "@pifleet/ansible-bridge";
 import { type Command, Option } from "commander";
+import { warn } from "../output.js";
 import type { ConfigureFlags } from "./configure-actions.js";
 
 const actions = () => import("./configure-actions.js");
@@ -18,7 +19,13 @@ export function registerConfigure(program: Command): void {
     .option("--diff", "show file and package differences")
     .option("--limit <nodes>", "only these nodes, comma-separated (e.g. pi1,pi2)")
     .option("--tags <tags>", `only these roles, comma-separated: ${ROLE_TAGS.join(", ")}`)
-    .addOption(new Option("--report <format>", "print a report for a merge request instead of the table").choices(["markdown"]))
+    .addOption(
+      new Option("--format <format>", "text (the table) or markdown (a report for a merge request)")
+        .choices(["text", "markdown"])
+        .default("text"),
+    )
+    // The old spelling of --format markdown, kept working for existing pipelines; hidden, warns.
+    .addOption(new Option("--report <format>").choices(["markdown"]).implies({ format: "markdown" }).hideHelp())
     .addOption(
       new Option("--work-dir <dir>", "generated inventory, ansible.cfg, fact cache").env("PIFLEET_ANSIBLE_DIR").default(".pifleet/ansible"),
     )
@@ -33,9 +40,10 @@ With --json, stdout is {"hosts": {NAME: {ok, changed, unreachable, failed, skipp
 
 Examples:
   $ pifleet configure                                   converge every node
-  $ pifleet configure --check --diff --report markdown  what a merge request would change, secrets masked
+  $ pifleet configure --check --diff --format markdown  what a merge request would change, secrets masked
   $ pifleet configure --limit pi3 --tags docker,swarm   one node, two roles
   $ pifleet configure --json | jq '.hosts'`,
     )
+    .on("option:report", () => warn("--report is deprecated: use --format markdown"))
     .action(async (flags: ConfigureFlags, cmd: Command) => (await actions()).configure(flags, cmd));
 }

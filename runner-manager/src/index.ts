@@ -5,7 +5,6 @@ export { listOwned, type RunnerContext, runnerContext } from "./context.js";
 export { coverageNotes, tagServers } from "./coverage.js";
 export { desiredFromFleet, listenAddress, runnerScope } from "./desired.js";
 export { type DrainOptions, type DrainReport, drainNode, type UndrainReport, undrainNode } from "./drain.js";
-export { parseDuration } from "./duration.js";
 export { type Fingerprint, fingerprint, fingerprintChanges } from "./fingerprint.js";
 export { type ClientOptions, createGitlabClient } from "./gitbeaker-client.js";
 export type { GitlabApi, RunnerDetail, RunnerSummary } from "./gitlab-api.js";

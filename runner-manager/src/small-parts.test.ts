@@ -4,7 +4,6 @@ import { describe, expect, it } from "vitest";
 import { explainRunnerError, SCOPES_HINT } from "./connect.js";
 import { coverageNotes, tagsLostByPausing } from "./coverage.js";
 import { desiredFromFleet } from "./desired.js";
-import { parseDuration } from "./duration.js";
 import { describeRunner, parseDescription, parseNote, renderNote } from "./identity.js";
 import { isPinned, knownKeysFor } from "./known-hosts.js";
 import { NodeError } from "./node-access.js";
@@ -70,13 +69,6 @@ describe("explainRunnerError", () => {
     expect(node.hint).toContain("gitlab-runner is installed there");
     const bug = new Error("bug");
     expect(explainRunnerError(bug)).toBe(bug);
-  });
-});
-
-describe("parseDuration", () => {
-  it("reads 90s, 10m, 1h30m, 250ms and plain seconds; rejects the rest", () => {
-    expect(["90s", "10m", "1h30m", "250ms", "45"].map((d) => parseDuration(d))).toEqual([90_000, 600_000, 5_400_000, 250, 45_000]);
-    expect(() => parseDuration("ten minutes", "--timeout")).toThrow('--timeout "ten minutes" is not a duration');
   });
 });
 

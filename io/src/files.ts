@@ -1,9 +1,8 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import { OperationError } from "@pifleet/fleet";
-import lockfile from "proper-lockfile";
-import writeFileAtomicLib from "write-file-atomic";
 
 /**
  * Files a reader never sees half-written (write-file-atomic: temp file, fsync,
@@ -11,17 +10,31 @@ import writeFileAtomicLib from "write-file-atomic";
  * lock held for a process's lifetime.
  */
 
+// Both libraries are loaded on first use (together ~70 ms), so importing @pifleet/io stays cheap for
+// commands that never write a file; require, because writeFileAtomicSync must stay synchronous.
+const require = createRequire(import.meta.url);
+let atomicLib: typeof import("write-file-atomic") | undefined;
+const writeFileAtomicLib = () => {
+  atomicLib ??= require("write-file-atomic") as typeof import("write-file-atomic");
+  return atomicLib;
+};
+let lockLib: typeof import("proper-lockfile") | undefined;
+const lockfile = () => {
+  lockLib ??= require("proper-lockfile") as typeof import("proper-lockfile");
+  return lockLib;
+};
+
 export interface WriteOptions {
   /** Set on the temp file before it replaces the target, so a 0600 file is never briefly readable by others. */
   mode?: number;
 }
 
 export async function writeFileAtomic(path: string, data: string | Buffer, options: WriteOptions = {}): Promise<void> {
-  await writeFileAtomicLib(path, data, options.mode === undefined ? {} : { mode: options.mode });
+  await writeFileAtomicLib()(path, data, options.mode === undefined ? {} : { mode: options.mode });
 }
 
 export function writeFileAtomicSync(path: string, data: string | Buffer, options: WriteOptions = {}): void {
-  writeFileAtomicLib.sync(path, data, options.mode === undefined ? {} : { mode: options.mode });
+  writeFileAtomicLib().sync(path, data, options.mode === undefined ? {} : { mode: options.mode });
 }
 
 /** Writes text unless the file already holds exactly it, so an unchanged generated file keeps its mtime. Returns whether it wrote. */
@@ -52,7 +65,7 @@ export async function withFileLock<T>(path: string, fn: () => Promise<T>, option
   let lost: Error | undefined;
   let release: () => Promise<void>;
   try {
-    release = await lockfile.lock(path, {
+    release = await lockfile().lock(path, {
       lockfilePath: path,
       realpath: false,
       stale: LOCK_STALE_MS,

@@ -2,7 +2,6 @@ import { spawn } from "node:child_process";
 import type { Readable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
 import { EnvironmentError, OperationError } from "@pifleet/fleet";
-import { $, which } from "zx";
 import { shellQuote } from "./quote.js";
 import { Secret, scrubTokens } from "./secret.js";
 
@@ -36,6 +35,16 @@ export interface ProcessRunner {
   pipe(from: Command, to: Command, options?: ExecOptions): Promise<ExecResult>;
 }
 
+/**
+ * zx is loaded on the first command, not on import: it costs ~90 ms (its full entry
+ * point ~290 ms), and most pifleet commands that import this package never run one.
+ */
+let zxCore: Promise<typeof import("zx/core")> | undefined;
+const loadZx = () => {
+  zxCore ??= import("zx/core");
+  return zxCore;
+};
+
 const SETUP_HINT = "Run scripts/setup (as root) to install what pifleet needs.";
 
 /** Lines of a failing command's stderr shown in its error: enough to see why, not a whole log. */
@@ -68,7 +77,8 @@ function notInstalled(program: string): EnvironmentError {
 }
 
 /** True when `program` cannot be found on the PATH the child would have searched. */
-function missingFromPath(program: string, env: NodeJS.ProcessEnv): boolean {
+async function missingFromPath(program: string, env: NodeJS.ProcessEnv): Promise<boolean> {
+  const { which } = await loadZx();
   return which.sync(program, { nothrow: true, path: env.PATH ?? "" }) === null;
 }
 
@@ -105,6 +115,7 @@ async function runWithZx(program: string, args: readonly string[], options: Exec
   const env = options.env ?? process.env;
   const what = options.describe ?? describeCommand(program, args);
   const stdin = stdinOf(options.input);
+  const { $ } = await loadZx();
   const shell = $({
     shell: "/bin/sh",
     prefix: "",
@@ -140,7 +151,7 @@ async function runWithZx(program: string, args: readonly string[], options: Exec
   const result = { stdout: output.stdout, stderr: output.stderr, code: output.exitCode };
   // 127 is also what a program says for a command *it* could not find (ssh passes the remote's on),
   // so only a program absent from our PATH is "not installed".
-  if (result.code === 127 && missingFromPath(program, env)) throw notInstalled(program);
+  if (result.code === 127 && (await missingFromPath(program, env))) throw notInstalled(program);
   if (result.code !== 0 && !options.allowFailure) throw commandFailure(what, result.code, result.stderr, result.stdout, secretsOf(options));
   return result;
 }

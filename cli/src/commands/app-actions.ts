@@ -1,22 +1,31 @@
 import {
+  applyAppPlan,
   appTopology,
   buildImages,
   type DeployResult,
-  deployStack,
   type ImageArch,
+  planApp,
+  plannedImageTags,
   type RolloutResult,
+  renderRolloutPlanMarkdown,
+  renderRolloutPlanText,
   rollbackApp,
+  rolloutPlanToJson,
   type ServiceSnapshot,
   stackStatus,
   type TaskRow,
 } from "@pifleet/counter-deploy";
-import { type Fleet, InputError, OperationError } from "@pifleet/fleet";
+import { type Fleet, type FleetTopology, InputError, OperationError } from "@pifleet/fleet";
 import type { Command } from "commander";
 import { globals, loadFleet, progressFor } from "../context.js";
 import { paint, print, printJson, renderTable } from "../output.js";
 
 export interface BuildFlags {
   arch?: string;
+}
+export interface PlanFlags {
+  arch?: string;
+  format: "text" | "markdown" | "json";
 }
 export interface DeployFlags {
   arch?: string;
@@ -28,9 +37,9 @@ export interface RollbackFlags {
 }
 
 /** The one architecture the app nodes share; a mixed fleet would need a multi-arch manifest. */
-function appArch(fleet: Fleet, wanted: string | undefined): ImageArch {
+function appArch(fleet: Fleet, topology: FleetTopology, wanted: string | undefined): ImageArch {
   if (wanted) return wanted as ImageArch;
-  const arches = [...new Set(appTopology(fleet).appNodes.map((n) => n.arch))];
+  const arches = [...new Set(appTopology(fleet, topology).appNodes.map((n) => n.arch))];
   const [arch] = arches;
   if (arches.length !== 1 || (arch !== "amd64" && arch !== "arm64")) {
     throw new InputError(
@@ -68,19 +77,36 @@ function reportRollout(result: RolloutResult | DeployResult, what: string): void
 }
 
 export async function build(opts: BuildFlags, cmd: Command): Promise<void> {
-  const { fleet } = await loadFleet(cmd);
+  const { fleet, topology } = await loadFleet(cmd);
   const progress = progressFor(cmd);
-  const result = await buildImages(appArch(fleet, opts.arch), (m) => progress.update(m)).finally(() => progress.done());
+  const result = await buildImages(appArch(fleet, topology, opts.arch), (m) => progress.update(m)).finally(() => progress.done());
   if (globals(cmd).json) return printJson(result);
   for (const [kind, tag] of Object.entries(result.tags)) print(`${kind.padEnd(12)} ${tag}${result.built.includes(tag) ? " (built)" : ""}`);
 }
 
+export async function plan(opts: PlanFlags, cmd: Command): Promise<void> {
+  const { fleet, topology } = await loadFleet(cmd);
+  const progress = progressFor(cmd);
+  const planned = await (async () => {
+    const tags = await plannedImageTags(appArch(fleet, topology, opts.arch), (m) => progress.update(m));
+    progress.update(`reading the stack on ${appTopology(fleet, topology).manager.name}`);
+    return planApp(tags, { fleet, topology });
+  })().finally(() => progress.done());
+  const format = globals(cmd).json ? "json" : opts.format;
+  if (format === "json") return printJson(rolloutPlanToJson(planned.plan));
+  print(format === "markdown" ? renderRolloutPlanMarkdown(planned.plan) : renderRolloutPlanText(planned.plan));
+}
+
 export async function deploy(opts: DeployFlags, cmd: Command): Promise<void> {
-  const { fleet } = await loadFleet(cmd);
+  const { fleet, topology } = await loadFleet(cmd);
   const progress = progressFor(cmd);
   const result = await (async () => {
-    const built = await buildImages(appArch(fleet, opts.arch), (m) => progress.update(m));
-    return deployStack(built.tags, { fleet, progress: (m) => progress.update(m), timeoutMs: opts.timeout });
+    const built = await buildImages(appArch(fleet, topology, opts.arch), (m) => progress.update(m));
+    const options = { fleet, topology, progress: (m: string) => progress.update(m), timeoutMs: opts.timeout };
+    const planned = await planApp(built.tags, options);
+    // The plan goes to stderr with the progress: stdout stays the rollout's report (or its JSON, which includes the plan).
+    for (const line of renderRolloutPlanText(planned.plan).split("\n")) progress.log(line);
+    return applyAppPlan(built.tags, planned, options);
   })().finally(() => progress.done());
   if (globals(cmd).json) printJson(result);
   else reportRollout(result, "deploy");
@@ -93,8 +119,8 @@ export async function deploy(opts: DeployFlags, cmd: Command): Promise<void> {
 }
 
 export async function status(cmd: Command): Promise<void> {
-  const { fleet } = await loadFleet(cmd);
-  const status = await stackStatus({ fleet });
+  const { fleet, topology } = await loadFleet(cmd);
+  const status = await stackStatus({ fleet, topology });
   if (globals(cmd).json) return printJson(status);
   if (status.services.length === 0) return print("the stack is not deployed (run pifleet app deploy)");
   print(servicesTable(status.services));
@@ -103,9 +129,11 @@ export async function status(cmd: Command): Promise<void> {
 }
 
 export async function rollback(opts: RollbackFlags, cmd: Command): Promise<void> {
-  const { fleet } = await loadFleet(cmd);
+  const { fleet, topology } = await loadFleet(cmd);
   const progress = progressFor(cmd);
-  const result = await rollbackApp({ fleet, progress: (m) => progress.update(m), timeoutMs: opts.timeout }).finally(() => progress.done());
+  const result = await rollbackApp({ fleet, topology, progress: (m) => progress.update(m), timeoutMs: opts.timeout }).finally(() =>
+    progress.done(),
+  );
   if (globals(cmd).json) return printJson(result);
   reportRollout(result, `rollback to ${result.image.replace(/@sha256:.*/, "")}`);
 }

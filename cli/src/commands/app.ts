@@ -1,6 +1,6 @@
 import { type Command, Option } from "commander";
 import { durationOption } from "../flags.js";
-import type { BuildFlags, DeployFlags, RollbackFlags } from "./app-actions.js";
+import type { BuildFlags, DeployFlags, PlanFlags, RollbackFlags } from "./app-actions.js";
 
 const actions = () => import("./app-actions.js");
 
@@ -10,7 +10,7 @@ const timeoutOption = () => durationOption("--timeout <duration>", "stop waiting
 export function registerApp(program: Command): void {
   const app = program
     .command("app")
-    .description("the page-view counter on the cluster: build its images, deploy the Swarm stack, watch it, roll it back")
+    .description("the page-view counter on the cluster: build its images, plan and deploy the Swarm stack, watch it, roll it back")
     .addHelpText(
       "after",
       `
@@ -19,7 +19,8 @@ load-balancer node) is generated from fleet.yaml; see docs/app.md.
 
 Examples:
   $ pifleet app build                  build or reuse the images (content-hashed tags)
-  $ pifleet app deploy                 push to the cluster registry, stack deploy, wait
+  $ pifleet app plan                   what a deploy would change in the Swarm; changes nothing
+  $ pifleet app deploy                 plan, then push to the cluster registry, stack deploy, wait
   $ pifleet app status --json | jq '.services'
   $ pifleet app rollback               back to the previous app version`,
     );
@@ -35,8 +36,26 @@ Examples:
     .action(async (opts: BuildFlags, cmd: Command) => (await actions()).build(opts, cmd));
 
   app
+    .command("plan")
+    .description("show the rollout a deploy would make (services to create, update, remove; images old → new); changes nothing")
+    .addOption(archOption())
+    .addOption(
+      new Option("--format <format>", "text (like terraform plan), markdown (for an MR note) or json")
+        .choices(["text", "markdown", "json"])
+        .default("text"),
+    )
+    .addHelpText(
+      "after",
+      `
+Computes the image tags this checkout would deploy (nothing is built or pushed) and reads what
+the Swarm runs on the first manager (docker service ls/inspect, docker stack ps; read-only).
+--json is --format json: {"version":1,"stack","changes":[...],"unchanged":[...],"warnings":[...]}.`,
+    )
+    .action(async (opts: PlanFlags, cmd: Command) => (await actions()).plan(opts, cmd));
+
+  app
     .command("deploy")
-    .description("build, push to the cluster registry, docker stack deploy on a manager, and wait until it converges or rolls back")
+    .description("build, plan, push to the cluster registry, docker stack deploy on a manager, and wait until it converges or rolls back")
     .addOption(archOption())
     .addOption(timeoutOption())
     .addHelpText(
@@ -44,7 +63,8 @@ Examples:
       `
 Exit 0 when every service runs the new images; exit 1 when Swarm rolled the update
 back (failure_action rollback) or paused it, or when --timeout passes.
-With --json, stdout is {"outcome", "images", "previousAppImage", "services", "tasks"}.`,
+The plan (as \`pifleet app plan\` prints it) goes to stderr first; an empty plan deploys nothing.
+With --json, stdout is {"outcome", "images", "previousAppImage", "services", "tasks", "plan"}.`,
     )
     .action(async (opts: DeployFlags, cmd: Command) => (await actions()).deploy(opts, cmd));
 

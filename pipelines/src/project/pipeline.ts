@@ -91,7 +91,7 @@ export function projectPipeline(fleet: Fleet, options: ProjectPipelineOptions): 
       artifacts: { paths: [`${name}.md`], expireIn: "1 week" },
       rules: mrOnly,
     });
-  const configurePlan = planSection("configure-plan", "configure --check --diff --report markdown");
+  const configurePlan = planSection("configure-plan", "configure --check --diff --format markdown");
   const runnersPlan = planSection("runners-plan", "runners plan --format markdown");
   // Reads what the Swarm runs (docker service inspect on a manager) and diffs it with this commit's images.
   const appPlan = planSection("app-plan", "app plan --format markdown");

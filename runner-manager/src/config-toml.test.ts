@@ -1,6 +1,6 @@
+import { Secret } from "@pifleet/io";
 import { describe, expect, it } from "vitest";
 import { configChanges, type ManagedBlock, mergeConfig, parseConfig, renderConfig } from "./config-toml.js";
-import { Secret } from "./secret.js";
 import type { NodeSettings, RunnerBlockSettings } from "./types.js";
 
 const settings: NodeSettings = { concurrent: 4, checkInterval: 3, listenAddress: "198.18.0.11:9252", shutdownTimeout: 30 };

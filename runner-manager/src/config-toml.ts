@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { OperationError } from "@pifleet/fleet";
+import type { Secret } from "@pifleet/io";
 import { parse, stringify, TomlDate, TomlError } from "smol-toml";
-import type { Secret } from "./secret.js";
 import type { NodeSettings, ObservedBlock, RunnerBlockSettings } from "./types.js";
 
 /**

@@ -1,10 +1,9 @@
-import { EnvironmentError, type Fleet, InputError, OperationError } from "@pifleet/fleet";
+import { type LoadedFleet, OperationError } from "@pifleet/fleet";
+import { GitlabHttpError, GitlabNetworkError, gitlabTransport, type RetryPolicy, secretFromEnv } from "@pifleet/io";
 import { type RunnerContext, runnerContext } from "./context.js";
 import { runnerScope } from "./desired.js";
 import { createGitlabClient } from "./gitbeaker-client.js";
 import { NodeError } from "./node-access.js";
-import { GitlabHttpError, GitlabNetworkError, type RetryPolicy } from "./retry.js";
-import { Secret } from "./secret.js";
 import { SshNodeAccess } from "./ssh-node-access.js";
 
 /** The CLI's way in: a RunnerContext talking to the real GitLab (token from the environment) and the real nodes (SSH). */
@@ -18,28 +17,19 @@ export interface ConnectOptions {
   retry?: RetryPolicy;
 }
 
-export function connectRunners(fleet: Fleet, options: ConnectOptions = {}): RunnerContext & { close(): Promise<void> } {
-  const env = options.env ?? process.env;
+export function connectRunners(
+  { fleet, topology }: Pick<LoadedFleet, "fleet" | "topology">,
+  options: ConnectOptions = {},
+): RunnerContext & { close(): Promise<void> } {
   const name = fleet.gitlab.tokenEnv;
-  const value = env[name];
-  if (!value)
-    throw new EnvironmentError(`${name} is not set: runner commands need a GitLab API token`, `export ${name}=… first. ${SCOPES_HINT}`);
-  const scope = runnerScope(fleet);
-  if (scope.type !== "instance_type" && scope.id === undefined) {
-    throw new InputError(
-      `gitlab.runnerScope.id is required for ${fleet.gitlab.runnerScope.type} runners`,
-      "Set the group or project id in fleet.yaml.",
-    );
-  }
-  const api = createGitlabClient({
+  const token = secretFromEnv(name, options.env, `export ${name}=… first: runner commands need a GitLab API token. ${SCOPES_HINT}`);
+  const transport = gitlabTransport({
     url: fleet.gitlab.url,
-    token: new Secret(value),
-    scope,
+    auth: { header: "PRIVATE-TOKEN", token },
     ...(options.retry ? { retry: options.retry } : {}),
-    hooks: {
-      onRetry: (err, attempt, delay) => options.progress?.(`${err.message}; retry ${attempt} in ${(delay / 1000).toFixed(1)}s`),
-    },
+    onRetry: (err, attempt, delay) => options.progress?.(`${err.message}; retry ${attempt} in ${(delay / 1000).toFixed(1)}s`),
   });
+  const api = createGitlabClient(transport, runnerScope(topology.runnerScope));
   const nodes = new SshNodeAccess(fleet);
   return { ...runnerContext(fleet, api, nodes, options.progress), close: () => nodes.close() };
 }

@@ -1,5 +1,6 @@
+import { resolveTopology } from "@pifleet/fleet";
 import { describe, expect, it } from "vitest";
-import { desiredFromFleet } from "./desired.js";
+import { desiredFromFleet, runnerScope } from "./desired.js";
 import { testFleet } from "./test-support/fleet-fixture.js";
 
 describe("desiredFromFleet", () => {
@@ -34,6 +35,10 @@ describe("desiredFromFleet", () => {
     expect(deploy?.accessLevel).toBe("ref_protected");
     expect(deploy?.block).toMatchObject({ executor: "shell", shell: "bash" });
     expect(pi1?.runners[0]?.block.docker).toEqual({ image: "debian:bookworm-slim", memory: "512m", memorySwap: "512m" });
-    expect(desired.scope).toEqual({ type: "project_type", id: 1 });
+  });
+
+  it("names the fleet's resolved runner scope as GitLab's API does", () => {
+    expect(runnerScope(resolveTopology(testFleet()).runnerScope)).toEqual({ type: "project_type", id: 1 });
+    expect(runnerScope({ type: "instance" })).toEqual({ type: "instance_type" });
   });
 });

@@ -1,5 +1,14 @@
 import { isIP } from "node:net";
-import { type Fleet, type FleetNode, InputError, jobCapacity, nodeConcurrency, poolsByNode, type RunnerPool } from "@pifleet/fleet";
+import {
+  type Fleet,
+  type FleetNode,
+  InputError,
+  jobCapacity,
+  nodeConcurrency,
+  poolsByNode,
+  type RunnerPool,
+  type RunnerScopeRef,
+} from "@pifleet/fleet";
 import { describeRunner, renderNote, runnerKey, runnerName } from "./identity.js";
 import type { Desired, DesiredNode, DesiredRunner, NodeSettings, RunnerScope } from "./types.js";
 
@@ -7,9 +16,9 @@ import type { Desired, DesiredNode, DesiredRunner, NodeSettings, RunnerScope } f
 const SHUTDOWN_TIMEOUT_SECONDS = 30;
 const DEFAULT_DOCKER_IMAGE = "debian:bookworm-slim";
 
-export function runnerScope(fleet: Fleet): RunnerScope {
-  const { type, id } = fleet.gitlab.runnerScope;
-  return type === "instance" ? { type: "instance_type" } : { type: `${type}_type`, ...(id === undefined ? {} : { id }) };
+/** The fleet's resolved runner scope (FleetTopology.runnerScope) as GitLab's API names it. */
+export function runnerScope(ref: RunnerScopeRef): RunnerScope {
+  return ref.type === "instance" ? { type: "instance_type" } : { type: `${ref.type}_type`, id: ref.id };
 }
 
 /** Metrics bind to the node's own address so they are reachable on the LAN, not from everywhere. */
@@ -65,7 +74,7 @@ export function desiredFromFleet(fleet: Fleet): Desired {
     };
     nodes.push({ name: node.name, settings, runners: pools.map((p) => desiredRunner(fleet, node, p)) });
   }
-  return { cluster: fleet.cluster, scope: runnerScope(fleet), nodes };
+  return { cluster: fleet.cluster, nodes };
 }
 
 /** The runner node a command names; bad input (exit 2) when fleet.yaml gives it no runner. */

@@ -1,4 +1,5 @@
 import { OperationError } from "@pifleet/fleet";
+import { type Clock, systemClock } from "@pifleet/io";
 import { listOwned, type RunnerContext } from "./context.js";
 import { tagsLostByPausing } from "./coverage.js";
 import { desiredNode } from "./desired.js";
@@ -16,8 +17,8 @@ export interface DrainOptions {
   pollMs: number;
   /** Drain even if a tag would be left with no active runner. */
   force?: boolean;
-  sleep?: (ms: number) => Promise<void>;
-  now?: () => number;
+  /** The system clock unless a test passes a manual one. */
+  clock?: Clock;
 }
 
 export interface DrainReport {
@@ -41,8 +42,8 @@ export async function drainNode(ctx: RunnerContext, node: string, options: Drain
       );
     }
   }
-  const now = options.now ?? Date.now;
-  const started = now();
+  const clock = options.clock ?? systemClock;
+  const started = clock.now();
   const paused: DrainReport["paused"] = [];
   for (const r of mine) {
     const o = await checkOwnership(ctx.api, r.id, ctx.fleet.cluster);
@@ -56,13 +57,12 @@ export async function drainNode(ctx: RunnerContext, node: string, options: Drain
   }
   for (const r of paused) {
     const left = await waitForNoRunningJobs(ctx.api, r.id, {
-      timeoutMs: Math.max(0, options.timeoutMs - (now() - started)),
+      timeoutMs: Math.max(0, options.timeoutMs - (clock.now() - started)),
       pollMs: options.pollMs,
-      ...(options.sleep ? { sleep: options.sleep } : {}),
-      now,
+      clock,
       onWait: (n) =>
         ctx.progress?.(
-          `${node}: waiting for ${n} running job${n === 1 ? "" : "s"} on runner #${r.id} (${Math.round((now() - started) / 1000)}s)`,
+          `${node}: waiting for ${n} running job${n === 1 ? "" : "s"} on runner #${r.id} (${Math.round((clock.now() - started) / 1000)}s)`,
         ),
     });
     if (left > 0) {
@@ -74,7 +74,7 @@ export async function drainNode(ctx: RunnerContext, node: string, options: Drain
   }
   ctx.progress?.(`${node}: no running jobs; stopping gitlab-runner (SIGQUIT)`);
   await ctx.nodes.stopRunner(node);
-  return { node, paused, waitedMs: now() - started, stopped: true };
+  return { node, paused, waitedMs: clock.now() - started, stopped: true };
 }
 
 export interface UndrainReport {

@@ -1,81 +1,43 @@
 import { Runners, Users } from "@gitbeaker/core";
-import { createRequesterFn, type ResourceOptions } from "@gitbeaker/requester-utils";
+import { createRequesterFn, type ResourceOptions, type ResponseBodyTypes } from "@gitbeaker/requester-utils";
+import { GitlabHttpError, type GitlabQuery, type GitlabTransport, Secret } from "@pifleet/io";
 import type { GitlabApi, IssuedToken, RunnerChanges, RunnerDetail, RunnerSpec, RunnerSummary } from "./gitlab-api.js";
 import { toDate } from "./gitlab-api.js";
-import {
-  DEFAULT_RETRY,
-  GitlabHttpError,
-  GitlabNetworkError,
-  parseRetryAfter,
-  type RetryHooks,
-  type RetryPolicy,
-  withRetry,
-} from "./retry.js";
-import { Secret, scrubTokens } from "./secret.js";
 import type { AccessLevel, RunnerScope, RunnerStatus } from "./types.js";
 
 /**
  * GitlabApi over gitbeaker's resource classes (URLs, pagination, key casing)
- * with pifleet's own transport underneath: one fetch per try, retries with
- * Retry-After, errors that name the call but never carry the token.
+ * with pifleet's one GitLab transport (@pifleet/io) underneath: it
+ * authenticates, retries 429/5xx/network errors honouring Retry-After, and
+ * names the call in errors without the token.
  */
-
-export interface ClientOptions {
-  url: string;
-  token: Secret;
-  scope: RunnerScope;
-  retry?: RetryPolicy;
-  hooks?: RetryHooks;
-  /** Per-request timeout. */
-  timeoutMs?: number;
-}
 
 type Json = Record<string, unknown>;
 
-function transport(options: ClientOptions) {
-  const policy = options.retry ?? DEFAULT_RETRY;
-  return async (endpoint: string, req: Record<string, unknown> = {}) => {
-    const method = String(req.method ?? "GET");
-    const base = String(req.prefixUrl ?? "");
-    const url = new URL(endpoint, base.endsWith("/") ? base : `${base}/`);
-    url.search = typeof req.searchParams === "string" ? req.searchParams : "";
-    const path = url.pathname;
-    return withRetry(
-      async () => {
-        let res: Response;
-        try {
-          res = await fetch(url, {
-            method,
-            headers: req.headers as Record<string, string>,
-            body: req.body as string | undefined,
-            signal: AbortSignal.timeout(options.timeoutMs ?? 30_000),
-          });
-        } catch (err) {
-          const e = err as Error & { cause?: { code?: string } };
-          throw new GitlabNetworkError(method, path, e.cause?.code ?? e.name ?? "network error");
-        }
-        const text = await res.text();
-        if (!res.ok) throw new GitlabHttpError(method, path, res.status, describe(text), parseRetryAfter(res.headers.get("retry-after")));
-        const isJson = (res.headers.get("content-type") ?? "").includes("json");
-        const body = res.status === 204 || text === "" ? null : isJson ? JSON.parse(text) : text;
-        return { body, headers: Object.fromEntries(res.headers.entries()), status: res.status };
-      },
-      policy,
-      options.hooks,
-    );
-  };
+/** gitbeaker's encoded query (arrays as key[]=value) back into the transport's query, which encodes them the same way. */
+function queryOf(searchParams: unknown): GitlabQuery {
+  const query: Record<string, string | string[]> = {};
+  if (typeof searchParams !== "string") return query;
+  for (const [key, value] of new URLSearchParams(searchParams)) {
+    if (!key.endsWith("[]")) query[key] = value;
+    else {
+      const name = key.slice(0, -2);
+      query[name] = [...((query[name] as string[] | undefined) ?? []), value];
+    }
+  }
+  return query;
 }
 
-function describe(text: string): string {
-  let out = text;
-  try {
-    const j = JSON.parse(text) as Json;
-    const m = j.message ?? j.error;
-    out = typeof m === "string" ? m : JSON.stringify(m);
-  } catch {
-    // Not JSON: keep the text.
-  }
-  return scrubTokens(out).slice(0, 300);
+/** gitbeaker's request handler, sending every call through the transport; its own retry loop and auth headers are not used. */
+function viaTransport(transport: GitlabTransport) {
+  return async (endpoint: string, req: Record<string, unknown> = {}) => {
+    const body = typeof req.body === "string" ? JSON.parse(req.body) : undefined;
+    const res = await transport.request<ResponseBodyTypes>(String(req.method ?? "GET"), `/${endpoint}`, {
+      query: queryOf(req.searchParams),
+      ...(body === undefined ? {} : { body }),
+    });
+    return { body: res.body, headers: Object.fromEntries(res.headers.entries()), status: res.status };
+  };
 }
 
 function summary(r: Json): RunnerSummary {
@@ -87,14 +49,14 @@ function summary(r: Json): RunnerSummary {
   };
 }
 
-export function createGitlabClient(options: ClientOptions): GitlabApi {
-  const requesterFn = createRequesterFn((_: ResourceOptions, o) => Promise.resolve(o), transport(options));
-  const common = { host: options.url, token: () => Promise.resolve(options.token.reveal()), requesterFn, rateLimits: {} };
+/** The GitLab calls runner-manager makes, for runners in `scope`, over `transport`. */
+export function createGitlabClient(transport: GitlabTransport, scope: RunnerScope): GitlabApi {
+  const requesterFn = createRequesterFn((_: ResourceOptions, o) => Promise.resolve(o), viaTransport(transport));
+  // The transport authenticates: gitbeaker gets no token, so none sits in its headers.
+  const common = { requesterFn, rateLimits: {} };
   const runners = new Runners(common);
   const users = new Users(common);
-  const scope = options.scope;
-  const scopeArgs =
-    scope.type === "project_type" ? { projectId: scope.id as number } : scope.type === "group_type" ? { groupId: scope.id as number } : {};
+  const scopeArgs = scope.type === "project_type" ? { projectId: scope.id } : scope.type === "group_type" ? { groupId: scope.id } : {};
   const issued = (b: Json): IssuedToken => ({ token: new Secret(String(b.token)), expiresAt: toDate(b.token_expires_at) });
   const notFound = (err: unknown) => err instanceof GitlabHttpError && err.status === 404;
 
@@ -126,7 +88,7 @@ export function createGitlabClient(options: ClientOptions): GitlabApi {
     },
     async createRunner(spec: RunnerSpec) {
       const b = (await users.createCIRunner(scope.type, {
-        ...(scope.type === "project_type" ? { projectId: scope.id } : scope.type === "group_type" ? { groupId: scope.id } : {}),
+        ...scopeArgs,
         description: spec.description,
         tagList: spec.tags,
         runUntagged: spec.runUntagged,

@@ -1,4 +1,4 @@
-import type { Secret } from "./secret.js";
+import type { Secret } from "@pifleet/io";
 import type { AccessLevel, RunnerScope, RunnerStatus } from "./types.js";
 
 /** The GitLab calls runner-manager makes, in its own terms. One real client (gitbeaker) and an in-memory fake implement it. */

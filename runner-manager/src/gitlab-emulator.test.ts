@@ -1,3 +1,4 @@
+import { GitlabHttpError, manualClock } from "@pifleet/io";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { applyPlan } from "./apply.js";
 import { parseConfig } from "./config-toml.js";
@@ -8,7 +9,6 @@ import type { GitlabApi } from "./gitlab-api.js";
 import type { NodeAccess } from "./node-access.js";
 import { prune } from "./prune.js";
 import { planFleet } from "./reconcile.js";
-import { GitlabHttpError } from "./retry.js";
 import { rotateTokens } from "./rotate.js";
 import { crashAfter, InjectedCrash } from "./test-support/crash.js";
 import { startTestGitlab, type TestGitlab } from "./test-support/emulator.js";
@@ -218,34 +218,37 @@ describe("operations against the emulator", () => {
 
 describe("resilience and secrets", () => {
   it("survives a 429 storm, honouring Retry-After", async () => {
-    const delays: number[] = [];
-    const api = gl.client({ hooks: { sleep: async (ms) => void delays.push(ms) } });
+    const clock = manualClock();
+    const api = gl.client({ clock });
     await gl.control("POST", "/faults", { kind: "status", status: 429, retry_after: 3, count: 5 });
     const nodes = new MemoryNodes();
     const { report } = await reconcile(api, nodes);
     expect(report.failures).toEqual([]);
-    expect(delays).toEqual([3000, 3000, 3000, 3000, 3000]);
+    expect(clock.sleeps).toEqual([3000, 3000, 3000, 3000, 3000]);
     await expectConverged(nodes);
   });
 
   it("retries 5xx and dropped connections with backoff, and gives up with a clear error after the last try", async () => {
-    const delays: number[] = [];
-    const api = gl.client({ hooks: { sleep: async (ms) => void delays.push(ms), random: () => 0 } });
+    const clock = manualClock();
+    const api = gl.client({ clock, random: () => 0 });
     await gl.control("POST", "/faults", { kind: "status", status: 503, count: 2 });
     await gl.control("POST", "/faults", { kind: "drop", count: 1 });
     expect(await api.listRunners()).toEqual([]);
-    expect(delays).toEqual([125, 250, 500]);
+    expect(clock.sleeps).toEqual([125, 250, 500]);
     await gl.control("POST", "/faults", { kind: "status", status: 500, count: 100 });
     const err = await api.listRunners().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(GitlabHttpError);
-    expect((err as Error).message).toBe(`GitLab GET /api/v4/projects/${gl.emu.projectId}/runners answered 500: 500 Internal Server Error`);
+    // The shared transport names the call relative to /api/v4, with its query.
+    expect((err as Error).message).toBe(
+      `GitLab GET /projects/${gl.emu.projectId}/runners?type=project_type&per_page=100 answered 500: 500 Internal Server Error`,
+    );
   });
 
   it("never shows the API token in an error, and says which scopes are needed", async () => {
     const minted = await gl.control<{ token: string }>("POST", "/tokens", { scopes: ["read_api"], admin: false });
     const api = gl.client({ token: minted.token });
     const err = explainRunnerError(await api.listRunners().catch((e: unknown) => e)) as Error & { hint?: string };
-    expect(err.message).toMatch(/^GitLab GET \/api\/v4\/projects\/\d+\/runners answered 403/);
+    expect(err.message).toMatch(/^GitLab GET \/projects\/\d+\/runners\?\S* answered 403/);
     expect(err.hint).toContain("create_runner and manage_runner");
     expect(`${err.message} ${err.hint} ${err.stack}`).not.toContain(minted.token);
     expect(`${err.message} ${err.stack}`).not.toContain(gl.emu.adminToken);

@@ -1,3 +1,4 @@
+import { type Clock, systemClock } from "@pifleet/io";
 import type { GitlabApi, RunnerDetail } from "./gitlab-api.js";
 import { type NoteState, parseNote } from "./identity.js";
 
@@ -22,22 +23,21 @@ export async function checkOwnership(api: GitlabApi, id: number, cluster: string
 export interface Waiting {
   timeoutMs: number;
   pollMs: number;
-  sleep?: (ms: number) => Promise<void>;
-  now?: () => number;
+  /** The system clock unless a test passes a manual one. */
+  clock?: Clock;
   onWait?: (running: number, waitedMs: number) => void;
 }
 
 /** Polls the runner's running jobs until there are none or the timeout passes; returns how many still run. */
 export async function waitForNoRunningJobs(api: GitlabApi, id: number, w: Waiting): Promise<number> {
-  const now = w.now ?? Date.now;
-  const sleep = w.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  const started = now();
+  const clock = w.clock ?? systemClock;
+  const started = clock.now();
   for (;;) {
     const running = (await api.runningJobs(id)).length;
     if (running === 0) return 0;
-    const waited = now() - started;
+    const waited = clock.now() - started;
     if (waited >= w.timeoutMs) return running;
     w.onWait?.(running, waited);
-    await sleep(Math.min(w.pollMs, Math.max(1, w.timeoutMs - waited)));
+    await clock.sleep(Math.min(w.pollMs, Math.max(1, w.timeoutMs - waited)));
   }
 }

@@ -1,6 +1,7 @@
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { resolveTopology } from "@pifleet/fleet";
 import { describe, expect, it } from "vitest";
 import { applyPlan } from "./apply.js";
 import { connectRunners } from "./connect.js";
@@ -203,10 +204,11 @@ describe("plan files", () => {
 
 describe("connectRunners", () => {
   it("needs the token variable fleet.yaml names (exit 3) and never echoes it", () => {
-    expect(() => connectRunners(fleet, { env: {} })).toThrow(
+    const loaded = { fleet, topology: resolveTopology(fleet) };
+    expect(() => connectRunners(loaded, { env: {} })).toThrow(
       expect.objectContaining({ exitCode: 3, message: expect.stringContaining("GITLAB_TOKEN is not set") }),
     );
-    const ctx = connectRunners(fleet, { env: { GITLAB_TOKEN: "glpat-verysecretvalue123" } });
+    const ctx = connectRunners(loaded, { env: { GITLAB_TOKEN: "glpat-verysecretvalue123" } });
     expect(JSON.stringify(ctx.api)).not.toContain("verysecret");
   });
 });

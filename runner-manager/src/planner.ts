@@ -1,8 +1,8 @@
+import { Secret } from "@pifleet/io";
 import { configChanges, type ManagedBlock, mergeConfig, parseConfig } from "./config-toml.js";
 import { coverageNotes } from "./coverage.js";
 import { desiredNode } from "./desired.js";
 import { parseDescription, runnerKey } from "./identity.js";
-import { Secret } from "./secret.js";
 import type {
   Action,
   Desired,

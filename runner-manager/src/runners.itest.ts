@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { type Fleet, loadFleetFile } from "@pifleet/fleet";
+import { gitlabTransport, Secret } from "@pifleet/io";
 import { type SimStatus, simDown, simFault, simUp } from "@pifleet/sim";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyPlan } from "./apply.js";
@@ -15,14 +16,13 @@ import { createGitlabClient } from "./gitbeaker-client.js";
 import type { GitlabApi } from "./gitlab-api.js";
 import { planFleet } from "./reconcile.js";
 import { rotateTokens } from "./rotate.js";
-import { Secret } from "./secret.js";
 import { SshNodeAccess } from "./ssh-node-access.js";
 import { fleetRunnerStatus } from "./status.js";
 import { SimShell } from "./test-support/sim-shell.js";
 
 /**
  * runner-manager against real sim nodes (systemd, sshd with pinned host keys) and the sim's GitLab
- * emulator, with sim/runner-standin as gitlab-runner.service. Two nodes are enough.
+ * emulator, with sim/runner-standin as gitlab-runner.service (sim up installs it). Two nodes are enough.
  */
 
 const run = promisify(execFile);
@@ -76,16 +76,16 @@ beforeAll(async () => {
   sim = await simUp({ dir, nodes: 2 });
   if (!sim.gitlab) throw new Error("sim started without its GitLab emulator");
   token = sim.gitlab.token;
-  fleet = (await loadFleetFile(sim.fleetFile)).fleet;
-  api = createGitlabClient({ url: fleet.gitlab.url, token: new Secret(token), scope: runnerScope(fleet) });
+  const loaded = await loadFleetFile(sim.fleetFile);
+  fleet = loaded.fleet;
+  const transport = gitlabTransport({ url: fleet.gitlab.url, auth: { header: "PRIVATE-TOKEN", token: new Secret(token) } });
+  api = createGitlabClient(transport, runnerScope(loaded.topology.runnerScope));
   nodes = new SshNodeAccess(fleet);
   shell = new SimShell(fleet);
-  const jobsToken = await control<{ token: string }>("/tokens", { scopes: ["read_api"], name: "runner-standin" });
-  for (const n of sim.nodes) await shell.installStandin(n.name, jobsToken.token);
 }, 600_000);
 
 afterAll(async () => {
-  shell?.close();
+  await shell?.close();
   await nodes?.close();
   if (dir) await simDown(dir);
 }, 300_000);

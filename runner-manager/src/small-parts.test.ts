@@ -1,14 +1,11 @@
-import { createHmac } from "node:crypto";
 import type { OperationError } from "@pifleet/fleet";
+import { GitlabHttpError } from "@pifleet/io";
 import { describe, expect, it } from "vitest";
 import { explainRunnerError, SCOPES_HINT } from "./connect.js";
 import { coverageNotes, tagsLostByPausing } from "./coverage.js";
 import { desiredFromFleet } from "./desired.js";
 import { describeRunner, parseDescription, parseNote, renderNote } from "./identity.js";
-import { isPinned, knownKeysFor } from "./known-hosts.js";
 import { NodeError } from "./node-access.js";
-import { GitlabHttpError } from "./retry.js";
-import { Secret, scrubTokens } from "./secret.js";
 import { testFleet } from "./test-support/fleet-fixture.js";
 
 describe("identity", () => {
@@ -22,41 +19,6 @@ describe("identity", () => {
     expect(parseNote(renderNote({ identity: id, pausedByPifleet: true }))).toEqual({ identity: id, pausedByPifleet: true });
     expect(parseNote(renderNote({ identity: id, pausedByPifleet: false }))?.pausedByPifleet).toBe(false);
     expect(parseNote("made by hand")).toBeUndefined();
-  });
-});
-
-describe("Secret", () => {
-  it("never shows its value by accident", () => {
-    const s = new Secret("glrt-abcdefghijklmnop");
-    expect(`${s}`).toBe("[redacted]");
-    expect(JSON.stringify({ s })).toBe('{"s":"[redacted]"}');
-    expect(s.reveal()).toBe("glrt-abcdefghijklmnop");
-  });
-
-  it("scrubs token-shaped text and known values", () => {
-    expect(scrubTokens("bad token glrt-AbCdEf123456789 and glpat-zzzzzzzzzzzzzzzz")).toBe("bad token [redacted] and [redacted]");
-    expect(scrubTokens("x mysecretvalue y", ["mysecretvalue"])).toBe("x [redacted] y");
-  });
-});
-
-describe("known_hosts", () => {
-  const key = Buffer.from("pinned-host-key").toString("base64");
-  it("finds plain, [host]:port and hashed entries, and compares keys exactly", () => {
-    const salt = Buffer.from("0123456789abcdef0123");
-    const hash = createHmac("sha1", salt).update("198.18.0.13").digest("base64");
-    const text = [
-      "# comment",
-      `198.18.0.11,pi1 ssh-ed25519 ${key}`,
-      `[198.18.0.12]:2222 ssh-ed25519 ${key}`,
-      `|1|${salt.toString("base64")}|${hash} ssh-ed25519 ${key}`,
-    ].join("\n");
-    expect(knownKeysFor(text, "198.18.0.11")).toHaveLength(1);
-    expect(knownKeysFor(text, "198.18.0.12")).toHaveLength(0);
-    expect(knownKeysFor(text, "198.18.0.12", 2222)).toHaveLength(1);
-    expect(knownKeysFor(text, "198.18.0.13")).toHaveLength(1);
-    const pinned = knownKeysFor(text, "198.18.0.11");
-    expect(isPinned(Buffer.from("pinned-host-key"), pinned)).toBe(true);
-    expect(isPinned(Buffer.from("another-key"), pinned)).toBe(false);
   });
 });
 

@@ -2,14 +2,9 @@
 
 export type AccessLevel = "not_protected" | "ref_protected";
 export type RunnerStatus = "online" | "offline" | "stale" | "never_contacted";
-export type RunnerType = "instance_type" | "group_type" | "project_type";
 
-/** Where runners live in GitLab. */
-export interface RunnerScope {
-  type: RunnerType;
-  /** Group or project id; absent for instance runners. */
-  id?: number;
-}
+/** Where runners live in GitLab, in its API's words; groups and projects always with their id. */
+export type RunnerScope = { type: "instance_type" } | { type: "group_type" | "project_type"; id: number };
 
 /** The settings of one [[runners]] block pifleet manages (no id, no token). */
 export interface RunnerBlockSettings {
@@ -54,7 +49,6 @@ export interface DesiredNode {
 
 export interface Desired {
   cluster: string;
-  scope: RunnerScope;
   nodes: DesiredNode[];
 }
 

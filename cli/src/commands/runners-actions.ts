@@ -50,9 +50,10 @@ type Run<T> = (ctx: RunnerContext, fleet: Fleet, g: GlobalOptions, progress: Pro
 /** Loads the fleet, connects to GitLab and the nodes, runs, and always closes SSH; GitLab errors become exit-1 errors with a hint. */
 async function withRunners<T>(cmd: Command, run: Run<T>): Promise<T> {
   const g = globals(cmd);
-  const { fleet } = await loadFleet(cmd);
+  const loaded = await loadFleet(cmd);
+  const { fleet } = loaded;
   const progress = progressFor(cmd);
-  const ctx = connectRunners(fleet, { progress: (m) => progress.update(m) });
+  const ctx = connectRunners(loaded, { progress: (m) => progress.update(m) });
   try {
     return await run(ctx, fleet, g, progress);
   } catch (err) {

@@ -1,8 +1,10 @@
+import { type GitlabTransportOptions, gitlabTransport, Secret } from "@pifleet/io";
 import { type GitlabEmulator, startGitlabEmulator } from "@pifleet/sim";
 import { createGitlabClient } from "../gitbeaker-client.js";
 import type { GitlabApi } from "../gitlab-api.js";
-import type { RetryHooks, RetryPolicy } from "../retry.js";
-import { Secret } from "../secret.js";
+
+/** What a test may change about the client: the retry policy, clock and jitter, and the token. */
+type ClientChoices = Partial<Pick<GitlabTransportOptions, "retry" | "clock" | "random">> & { token?: string };
 
 /** The sim's GitLab API emulator in this process, a pifleet client for it, and its control API. */
 export interface TestGitlab {
@@ -12,19 +14,16 @@ export interface TestGitlab {
   /** /api/v4 as a person (or curl) would call it with the admin token. */
   rest<T = unknown>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
   requests(): Promise<{ total: number; byEndpoint: Record<string, number> }>;
-  client(options?: { retry?: RetryPolicy; hooks?: RetryHooks; token?: string }): GitlabApi;
+  client(options?: ClientChoices): GitlabApi;
 }
 
 export async function startTestGitlab(): Promise<TestGitlab> {
   const emu = await startGitlabEmulator({ port: 0 });
-  const client = (o: { retry?: RetryPolicy; hooks?: RetryHooks; token?: string } = {}) =>
-    createGitlabClient({
-      url: emu.url,
-      token: new Secret(o.token ?? emu.adminToken),
-      scope: { type: "project_type", id: emu.projectId },
-      ...(o.retry ? { retry: o.retry } : {}),
-      ...(o.hooks ? { hooks: o.hooks } : {}),
-    });
+  const client = ({ token, ...choices }: ClientChoices = {}) =>
+    createGitlabClient(
+      gitlabTransport({ url: emu.url, auth: { header: "PRIVATE-TOKEN", token: new Secret(token ?? emu.adminToken) }, ...choices }),
+      { type: "project_type", id: emu.projectId },
+    );
   const call = async (url: string, method: string, body: unknown, headers: Record<string, string> = {}) => {
     const res = await fetch(url, {
       method,

@@ -1,5 +1,5 @@
+import { Secret } from "@pifleet/io";
 import type { GitlabApi, IssuedToken, RunnerChanges, RunnerDetail, RunnerSpec, RunnerSummary } from "../gitlab-api.js";
-import { Secret } from "../secret.js";
 import type { RunnerScope } from "../types.js";
 
 /**

@@ -1,4 +1,5 @@
 import type { Fleet } from "@pifleet/fleet";
+import { manualClock } from "@pifleet/io";
 import { expect } from "vitest";
 import { applyPlan } from "../apply.js";
 import { parseConfig } from "../config-toml.js";
@@ -12,16 +13,8 @@ import type { MemoryNodes } from "./memory-nodes.js";
 /** Shared by the in-memory reconcile tests: the fixture fleet, a fake-clock drain, one reconcile pass, and the convergence check. */
 export const fleet: Fleet = testFleet();
 export const DESIRED = 5; // docker on pi1..pi3, deploy on pi1..pi2
-// A fake clock: waiting for jobs advances time instead of sleeping.
-let clock = 0;
-export const drain = {
-  timeoutMs: 1_000,
-  pollMs: 250,
-  now: () => clock,
-  sleep: async (ms: number) => {
-    clock += ms;
-  },
-};
+// A manual clock: waiting for jobs advances time instead of sleeping.
+export const drain = { timeoutMs: 1_000, pollMs: 250, clock: manualClock() };
 
 export async function reconcile(api: GitlabApi, nodes: NodeAccess, f: Fleet = fleet) {
   const { plan } = await planFleet(f, api, nodes);

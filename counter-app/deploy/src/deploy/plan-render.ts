@@ -14,7 +14,11 @@ function summaryLine(plan: RolloutPlan): string {
 }
 
 function placement(spec: ServiceSpec): string {
-  const where = spec.mode === "global" ? `one task on each of ${spec.nodes?.join(", ") || "no node"}` : `${spec.replicas} replica(s)`;
+  const replicas = spec.replicas ?? 1;
+  const where =
+    spec.mode === "global"
+      ? `one task on each of ${spec.nodes?.join(", ") || "no node"}`
+      : `${replicas} replica${replicas === 1 ? "" : "s"}`;
   return spec.placement.length > 0 ? `${where}, placed by ${spec.placement.join(" and ")}` : where;
 }
 

@@ -1,6 +1,6 @@
-import { randomBytes } from "node:crypto";
-import { readFile, rename, rm, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { InputError } from "@pifleet/fleet";
+import { writeFileAtomic } from "@pifleet/io";
 import type { RunnerContext } from "./context.js";
 import { type Fingerprint, fingerprint, fingerprintChanges } from "./fingerprint.js";
 import { planFleet, type Reconciliation } from "./reconcile.js";
@@ -23,13 +23,7 @@ export interface SavedPlan {
 
 export async function writePlanFile(path: string, made: Reconciliation): Promise<void> {
   const saved = { ...planToJson(made.plan), version: VERSION, observed: fingerprint(made.desired, made.observed) };
-  const tmp = `${path}.${randomBytes(4).toString("hex")}.tmp`;
-  try {
-    await writeFile(tmp, `${JSON.stringify(saved, null, 2)}\n`, { mode: 0o644 });
-    await rename(tmp, path);
-  } finally {
-    await rm(tmp, { force: true });
-  }
+  await writeFileAtomic(path, `${JSON.stringify(saved, null, 2)}\n`, { mode: 0o644 });
 }
 
 export async function readPlanFile(path: string, cluster: string): Promise<SavedPlan> {

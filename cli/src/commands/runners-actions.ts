@@ -136,7 +136,11 @@ export function status(cmd: Command): Promise<void> {
       printNotes(s.notes);
     }
     const down = s.nodes.filter((n) => !n.reachable);
-    if (down.length > 0) throw new OperationError(`unreachable: ${down.map((n) => `${n.node} (${n.error})`).join(", ")}`);
+    const problems = [
+      ...(down.length > 0 ? [`unreachable: ${down.map((n) => `${n.node} (${n.error})`).join(", ")}`] : []),
+      ...s.nodes.flatMap((n) => (n.serviceError ? [`${n.node}: gitlab-runner service state unknown (${n.serviceError})`] : [])),
+    ];
+    if (problems.length > 0) throw new OperationError(problems.join("; "));
   });
 }
 

@@ -35,7 +35,7 @@ Examples:
         .choices(["text", "markdown"])
         .default("text"),
     )
-    .option("--out <file>", "also save the plan as JSON, to run later with `runners apply FILE`")
+    .option("--out <file>", "also save the plan as JSON, with a fingerprint of what it observed, to run later with `runners apply FILE`")
     .addHelpText(
       "after",
       `
@@ -58,7 +58,10 @@ Examples:
 Without a plan file, apply plans first and prints the plan. Every step is idempotent: after a crash or a
 failure, rerun it; a runner created but never written to its node is adopted (its token is reset and written).
 Runners being removed are paused, then deleted once they run no job (or left paused after --drain-timeout).
-Exit codes: 0 converged, 1 a node was unreachable or a step failed (the rest was applied), 2 bad input, 3 token missing.
+A saved plan is applied only while GitLab's runners and the nodes' config.toml are as it saw them; otherwise
+apply refuses it (exit 2), says what changed, and changes nothing: run \`runners plan --out FILE\` again.
+Exit codes: 0 converged, 1 a node was unreachable or a step failed (the rest was applied), 2 bad input or a stale
+plan file, 3 token missing.
 
 Examples:
   $ pifleet runners apply
@@ -73,8 +76,9 @@ Examples:
       "after",
       `
 Warns when a tag is served by one node only, or by no active runner right now.
-Exit codes: 0 shown, 1 a node was unreachable (still shown), 3 token missing.
-With --json, stdout is {"cluster","nodes":[{"node","reachable","service","concurrent","runners":[...]}],"strays","notes"}.
+A service whose check failed shows as "unknown", with the node's error.
+Exit codes: 0 shown, 1 a node was unreachable or its service check failed (still shown), 3 token missing.
+With --json, stdout is {"cluster","nodes":[{"node","reachable","service","serviceError?","concurrent","runners":[...]}],"strays","notes"}.
 
 Example:
   $ pifleet runners status`,

@@ -16,7 +16,7 @@ const apps: ChildProcess[] = [];
 
 beforeAll(async () => {
   // The app runs as a real process (compiled), so SIGTERM is a real signal.
-  execFileSync(fileURLToPath(new URL("../../../node_modules/.bin/tsc", import.meta.url)), ["-b", PACKAGE_DIR], { stdio: "inherit" });
+  execFileSync(fileURLToPath(new URL("../../../../node_modules/.bin/tsc", import.meta.url)), ["-b", PACKAGE_DIR], { stdio: "inherit" });
   redis = await startLocalRedis();
 });
 

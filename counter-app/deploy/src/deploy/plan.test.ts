@@ -231,6 +231,14 @@ describe("rendering", () => {
     );
   });
 
+  it("text for a first deploy: where each service will run and how it updates", () => {
+    const text = renderRolloutPlanText(planRollout(desired(), actual([], [])));
+    expect(text).toContain("one task on each of pi1, pi2, pi3, placed by node.labels.pifleet.app == true");
+    expect(text).toContain("1 replica, placed by node.labels.pifleet.redis == true");
+    expect(text).toContain("updates: stop-first, 1 at a time, on failure rollback");
+    expect(text).toContain("Plan: 3 to create, 0 to update, 0 to remove, 0 unchanged.");
+  });
+
   it("json: the plan with a version", () => {
     expect(rolloutPlanToJson(plan)).toMatchObject({ version: 1, stack: "pifleet", unchanged: ["pifleet_redis", "pifleet_lb"] });
   });

@@ -4,10 +4,15 @@ import { modulesLoadedBy } from "./test-support/loaded-modules.js";
 
 const examples = fileURLToPath(new URL("../../examples/", import.meta.url));
 
-/** The workspace packages and heavy libraries a command may load only when it runs. */
-const PACKAGES = ["fleet", "sim", "pipelines", "ansible-bridge", "runner-manager", "counter-app", "io"];
-const packagesIn = (modules: string[]) =>
-  PACKAGES.filter((p) => modules.some((url) => url.includes(`/${p}/dist/`) || url.includes(`/${p}/src/`)));
+const repo = new URL("../../", import.meta.url).href;
+
+/** The workspace folders (other than cli/) whose modules were loaded: "fleet", "counter-app/deploy", … */
+function packagesIn(modules: string[]): string[] {
+  const folders = modules
+    .filter((url) => url.startsWith(repo) && !url.startsWith(`${repo}cli/`) && !url.includes("/node_modules/"))
+    .map((url) => url.slice(repo.length).split(/\/(?:src|dist)\//)[0] as string);
+  return [...new Set(folders)].sort();
+}
 
 describe("pifleet start-up: each command's modules load only when it runs", () => {
   it("--help and --version load no pifleet package", () => {

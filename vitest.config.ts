@@ -17,7 +17,7 @@ export default defineConfig({
         ssr: { resolve: { conditions: ["source"], externalConditions: ["source"] } },
         test: {
           name: "unit",
-          include: ["*/src/**/*.test.ts", "counter-app/*/src/**/*.test.ts"],
+          include: ["*/src/**/*.test.ts", "counter-app/*/src/**/*.test.ts", "scripts/*.test.ts"],
           env: { NO_COLOR: "1" },
           testTimeout: 20_000,
         },

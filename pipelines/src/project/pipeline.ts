@@ -61,11 +61,11 @@ export function projectPipeline(fleet: Fleet, options: ProjectPipelineOptions): 
   const node = template(".node", {
     cache: { key: { files: ["package-lock.json"] }, paths: ["node_modules/"] },
     // node_modules comes from the cache when package-lock.json has not changed.
-    beforeScript: ["test -d node_modules || npm install --no-audit --no-fund --prefer-offline"],
+    beforeScript: ["test -d node_modules || npm ci --no-audit --no-fund --prefer-offline"],
   });
   const pifleet = template(".pifleet", {
     extends: [node],
-    beforeScript: ["test -d node_modules || npm install --no-audit --no-fund --prefer-offline", "npx tsc -b"],
+    beforeScript: ["test -d node_modules || npm ci --no-audit --no-fund --prefer-offline", "npx tsc -b"],
   });
 
   const lint = job("lint", { extends: [node], stage: "verify", script: ["npx biome check ."] });

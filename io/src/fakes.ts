@@ -26,6 +26,15 @@ function answer(partial: Partial<ExecResult> | undefined): ExecResult {
   return { stdout: "", stderr: "", code: 0, ...partial };
 }
 
+/** Hands a scripted answer's output to the streaming callbacks, as the real runner would have. */
+function replayOutput(result: ExecResult, options: ExecOptions): void {
+  if (result.stdout) {
+    options.onOutput?.(result.stdout);
+    options.onStdout?.(result.stdout);
+  }
+  if (result.stderr) options.onStderr?.(result.stderr);
+}
+
 /** A ProcessRunner that runs nothing: unscripted calls answer code 0 with empty output; non-zero answers fail as the real one does. */
 export function recordingRunner(
   respond: (call: ExecCall) => Partial<ExecResult> | undefined = () => undefined,
@@ -41,7 +50,7 @@ export function recordingRunner(
     };
     calls.push(recorded);
     const result = answer(respond(recorded));
-    if (options.onOutput && result.stdout) options.onOutput(result.stdout);
+    replayOutput(result, options);
     return result;
   };
   const settle = (what: string, result: ExecResult, options: ExecOptions): ExecResult => {
@@ -91,7 +100,7 @@ export function recordingShell(
     calls.push(recorded);
     const given = respond(recorded);
     const result = answer(typeof given === "string" ? { stdout: given } : given);
-    if (options.onOutput && result.stdout) options.onOutput(result.stdout);
+    replayOutput(result, options);
     if (result.code !== 0 && !options.allowFailure) throw nodeFailure(settings, node, options.describe ?? action, result);
     return result;
   };

@@ -22,7 +22,17 @@ export {
   withRetry,
 } from "./gitlab.js";
 export { isPinned, type KnownKey, knownKeysFor, readKnownHosts } from "./known-hosts.js";
-export { type Command, type ExecOptions, type ExecResult, linesMatching, type ProcessRunner, processRunner, run } from "./process.js";
+export {
+  type Command,
+  type ExecOptions,
+  type ExecResult,
+  eachLine,
+  type LineSplitter,
+  linesMatching,
+  type ProcessRunner,
+  processRunner,
+  run,
+} from "./process.js";
 export { shellJoin, shellQuote } from "./quote.js";
 export { Secret, scrubTokens, secretFromEnv } from "./secret.js";
 export { NodeCommandError, type NodeShell, type ShellOptions, type SshSettings, type SshTarget, sshArgs, sshShell } from "./ssh.js";

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EnvironmentError, OperationError } from "@pifleet/fleet";
 import { describe, expect, it } from "vitest";
-import { linesMatching, processRunner, run } from "./process.js";
+import { eachLine, linesMatching, processRunner, run } from "./process.js";
 import { Secret } from "./secret.js";
 
 describe("run", () => {
@@ -17,6 +17,11 @@ describe("run", () => {
     expect((await run("cat", [], { input: "hello\n" })).stdout).toBe("hello\n");
     expect((await run("wc", ["-c"], { input: Buffer.from([0, 1, 2, 255]) })).stdout.trim()).toBe("4");
     expect((await run("cat", [], { input: new Secret("s3cret-token") })).stdout).toBe("s3cret-token");
+  });
+
+  it("a program that exits without reading its input ends normally (no EPIPE crash)", async () => {
+    // More than a pipe's buffer, so the unread rest cannot be written.
+    for (let i = 0; i < 5; i++) expect((await run("true", [], { input: "x".repeat(1_000_000) })).code).toBe(0);
   });
 
   it("closes stdin when there is no input, so readers do not wait", async () => {
@@ -65,6 +70,29 @@ describe("run", () => {
     expect(chunks.join("").split("\n").sort()).toEqual(["", "one", "two"]);
   });
 
+  it("reports stdout and stderr apart as they come, while keeping both in the result", async () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const r = await run("sh", ["-c", "echo one; echo two >&2; echo three"], { onStdout: (c) => out.push(c), onStderr: (c) => err.push(c) });
+    expect(out.join("")).toBe("one\nthree\n");
+    expect(err.join("")).toBe("two\n");
+    expect(r).toEqual({ stdout: "one\nthree\n", stderr: "two\n", code: 0 });
+  });
+
+  it("stops a command when its signal aborts, even with allowFailure", async () => {
+    const controller = new AbortController();
+    const start = Date.now();
+    setTimeout(() => controller.abort(), 200);
+    const err = await run("sleep", ["30"], { signal: controller.signal, allowFailure: true }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OperationError);
+    expect((err as Error).message).toBe("sleep 30 was stopped: its run was aborted");
+    expect(Date.now() - start).toBeLessThan(5_000);
+  });
+
+  it("a signal that never aborts changes nothing", async () => {
+    expect((await run("echo", ["done"], { signal: new AbortController().signal })).stdout).toBe("done\n");
+  });
+
   it("kills a command that runs past its timeout, even with allowFailure", async () => {
     const start = Date.now();
     await expect(run("sleep", ["30"], { timeoutMs: 200, allowFailure: true })).rejects.toThrow(/sleep 30 timed out after 0.2 s/);
@@ -98,11 +126,49 @@ describe("pipe", () => {
     expect((err as Error).message).toMatch(/^load failed: .*sh \(exit 5\): load failed/);
   });
 
+  it("reports the consumer's stdout and both sides' stderr apart", async () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const producer = ["sh", ["-c", "echo made >&2; echo data"]] as const;
+    const consumer = ["sh", ["-c", "cat; echo used >&2"]] as const;
+    await processRunner.pipe(producer, consumer, { onStdout: (c) => out.push(c), onStderr: (c) => err.push(c) });
+    expect(out.join("")).toBe("data\n");
+    expect(err.join("").split("\n").sort()).toEqual(["", "made", "used"]);
+  });
+
+  it("stops both programs when its signal aborts", async () => {
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 200);
+    await expect(processRunner.pipe(["sleep", ["30"]], ["cat", []], { signal: controller.signal, describe: "the copy" })).rejects.toThrow(
+      "the copy was stopped: its run was aborted",
+    );
+  });
+
   it("a missing program is an EnvironmentError", async () => {
     await expect(processRunner.pipe(["echo", ["x"]], ["pifleet-no-such-program", []])).rejects.toThrow(EnvironmentError);
     await expect(processRunner.pipe(["pifleet-no-such-program", []], ["cat", []])).rejects.toThrow(
       /pifleet-no-such-program is not installed/,
     );
+  });
+});
+
+describe("eachLine", () => {
+  it("reports every line once complete, across chunk borders and without \\r\\n; flush reports the unterminated rest", () => {
+    const seen: string[] = [];
+    const onStdout = eachLine((line) => seen.push(line));
+    for (const chunk of ["one\r\ntw", "o\n\nthr", "ee"]) onStdout(chunk);
+    expect(seen).toEqual(["one", "two", ""]);
+    onStdout.flush();
+    onStdout.flush();
+    expect(seen).toEqual(["one", "two", "", "three"]);
+  });
+
+  it("streams a real program's lines as they come", async () => {
+    const seen: string[] = [];
+    const lines = eachLine((line) => seen.push(line));
+    await run("sh", ["-c", "printf 'a\\nb\\nc'"], { onStdout: lines });
+    lines.flush();
+    expect(seen).toEqual(["a", "b", "c"]);
   });
 });
 

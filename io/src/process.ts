@@ -20,10 +20,16 @@ export interface ExecOptions {
   allowFailure?: boolean;
   /** Every stdout/stderr chunk as it arrives, for commands whose progress matters. */
   onOutput?: (chunk: string) => void;
+  /** Every stdout chunk as it arrives, apart from stderr: for programs that report on stdout, e.g. with `eachLine`. */
+  onStdout?: (chunk: string) => void;
+  /** Every stderr chunk as it arrives, apart from stdout. */
+  onStderr?: (chunk: string) => void;
   /** Names the command in errors instead of its arguments (keeps long scripts and file contents out). */
   describe?: string;
   /** The command is killed after this long, and that is an error even with allowFailure. */
   timeoutMs?: number;
+  /** Aborting kills the command (SIGTERM); that is an error even with allowFailure. */
+  signal?: AbortSignal;
 }
 
 /** A program and its arguments, run without a shell parsing anything of ours. */
@@ -89,6 +95,10 @@ function timedOut(what: string, ms: number): OperationError {
   );
 }
 
+function aborted(what: string): OperationError {
+  return new OperationError(`${what} was stopped: its run was aborted`);
+}
+
 function stdinOf(input: ExecOptions["input"]): string | Buffer {
   if (input instanceof Secret) return input.reveal();
   return input ?? "";
@@ -128,15 +138,22 @@ async function runWithZx(program: string, args: readonly string[], options: Exec
     quiet: true,
     verbose: false,
     ...(options.timeoutMs !== undefined ? { timeout: options.timeoutMs, timeoutSignal: "SIGKILL" as const } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
   });
   const running = shell`exec ${program} ${[...args]}`;
   // zx leaves stdin open when there is no input; a program that reads it would wait forever.
   if (stdin.length === 0) running.stdin.end();
+  // A program may exit without reading all its input: its exit code says how it went, and the
+  // EPIPE of zx's write must not crash this process.
+  else running.stdin.on("error", () => {});
   if (options.onOutput) {
     forwardText(running.stdout, options.onOutput);
     forwardText(running.stderr, options.onOutput);
   }
+  if (options.onStdout) forwardText(running.stdout, options.onStdout);
+  if (options.onStderr) forwardText(running.stderr, options.onStderr);
   const output = await running;
+  if (output.exitCode === null && options.signal?.aborted) throw aborted(what);
   const startError = output.cause;
   if (startError) {
     throw new OperationError(
@@ -172,7 +189,7 @@ function pipeWithChildProcess(from: Command, to: Command, options: ExecOptions):
   const env = options.env ?? process.env;
   const what = options.describe ?? `${describeCommand(...from)} | ${describeCommand(...to)}`;
   return new Promise((resolve, reject) => {
-    const spawnOptions = { cwd: options.cwd, env, stdio: ["pipe", "pipe", "pipe"] as ["pipe", "pipe", "pipe"] };
+    const spawnOptions = { cwd: options.cwd, env, stdio: ["pipe", "pipe", "pipe"] as ["pipe", "pipe", "pipe"], signal: options.signal };
     const left = spawn(from[0], [...from[1]], spawnOptions);
     const right = spawn(to[0], [...to[1]], spawnOptions);
     let failedToStart: Error | undefined;
@@ -204,10 +221,13 @@ function pipeWithChildProcess(from: Command, to: Command, options: ExecOptions):
     right.stdout.setEncoding("utf8").on("data", (d: string) => {
       stdout += d;
       options.onOutput?.(d);
+      options.onStdout?.(d);
     });
-    if (options.onOutput) {
-      left.stderr.on("data", (d: string) => options.onOutput?.(d));
-      right.stderr.on("data", (d: string) => options.onOutput?.(d));
+    for (const child of [left, right]) {
+      child.stderr.on("data", (d: string) => {
+        options.onOutput?.(d);
+        options.onStderr?.(d);
+      });
     }
     let timer: NodeJS.Timeout | undefined;
     let expired = false;
@@ -220,6 +240,7 @@ function pipeWithChildProcess(from: Command, to: Command, options: ExecOptions):
     }
     void Promise.all(exits).then(([l, r]) => {
       clearTimeout(timer);
+      if (options.signal?.aborted && (l?.code === null || r?.code === null)) return reject(aborted(what));
       if (failedToStart) return reject(failedToStart);
       if (expired && options.timeoutMs !== undefined) return reject(timedOut(what, options.timeoutMs));
       const sides = [
@@ -257,15 +278,31 @@ export function run(program: string, args: readonly string[], options?: ExecOpti
   return processRunner.run(program, args, options);
 }
 
-/** An onOutput callback that calls report for every complete line (trimmed) matching pattern. */
-export function linesMatching(pattern: RegExp, report: (match: RegExpExecArray) => void): (chunk: string) => void {
+/** An output callback that splits chunks into lines; flush() reports a last line that had no newline. */
+export interface LineSplitter {
+  (chunk: string): void;
+  flush(): void;
+}
+
+/** An onStdout/onOutput callback that calls report for every line as it completes (without its \n or \r\n). */
+export function eachLine(report: (line: string) => void): LineSplitter {
   let partial = "";
-  return (chunk) => {
+  const split = (chunk: string) => {
     const lines = (partial + chunk).split("\n");
     partial = lines.pop() ?? "";
-    for (const line of lines) {
-      const m = pattern.exec(line.trim());
-      if (m) report(m);
-    }
+    for (const line of lines) report(line.endsWith("\r") ? line.slice(0, -1) : line);
   };
+  return Object.assign(split, {
+    flush() {
+      if (partial) split("\n");
+    },
+  });
+}
+
+/** An onOutput callback that calls report for every complete line (trimmed) matching pattern. */
+export function linesMatching(pattern: RegExp, report: (match: RegExpExecArray) => void): LineSplitter {
+  return eachLine((line) => {
+    const m = pattern.exec(line.trim());
+    if (m) report(m);
+  });
 }

@@ -1,6 +1,5 @@
-import { spawn } from "node:child_process";
-import { createInterface } from "node:readline";
 import { EnvironmentError, type ExitCodeValue, type Fleet } from "@pifleet/fleet";
+import { eachLine, run } from "@pifleet/io";
 import { type AnsibleEvent, parseLine } from "./events.js";
 import { errorLines, mapAnsibleExit } from "./exit-code.js";
 import { maskText, secretValues } from "./mask.js";
@@ -53,9 +52,6 @@ export function playbookArgs(
   return args;
 }
 
-/** The most stderr kept for error messages; Ansible can be chatty with -v. */
-const STDERR_LIMIT = 64 * 1024;
-
 /**
  * Runs a playbook against the fleet with a generated inventory and config,
  * streaming typed events, and resolves with the per-host recap. Host failures
@@ -69,41 +65,31 @@ export async function runPlaybook(options: RunPlaybookOptions): Promise<Playbook
   const runDir = await prepareRunDir(options.fleet, options.workDir ?? DEFAULT_WORK_DIR, extraVars);
   const bin = options.ansiblePlaybook ?? "ansible-playbook";
   const args = playbookArgs({ ...options, inventory: runDir.inventory, extraVarsFile: runDir.extraVars });
-  // Spawned here rather than through @pifleet/io's run: events are parsed line by line from stdout as
-  // they arrive while stderr is kept apart (io's onOutput interleaves both), and the run is abortable.
-  const child = spawn(bin, args, {
-    cwd: runDir.dir,
-    env: { ...process.env, ANSIBLE_CONFIG: runDir.config, PYTHONUNBUFFERED: "1", ANSIBLE_NOCOLOR: "1", ANSIBLE_FORCE_COLOR: "0" },
-    stdio: ["ignore", "pipe", "pipe"],
-    signal: options.signal,
-  });
   const events: AnsibleEvent[] = [];
-  let stderr = "";
-  child.stderr.setEncoding("utf8");
-  child.stderr.on("data", (chunk: string) => {
-    if (stderr.length < STDERR_LIMIT) stderr += chunk;
-  });
-  const lines = createInterface({ input: child.stdout, crlfDelay: Number.POSITIVE_INFINITY });
-  lines.on("line", (line) => {
+  // Events are parsed from stdout line by line as they arrive (live progress); stderr stays apart for errorLines.
+  const lines = eachLine((line) => {
     for (const event of parseLine(line)) {
       events.push(event);
       options.onEvent?.(event);
     }
   });
-  const code = await new Promise<number>((resolve, reject) => {
-    child.on("error", (err: NodeJS.ErrnoException) => {
-      if (err.code === "ENOENT")
-        reject(
-          new EnvironmentError(
-            `${bin} not found: Ansible is not installed on this machine`,
-            "Install Debian's ansible package (sudo apt-get install ansible), or run scripts/setup.",
-          ),
-        );
-      else reject(err);
-    });
-    child.on("close", (exit, signal) => resolve(exit ?? (signal ? 128 + 15 : 1)));
+  const { code, stderr } = await run(bin, args, {
+    cwd: runDir.dir,
+    env: { ...process.env, ANSIBLE_CONFIG: runDir.config, PYTHONUNBUFFERED: "1", ANSIBLE_NOCOLOR: "1", ANSIBLE_FORCE_COLOR: "0" },
+    // Its exit code is a result here, mapped by mapAnsibleExit: a failed host is not an exception.
+    allowFailure: true,
+    onStdout: lines,
+    signal: options.signal,
+  }).catch((err: unknown) => {
+    // io's run says only "not installed" (its one EnvironmentError); this names the package to install.
+    if (err instanceof EnvironmentError)
+      throw new EnvironmentError(
+        `${bin} not found: Ansible is not installed on this machine`,
+        "Install Debian's ansible package (sudo apt-get install ansible), or run scripts/setup.",
+      );
+    throw err;
   });
-  lines.close();
+  lines.flush();
   return {
     ...summarise(events),
     exitCode: mapAnsibleExit(code),

@@ -1,4 +1,5 @@
 export { type Clock, manualClock, sleep, systemClock } from "./clock.js";
+export { livePid, spawnDetached, stopPidFile } from "./daemon.js";
 export { type ExecCall, recordingRunner, recordingShell, type ShellCall } from "./fakes.js";
 export { holdFileLock, type WriteOptions, withFileLock, writeFileAtomic, writeFileAtomicSync, writeIfChanged } from "./files.js";
 export {

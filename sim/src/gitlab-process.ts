@@ -1,9 +1,8 @@
 import { access, mkdir, readFile, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { EnvironmentError, OperationError } from "@pifleet/fleet";
-import { sleep } from "@pifleet/io";
+import { livePid, sleep, spawnDetached, stopPidFile } from "@pifleet/io";
 import type { SimFiles } from "./layout.js";
-import { livePid, spawnDetached, stopPidFile } from "./processes.js";
 
 /** The emulator's runnable entry; built by `npx tsc -b` (tests and the CLI both use dist/). */
 export const EMULATOR_MAIN = fileURLToPath(new URL("../dist/gitlab/main.js", import.meta.url));

@@ -2,8 +2,7 @@ import { mkdir, readFile } from "node:fs/promises";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { OperationError } from "@pifleet/fleet";
-import { sleep, withFileLock } from "@pifleet/io";
-import { spawnDetached, stopPidFile } from "./processes.js";
+import { sleep, spawnDetached, stopPidFile, withFileLock } from "@pifleet/io";
 import { docker } from "./sim-docker.js";
 
 /** Host-wide state shared by every sim on this machine (locks, pids of shared services). */

@@ -1,31 +1,21 @@
-import { execFile } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { promisify } from "node:util";
+import { run } from "@pifleet/io";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { ROLE_TAGS } from "./configure.js";
 import { ANSIBLE_DIR } from "./run-dir.js";
 
-const run = promisify(execFile);
 const packageDir = join(ANSIBLE_DIR, "..");
 const roles = readdirSync(join(ANSIBLE_DIR, "roles")).sort();
 /** Variables several roles read under one name: the inventory sets each once for all of them. */
 const SHARED_ROLE_VARIABLES = ["pifleet_sim"];
 
-/** Runs a linter and returns its output; a non-zero exit fails with that output as the message. */
+/** Runs a linter and returns its output; a non-zero exit fails with all of that output as the message. */
 async function lint(cmd: string, args: string[]): Promise<string> {
-  try {
-    const { stdout, stderr } = await run(cmd, args, {
-      cwd: packageDir,
-      env: { ...process.env, NO_COLOR: "1" },
-      maxBuffer: 8 * 1024 * 1024,
-    });
-    return stdout + stderr;
-  } catch (err) {
-    const e = err as { stdout?: string; stderr?: string; message: string };
-    throw new Error(`${cmd} failed:\n${e.stdout ?? ""}${e.stderr ?? e.message}`);
-  }
+  const { stdout, stderr, code } = await run(cmd, args, { cwd: packageDir, env: { ...process.env, NO_COLOR: "1" }, allowFailure: true });
+  if (code !== 0) throw new Error(`${cmd} failed:\n${stdout}${stderr}`);
+  return stdout + stderr;
 }
 
 describe("the Ansible content", () => {

@@ -1,12 +1,10 @@
-import { execFile } from "node:child_process";
 import { appendFileSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { promisify } from "node:util";
+import { run } from "@pifleet/io";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { copyRepo } from "./test-support/repo-copy.js";
 
-const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, "../..");
 const GCL = join(ROOT, "node_modules/.bin/gitlab-ci-local");
 
@@ -19,19 +17,14 @@ const GCL = join(ROOT, "node_modules/.bin/gitlab-ci-local");
  */
 async function gitlabCiLocal(cwd: string, jobs: string[], seconds: number): Promise<{ code: number; output: string }> {
   const args = ["-k", "10", String(seconds), GCL, "--force-shell-executor", "--concurrency", "1", "--no-color", ...jobs];
-  try {
-    const { stdout, stderr } = await run("timeout", args, { cwd, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, CI: "" } });
-    return { code: 0, output: stdout + stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: e.code ?? -1, output: (e.stdout ?? "") + (e.stderr ?? "") };
-  }
+  const { code, stdout, stderr } = await run("timeout", args, { cwd, env: { ...process.env, CI: "" }, allowFailure: true });
+  return { code, output: stdout + stderr };
 }
 
 describe("the generated pipeline's verify jobs under gitlab-ci-local", () => {
   let dir = "";
-  beforeAll(() => {
-    dir = copyRepo(ROOT);
+  beforeAll(async () => {
+    dir = await copyRepo(ROOT);
   });
   afterAll(() => {
     if (dir) rmSync(dir, { recursive: true, force: true });
@@ -78,7 +71,7 @@ describe("which jobs each kind of pipeline gets, by gitlab-ci-local's own rules 
     const names = Object.keys(variables);
     const args = ["-k", "5", "60", GCL, "--list-json", "--ignore-predefined-vars", names.join(",")];
     for (const [k, v] of Object.entries(variables)) args.push("--variable", `${k}=${v}`);
-    const { stdout } = await run("timeout", args, { cwd: dir, maxBuffer: 16 * 1024 * 1024 });
+    const { stdout } = await run("timeout", args, { cwd: dir });
     const list = JSON.parse(stdout.slice(stdout.indexOf("["))) as Array<{ name: string; when: string }>;
     return list.filter((j) => j.when !== "never").map((j) => j.name);
   }

@@ -1,7 +1,7 @@
-import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { processRunner, run } from "@pifleet/io";
 
 /** Paths this package owns: copied from the working tree so uncommitted work is what runs. */
 const OWN_PATHS = ["pipelines", "cli/src/commands/pipeline.ts", "cli/src/commands/mr.ts", ".gitlab-ci.yml"];
@@ -13,15 +13,12 @@ const OWN_PATHS = ["pipelines", "cli/src/commands/pipeline.ts", "cli/src/command
  * the copy's code is what runs). gitlab-ci-local needs a git work tree and
  * copies only tracked files, hence the commit.
  */
-export function copyRepo(root: string): string {
+export async function copyRepo(root: string): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), "pifleet-pipelines-"));
-  execFileSync("bash", ["-c", `git -C "${root}" archive HEAD | tar -x -C "${dir}"`]);
-  const own = execFileSync("git", ["-C", root, "ls-files", "--cached", "--others", "--exclude-standard", "-z", "--", ...OWN_PATHS], {
-    encoding: "utf8",
-  })
-    .split("\0")
-    .filter(Boolean);
-  execFileSync("rsync", ["-a", "--from0", "--files-from=-", `${root}/`, `${dir}/`], { input: own.join("\0") });
+  await processRunner.pipe(["git", ["-C", root, "archive", "HEAD"]], ["tar", ["-x", "-C", dir]]);
+  const listed = await run("git", ["-C", root, "ls-files", "--cached", "--others", "--exclude-standard", "-z", "--", ...OWN_PATHS]);
+  const own = listed.stdout.split("\0").filter(Boolean);
+  await run("rsync", ["-a", "--from0", "--files-from=-", `${root}/`, `${dir}/`], { input: own.join("\0") });
 
   const modules = join(dir, "node_modules");
   mkdirSync(join(modules, "@pifleet"), { recursive: true });
@@ -41,9 +38,9 @@ export function copyRepo(root: string): string {
     const own = join(root, pkg, "node_modules");
     if (existsSync(own)) cpSync(own, join(dir, pkg, "node_modules"), { recursive: true, verbatimSymlinks: true });
   }
-  const git = (...args: string[]) => execFileSync("git", ["-C", dir, ...args], { stdio: "pipe" });
-  git("init", "-q", "-b", "main");
-  git("add", "-A");
-  git("-c", "user.email=pifleet@example.invalid", "-c", "user.name=pifleet test", "commit", "-q", "-m", "copy for gitlab-ci-local");
+  const git = (...args: string[]) => run("git", ["-C", dir, ...args]);
+  await git("init", "-q", "-b", "main");
+  await git("add", "-A");
+  await git("-c", "user.email=pifleet@example.invalid", "-c", "user.name=pifleet test", "commit", "-q", "-m", "copy for gitlab-ci-local");
   return dir;
 }

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { run } from "@pifleet/io";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 // The emulator as its own process, as `sim up` starts it: node sim/dist/gitlab/main.js --host --port --state.
@@ -11,9 +12,9 @@ const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 const stateDir = mkdtempSync(join(tmpdir(), "pifleet-gitlab-main-"));
 let child: ChildProcess | undefined;
 
-beforeAll(() => {
+beforeAll(async () => {
   // main.js is built output; build it (a no-op when up to date) so the test runs what `sim up` runs.
-  execFileSync("npx", ["--no-install", "tsc", "-b", "sim"], { cwd: ROOT, stdio: "inherit" });
+  await run("npx", ["--no-install", "tsc", "-b", "sim"], { cwd: ROOT, describe: "building sim (tsc -b sim)" });
 }, 120_000);
 afterAll(() => {
   if (child?.exitCode === null) child.kill("SIGKILL");
@@ -62,7 +63,7 @@ describe("sim/dist/gitlab/main.js", () => {
   });
 
   it("refuses bad arguments with exit code 2", () => {
-    const run = (args: string[]) => {
+    const exitCodeOf = (args: string[]) => {
       try {
         execFileSync(process.execPath, [MAIN, ...args], { stdio: "pipe" });
         return 0;
@@ -70,8 +71,8 @@ describe("sim/dist/gitlab/main.js", () => {
         return (err as { status: number }).status;
       }
     };
-    expect(run(["--port", "70000", "--state", stateDir])).toBe(2);
-    expect(run(["--port", "0"])).toBe(2);
-    expect(run(["--bogus"])).toBe(2);
+    expect(exitCodeOf(["--port", "70000", "--state", stateDir])).toBe(2);
+    expect(exitCodeOf(["--port", "0"])).toBe(2);
+    expect(exitCodeOf(["--bogus"])).toBe(2);
   });
 });

@@ -1,20 +1,11 @@
 import { randomBytes } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { call, control, NEEDS_CONTROL, REAL_GITLAB, RunnerFixtures, startTarget, type Target } from "./test-support/target.js";
+import { describe, expect, it } from "vitest";
+import { call, control, NEEDS_CONTROL, REAL_GITLAB, useContractTarget } from "./test-support/target.js";
 
 // GitLab contract: what runners calling home and running jobs look like through the API:
 // verify, status values, managers, and GET /runners/:id/jobs.
-let target: Target;
-let runners: RunnerFixtures;
+const { target, runners } = useContractTarget();
 const TAG = `activity-${randomBytes(4).toString("hex")}`;
-beforeAll(async () => {
-  target = await startTarget();
-  runners = new RunnerFixtures(target);
-});
-afterAll(async () => {
-  await runners.cleanup();
-  await target.close();
-});
 
 const verify = (token: string, systemId: string) =>
   call(target, "POST", "/runners/verify", { token: null, body: { token, system_id: systemId } });

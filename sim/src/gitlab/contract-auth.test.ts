@@ -1,17 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { call, mintToken, NEEDS_CONTROL, REAL_GITLAB, RunnerFixtures, startTarget, type Target } from "./test-support/target.js";
+import { describe, expect, it } from "vitest";
+import { call, mintToken, NEEDS_CONTROL, REAL_GITLAB, useContractTarget } from "./test-support/target.js";
 
 // GitLab contract: authentication, token scopes and the 501 rule.
-let target: Target;
-let runners: RunnerFixtures;
-beforeAll(async () => {
-  target = await startTarget();
-  runners = new RunnerFixtures(target);
-});
-afterAll(async () => {
-  await runners.cleanup();
-  await target.close();
-});
+const { target, runners } = useContractTarget();
 
 describe("real GitLab run", () => {
   it.skipIf(!REAL_GITLAB)(

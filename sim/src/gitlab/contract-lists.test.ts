@@ -1,25 +1,18 @@
 import { randomBytes } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { call, RunnerFixtures, startTarget, type Target } from "./test-support/target.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { call, useContractTarget } from "./test-support/target.js";
 
 // GitLab contract: the four runner lists, their filters and offset pagination.
 // Every runner here carries a tag unique to this run, so the same assertions hold on a busy real GitLab.
-let target: Target;
-let runners: RunnerFixtures;
+const { target, runners } = useContractTarget();
 const TAG = `lists-${randomBytes(4).toString("hex")}`;
 const ids: Record<string, number> = {};
 
 beforeAll(async () => {
-  target = await startTarget();
-  runners = new RunnerFixtures(target);
   ids.group = (await runners.group({ tag_list: [TAG, "arm64"] })).id;
   ids.groupPaused = (await runners.group({ tag_list: [TAG], paused: true })).id;
   ids.project = (await runners.create({ runner_type: "project_type", project_id: target.projectId, tag_list: [TAG] })).id;
   ids.instance = (await runners.create({ runner_type: "instance_type", tag_list: [TAG, "arm64"] })).id;
-});
-afterAll(async () => {
-  await runners.cleanup();
-  await target.close();
 });
 
 type Listed = { id: number; runner_type: string; paused: boolean; status: string; description: string };

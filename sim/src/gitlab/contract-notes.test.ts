@@ -1,17 +1,13 @@
 import { randomBytes } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { call, control, NEEDS_CONTROL, REAL_GITLAB, startTarget, type Target } from "./test-support/target.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { call, control, NEEDS_CONTROL, REAL_GITLAB, useContractTarget } from "./test-support/target.js";
 
 // GitLab contract: merge-request notes (the MR pipeline keeps one note up to date).
-let target: Target;
+const { target } = useContractTarget();
 let base: string;
 const MARK = `<!-- contract-${randomBytes(4).toString("hex")} -->`;
-beforeAll(async () => {
-  target = await startTarget();
+beforeAll(() => {
   base = `/projects/${target.projectId}/merge_requests/${target.mrIid}/notes`;
-});
-afterAll(async () => {
-  await target.close();
 });
 
 type Note = { id: number; body: string; created_at: string; updated_at: string };

@@ -1,19 +1,10 @@
 import { randomBytes } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { call, RunnerFixtures, startTarget, type Target } from "./test-support/target.js";
+import { describe, expect, it } from "vitest";
+import { call, useContractTarget } from "./test-support/target.js";
 
 // GitLab contract: creating, reading, updating, deleting runners and their tokens.
-let target: Target;
-let runners: RunnerFixtures;
+const { target, runners } = useContractTarget();
 const TAG = `contract-${randomBytes(4).toString("hex")}`;
-beforeAll(async () => {
-  target = await startTarget();
-  runners = new RunnerFixtures(target);
-});
-afterAll(async () => {
-  await runners.cleanup();
-  await target.close();
-});
 
 describe("POST /user/runners", () => {
   it("creates a group runner with every server-side field and answers 201 {id, token glrt-…, token_expires_at}", async () => {

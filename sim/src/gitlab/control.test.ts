@@ -1,15 +1,9 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { call, control, startEmulatorTarget, type Target } from "./test-support/target.js";
+import { beforeEach, describe, expect, it } from "vitest";
+import { call, control, useContractTarget } from "./test-support/target.js";
 
 // The emulator's control API: fault injection and the request counter. It tests the emulator
 // itself, so it always runs against the in-process emulator, even when GITLAB_URL is set.
-let target: Target;
-beforeAll(async () => {
-  target = await startEmulatorTarget();
-});
-afterAll(async () => {
-  await target.close();
-});
+const { target } = useContractTarget({ emulator: true });
 beforeEach(async () => {
   await control(target, "DELETE", "/faults");
 });

@@ -1,16 +1,12 @@
 import { Gitlab } from "@gitbeaker/rest";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { control, startEmulatorTarget, type Target } from "./test-support/target.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { control, useContractTarget } from "./test-support/target.js";
 
 // runner-manager talks to GitLab through @gitbeaker/rest 43: the calls it needs must work against the emulator.
-let target: Target;
+const { target } = useContractTarget({ emulator: true });
 let api: InstanceType<typeof Gitlab>;
-beforeAll(async () => {
-  target = await startEmulatorTarget();
+beforeAll(() => {
   api = new Gitlab({ host: target.url, token: target.token });
-});
-afterAll(async () => {
-  await target.close();
 });
 
 describe("@gitbeaker/rest against the emulator", () => {

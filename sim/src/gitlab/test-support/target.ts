@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from "vitest";
 import { startGitlabEmulator } from "../index.js";
 
 /**
@@ -27,7 +28,7 @@ function requiredEnvNumber(name: string): number {
   return value;
 }
 
-export async function startTarget(): Promise<Target> {
+async function startTarget(): Promise<Target> {
   if (REAL_GITLAB) {
     return {
       url: (process.env.GITLAB_URL ?? "").replace(/\/+$/, ""),
@@ -43,7 +44,7 @@ export async function startTarget(): Promise<Target> {
 }
 
 /** The in-process emulator, whatever the environment says (for tests of the emulator itself). */
-export async function startEmulatorTarget(): Promise<Target> {
+async function startEmulatorTarget(): Promise<Target> {
   const emulator = await startGitlabEmulator({ host: "127.0.0.1", port: 0 });
   return { ...emulator, token: emulator.adminToken, mrIid: 1, real: false };
 }
@@ -123,4 +124,26 @@ export class RunnerFixtures {
   async cleanup(): Promise<void> {
     for (const id of this.ids.splice(0)) await call(this.target, "DELETE", `/runners/${id}`);
   }
+}
+
+/**
+ * A test file's target and runner fixtures: started before its tests, the runners it created
+ * deleted and the target closed after them. The returned objects are filled in by beforeAll, so
+ * use them inside tests and hooks (hooks registered after this call see them ready).
+ * emulator: the in-process emulator whatever the environment says (tests of the emulator itself).
+ */
+export function useContractTarget(options: { emulator?: boolean } = {}): { target: Target; runners: RunnerFixtures } {
+  const target = {} as Target;
+  const runners = new RunnerFixtures(target);
+  let started: Target | undefined;
+  beforeAll(async () => {
+    started = await (options.emulator ? startEmulatorTarget() : startTarget());
+    Object.assign(target, started);
+  });
+  afterAll(async () => {
+    if (!started) return;
+    await runners.cleanup();
+    await started.close();
+  });
+  return { target, runners };
 }

@@ -12,9 +12,10 @@ import { threeNodeFleet } from "./test-support/fleets.js";
 
 // Real ansible-playbook, run against this machine with the local connection (no SSH, no network):
 // the fleet's two nodes both map to localhost, and each writes its own file in a temp dir.
+// node1 is the swarm manager a valid fleet needs (the inventory resolves the fleet's topology).
 const playbook = fileURLToPath(new URL("./fixtures/play.yml", import.meta.url));
 const fleet = threeNodeFleet({}, [
-  { name: "node1", address: "127.0.0.1", roles: ["runner"] },
+  { name: "node1", address: "127.0.0.1", roles: ["swarm-manager", "runner"] },
   { name: "node2", address: "127.0.0.2", roles: ["runner"] },
 ]);
 let dir: string;

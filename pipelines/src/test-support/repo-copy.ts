@@ -1,6 +1,6 @@
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { processRunner, run } from "@pifleet/io";
 
 /** Paths this package owns: copied from the working tree so uncommitted work is what runs. */
@@ -27,16 +27,22 @@ export async function copyRepo(root: string): Promise<string> {
     if (entry === "@pifleet" || entry === ".bin") continue;
     symlinkSync(join(root, "node_modules", entry), join(modules, entry));
   }
-  for (const pkg of readdirSync(join(root, "node_modules", "@pifleet"))) symlinkSync(join("..", "..", pkg), join(modules, "@pifleet", pkg));
+  // Each workspace link as npm made it (relative, e.g. ../../counter-app/service), so it points into the copy.
+  const workspaces = readdirSync(join(root, "node_modules", "@pifleet")).map((pkg) => ({
+    pkg,
+    link: readlinkSync(join(root, "node_modules", "@pifleet", pkg)),
+  }));
+  for (const { pkg, link } of workspaces) symlinkSync(link, join(modules, "@pifleet", pkg));
   // Binaries are relative links (../typescript/bin/tsc); recreate them so `pifleet` runs the copy's CLI.
   for (const bin of readdirSync(join(root, "node_modules", ".bin"))) {
     symlinkSync(readlinkSync(join(root, "node_modules", ".bin", bin)), join(modules, ".bin", bin));
   }
   // Workspaces may hold their own node_modules (a version that differs from the root's).
   // Copied, not linked: tsc refuses declarations whose types live outside the project.
-  for (const pkg of readdirSync(join(root, "node_modules", "@pifleet"))) {
-    const own = join(root, pkg, "node_modules");
-    if (existsSync(own)) cpSync(own, join(dir, pkg, "node_modules"), { recursive: true, verbatimSymlinks: true });
+  for (const { link } of workspaces) {
+    const folder = relative(root, join(root, "node_modules", "@pifleet", link));
+    const own = join(root, folder, "node_modules");
+    if (existsSync(own)) cpSync(own, join(dir, folder, "node_modules"), { recursive: true, verbatimSymlinks: true });
   }
   const git = (...args: string[]) => run("git", ["-C", dir, ...args]);
   await git("init", "-q", "-b", "main");

@@ -4,10 +4,13 @@ import { authenticate } from "./auth.js";
 import type { Emulator } from "./context.js";
 import { ApiError } from "./errors.js";
 import { injectFaults } from "./faults.js";
+import { gitHttp } from "./git-http.js";
 import { logRequests } from "./request-log.js";
 import { controlRouter } from "./routes/control.js";
 import { controlRunnersRouter } from "./routes/control-runners.js";
+import { mergeRequestsRouter } from "./routes/merge-requests.js";
 import { notesRouter } from "./routes/notes.js";
+import { repositoryRouter } from "./routes/repository.js";
 import { runnerListRouter } from "./routes/runner-lists.js";
 import { runnerVerifyRouter } from "./routes/runner-verify.js";
 import { runnerRouter } from "./routes/runners.js";
@@ -33,6 +36,7 @@ export function buildApp(emu: Emulator): Express {
   api.use(runnerVerifyRouter(emu));
   api.use(authenticate(emu));
   api.use(userRouter(emu), userRunnersRouter(emu), runnerListRouter(emu), runnerRouter(emu), notesRouter(emu));
+  api.use(repositoryRouter(emu), mergeRequestsRouter(emu));
   api.use((req: Request, res: Response) => {
     res.status(501).json({
       message: "501 Not Implemented",
@@ -42,6 +46,8 @@ export function buildApp(emu: Emulator): Express {
   app.use("/api/v4", api);
 
   app.use("/-/sim", express.json(), controlRouter(emu), controlRunnersRouter(emu));
+  // Git smart HTTP at /<namespace>/<project>.git/… (git-http.ts): bodies stay streams, no parser before it.
+  app.use(gitHttp(emu));
 
   app.use((req: Request, res: Response) => {
     res.status(404).json({ message: "404 Not found", error: `${req.method} ${req.path}: the emulator serves /api/v4 and /-/sim only` });

@@ -13,6 +13,8 @@ export interface Emulator {
   save(): void;
   faults: FaultQueue;
   requests: RequestLog;
+  /** Where the projects' bare git repositories live (git-http.ts): DIR/repositories, or a temporary dir without a state dir. */
+  repoRoot: string;
 }
 
 export interface Caller {

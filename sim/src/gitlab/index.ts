@@ -1,5 +1,8 @@
+import { mkdtempSync, rmSync } from "node:fs";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { OperationError } from "@pifleet/fleet";
 import { buildApp } from "./app.js";
 import type { Emulator } from "./context.js";
@@ -46,7 +49,11 @@ export async function startGitlabEmulator(options: GitlabEmulatorOptions = {}): 
     throw err;
   }
   let url = "";
+  // Bare repositories: in the state dir, or (in-memory state) a temporary dir removed on close.
+  const repoRoot = stateDir ? join(stateDir, "repositories") : mkdtempSync(join(tmpdir(), "pifleet-gitlab-repos-"));
+  const dropRepos = stateDir ? () => {} : () => rmSync(repoRoot, { recursive: true, force: true });
   const emu: Emulator = {
+    repoRoot,
     state,
     now,
     baseUrl: () => url,
@@ -60,6 +67,7 @@ export async function startGitlabEmulator(options: GitlabEmulatorOptions = {}): 
     server = await listen(app, host, port);
   } catch (err) {
     unlock();
+    dropRepos();
     throw err;
   }
   const address = server.address() as AddressInfo;
@@ -80,6 +88,7 @@ export async function startGitlabEmulator(options: GitlabEmulatorOptions = {}): 
       new Promise<void>((resolve, reject) => {
         server.close((err) => {
           unlock();
+          dropRepos();
           if (err) reject(err);
           else resolve();
         });

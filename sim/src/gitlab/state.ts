@@ -12,6 +12,8 @@ export interface SimState {
   runners: SimRunner[];
   jobs: SimJob[];
   notes: SimNote[];
+  /** Pushes received over git smart HTTP (git-http.ts); absent in states written before git hosting. */
+  pushEvents?: SimPushEvent[];
 }
 
 export interface SimUser {
@@ -34,6 +36,8 @@ export interface SimProject {
   name: string;
   path: string;
   group_id: number;
+  /** The branch a new repository starts with and merge requests target by default; "main" when absent. */
+  default_branch?: string;
 }
 
 export interface SimMergeRequest {
@@ -42,10 +46,50 @@ export interface SimMergeRequest {
   project_id: number;
   iid: number;
   title: string;
+  /** The fields below come with the merge-request API (routes/merge-requests.ts); absent on MRs made by older states. */
+  description?: string;
+  source_branch?: string;
+  target_branch?: string;
+  state?: "opened" | "closed" | "merged" | "locked";
+  author_id?: number;
+  created_at?: string;
+  updated_at?: string;
+  merged_at?: string | null;
+  merged_by_id?: number | null;
+  merge_commit_sha?: string | null;
+  /** The source branch's head when merged (a merged MR keeps showing it after the branch moves or goes). */
+  merged_sha?: string | null;
 }
 
-export type Scope = "api" | "read_api" | "read_user" | "create_runner" | "manage_runner";
-export const SCOPES: readonly Scope[] = ["api", "read_api", "read_user", "create_runner", "manage_runner"];
+/** A push as GitLab's push event records it (webhook "push" payload fields); the trigger for pipelines. */
+export interface SimPushEvent {
+  id: number;
+  object_kind: "push" | "tag_push";
+  event_name: "push" | "tag_push";
+  /** Full ref: refs/heads/main. */
+  ref: string;
+  /** 40 zeros when the ref was created. */
+  before: string;
+  /** 40 zeros when the ref was deleted. */
+  after: string;
+  checkout_sha: string | null;
+  user_id: number;
+  user_username: string;
+  project_id: number;
+  total_commits_count: number;
+  created_at: string;
+}
+
+export type Scope = "api" | "read_api" | "read_user" | "create_runner" | "manage_runner" | "read_repository" | "write_repository";
+export const SCOPES: readonly Scope[] = [
+  "api",
+  "read_api",
+  "read_user",
+  "create_runner",
+  "manage_runner",
+  "read_repository",
+  "write_repository",
+];
 
 export interface SimToken {
   id: number;
@@ -138,8 +182,10 @@ export function seedState(now: Date): SimState {
     nextId: { runner: 1, job: 1, note: 1, token: 2, manager: 1, user: 2, mergeRequest: 2 },
     users: [{ id: 1, username: "root", name: "Administrator", email: "admin@example.com", is_admin: true, created_at: at }],
     groups: [{ id: 1, name: "pifleet", path: "pifleet" }],
-    projects: [{ id: 1, name: "infra", path: "infra", group_id: 1 }],
-    mergeRequests: [{ id: 1, project_id: 1, iid: 1, title: "Simulated merge request" }],
+    projects: [{ id: 1, name: "infra", path: "infra", group_id: 1, default_branch: "main" }],
+    mergeRequests: [
+      { id: 1, project_id: 1, iid: 1, title: "Simulated merge request", state: "opened", author_id: 1, created_at: at, updated_at: at },
+    ],
     tokens: [
       {
         id: 1,
@@ -153,5 +199,6 @@ export function seedState(now: Date): SimState {
     runners: [],
     jobs: [],
     notes: [],
+    pushEvents: [],
   };
 }

@@ -7,15 +7,18 @@ import { injectFaults } from "./faults.js";
 import { gitHttp } from "./git-http.js";
 import { logRequests } from "./request-log.js";
 import { controlRouter } from "./routes/control.js";
+import { controlCiRouter } from "./routes/control-ci.js";
 import { controlRunnersRouter } from "./routes/control-runners.js";
 import { mergeRequestsRouter } from "./routes/merge-requests.js";
 import { notesRouter } from "./routes/notes.js";
+import { pipelinesRouter } from "./routes/pipelines.js";
 import { repositoryRouter } from "./routes/repository.js";
 import { runnerListRouter } from "./routes/runner-lists.js";
 import { runnerVerifyRouter } from "./routes/runner-verify.js";
 import { runnerRouter } from "./routes/runners.js";
 import { userRouter } from "./routes/user.js";
 import { userRunnersRouter } from "./routes/user-runners.js";
+import { variablesRouter } from "./routes/variables.js";
 
 /**
  * The whole emulator as one express app:
@@ -36,6 +39,7 @@ export function buildApp(emu: Emulator): Express {
   api.use(runnerVerifyRouter(emu));
   api.use(authenticate(emu));
   api.use(userRouter(emu), userRunnersRouter(emu), runnerListRouter(emu), runnerRouter(emu), notesRouter(emu));
+  api.use(variablesRouter(emu), pipelinesRouter(emu));
   api.use(repositoryRouter(emu), mergeRequestsRouter(emu));
   api.use((req: Request, res: Response) => {
     res.status(501).json({
@@ -46,6 +50,7 @@ export function buildApp(emu: Emulator): Express {
   app.use("/api/v4", api);
 
   app.use("/-/sim", express.json(), controlRouter(emu), controlRunnersRouter(emu));
+  app.use("/-/sim", express.json(), controlCiRouter(emu));
   // Git smart HTTP at /<namespace>/<project>.git/… (git-http.ts): bodies stay streams, no parser before it.
   app.use(gitHttp(emu));
 

@@ -1,5 +1,5 @@
 import { managerStatus, runnerStatus, runningJobs } from "./runner-model.js";
-import type { SimJob, SimManager, SimNote, SimProject, SimRunner, SimState, SimUser } from "./state.js";
+import type { SimManager, SimNote, SimProject, SimRunner, SimState, SimUser } from "./state.js";
 
 /** JSON entities with GitLab's field names (lib/api/entities/ci/runner*.rb, job_basic.rb, note.rb). */
 
@@ -38,7 +38,7 @@ export function presentRunner(r: SimRunner, now: Date) {
   };
 }
 
-function presentProject(p: SimProject, state: SimState) {
+export function presentProject(p: SimProject, state: SimState) {
   const group = state.groups.find((g) => g.id === p.group_id);
   return {
     id: p.id,
@@ -89,35 +89,6 @@ export function presentManager(m: SimManager, runner: SimRunner, state: SimState
     ip_address: m.ip_address,
     status: managerStatus(m, now),
     job_execution_status: runningJobs(state, runner.id, m.system_id).length > 0 ? "active" : "idle",
-  };
-}
-
-const seconds = (from: string | null, to: string | null) => (from && to ? (Date.parse(to) - Date.parse(from)) / 1000 : null);
-
-export function presentJob(j: SimJob, state: SimState, now: Date, baseUrl: string) {
-  const project = state.projects.find((p) => p.id === j.project_id);
-  const admin = state.users.find((u) => u.is_admin);
-  const projectPath = project ? presentProject(project, state).path_with_namespace : "unknown";
-  const sha = `${j.id.toString(16).padStart(8, "0")}${"0".repeat(32)}`;
-  return {
-    id: j.id,
-    status: j.status,
-    stage: j.stage,
-    name: j.name,
-    ref: j.ref,
-    tag: false,
-    coverage: null,
-    allow_failure: false,
-    created_at: j.created_at,
-    started_at: j.started_at,
-    finished_at: j.finished_at,
-    duration: seconds(j.started_at, j.finished_at ?? (j.started_at ? now.toISOString() : null)),
-    queued_duration: seconds(j.created_at, j.started_at),
-    user: admin ? presentUserBasic(admin, baseUrl) : null,
-    commit: { id: sha, short_id: sha.slice(0, 8), title: `Simulated commit for job ${j.id}`, created_at: j.created_at },
-    pipeline: { id: j.id, project_id: j.project_id, ref: j.ref, sha, status: j.status },
-    project: project ? presentProject(project, state) : null,
-    web_url: `${baseUrl}/${projectPath}/-/jobs/${j.id}`,
   };
 }
 

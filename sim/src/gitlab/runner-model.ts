@@ -1,4 +1,5 @@
-import type { AccessLevel, SimJob, SimManager, SimRunner, SimState, SimUser } from "./state.js";
+import { ciState, type SimCiJob } from "./ci-state.js";
+import type { AccessLevel, SimManager, SimRunner, SimState, SimUser } from "./state.js";
 
 /**
  * GitLab's runner status rules (doc/ci/runners/runners_scope.md, app/models/ci/runner.rb):
@@ -142,8 +143,8 @@ export function runnerValidationErrors(
   return errors;
 }
 
-export function runningJobs(state: SimState, runnerId: number, systemId?: string): SimJob[] {
-  return state.jobs.filter(
+export function runningJobs(state: SimState, runnerId: number, systemId?: string): SimCiJob[] {
+  return ciState(state).jobs.filter(
     (j) => j.runner_id === runnerId && j.status === "running" && (systemId === undefined || j.system_id === systemId),
   );
 }

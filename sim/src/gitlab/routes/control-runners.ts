@@ -1,12 +1,13 @@
 import { Router } from "express";
+import { createPipeline, findCiJob, updateJob } from "../ci-jobs.js";
+import { presentJob } from "../ci-present.js";
 import { recordContact } from "../contact.js";
 import type { Emulator } from "../context.js";
 import { ApiError, paramError } from "../errors.js";
 import { findProject, findRunner } from "../lookup.js";
 import { enumParam, intParam, readParams, requireParam, stringParam } from "../params.js";
-import { presentJob, presentRunnerDetails } from "../present.js";
+import { presentRunnerDetails } from "../present.js";
 import { ONLINE_CONTACT_TIMEOUT_MS, RUNNER_STATUSES, STALE_TIMEOUT_MS } from "../runner-model.js";
-import type { SimJob } from "../state.js";
 
 const FINISHED = ["success", "failed", "canceled"] as const;
 const HOUR = 60 * 60 * 1000;
@@ -54,39 +55,37 @@ export function controlRunnersRouter(emu: Emulator): Router {
     res.json(details(req.params.id));
   });
 
-  // A job starts running on the runner (optionally on one manager): what GET /runners/:id/jobs?status=running shows.
+  // A job starts running on the runner (optionally on one manager), in a one-job pipeline of its own:
+  // what GET /runners/:id/jobs?status=running shows.
   r.post("/runners/:id/jobs", (req, res) => {
     const p = readParams(req);
     const runner = findRunner(emu, req.params.id);
     const project = findProject(emu, String(intParam(p, "project_id") ?? emu.state.projects[0]?.id));
-    const at = emu.now().toISOString();
-    const job: SimJob = {
-      id: emu.state.nextId.job++,
-      runner_id: runner.id,
-      project_id: project.id,
-      system_id: stringParam(p, "system_id") ?? runner.managers[0]?.system_id ?? null,
-      name: stringParam(p, "name") ?? "build",
-      stage: stringParam(p, "stage") ?? "test",
-      ref: stringParam(p, "ref") ?? "main",
-      status: "running",
-      created_at: at,
-      started_at: at,
-      finished_at: null,
-    };
-    emu.state.jobs.push(job);
-    emu.save();
-    res.status(201).json(presentJob(job, emu.state, emu.now(), emu.baseUrl()));
+    const { jobs } = createPipeline(emu, {
+      project,
+      userId: runner.creator_id,
+      ref: stringParam(p, "ref"),
+      jobs: [
+        {
+          name: stringParam(p, "name") ?? "build",
+          stage: stringParam(p, "stage") ?? "test",
+          status: "running",
+          runner_id: runner.id,
+          system_id: stringParam(p, "system_id") ?? runner.managers[0]?.system_id,
+        },
+      ],
+    });
+    const [job] = jobs;
+    if (!job) throw new Error("createPipeline made no job");
+    res.status(201).json(presentJob(emu, job));
   });
 
   r.post("/jobs/:id/finish", (req, res) => {
     const status = enumParam(readParams(req), "status", FINISHED) ?? "success";
-    const job = emu.state.jobs.find((j) => String(j.id) === req.params.id);
+    const job = findCiJob(emu, req.params.id);
     if (!job) throw new ApiError(404, { message: `404 Job Not Found (no job ${req.params.id})` });
     if (job.status !== "running") throw paramError(`job ${job.id} is ${job.status}, not running`);
-    job.status = status;
-    job.finished_at = emu.now().toISOString();
-    emu.save();
-    res.json(presentJob(job, emu.state, emu.now(), emu.baseUrl()));
+    res.json(presentJob(emu, updateJob(emu, job, { status })));
   });
 
   // Another open merge request to post notes on.

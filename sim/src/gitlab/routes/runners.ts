@@ -1,30 +1,15 @@
 import { type Response, Router } from "express";
 import { allowScopes } from "../auth.js";
+import { presentJobWithProject } from "../ci-present.js";
+import { CI_STATUSES, ciState } from "../ci-state.js";
 import { caller, type Emulator } from "../context.js";
 import { forbidden, paramError, validationError } from "../errors.js";
 import { findRunner } from "../lookup.js";
 import { boolParam, enumParam, intParam, type Params, readParams, stringParam, tagListParam } from "../params.js";
-import { presentJob, presentManager, presentRunnerDetails } from "../present.js";
+import { presentManager, presentRunnerDetails } from "../present.js";
 import { canManageRunner, canReadRunner, type RunnerAttrs, runnerValidationErrors } from "../runner-model.js";
 import { sendPage } from "../send-page.js";
 import { ACCESS_LEVELS, newRunnerToken, type SimRunner } from "../state.js";
-
-/** Job statuses GitLab accepts in the status filter of GET /runners/:id/jobs. */
-const JOB_STATUSES = [
-  "created",
-  "waiting_for_resource",
-  "preparing",
-  "waiting_for_callback",
-  "pending",
-  "running",
-  "success",
-  "failed",
-  "canceling",
-  "canceled",
-  "skipped",
-  "manual",
-  "scheduled",
-] as const;
 
 /** Real GitLab paths under /runners/ that are not a runner id. */
 const OTHER_RUNNER_PATHS = new Set(["all", "managers", "verify", "reset_authentication_token", "reset_registration_token"]);
@@ -120,7 +105,8 @@ export function runnerRouter(emu: Emulator): Router {
   r.delete("/runners/:id", scopes, (req, res) => {
     const runner = manageable(emu, res, req.params.id);
     emu.state.runners = emu.state.runners.filter((x) => x.id !== runner.id);
-    emu.state.jobs = emu.state.jobs.filter((j) => j.runner_id !== runner.id);
+    // GitLab keeps the jobs; they just no longer name a runner.
+    for (const j of ciState(emu.state).jobs) if (j.runner_id === runner.id) j.runner_id = null;
     emu.save();
     res.status(204).end();
   });
@@ -134,16 +120,15 @@ export function runnerRouter(emu: Emulator): Router {
 
   r.get("/runners/:id/jobs", scopes, (req, res) => {
     const p = readParams(req);
-    const status = enumParam(p, "status", JOB_STATUSES);
+    const status = enumParam(p, "status", CI_STATUSES);
     const systemId = stringParam(p, "system_id");
     enumParam(p, "order_by", ["id"] as const);
     const sort = enumParam(p, "sort", ["asc", "desc"] as const) ?? "desc";
     const runner = manageable(emu, res, req.params.id);
-    const jobs = emu.state.jobs
-      .filter((j) => j.runner_id === runner.id && (!status || j.status === status) && (!systemId || j.system_id === systemId))
+    const jobs = ciState(emu.state)
+      .jobs.filter((j) => j.runner_id === runner.id && (!status || j.status === status) && (!systemId || j.system_id === systemId))
       .sort((a, b) => (sort === "asc" ? a.id - b.id : b.id - a.id));
-    const now = emu.now();
-    sendPage(req, res, p, jobs, (j) => presentJob(j, emu.state, now, emu.baseUrl()));
+    sendPage(req, res, p, jobs, (j) => presentJobWithProject(emu, j));
   });
 
   r.get("/runners/:id/managers", scopes, (req, res) => {

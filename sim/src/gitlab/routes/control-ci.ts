@@ -1,0 +1,88 @@
+import { Router } from "express";
+import { createPipeline, findCiJob, JobChangeError, type NewJob, updateJob } from "../ci-jobs.js";
+import { presentJob, presentPipeline } from "../ci-present.js";
+import { CI_STATUSES, PIPELINE_SOURCES } from "../ci-state.js";
+import type { Emulator } from "../context.js";
+import { ApiError, paramError } from "../errors.js";
+import { findProject } from "../lookup.js";
+import { boolParam, enumParam, intParam, type Params, readParams, requireParam, stringParam, tagListParam } from "../params.js";
+
+/** Reads a job change (status, runner, log) from a control request body. */
+function jobChange(p: Params) {
+  const runner = p.runner_id === null ? null : intParam(p, "runner_id");
+  return {
+    status: enumParam(p, "status", CI_STATUSES),
+    runner_id: runner,
+    system_id: p.system_id === null ? null : stringParam(p, "system_id"),
+    failure_reason: stringParam(p, "failure_reason"),
+    trace: stringParam(p, "trace"),
+    append_trace: stringParam(p, "append_trace"),
+  };
+}
+
+function asBadRequest<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof JobChangeError) throw paramError(err.message);
+    throw err;
+  }
+}
+
+/**
+ * Control API for pipelines and jobs (/-/sim/pipelines, /-/sim/jobs/:id): what GitLab and its
+ * runners would cause. The pipeline engine will drive the same operations (ci-jobs.ts).
+ */
+export function controlCiRouter(emu: Emulator): Router {
+  const r = Router();
+
+  // A pipeline with its jobs: {project_id?, ref?, sha?, tag?, source?, jobs: [{name, stage?, tag_list?, allow_failure?, status?, runner_id?, system_id?, trace?}]}.
+  r.post("/pipelines", (req, res) => {
+    const p = readParams(req);
+    const project = findProject(emu, String(intParam(p, "project_id") ?? emu.state.projects[0]?.id));
+    if (!Array.isArray(p.jobs) || p.jobs.length === 0) throw paramError("jobs must be a non-empty array of {name, stage?, …}");
+    const jobs: NewJob[] = p.jobs.map((raw: unknown, i: number) => {
+      if (typeof raw !== "object" || raw === null) throw paramError(`jobs[${i}] must be an object`);
+      const j = raw as Params;
+      const change = jobChange(j);
+      return {
+        name: requireParam(stringParam(j, "name"), `jobs[${i}].name`),
+        stage: stringParam(j, "stage"),
+        tag_list: tagListParam(j),
+        allow_failure: boolParam(j, "allow_failure"),
+        status: change.status,
+        runner_id: change.runner_id ?? undefined,
+        system_id: change.system_id ?? undefined,
+        trace: change.trace,
+      };
+    });
+    const admin = emu.state.users.find((u) => u.is_admin);
+    const created = asBadRequest(() =>
+      createPipeline(emu, {
+        project,
+        userId: intParam(p, "user_id") ?? admin?.id ?? 1,
+        ref: stringParam(p, "ref"),
+        sha: stringParam(p, "sha"),
+        tag: boolParam(p, "tag"),
+        source: enumParam(p, "source", PIPELINE_SOURCES),
+        jobs,
+      }),
+    );
+    res.status(201).json({ pipeline: presentPipeline(emu, created.pipeline), jobs: created.jobs.map((j) => presentJob(emu, j)) });
+  });
+
+  // Move a job: {status?, runner_id?, system_id?, failure_reason?, trace?, append_trace?}.
+  r.put("/jobs/:id", (req, res) => {
+    const job = findCiJob(emu, req.params.id);
+    if (!job) throw new ApiError(404, { message: `404 Job Not Found (no job ${req.params.id})` });
+    const change = jobChange(readParams(req));
+    res.json(
+      presentJob(
+        emu,
+        asBadRequest(() => updateJob(emu, job, change)),
+      ),
+    );
+  });
+
+  return r;
+}

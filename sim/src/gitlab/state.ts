@@ -3,14 +3,13 @@ import { randomBytes } from "node:crypto";
 /** Everything the emulator knows, as one plain JSON document (persisted by persistence.ts). */
 export interface SimState {
   version: 1;
-  nextId: { runner: number; job: number; note: number; token: number; manager: number; user: number; mergeRequest: number };
+  nextId: { runner: number; note: number; token: number; manager: number; user: number; mergeRequest: number };
   users: SimUser[];
   groups: SimGroup[];
   projects: SimProject[];
   mergeRequests: SimMergeRequest[];
   tokens: SimToken[];
   runners: SimRunner[];
-  jobs: SimJob[];
   notes: SimNote[];
   /** Pushes received over git smart HTTP (git-http.ts); absent in states written before git hosting. */
   pushEvents?: SimPushEvent[];
@@ -139,20 +138,6 @@ export interface SimManager {
   contacted_at: string;
 }
 
-export interface SimJob {
-  id: number;
-  runner_id: number;
-  project_id: number;
-  system_id: string | null;
-  name: string;
-  stage: string;
-  ref: string;
-  status: string;
-  created_at: string;
-  started_at: string | null;
-  finished_at: string | null;
-}
-
 export interface SimNote {
   id: number;
   project_id: number;
@@ -179,7 +164,7 @@ export function seedState(now: Date): SimState {
   const at = now.toISOString();
   return {
     version: 1,
-    nextId: { runner: 1, job: 1, note: 1, token: 2, manager: 1, user: 2, mergeRequest: 2 },
+    nextId: { runner: 1, note: 1, token: 2, manager: 1, user: 2, mergeRequest: 2 },
     users: [{ id: 1, username: "root", name: "Administrator", email: "admin@example.com", is_admin: true, created_at: at }],
     groups: [{ id: 1, name: "pifleet", path: "pifleet" }],
     projects: [{ id: 1, name: "infra", path: "infra", group_id: 1, default_branch: "main" }],
@@ -197,7 +182,6 @@ export function seedState(now: Date): SimState {
       },
     ],
     runners: [],
-    jobs: [],
     notes: [],
     pushEvents: [],
   };

@@ -10,7 +10,8 @@ import {
 } from "./ci-state.js";
 import { recordContact } from "./contact.js";
 import type { Emulator } from "./context.js";
-import type { SimProject } from "./state.js";
+import { paramError } from "./errors.js";
+import type { SimProject, SimRunner } from "./state.js";
 
 /**
  * What happens to pipelines and jobs, as operations on the state. Today the control API calls
@@ -55,6 +56,11 @@ export function createPipeline(emu: Emulator, spec: NewPipeline): { pipeline: Si
     created_at: at,
     updated_at: at,
   };
+  // Refuse before storing anything: a half-made pipeline must not stay behind.
+  for (const j of spec.jobs) {
+    if (j.runner_id !== undefined)
+      checkPick(emu, j.runner_id, { project_id: pipeline.project_id, tag_list: j.tag_list ?? [], name: j.name }, pipeline);
+  }
   ci.pipelines.push(pipeline);
   const jobs = spec.jobs.map((j) => {
     const job: SimCiJob = {
@@ -98,9 +104,6 @@ export interface JobChange {
   append_trace?: string;
 }
 
-/** Why a job cannot change so; the control API answers it as a 400. */
-export class JobChangeError extends Error {}
-
 /**
  * Moves a job: status timestamps as GitLab keeps them (queued when pending, started when running,
  * finished when complete), its runner and log; the pipeline's updated_at follows. A change made
@@ -109,8 +112,13 @@ export class JobChangeError extends Error {}
 export function updateJob(emu: Emulator, job: SimCiJob, change: JobChange): SimCiJob {
   const ci = ciState(emu.state);
   const at = emu.now().toISOString();
-  if (change.runner_id !== undefined && change.runner_id !== null && !emu.state.runners.some((r) => r.id === change.runner_id)) {
-    throw new JobChangeError(`no runner with id ${change.runner_id}`);
+  if (change.runner_id !== undefined && change.runner_id !== null && change.runner_id !== job.runner_id) {
+    checkPick(
+      emu,
+      change.runner_id,
+      job,
+      ci.pipelines.find((p) => p.id === job.pipeline_id),
+    );
   }
   if (change.runner_id !== undefined) job.runner_id = change.runner_id;
   if (change.system_id !== undefined) job.system_id = change.system_id;
@@ -134,6 +142,46 @@ export function updateJob(emu: Emulator, job: SimCiJob, change: JobChange): SimC
   if (runner) recordContact(emu, runner, { at: emu.now(), systemId: job.system_id ?? undefined });
   else emu.save();
   return job;
+}
+
+/**
+ * Why GitLab would not hand this job to this runner, or undefined when it would
+ * (Ci::Runner#can_pick?, plus a paused runner asking for no jobs): the runner must serve the
+ * project, have every tag of the job, run untagged jobs if the job has no tags, and a protected
+ * runner takes jobs of protected refs only (in the sim: the project's default branch).
+ */
+export function whyRunnerCannotPick(
+  emu: Emulator,
+  runner: SimRunner,
+  job: Pick<SimCiJob, "project_id" | "tag_list">,
+  pipeline: Pick<SimPipeline, "ref" | "tag"> | undefined,
+): string | undefined {
+  const project = emu.state.projects.find((p) => p.id === job.project_id);
+  if (runner.paused) return "it is paused";
+  const serves =
+    runner.runner_type === "instance_type" ||
+    (runner.runner_type === "group_type" && runner.group_id === project?.group_id) ||
+    (runner.runner_type === "project_type" && runner.project_ids.includes(job.project_id));
+  if (!serves) return "it is not available to the job's project";
+  const missing = job.tag_list.filter((t) => !runner.tag_list.includes(t));
+  if (missing.length > 0) return `it lacks the job's tags ${missing.join(", ")}`;
+  if (job.tag_list.length === 0 && !runner.run_untagged) return "the job has no tags and the runner does not run untagged jobs";
+  const protectedRef = !pipeline?.tag && pipeline?.ref === (project?.default_branch ?? "main");
+  if (runner.access_level === "ref_protected" && !protectedRef) return "the runner is protected and the job's ref is not";
+  return undefined;
+}
+
+/** A 400 (the control API's answer) when the runner is unknown or GitLab would not give it the job. */
+function checkPick(
+  emu: Emulator,
+  runnerId: number,
+  job: Pick<SimCiJob, "project_id" | "tag_list" | "name">,
+  pipeline: Pick<SimPipeline, "ref" | "tag"> | undefined,
+): void {
+  const runner = emu.state.runners.find((r) => r.id === runnerId);
+  if (!runner) throw paramError(`no runner with id ${runnerId}`);
+  const refused = whyRunnerCannotPick(emu, runner, job, pipeline);
+  if (refused) throw paramError(`runner ${runner.id} cannot take job ${job.name}: ${refused}`);
 }
 
 /** A job by id in any project (control API), or undefined. */

@@ -248,6 +248,41 @@ describe(`jobs${NEEDS_CONTROL}`, () => {
     expect(managers.map((m) => m.system_id)).toContain("s_contract_build");
   });
 
+  it.skipIf(REAL_GITLAB)(
+    "a runner takes only jobs GitLab would give it: its tags, untagged only with run_untagged, not paused, protected refs for a protected runner",
+    async () => {
+      const tagged = await runners.group({ tag_list: ["pifleet-deploy"], run_untagged: false });
+      const guarded = await runners.group({ tag_list: ["pifleet-deploy"], access_level: "ref_protected" });
+      const paused = await runners.group({ tag_list: ["pifleet-deploy"], paused: true });
+      const branch = ref();
+      const { jobs } = await newPipeline({
+        ref: branch,
+        jobs: [
+          { name: "build", tag_list: ["pifleet-build"], status: "pending" },
+          { name: "untagged", status: "pending" },
+          { name: "deploy", tag_list: ["pifleet-deploy"], status: "pending" },
+        ],
+      });
+      const [build, untagged, deploy] = jobs as [Job, Job, Job];
+      await expect(moveJob(build.id, { runner_id: tagged.id, status: "running" })).rejects.toThrow(
+        /HTTP 400.*lacks the job's tags pifleet-build/,
+      );
+      await expect(moveJob(untagged.id, { runner_id: tagged.id, status: "running" })).rejects.toThrow(/HTTP 400.*untagged/);
+      await expect(moveJob(deploy.id, { runner_id: paused.id, status: "running" })).rejects.toThrow(/HTTP 400.*paused/);
+      await expect(moveJob(deploy.id, { runner_id: guarded.id, status: "running" })).rejects.toThrow(/HTTP 400.*protected/);
+      await expect(
+        newPipeline({ ref: branch, jobs: [{ name: "x", tag_list: ["other"], runner_id: tagged.id, status: "running" }] }),
+      ).rejects.toThrow(/HTTP 400/);
+      expect(((await call(target, "GET", `${base}/pipelines?ref=${branch}`)).body as object[]).length).toBe(1);
+      expect(await moveJob(deploy.id, { runner_id: tagged.id, status: "running" })).toMatchObject({ status: "running" });
+      const onMain = await newPipeline({
+        ref: "main",
+        jobs: [{ name: "deploy", tag_list: ["pifleet-deploy"], runner_id: guarded.id, status: "running" }],
+      });
+      expect(onMain.jobs[0]).toMatchObject({ status: "running", runner: expect.objectContaining({ id: guarded.id }) });
+    },
+  );
+
   it.skipIf(REAL_GITLAB)("needs a member: a non-member gets 404 Project Not Found on pipelines, jobs and traces", async () => {
     const { pipeline, jobs } = await newPipeline({ ref: ref(), jobs: [{ name: "x" }] });
     const outsider = await mintToken(target, ["api"], false);

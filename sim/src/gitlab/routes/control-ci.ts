@@ -1,5 +1,5 @@
 import { Router } from "express";
-import { createPipeline, findCiJob, JobChangeError, type NewJob, updateJob } from "../ci-jobs.js";
+import { createPipeline, findCiJob, type NewJob, updateJob } from "../ci-jobs.js";
 import { presentJob, presentPipeline } from "../ci-present.js";
 import { CI_STATUSES, PIPELINE_SOURCES } from "../ci-state.js";
 import type { Emulator } from "../context.js";
@@ -18,15 +18,6 @@ function jobChange(p: Params) {
     trace: stringParam(p, "trace"),
     append_trace: stringParam(p, "append_trace"),
   };
-}
-
-function asBadRequest<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    if (err instanceof JobChangeError) throw paramError(err.message);
-    throw err;
-  }
 }
 
 /**
@@ -57,17 +48,15 @@ export function controlCiRouter(emu: Emulator): Router {
       };
     });
     const admin = emu.state.users.find((u) => u.is_admin);
-    const created = asBadRequest(() =>
-      createPipeline(emu, {
-        project,
-        userId: intParam(p, "user_id") ?? admin?.id ?? 1,
-        ref: stringParam(p, "ref"),
-        sha: stringParam(p, "sha"),
-        tag: boolParam(p, "tag"),
-        source: enumParam(p, "source", PIPELINE_SOURCES),
-        jobs,
-      }),
-    );
+    const created = createPipeline(emu, {
+      project,
+      userId: intParam(p, "user_id") ?? admin?.id ?? 1,
+      ref: stringParam(p, "ref"),
+      sha: stringParam(p, "sha"),
+      tag: boolParam(p, "tag"),
+      source: enumParam(p, "source", PIPELINE_SOURCES),
+      jobs,
+    });
     res.status(201).json({ pipeline: presentPipeline(emu, created.pipeline), jobs: created.jobs.map((j) => presentJob(emu, j)) });
   });
 
@@ -76,12 +65,7 @@ export function controlCiRouter(emu: Emulator): Router {
     const job = findCiJob(emu, req.params.id);
     if (!job) throw new ApiError(404, { message: `404 Job Not Found (no job ${req.params.id})` });
     const change = jobChange(readParams(req));
-    res.json(
-      presentJob(
-        emu,
-        asBadRequest(() => updateJob(emu, job, change)),
-      ),
-    );
+    res.json(presentJob(emu, updateJob(emu, job, change)));
   });
 
   return r;

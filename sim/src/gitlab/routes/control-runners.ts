@@ -60,7 +60,9 @@ export function controlRunnersRouter(emu: Emulator): Router {
   r.post("/runners/:id/jobs", (req, res) => {
     const p = readParams(req);
     const runner = findRunner(emu, req.params.id);
-    const project = findProject(emu, String(intParam(p, "project_id") ?? emu.state.projects[0]?.id));
+    // By default a project the runner serves, and the runner's own tags, so GitLab would give it the job.
+    const served = runner.project_ids[0] ?? emu.state.projects.find((x) => x.group_id === runner.group_id)?.id;
+    const project = findProject(emu, String(intParam(p, "project_id") ?? served ?? emu.state.projects[0]?.id));
     const { jobs } = createPipeline(emu, {
       project,
       userId: runner.creator_id,
@@ -69,6 +71,7 @@ export function controlRunnersRouter(emu: Emulator): Router {
         {
           name: stringParam(p, "name") ?? "build",
           stage: stringParam(p, "stage") ?? "test",
+          tag_list: runner.tag_list,
           status: "running",
           runner_id: runner.id,
           system_id: stringParam(p, "system_id") ?? runner.managers[0]?.system_id,

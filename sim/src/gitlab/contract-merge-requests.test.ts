@@ -57,6 +57,8 @@ describe("merge requests", () => {
       body: { source_branch: FEATURE, target_branch: "main", title: `Contract ${RUN}`, description: "adds a line" },
     });
     expect(created.status).toBe(201);
+    // Exactly GitLab's header: python-gitlab compares it with == "application/json".
+    expect(created.headers.get("content-type")).toBe("application/json");
     expect(created.body).toMatchObject({
       iid: expect.any(Number),
       project_id: target.projectId,

@@ -5,7 +5,6 @@ import type { Emulator } from "./context.js";
 import { ApiError } from "./errors.js";
 import { injectFaults } from "./faults.js";
 import { gitHttp } from "./git-http.js";
-import { gitlabJsonContentType } from "./json-content-type.js";
 import { logRequests } from "./request-log.js";
 import { controlRouter } from "./routes/control.js";
 import { controlCiRouter } from "./routes/control-ci.js";
@@ -31,7 +30,6 @@ export function buildApp(emu: Emulator): Express {
   app.disable("x-powered-by");
   app.set("etag", false);
   app.set("query parser", "extended");
-  app.use(gitlabJsonContentType);
 
   const api = express.Router();
   api.use(injectFaults(emu.faults));
@@ -72,8 +70,11 @@ function errorHandler(err: unknown, _req: Request, res: Response, _next: NextFun
   }
   const status = (err as { status?: unknown }).status;
   if (typeof status === "number" && status >= 400 && status < 500) {
-    // body-parser's errors: malformed JSON (400), body too large (413).
-    res.status(status).json({ message: `${status} ${STATUS_CODES[status] ?? "Bad request"} - ${(err as Error).message}` });
+    // body-parser's errors: malformed JSON (400), body too large (413). JSON.parse quotes the body in
+    // its message, and the body may carry a secret (a masked variable's value): never echo it.
+    const parseFailed = (err as { type?: unknown }).type === "entity.parse.failed";
+    const detail = parseFailed ? "the request body is not valid JSON" : (err as Error).message;
+    res.status(status).json({ message: `${status} ${STATUS_CODES[status] ?? "Bad request"} - ${detail}` });
     return;
   }
   process.stderr.write(`gitlab emulator: internal error: ${(err as Error)?.stack ?? String(err)}\n`);

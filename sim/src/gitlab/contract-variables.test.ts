@@ -132,6 +132,20 @@ describe("project variables", () => {
   });
 });
 
+describe("secrets in bad requests", () => {
+  it("a body that is not JSON is a 400 that does not quote it", async () => {
+    const secret = "Zm9vYmFyc2VjcmV0MTIzNDU2";
+    const res = await fetch(`${target.url}/api/v4${base}`, {
+      method: "POST",
+      headers: { "PRIVATE-TOKEN": target.token, "content-type": "application/json" },
+      body: `${secret}, "key": "${PREFIX}_BROKEN"`,
+    });
+    expect(res.status).toBe(400);
+    // JSON.parse quotes up to the first 10 characters of a long body, all of a short one.
+    expect(await res.text()).not.toContain(secret.slice(0, 8));
+  });
+});
+
 describe(`variables: who may${NEEDS_CONTROL}`, () => {
   it.skipIf(REAL_GITLAB)("read_api reads but may not write (403 insufficient_scope); a non-member gets 404 Project Not Found", async () => {
     const key = `${PREFIX}_ACCESS`;

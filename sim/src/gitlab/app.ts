@@ -5,6 +5,7 @@ import type { Emulator } from "./context.js";
 import { ApiError } from "./errors.js";
 import { injectFaults } from "./faults.js";
 import { gitHttp } from "./git-http.js";
+import { gitlabJsonContentType } from "./json-content-type.js";
 import { logRequests } from "./request-log.js";
 import { controlRouter } from "./routes/control.js";
 import { controlCiRouter } from "./routes/control-ci.js";
@@ -30,6 +31,7 @@ export function buildApp(emu: Emulator): Express {
   app.disable("x-powered-by");
   app.set("etag", false);
   app.set("query parser", "extended");
+  app.use(gitlabJsonContentType);
 
   const api = express.Router();
   api.use(injectFaults(emu.faults));

@@ -72,6 +72,13 @@ describe("git over HTTP", () => {
     expect((await client.clone(target.token, "someone-else")).result.code).toBe(0);
   });
 
+  it("the URL without .git works too", async () => {
+    const dir = `${client.home}/no-suffix`;
+    const cloned = await client.git(client.home, ["clone", "--quiet", `${target.url}/${client.projectPath}`, dir]);
+    expect(cloned.code, cloned.stderr).toBe(0);
+    expect((await client.must(dir, ["branch", "--show-current"])).stdout.trim()).toBe("main");
+  });
+
   it("without credentials or with a wrong token: 401 with GitLab's Basic challenge, and git fails to authenticate", async () => {
     const refs = `${client.remote}/info/refs?service=git-upload-pack`;
     const anonymous = await fetch(refs);

@@ -64,7 +64,8 @@ function plain(res: Response, status: number, text: string, headers: Record<stri
  */
 export function gitHttp(emu: Emulator): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
-    const m = /^\/(.+?)\.git(\/.*)?$/.exec(req.path);
+    // GitLab also answers the smart-HTTP paths without ".git" (git clone http://host/group/project).
+    const m = /^\/(.+?)\.git(\/.*)?$/.exec(req.path) ?? /^\/(.+?)(\/info\/refs|\/git-upload-pack|\/git-receive-pack)$/.exec(req.path);
     if (!m?.[1]) {
       next();
       return;

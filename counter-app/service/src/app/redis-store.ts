@@ -6,7 +6,8 @@ import type { ViewStore } from "./batcher.js";
 export const VIEWS_KEY = "pifleet:views";
 export const NODES_KEY = "pifleet:nodes";
 
-export type Redis = ReturnType<typeof newClient>;
+/** Named through the package, not inferred: an inferred type would spell out @redis/client's internal paths in the .d.ts. */
+export type Redis = ReturnType<typeof createClient>;
 
 /**
  * Exponential backoff with jitter, capped at 2 s: a restarted Redis is found
@@ -21,7 +22,7 @@ export function reconnectDelay(retries: number, random: () => number = Math.rand
  * A client that never queues commands while disconnected (so requests get a
  * 503 at once instead of hanging) and reconnects forever with backoff.
  */
-function newClient(url: string) {
+function newClient(url: string): Redis {
   return createClient({
     url,
     disableOfflineQueue: true,

@@ -188,7 +188,10 @@ function runBackend(
         },
       );
     });
-    req.on("aborted", () => child.kill("SIGTERM"));
+    // A client that goes away mid-transfer: stop the backend rather than leave it blocked on a pipe.
+    res.on("close", () => {
+      if (!res.writableFinished && child.exitCode === null) child.kill("SIGTERM");
+    });
   });
 }
 

@@ -127,6 +127,8 @@ describe(`pipelines${NEEDS_CONTROL}`, () => {
       expect(await ids("source=merge_request_event")).toEqual([second.pipeline.id]);
       expect(await ids(`sha=${first.pipeline.sha}`)).toEqual([first.pipeline.id]);
       expect(await ids("scope=branches")).toEqual([third.pipeline.id]);
+      expect(await ids("yaml_errors=true")).toEqual([]);
+      expect(await ids(`created_after=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`)).toEqual([]);
       expect(await ids("order_by=status&sort=asc")).toEqual([third.pipeline.id, second.pipeline.id, first.pipeline.id]);
       const paged = await call(target, "GET", `${base}/pipelines?ref=${branch}&per_page=2&page=2`);
       expect((paged.body as { id: number }[]).map((p) => p.id)).toEqual([first.pipeline.id]);

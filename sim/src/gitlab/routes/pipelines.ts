@@ -4,7 +4,7 @@ import { pipelineFacts, presentJob, presentPipeline, presentPipelineBasic } from
 import { CI_STATUSES, COMPLETED_STATUSES, ciState, PIPELINE_SOURCES, type SimCiJob, type SimPipeline } from "../ci-state.js";
 import type { Emulator } from "../context.js";
 import { paramError } from "../errors.js";
-import { enumParam, type Params, readParams, stringParam } from "../params.js";
+import { boolParam, enumParam, type Params, readParams, stringParam } from "../params.js";
 import { sendPage } from "../send-page.js";
 import { memberProject, projectRecord } from "./project-access.js";
 
@@ -52,6 +52,8 @@ export function pipelinesRouter(emu: Emulator): Router {
     const ref = stringParam(p, "ref");
     const sha = stringParam(p, "sha");
     const username = stringParam(p, "username");
+    // No pipeline of the sim has YAML errors or a name (workflow:name): these filters match none.
+    const matchesNone = boolParam(p, "yaml_errors") === true || stringParam(p, "name") !== undefined;
     const bounds = {
       createdAfter: timeParam(p, "created_after"),
       createdBefore: timeParam(p, "created_before"),
@@ -72,6 +74,7 @@ export function pipelinesRouter(emu: Emulator): Router {
     const between = (iso: string, after?: number, before?: number) =>
       (after === undefined || Date.parse(iso) > after) && (before === undefined || Date.parse(iso) < before);
     const pipelines = all.filter((x) => {
+      if (matchesNone) return false;
       const st = statusOf.get(x.id) ?? "created";
       if (scope === "running" && st !== "running") return false;
       if (scope === "pending" && st !== "pending") return false;

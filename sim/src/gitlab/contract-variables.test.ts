@@ -132,8 +132,8 @@ describe("project variables", () => {
   });
 });
 
-describe("secrets in bad requests", () => {
-  it("a body that is not JSON is a 400 that does not quote it", async () => {
+describe(`the emulator's errors${NEEDS_CONTROL}`, () => {
+  it.skipIf(REAL_GITLAB)("a body that is not JSON is a 400 that does not quote it", async () => {
     const secret = "Zm9vYmFyc2VjcmV0MTIzNDU2";
     const res = await fetch(`${target.url}/api/v4${base}`, {
       method: "POST",

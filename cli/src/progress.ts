@@ -22,8 +22,13 @@ export function createProgress(options: { quiet?: boolean; stream?: NodeJS.Write
   const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
   if (!stream.isTTY) {
     const stamp = () => new Date().toISOString();
+    // A log line per update, but not the same status again: Ansible reports a handler flush once per host.
+    let last = "";
     return {
-      update: (m) => stream.write(`${stamp()} ${m}\n`),
+      update: (m) => {
+        if (m !== last) stream.write(`${stamp()} ${m}\n`);
+        last = m;
+      },
       log: (m) => stream.write(`${stamp()} ${m}\n`),
       done: (m) => {
         if (m) stream.write(`${stamp()} ${m} (${elapsed()})\n`);

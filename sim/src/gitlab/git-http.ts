@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import type { Emulator } from "./context.js";
+import { triggerForPushes } from "./pipeline-triggers.js";
 import { ensureRepository, pathWithNamespace, recordPushes, refSnapshot, serialized } from "./repository.js";
 import type { Scope, SimProject, SimUser } from "./state.js";
 
@@ -111,7 +112,9 @@ async function serve(emu: Emulator, project: SimProject, user: SimUser, service:
     const before = await refSnapshot(dir);
     // Recorded before the response ends, so a client that pushed finds its events at once.
     await runBackend(emu, project, user, rest, req, res, async () => {
-      await recordPushes(emu, project, user, dir, before, await refSnapshot(dir));
+      const events = await recordPushes(emu, project, user, dir, before, await refSnapshot(dir));
+      // Pipelines are evaluated after the push has answered (pipelineTriggersSettled awaits them).
+      triggerForPushes(emu, project, events);
     });
   });
 }

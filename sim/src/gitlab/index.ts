@@ -9,6 +9,7 @@ import type { Emulator } from "./context.js";
 import { FaultQueue } from "./faults.js";
 import { checkListenHost } from "./listen-address.js";
 import { loadOrSeedState, lockStateDir, saveState, writeTokenFile } from "./persistence.js";
+import { pipelineTriggersSettled } from "./pipeline-triggers.js";
 import { RequestLog } from "./request-log.js";
 import { type SimState, seedState } from "./state.js";
 
@@ -32,6 +33,8 @@ export interface GitlabEmulator {
   groupId: number;
   /** Path of the 0600 file holding the admin token, when a stateDir was given. */
   tokenFile?: string;
+  /** Resolves when the pipelines that pushes and MR events started have been evaluated and recorded. */
+  pipelinesSettled(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -84,8 +87,10 @@ export async function startGitlabEmulator(options: GitlabEmulatorOptions = {}): 
     projectId: project.id,
     groupId: project.group_id,
     tokenFile,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
+    pipelinesSettled: () => pipelineTriggersSettled(emu),
+    close: async () => {
+      await pipelineTriggersSettled(emu);
+      await new Promise<void>((resolve, reject) => {
         server.close((err) => {
           unlock();
           dropRepos();
@@ -93,7 +98,8 @@ export async function startGitlabEmulator(options: GitlabEmulatorOptions = {}): 
           else resolve();
         });
         server.closeAllConnections();
-      }),
+      });
+    },
   };
 }
 

@@ -4,6 +4,7 @@ import { caller, type Emulator } from "../context.js";
 import { ApiError, notFound, paramError, validationError } from "../errors.js";
 import { pageRequest, paginate } from "../pagination.js";
 import { boolParam, enumParam, readParams, stringParam } from "../params.js";
+import { triggerForMergeRequest, triggerForPushes } from "../pipeline-triggers.js";
 import { presentUserBasic } from "../present.js";
 import {
   branchHead,
@@ -132,6 +133,9 @@ export function mergeRequestsRouter(emu: Emulator): Router {
     };
     emu.state.mergeRequests.push(mr);
     emu.save();
+    // Opening an MR runs its merge-request pipeline on the source branch's head (evaluated after this answers).
+    const head = await branchHead(dir, source);
+    if (head) triggerForMergeRequest(emu, project, mr, head, caller(res).user.id);
     res.status(201).json(await present(project, mr, true));
   });
 
@@ -175,8 +179,9 @@ export function mergeRequestsRouter(emu: Emulator): Router {
         before.set(`refs/heads/${mr.source_branch}`, sha);
         after.set(`refs/heads/${mr.source_branch}`, ZERO_SHA);
       }
-      await recordPushes(emu, project, user, dir, before, after);
+      const events = await recordPushes(emu, project, user, dir, before, after);
       emu.save();
+      triggerForPushes(emu, project, events);
     });
     res.json(await present(project, mr, true));
   });

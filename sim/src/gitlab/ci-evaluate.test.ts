@@ -1,0 +1,71 @@
+import { recordingRunner } from "@pifleet/io";
+import { describe, expect, it } from "vitest";
+import { evaluatePipeline, mapEvaluation } from "./ci-evaluate.js";
+
+// Recorded from gitlab-ci-local 4.73.0 on a two-stage file, evaluated for a merge_request_event
+// (deploy's rule asks for a push, so gitlab-ci-local reports it as when: never).
+const LIST_JSON =
+  '[\n  {\n    "name": "build",\n    "description": "",\n    "stage": "build",\n    "when": "on_success",\n    "allow_failure": false\n  },\n  {\n    "name": "deploy",\n    "description": "",\n    "stage": "deploy",\n    "when": "never",\n    "allow_failure": false,\n    "needs": [\n      {\n        "job": "build",\n        "artifacts": true,\n        "optional": false\n      }\n    ],\n    "rules": [\n      {\n        "if": "$CI_PIPELINE_SOURCE == \\"push\\""\n      }\n    ]\n  },\n  {\n    "name": "manual-job",\n    "description": "",\n    "stage": "deploy",\n    "when": "manual",\n    "allow_failure": false\n  }\n]\n';
+const PREVIEW =
+  '---\nstages:\n  - .pre\n  - build\n  - deploy\n  - .post\nbuild:\n  stage: build\n  tags:\n    - pi\n  script:\n    - echo b\ndeploy:\n  stage: deploy\n  tags:\n    - pi\n    - deploy\n  needs:\n    - job: build\n      artifacts: true\n      optional: false\n  rules:\n    - if: $CI_PIPELINE_SOURCE == "push"\n  script:\n    - echo d\nmanual-job:\n  stage: deploy\n  when: manual\n  script:\n    - echo m\n';
+
+describe("mapEvaluation", () => {
+  it("keeps the jobs whose rules matched, with stage, when, tags and needs from gitlab-ci-local's output", () => {
+    const evaluation = mapEvaluation(LIST_JSON, PREVIEW);
+    expect(evaluation).toEqual({
+      kind: "jobs",
+      stages: [".pre", "build", "deploy", ".post"],
+      jobs: [
+        { name: "build", stage: "build", when: "on_success", allow_failure: false, tag_list: ["pi"], needs: undefined },
+        { name: "manual-job", stage: "deploy", when: "manual", allow_failure: false, tag_list: [], needs: undefined },
+      ],
+    });
+  });
+
+  it("reads the JSON after warnings gitlab-ci-local prints first", () => {
+    const evaluation = mapEvaluation(` WARN  something\n${LIST_JSON}`, PREVIEW);
+    expect(evaluation.kind === "jobs" && evaluation.jobs.map((j) => j.name)).toEqual(["build", "manual-job"]);
+  });
+});
+
+describe("evaluatePipeline", () => {
+  it("checks the commit out and passes the event's variables to gitlab-ci-local under a timeout", async () => {
+    const runner = recordingRunner((call) => {
+      if (call.args.includes("--list-json")) return { stdout: LIST_JSON };
+      if (call.args.includes("--preview")) return { stdout: PREVIEW };
+      return undefined;
+    });
+    const evaluation = await evaluatePipeline({
+      repoDir: "/repo.git",
+      sha: "a".repeat(40),
+      variables: { CI_PIPELINE_SOURCE: "merge_request_event" },
+      runner,
+      program: "gcl",
+    });
+    expect(evaluation.kind).toBe("jobs");
+    const list = runner.calls.find((c) => c.args.includes("--list-json"));
+    expect(list?.program).toBe("gcl");
+    expect(list?.args).toEqual(expect.arrayContaining(["--variable", "CI_PIPELINE_SOURCE=merge_request_event"]));
+    expect(runner.calls.map((c) => c.args[0])).toEqual(["--git-dir", "clone", "-C", "--list-json", "--preview"]);
+  });
+
+  it("creates nothing for a commit without .gitlab-ci.yml", async () => {
+    const runner = recordingRunner((call) => (call.args.includes("cat-file") ? { code: 128 } : undefined));
+    const evaluation = await evaluatePipeline({ repoDir: "/repo.git", sha: "b".repeat(40), variables: {}, runner });
+    expect(evaluation).toEqual({ kind: "jobs", stages: [], jobs: [] });
+    expect(runner.calls).toHaveLength(1);
+  });
+
+  it("reports an invalid configuration as yaml errors", async () => {
+    const runner = recordingRunner((call) =>
+      call.args.includes("--list-json")
+        ? {
+            code: 1,
+            stderr: "Using fallback git remote data\nYAMLException: unexpected end of the stream within a flow collection (2:1)\n",
+          }
+        : undefined,
+    );
+    const evaluation = await evaluatePipeline({ repoDir: "/repo.git", sha: "c".repeat(40), variables: {}, runner });
+    expect(evaluation).toEqual({ kind: "invalid", yamlErrors: "unexpected end of the stream within a flow collection (2:1)" });
+  });
+});

@@ -1,0 +1,128 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type ProcessRunner, processRunner } from "@pifleet/io";
+import { parse } from "yaml";
+
+/**
+ * Which jobs GitLab would create for one commit and event, as gitlab-ci-local evaluates the
+ * commit's .gitlab-ci.yml: `--list-json` gives the jobs with rules applied (a job whose rules do
+ * not match reads `when: never`), `--preview` the expanded configuration (for tags, which
+ * --list-json leaves out). We read their output; we interpret no YAML rules of our own.
+ */
+
+/**
+ * gitlab-ci-local is a devDependency of the repository root (4.73.0, the newest that runs on
+ * Node 20); npm workspaces hoist its binary to <root>/node_modules/.bin, three levels above this
+ * file's folder (sim/src/gitlab or sim/dist/gitlab).
+ */
+export const GITLAB_CI_LOCAL = resolve(dirname(fileURLToPath(import.meta.url)), "../../../node_modules/.bin/gitlab-ci-local");
+
+/** gitlab-ci-local hangs forever on a needs cycle: every call is killed after this long. */
+export const EVALUATE_TIMEOUT_MS = 60_000;
+
+export interface EvaluatedJob {
+  name: string;
+  stage: string;
+  /** on_success, manual, always, delayed … (never-jobs are dropped). */
+  when: string;
+  allow_failure: boolean;
+  tag_list: string[];
+  /** Job names from needs:, or undefined when the job has no needs: (stage order applies). */
+  needs: string[] | undefined;
+}
+
+export type Evaluation =
+  | { kind: "jobs"; stages: string[]; jobs: EvaluatedJob[] }
+  /** The configuration is invalid: GitLab creates a failed pipeline carrying yaml_errors. */
+  | { kind: "invalid"; yamlErrors: string };
+
+export interface EvaluateOptions {
+  /** A bare repository holding the commit. */
+  repoDir: string;
+  sha: string;
+  /** GitLab's predefined variables for the event (passed as --variable KEY=VALUE). */
+  variables: Record<string, string>;
+  runner?: ProcessRunner;
+  timeoutMs?: number;
+  program?: string;
+}
+
+interface ListedJob {
+  name: string;
+  stage: string;
+  when: string;
+  allow_failure: boolean | { exit_codes: number[] };
+  needs?: { job: string }[];
+}
+
+/** Evaluates the commit's pipeline in a throw-away checkout of it (gitlab-ci-local copies only git-tracked files). */
+export async function evaluatePipeline(options: EvaluateOptions): Promise<Evaluation> {
+  const runner = options.runner ?? processRunner;
+  const program = options.program ?? GITLAB_CI_LOCAL;
+  const timeoutMs = options.timeoutMs ?? EVALUATE_TIMEOUT_MS;
+  // No .gitlab-ci.yml in the commit: GitLab creates no pipeline.
+  const hasConfig = await runner.run("git", ["--git-dir", options.repoDir, "cat-file", "-e", `${options.sha}:.gitlab-ci.yml`], {
+    allowFailure: true,
+    describe: "git cat-file",
+  });
+  if (hasConfig.code !== 0) return { kind: "jobs", stages: [], jobs: [] };
+  const work = mkdtempSync(join(tmpdir(), "pifleet-ci-evaluate-"));
+  try {
+    await runner.run("git", ["clone", "--quiet", "--shared", "--no-checkout", options.repoDir, work], { describe: "git clone" });
+    await runner.run("git", ["-C", work, "checkout", "--quiet", "--detach", options.sha], { describe: "git checkout" });
+    const vars = Object.entries(options.variables).flatMap(([k, v]) => ["--variable", `${k}=${v}`]);
+    // These are GitLab's own predefined variables, set on purpose: silence gitlab-ci-local's warning.
+    // (One comma-separated value: given twice, gitlab-ci-local 4.73 crashes with "split is not a function".)
+    const names = Object.keys(options.variables);
+    const ignore = names.length > 0 ? ["--ignore-predefined-vars", names.join(",")] : [];
+    const common = { cwd: work, allowFailure: true, timeoutMs, env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" } };
+    const listed = await runner.run(program, ["--list-json", ...vars, ...ignore], { ...common, describe: "gitlab-ci-local --list-json" });
+    if (listed.code !== 0) return { kind: "invalid", yamlErrors: configError(listed.stderr, listed.stdout) };
+    const preview = await runner.run(program, ["--preview", ...vars, ...ignore], { ...common, describe: "gitlab-ci-local --preview" });
+    if (preview.code !== 0) return { kind: "invalid", yamlErrors: configError(preview.stderr, preview.stdout) };
+    return mapEvaluation(listed.stdout, preview.stdout);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** The JSON array in --list-json's stdout (warnings may come before it). */
+function jsonArray(stdout: string): ListedJob[] {
+  const start = stdout.indexOf("[");
+  if (start < 0) throw new Error("gitlab-ci-local --list-json printed no JSON array");
+  return JSON.parse(stdout.slice(start)) as ListedJob[];
+}
+
+/** Maps recorded --list-json and --preview output to the jobs GitLab would create (pure: unit-tested on recorded output). */
+export function mapEvaluation(listJson: string, preview: string): Evaluation {
+  const listed = jsonArray(listJson);
+  const config = (parse(preview.replace(/^---\n/, "")) ?? {}) as Record<string, unknown>;
+  const stages = Array.isArray(config.stages) ? config.stages.map(String) : [".pre", "build", "test", "deploy", ".post"];
+  const jobs = listed
+    .filter((j) => j.when !== "never")
+    .map((j): EvaluatedJob => {
+      const raw = config[j.name] as { tags?: unknown } | undefined;
+      const tags = Array.isArray(raw?.tags) ? raw.tags.map(String) : [];
+      return {
+        name: j.name,
+        stage: j.stage,
+        when: j.when,
+        allow_failure: j.allow_failure !== false,
+        tag_list: tags,
+        needs: j.needs?.map((n) => n.job),
+      };
+    });
+  return { kind: "jobs", stages, jobs };
+}
+
+/** The first meaningful line of gitlab-ci-local's complaint, as GitLab's yaml_errors shows one sentence. */
+function configError(stderr: string, stdout: string): string {
+  const lines = `${stderr}\n${stdout}`.split("\n").map((l) => l.trim());
+  const found =
+    lines.find((l) => /Exception|invalid|Error:/i.test(l) && !/Command failed|No such remote/.test(l)) ??
+    lines.find((l) => l.length > 0) ??
+    "unknown error";
+  return found.replace(/^(YAMLException|Error):\s*/, "");
+}

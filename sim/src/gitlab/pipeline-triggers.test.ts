@@ -1,0 +1,98 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { type GitlabEmulator, startGitlabEmulator } from "./index.js";
+import { GitClient } from "./test-support/git-client.js";
+import type { Target } from "./test-support/target.js";
+
+// One real run: a .gitlab-ci.yml pushed with git is evaluated by gitlab-ci-local into the pipeline GitLab would create.
+const CI_YAML = `stages: [build, deploy]
+build:
+  stage: build
+  tags: [pi]
+  script: [echo build]
+deploy:
+  stage: deploy
+  tags: [pi, deploy]
+  rules:
+    - if: $CI_PIPELINE_SOURCE == "push" && $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH
+  script: [echo deploy]
+plan:
+  stage: build
+  rules:
+    - if: $CI_PIPELINE_SOURCE == "merge_request_event"
+  script: [echo plan]
+`;
+
+let gl: GitlabEmulator | undefined;
+let client: GitClient | undefined;
+afterEach(async () => {
+  client?.cleanup();
+  await gl?.close();
+  gl = undefined;
+});
+
+async function api<T>(path: string, init?: RequestInit): Promise<T> {
+  if (!gl) throw new Error("no emulator");
+  const res = await fetch(`${gl.url}/api/v4${path}`, {
+    ...init,
+    headers: { "PRIVATE-TOKEN": gl.adminToken, "Content-Type": "application/json" },
+  });
+  expect(res.ok).toBe(true);
+  return (await res.json()) as T;
+}
+
+interface Pipeline {
+  id: number;
+  ref: string;
+  sha: string;
+  source: string;
+  status: string;
+}
+interface Job {
+  name: string;
+  stage: string;
+  status: string;
+  tag_list: string[];
+}
+
+describe("pipeline triggers", () => {
+  it("a push to the default branch and an opened MR create GitLab's pipelines, evaluated by gitlab-ci-local", async () => {
+    gl = await startGitlabEmulator({ host: "127.0.0.1", port: 0 });
+    const target: Target = { ...gl, token: gl.adminToken, mrIid: 1, real: false };
+    client = new GitClient(target, "pifleet/infra");
+    const { dir } = await client.clone();
+    const sha = await client.commit(dir, ".gitlab-ci.yml", CI_YAML, "ci");
+    await client.must(dir, ["push", "--quiet", "origin", "HEAD:main"]);
+    await gl.pipelinesSettled();
+
+    const [push] = await api<Pipeline[]>(`/projects/${gl.projectId}/pipelines`);
+    expect(push).toMatchObject({ ref: "main", sha, source: "push", status: "pending" });
+    const jobs = await api<Job[]>(`/projects/${gl.projectId}/pipelines/${push?.id}/jobs`);
+    expect(jobs.map((j) => [j.name, j.stage, j.status, j.tag_list]).sort()).toEqual([
+      ["build", "build", "pending", ["pi"]],
+      ["deploy", "deploy", "created", ["pi", "deploy"]],
+    ]);
+    // No runner serves the project: the pending job says it is stuck, as GitLab's job page does.
+    const buildId = (jobs as (Job & { id: number })[]).find((j) => j.name === "build")?.id;
+    const trace = await fetch(`${gl.url}/api/v4/projects/${gl.projectId}/jobs/${buildId}/trace`, {
+      headers: { "PRIVATE-TOKEN": gl.adminToken },
+    });
+    expect(await trace.text()).toContain("This job is stuck");
+
+    await client.commit(dir, "b.txt", "b\n", "branch");
+    await client.must(dir, ["push", "--quiet", "origin", "HEAD:feature"]);
+    await api(`/projects/${gl.projectId}/merge_requests`, {
+      method: "POST",
+      body: JSON.stringify({ title: "feature", source_branch: "feature", target_branch: "main" }),
+    });
+    await gl.pipelinesSettled();
+    const all = await api<Pipeline[]>(`/projects/${gl.projectId}/pipelines`);
+    const mrPipeline = all.find((p) => p.source === "merge_request_event");
+    expect(mrPipeline?.ref).toMatch(/^refs\/merge-requests\/\d+\/head$/);
+    const mrJobs = await api<Job[]>(`/projects/${gl.projectId}/pipelines/${mrPipeline?.id}/jobs`);
+    expect(mrJobs.map((j) => j.name).sort()).toEqual(["build", "plan"]);
+    // The branch push made its own push pipeline, without the default-branch-only deploy.
+    const branch = all.find((p) => p.ref === "feature");
+    const branchJobs = await api<Job[]>(`/projects/${gl.projectId}/pipelines/${branch?.id}/jobs`);
+    expect(branchJobs.map((j) => j.name)).toEqual(["build"]);
+  }, 30_000);
+});

@@ -49,6 +49,19 @@ describe("evaluatePipeline", () => {
     expect(runner.calls.map((c) => c.args[0])).toEqual(["--git-dir", "clone", "-C", "--list-json", "--preview"]);
   });
 
+  it("creates nothing when gitlab-ci-local's rules engine says the workflow rules match none", async () => {
+    const withWorkflow = `${PREVIEW}workflow:\n  rules:\n    - if: $CI_COMMIT_TAG\n`;
+    const runner = recordingRunner((call) => {
+      if (call.args.includes("--file"))
+        return { stdout: '[{"name":"pifleet-workflow-probe","stage":"test","when":"never","allow_failure":false}]' };
+      if (call.args.includes("--list-json")) return { stdout: LIST_JSON };
+      if (call.args.includes("--preview")) return { stdout: withWorkflow };
+      return undefined;
+    });
+    const evaluation = await evaluatePipeline({ repoDir: "/repo.git", sha: "d".repeat(40), variables: {}, runner });
+    expect(evaluation).toEqual({ kind: "jobs", stages: [], jobs: [] });
+  });
+
   it("creates nothing for a commit without .gitlab-ci.yml", async () => {
     const runner = recordingRunner((call) => (call.args.includes("cat-file") ? { code: 128 } : undefined));
     const evaluation = await evaluatePipeline({ repoDir: "/repo.git", sha: "b".repeat(40), variables: {}, runner });

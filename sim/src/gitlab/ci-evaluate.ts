@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -82,10 +82,30 @@ export async function evaluatePipeline(options: EvaluateOptions): Promise<Evalua
     if (listed.code !== 0) return { kind: "invalid", yamlErrors: configError(listed.stderr, listed.stdout) };
     const preview = await runner.run(program, ["--preview", ...vars, ...ignore], { ...common, describe: "gitlab-ci-local --preview" });
     if (preview.code !== 0) return { kind: "invalid", yamlErrors: configError(preview.stderr, preview.stdout) };
+    const rules = workflowRules(preview.stdout);
+    if (rules !== undefined) {
+      // gitlab-ci-local 4.73 applies workflow:rules' variables but never drops a pipeline. Its own rules
+      // engine decides instead: the workflow rules become the rules of a one-job probe file (JSON is
+      // YAML), and a probe that reads `when: never` means GitLab would create no pipeline.
+      const probe = ".pifleet-workflow-probe.yml";
+      writeFileSync(join(work, probe), JSON.stringify({ "pifleet-workflow-probe": { script: ["true"], rules } }));
+      const probed = await runner.run(program, ["--file", probe, "--list-json", ...vars, ...ignore], {
+        ...common,
+        describe: "gitlab-ci-local --list-json (workflow probe)",
+      });
+      if (probed.code !== 0) return { kind: "invalid", yamlErrors: configError(probed.stderr, probed.stdout) };
+      if (jsonArray(probed.stdout).every((j) => j.when === "never")) return { kind: "jobs", stages: [], jobs: [] };
+    }
     return mapEvaluation(listed.stdout, preview.stdout);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** workflow:rules from the expanded configuration (--preview), or undefined when it has none. */
+function workflowRules(preview: string): unknown[] | undefined {
+  const config = (parse(preview.replace(/^---\n/, "")) ?? {}) as { workflow?: { rules?: unknown } };
+  return Array.isArray(config.workflow?.rules) ? config.workflow.rules : undefined;
 }
 
 /** The JSON array in --list-json's stdout (warnings may come before it). */

@@ -4,7 +4,12 @@ import { GitClient } from "./test-support/git-client.js";
 import type { Target } from "./test-support/target.js";
 
 // One real run: a .gitlab-ci.yml pushed with git is evaluated by gitlab-ci-local into the pipeline GitLab would create.
-const CI_YAML = `stages: [build, deploy]
+const CI_YAML = `workflow:
+  rules:
+    - if: $CI_COMMIT_TAG =~ /^skip-/
+      when: never
+    - when: always
+stages: [build, deploy]
 build:
   stage: build
   tags: [pi]
@@ -94,5 +99,15 @@ describe("pipeline triggers", () => {
     const branch = all.find((p) => p.ref === "feature");
     const branchJobs = await api<Job[]>(`/projects/${gl.projectId}/pipelines/${branch?.id}/jobs`);
     expect(branchJobs.map((j) => j.name)).toEqual(["build"]);
+
+    // workflow:rules that match nothing: GitLab creates no pipeline; another tag gets one.
+    await client.must(dir, ["tag", "skip-1"]);
+    await client.must(dir, ["tag", "v1"]);
+    await client.must(dir, ["push", "--quiet", "origin", "skip-1", "v1"]);
+    await gl.pipelinesSettled();
+    // (The list shows no tag flag, as GitLab's does not: the refs tell.)
+    const refs = (await api<Pipeline[]>(`/projects/${gl.projectId}/pipelines`)).map((p) => p.ref);
+    expect(refs).toContain("v1");
+    expect(refs).not.toContain("skip-1");
   }, 30_000);
 });

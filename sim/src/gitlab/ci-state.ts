@@ -91,6 +91,8 @@ export interface SimPipeline {
   user_id: number;
   created_at: string;
   updated_at: string;
+  /** The configuration error of a pipeline GitLab could not create jobs for (it is then failed); absent otherwise. */
+  yaml_errors?: string | null;
 }
 
 export interface SimCiJob {

@@ -109,5 +109,15 @@ describe("pipeline triggers", () => {
     const refs = (await api<Pipeline[]>(`/projects/${gl.projectId}/pipelines`)).map((p) => p.ref);
     expect(refs).toContain("v1");
     expect(refs).not.toContain("skip-1");
+
+    // Invalid YAML: a failed pipeline with yaml_errors, as GitLab shows it.
+    await client.commit(dir, ".gitlab-ci.yml", "a: [\n", "broken");
+    await client.must(dir, ["push", "--quiet", "origin", "HEAD:broken"]);
+    await gl.pipelinesSettled();
+    const [failed] = await api<Pipeline[]>(`/projects/${gl.projectId}/pipelines?ref=broken`);
+    const detail = await api<Pipeline & { yaml_errors: string | null }>(`/projects/${gl.projectId}/pipelines/${failed?.id}`);
+    expect(detail.status).toBe("failed");
+    expect(detail.yaml_errors).toMatch(/flow collection/);
+    expect((await api<Pipeline[]>(`/projects/${gl.projectId}/pipelines?yaml_errors=true`)).map((p) => p.id)).toEqual([failed?.id]);
   }, 30_000);
 });

@@ -136,15 +136,14 @@ async function createFor(emu: Emulator, project: SimProject, t: Trigger): Promis
 
 /**
  * Stores what GitLab would show for the evaluation: no jobs → no pipeline; an invalid configuration
- * → a failed pipeline (its yaml error in the control-API view); else the pipeline with its jobs,
+ * → a failed pipeline with yaml_errors; else the pipeline with its jobs,
  * those of the first stage pending (or manual), the rest created.
  */
 export function recordEvaluation(emu: Emulator, project: SimProject, t: Trigger, evaluation: Evaluation): SimPipeline | undefined {
   if (evaluation.kind === "invalid") {
     const { pipeline } = createPipeline(emu, pipelineSpec(project, t, []));
-    const map = yamlErrorsByEmu.get(emu) ?? new Map<number, string>();
-    yamlErrorsByEmu.set(emu, map);
-    map.set(pipeline.id, evaluation.yamlErrors);
+    pipeline.yaml_errors = evaluation.yamlErrors;
+    emu.save();
     return pipeline;
   }
   if (evaluation.jobs.length === 0) return undefined;
@@ -171,12 +170,6 @@ function pipelineSpec(project: SimProject, t: Trigger, jobs: NewJob[]): NewPipel
 /** A job starts at once when it is in the first stage, or has `needs: []`. */
 function startsNow(j: EvaluatedJob, first: number, stage: number): boolean {
   return (j.needs !== undefined && j.needs.length === 0) || stage === first;
-}
-
-/** Yaml errors of invalid-configuration pipelines by pipeline id (SimPipeline has no field for them yet). */
-const yamlErrorsByEmu = new WeakMap<Emulator, Map<number, string>>();
-export function pipelineYamlErrors(emu: Emulator, pipelineId: number): string | undefined {
-  return yamlErrorsByEmu.get(emu)?.get(pipelineId);
 }
 
 /**

@@ -52,8 +52,9 @@ export function pipelinesRouter(emu: Emulator): Router {
     const ref = stringParam(p, "ref");
     const sha = stringParam(p, "sha");
     const username = stringParam(p, "username");
-    // No pipeline of the sim has YAML errors or a name (workflow:name): these filters match none.
-    const matchesNone = boolParam(p, "yaml_errors") === true || stringParam(p, "name") !== undefined;
+    // yaml_errors=true: only pipelines with a configuration error. No sim pipeline has a name (workflow:name): that filter matches none.
+    const withYamlErrors = boolParam(p, "yaml_errors") === true;
+    const matchesNone = stringParam(p, "name") !== undefined;
     const bounds = {
       createdAfter: timeParam(p, "created_after"),
       createdBefore: timeParam(p, "created_before"),
@@ -75,6 +76,7 @@ export function pipelinesRouter(emu: Emulator): Router {
       (after === undefined || Date.parse(iso) > after) && (before === undefined || Date.parse(iso) < before);
     const pipelines = all.filter((x) => {
       if (matchesNone) return false;
+      if (withYamlErrors && !x.yaml_errors) return false;
       const st = statusOf.get(x.id) ?? "created";
       if (scope === "running" && st !== "running") return false;
       if (scope === "pending" && st !== "pending") return false;

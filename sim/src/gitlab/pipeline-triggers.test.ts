@@ -82,6 +82,8 @@ describe("pipeline triggers", () => {
       headers: { "PRIVATE-TOKEN": gl.adminToken },
     });
     expect(await trace.text()).toContain("This job is stuck");
+    const view = (await (await fetch(`${gl.url}/-/sim/jobs/${buildId}`)).json()) as { stuck_reason: string | null };
+    expect(view.stuck_reason).toMatch(/^This job is stuck because the project doesn't have any runners online/);
 
     await client.commit(dir, "b.txt", "b\n", "branch");
     await client.must(dir, ["push", "--quiet", "origin", "HEAD:feature"]);

@@ -4,6 +4,7 @@ import { createPipeline, type NewJob, type NewPipeline, updateJob, whyRunnerCann
 import type { PipelineSource, SimCiJob, SimPipeline } from "./ci-state.js";
 import type { Emulator } from "./context.js";
 import { defaultBranch, existingRepository, pathWithNamespace, ZERO_SHA } from "./repository.js";
+import { isOnline } from "./runner-model.js";
 import type { SimMergeRequest, SimProject, SimPushEvent } from "./state.js";
 
 /**
@@ -178,7 +179,7 @@ function startsNow(j: EvaluatedJob, first: number, stage: number): boolean {
  */
 export function markIfStuck(emu: Emulator, job: SimCiJob, pipeline: SimPipeline): string | undefined {
   if (job.status !== "pending") return undefined;
-  const candidates = emu.state.runners.filter((r) => !r.paused);
+  const candidates = emu.state.runners.filter((r) => !r.paused && isOnline(r.contacted_at, emu.now()));
   const able = candidates.filter((r) => whyRunnerCannotPick(emu, r, job, pipeline) === undefined);
   const map = stuckReasons.get(emu) ?? new Map<number, string>();
   stuckReasons.set(emu, map);

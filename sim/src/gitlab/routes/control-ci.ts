@@ -6,6 +6,7 @@ import type { Emulator } from "../context.js";
 import { ApiError, paramError } from "../errors.js";
 import { findProject } from "../lookup.js";
 import { boolParam, enumParam, intParam, type Params, readParams, requireParam, stringParam, tagListParam } from "../params.js";
+import { stuckReason } from "../pipeline-triggers.js";
 
 /** Reads a job change (status, runner, log) from a control request body. */
 function jobChange(p: Params) {
@@ -58,6 +59,13 @@ export function controlCiRouter(emu: Emulator): Router {
       jobs,
     });
     res.status(201).json({ pipeline: presentPipeline(emu, created.pipeline), jobs: created.jobs.map((j) => presentJob(emu, j)) });
+  });
+
+  // A job as the API shows it, plus what only GitLab's job page shows: why a pending job is stuck.
+  r.get("/jobs/:id", (req, res) => {
+    const job = findCiJob(emu, req.params.id);
+    if (!job) throw new ApiError(404, { message: `404 Job Not Found (no job ${req.params.id})` });
+    res.json({ ...presentJob(emu, job), stuck_reason: stuckReason(emu, job.id) ?? null });
   });
 
   // Move a job: {status?, runner_id?, system_id?, failure_reason?, trace?, append_trace?}.

@@ -87,7 +87,7 @@ describe("pipeline triggers", () => {
 
     await client.commit(dir, "b.txt", "b\n", "branch");
     await client.must(dir, ["push", "--quiet", "origin", "HEAD:feature"]);
-    await api(`/projects/${gl.projectId}/merge_requests`, {
+    const mr = await api<{ iid: number }>(`/projects/${gl.projectId}/merge_requests`, {
       method: "POST",
       body: JSON.stringify({ title: "feature", source_branch: "feature", target_branch: "main" }),
     });
@@ -101,6 +101,14 @@ describe("pipeline triggers", () => {
     const branch = all.find((p) => p.ref === "feature");
     const branchJobs = await api<Job[]>(`/projects/${gl.projectId}/pipelines/${branch?.id}/jobs`);
     expect(branchJobs.map((j) => j.name)).toEqual(["build"]);
+
+    // Merging is a push to the default branch: its merge commit gets a push pipeline with deploy.
+    const merged = await api<{ merge_commit_sha: string }>(`/projects/${gl.projectId}/merge_requests/${mr.iid}/merge`, { method: "PUT" });
+    await gl.pipelinesSettled();
+    const [onMain] = await api<Pipeline[]>(`/projects/${gl.projectId}/pipelines?ref=main`);
+    expect(onMain).toMatchObject({ sha: merged.merge_commit_sha, source: "push" });
+    const mainJobs = await api<Job[]>(`/projects/${gl.projectId}/pipelines/${onMain?.id}/jobs`);
+    expect(mainJobs.map((j) => j.name).sort()).toEqual(["build", "deploy"]);
 
     // workflow:rules that match nothing: GitLab creates no pipeline; another tag gets one.
     await client.must(dir, ["tag", "skip-1"]);
@@ -121,5 +129,5 @@ describe("pipeline triggers", () => {
     expect(detail.status).toBe("failed");
     expect(detail.yaml_errors).toMatch(/flow collection/);
     expect((await api<Pipeline[]>(`/projects/${gl.projectId}/pipelines?yaml_errors=true`)).map((p) => p.id)).toEqual([failed?.id]);
-  }, 30_000);
+  }, 60_000);
 });

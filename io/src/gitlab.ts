@@ -142,7 +142,7 @@ export interface GitlabTransportOptions {
 }
 
 /** Bound for paginate: 100 pages of 100 items. */
-export const MAX_PAGES = 100;
+const MAX_PAGES = 100;
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 

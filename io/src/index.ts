@@ -15,7 +15,6 @@ export {
   gitlabApiUrl,
   gitlabTransport,
   isRetryable,
-  MAX_PAGES,
   parseRetryAfter,
   type RetryHooks,
   type RetryPolicy,

@@ -4,8 +4,9 @@ import { join, resolve } from "node:path";
 import { EnvironmentError, InputError, OperationError, PifleetError } from "@pifleet/fleet";
 import { writeFileAtomic } from "@pifleet/io";
 import { ensureArm64Credentials } from "./binfmt.js";
-import { renderFleetYaml, renderKnownHosts } from "./fleet-file.js";
+import { renderKnownHosts } from "./fleet-file.js";
 import { gitlabRunning, startGitlab } from "./gitlab-process.js";
+import { growSim, writeFleetFile } from "./grow.js";
 import { ensureAptProxy, ensureLxcfs, withHostLock } from "./host-services.js";
 import { ensureNodeImage, machineMirror, type ProgressFn } from "./image.js";
 import { instanceIdFor, parseMemory, pickSubnet, planLayout, SIM_ARCHES, type SimArch, type SimLayout } from "./layout.js";
@@ -55,13 +56,14 @@ async function createSimNetwork(dir: string, options: Omit<Parameters<typeof pla
 
 /** An existing sim in dir is started again (stopped nodes, emulator) rather than created twice. */
 async function resume(state: SimRecord, options: { nodes: number; arch: SimArch }, progress: ProgressFn): Promise<SimStatus> {
-  const { layout } = state;
-  if (layout.nodes.length !== options.nodes || layout.arch !== options.arch) {
+  if (state.layout.nodes.length > options.nodes || state.layout.arch !== options.arch) {
     throw new InputError(
-      `a sim with ${layout.nodes.length} ${layout.arch} nodes is already up in ${layout.dir}`,
-      `Run \`pifleet sim down --dir ${layout.dir}\` first, or use another --dir.`,
+      `a sim with ${state.layout.nodes.length} ${state.layout.arch} nodes is already up in ${state.layout.dir}`,
+      `A live sim only grows (--nodes ${state.layout.nodes.length + 1} plugs in one more Pi). To start over, run \`pifleet sim down --dir ${state.layout.dir}\`, or use another --dir.`,
     );
   }
+  if (state.layout.nodes.length < options.nodes) await growSim(state, options.nodes, progress);
+  const { layout } = state;
   const containers = await simContainers(layout.instance);
   for (const c of containers) {
     if (c.state === "paused") await docker(["unpause", c.name]);
@@ -91,7 +93,7 @@ async function startEmulatorAndWriteFleet(state: SimRecord): Promise<void> {
   const gitlab = await startGitlab(layout.files, layout.network.gateway);
   state.gitlab = { url: gitlab.url, projectId: gitlab.projectId };
   await writeState(state);
-  await writeFileAtomic(layout.files.fleet, renderFleetYaml(layout, state.gitlab));
+  await writeFleetFile(state);
 }
 
 /**
@@ -159,8 +161,7 @@ async function createSim(
     progress("starting the GitLab API emulator");
     await startEmulatorAndWriteFleet(state);
   } else {
-    // No emulator: the fleet file still needs a GitLab; name where the emulator would listen.
-    await writeFileAtomic(layout.files.fleet, renderFleetYaml(layout, { url: `http://${layout.network.gateway}`, projectId: 1 }));
+    await writeFleetFile(state);
   }
 
   progress("waiting for sshd on every node");

@@ -107,6 +107,13 @@ export function checkFleet(doc: unknown): FleetProblem[] {
     if (p.nodes !== undefined && p.select !== undefined) {
       problems.push({ path: ["pools", i, "select"], message: `runner pool "${name}" has both nodes and select; use one` });
     }
+    const executor = str(p.executor) ?? "docker";
+    if (p.dockerSocket === true && executor !== "docker") {
+      problems.push({
+        path: ["pools", i, "dockerSocket"],
+        message: `runner pool "${name}" has dockerSocket: true but executor ${executor}; only docker-executor jobs get the socket mounted, so use executor: docker or drop dockerSocket`,
+      });
+    }
     strings(p.nodes).forEach((n, j) => {
       if (!seenNames.has(n)) problems.push({ path: ["pools", i, "nodes", j], message: `runner pool "${name}" names unknown node "${n}"` });
     });

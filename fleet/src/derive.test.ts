@@ -38,8 +38,11 @@ describe("job capacity", () => {
   it("keeps at least one slot on a node too small for one job", () => {
     expect(jobCapacity(node({ memoryMiB: 1024 }), pool({ jobMemoryMiB: 1024 }), 512)).toEqual({ jobs: 1, limitedBy: "memory" });
   });
-  it("gives each reference Pi the capacity of its largest pool", () => {
-    expect(reference.nodes.map((n) => nodeConcurrency(reference, n))).toEqual([4, 4, 3, 3]);
+  it("gives each Pi the capacity of its largest pool", () => {
+    // Both reference pools take 512 MiB per job: 3 jobs on every Pi. A 256 MiB pool on pi1 and pi2 raises them to 4 (CPU-bound).
+    expect(reference.nodes.map((n) => nodeConcurrency(reference, n))).toEqual([3, 3, 3, 3]);
+    const light = { ...reference, pools: reference.pools.map((p) => (p.name === "deploy" ? { ...p, jobMemoryMiB: 256 } : p)) };
+    expect(light.nodes.map((n) => nodeConcurrency(light, n))).toEqual([4, 4, 3, 3]);
   });
 });
 

@@ -43,6 +43,9 @@ describe("every error kind points at its source", () => {
     "pool-selects-no-node.yaml": [
       'pool-selects-no-node.yaml:67:5: runner pool "arm64-docker" selects no node; check its nodes or select (with neither, it takes the nodes with role runner)',
     ],
+    "docker-socket-shell-pool.yaml": [
+      'docker-socket-shell-pool.yaml:79:19: runner pool "deploy" has dockerSocket: true but executor shell; only docker-executor jobs get the socket mounted, so use executor: docker or drop dockerSocket',
+    ],
     "no-swarm-manager.yaml": ["no-swarm-manager.yaml:33:3: no node has the swarm-manager role; the Swarm needs at least one manager"],
     "unknown-role.yaml": [
       'unknown-role.yaml:62:35: unknown role "webserver" at nodes[3].roles[2]: expected one of swarm-manager, swarm-worker, runner, app, redis',
@@ -135,10 +138,20 @@ ${extra}`;
 
 describe("loadFleetFile", () => {
   it("resolves SSH paths against the fleet file's folder", async () => {
-    const { fleet, file } = await loadFleetFile(join(examples, "fleet.yaml"));
+    const { fleet, file } = await loadFleetFile(join(examples, "fleet.yaml"), {});
     expect(file).toBe(join(examples, "fleet.yaml"));
     expect(fleet.ssh.knownHosts).toBe(join(examples, "known_hosts"));
     expect(fleet.ssh.privateKey).toMatch(/^\/.*\.ssh\/pifleet_ed25519$/);
+  });
+
+  it("takes the private key from PIFLEET_SSH_KEY when set (a pipeline's file variable), and only the key", async () => {
+    const { fleet } = await loadFleetFile(join(examples, "fleet.yaml"), { PIFLEET_SSH_KEY: "/builds/tmp/PIFLEET_SSH_KEY" });
+    expect(fleet.ssh.privateKey).toBe("/builds/tmp/PIFLEET_SSH_KEY");
+    expect(fleet.ssh.knownHosts).toBe(join(examples, "known_hosts"));
+    const relative = await loadFleetFile(join(examples, "fleet.yaml"), { PIFLEET_SSH_KEY: "keys/id" });
+    expect(relative.fleet.ssh.privateKey).toBe(join(process.cwd(), "keys/id"));
+    const empty = await loadFleetFile(join(examples, "fleet.yaml"), { PIFLEET_SSH_KEY: "" });
+    expect(empty.fleet.ssh.privateKey).toMatch(/\.ssh\/pifleet_ed25519$/);
   });
 
   it("returns the topology resolved from the validated fleet", async () => {

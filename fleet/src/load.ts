@@ -78,8 +78,14 @@ export interface LoadedFleet {
   topology: FleetTopology;
 }
 
-/** Reads and validates a fleet file and resolves its topology; SSH paths come back absolute. */
-export async function loadFleetFile(path: string): Promise<LoadedFleet> {
+/** Environment variable naming the SSH private key; it wins over ssh.privateKey (pipelines hand the key over as a file variable). */
+export const SSH_KEY_ENV = "PIFLEET_SSH_KEY";
+
+/**
+ * Reads and validates a fleet file and resolves its topology; SSH paths come back absolute.
+ * A non-empty PIFLEET_SSH_KEY in `env` replaces ssh.privateKey (relative to the working directory).
+ */
+export async function loadFleetFile(path: string, env: Readonly<Record<string, string | undefined>> = process.env): Promise<LoadedFleet> {
   const file = resolve(path);
   let text: string;
   try {
@@ -93,7 +99,8 @@ export async function loadFleetFile(path: string): Promise<LoadedFleet> {
   }
   const fleet = parseFleet(text, path);
   const dir = dirname(file);
-  fleet.ssh.privateKey = resolveFrom(dir, fleet.ssh.privateKey);
+  const keyOverride = env[SSH_KEY_ENV];
+  fleet.ssh.privateKey = keyOverride ? resolve(keyOverride) : resolveFrom(dir, fleet.ssh.privateKey);
   fleet.ssh.knownHosts = resolveFrom(dir, fleet.ssh.knownHosts);
   return { fleet, file, topology: resolveTopology(fleet) };
 }

@@ -82,6 +82,12 @@ export const RunnerPoolSchema = z.strictObject({
   runUntagged: z.boolean().default(false),
   protected: z.boolean().default(false).describe("Run jobs from protected branches only (access_level ref_protected)."),
   image: z.string().optional().describe("Default image for the docker executor."),
+  dockerSocket: z
+    .boolean()
+    .default(false)
+    .describe(
+      "Mount the node's /var/run/docker.sock into the pool's job containers (docker executor only), for jobs that build images or deploy with the node's Docker engine. Root on the node for every job: give it to protected pools only.",
+    ),
   nodes: z.array(z.string()).optional().describe("Node names in this pool. Mutually exclusive with select."),
   select: NodeSelectorSchema.optional(),
 });
@@ -103,7 +109,10 @@ export const GitlabSchema = z.strictObject({
 
 export const SshSchema = z.strictObject({
   user: z.string().min(1).default("pi"),
-  privateKey: z.string().min(1).describe("Path to the private key; relative to fleet.yaml."),
+  privateKey: z
+    .string()
+    .min(1)
+    .describe("Path to the private key; relative to fleet.yaml. The environment variable PIFLEET_SSH_KEY (a path) overrides it."),
   knownHosts: z.string().min(1).describe("Path to the known_hosts file pinning every node's host key; relative to fleet.yaml."),
   port: z.number().int().min(1).max(65535).default(22),
 });

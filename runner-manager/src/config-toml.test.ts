@@ -10,7 +10,7 @@ const block: RunnerBlockSettings = {
   executor: "docker",
   limit: 3,
   requestConcurrency: 2,
-  docker: { image: "debian:bookworm-slim", memory: "512m", memorySwap: "512m" },
+  docker: { image: "debian:bookworm-slim", memory: "512m", memorySwap: "512m", volumes: ["/cache"] },
 };
 
 const onDisk = `concurrent = 2
@@ -50,6 +50,17 @@ describe("mergeConfig", () => {
     expect(back.runners[0]?.docker).toMatchObject({ image: "debian:bookworm-slim", memory: "512m", shm_size: 0 });
     expect(back.runners[1]).toMatchObject({ name: "hand-made runner", token: "glrt-somebodyelsestoken1" });
     expect(text.startsWith("# Managed by pifleet")).toBe(true);
+  });
+
+  it("renders a socket pool's volumes as [runners.docker] volumes, and a change of them as one line", () => {
+    const socket = { ...block, docker: { ...block.docker, volumes: ["/var/run/docker.sock:/var/run/docker.sock", "/cache"] } };
+    const grant = { token: new Secret("glrt-brandnewtoken000004"), obtainedAt: new Date(0), expiresAt: null };
+    const before = mergeConfig({}, settings, [{ runnerId: 8, settings: block, grant }]);
+    const after = mergeConfig(before, settings, [{ runnerId: 8, settings: socket as RunnerBlockSettings }]);
+    expect(renderConfig(after)).toContain('volumes = [ "/var/run/docker.sock:/var/run/docker.sock", "/cache" ]');
+    expect(configChanges(before, after)).toEqual([
+      'runner "pifleet c/pi1/docker" docker.volumes: ["/cache"] → ["/var/run/docker.sock:/var/run/docker.sock","/cache"]',
+    ]);
   });
 
   it("writes a new token with its obtained and expiry times", () => {

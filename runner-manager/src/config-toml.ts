@@ -78,7 +78,7 @@ function renderBlock(existing: Table | undefined, m: ManagedBlock): Table {
           memory: s.docker.memory,
           memory_swap: s.docker.memorySwap,
           privileged: false,
-          volumes: ["/cache"],
+          volumes: s.docker.volumes,
         },
       }
     : {};

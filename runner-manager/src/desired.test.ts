@@ -34,7 +34,25 @@ describe("desiredFromFleet", () => {
     expect(deploy?.maintenanceNote.split("\n")[0]).toBe("managed-by=pifleet cluster=testfleet node=pi1 pool=deploy");
     expect(deploy?.accessLevel).toBe("ref_protected");
     expect(deploy?.block).toMatchObject({ executor: "shell", shell: "bash" });
-    expect(pi1?.runners[0]?.block.docker).toEqual({ image: "debian:bookworm-slim", memory: "512m", memorySwap: "512m" });
+    expect(pi1?.runners[0]?.block.docker).toEqual({
+      image: "debian:bookworm-slim",
+      memory: "512m",
+      memorySwap: "512m",
+      volumes: ["/cache"],
+    });
+  });
+
+  it("mounts the node's docker socket into the jobs of a dockerSocket pool only", () => {
+    const pools = `
+  - { name: docker, tags: [docker], select: { roles: [runner] } }
+  - { name: deploy, dockerSocket: true, image: "reg:5000/pifleet/pifleet:main", tags: [deploy], protected: true, nodes: [pi1] }`;
+    const [docker, deploy] = desiredFromFleet(testFleet({ pools })).nodes[0]?.runners ?? [];
+    expect(docker?.block.docker?.volumes).toEqual(["/cache"]);
+    expect(deploy?.block).toMatchObject({ executor: "docker" });
+    expect(deploy?.block.docker).toMatchObject({
+      image: "reg:5000/pifleet/pifleet:main",
+      volumes: ["/var/run/docker.sock:/var/run/docker.sock", "/cache"],
+    });
   });
 
   it("names the fleet's resolved runner scope as GitLab's API does", () => {

@@ -15,6 +15,10 @@ import type { Desired, DesiredNode, DesiredRunner, NodeSettings, RunnerScope } f
 /** Seconds gitlab-runner waits for jobs on a forceful shutdown; drains use SIGQUIT and wait longer. */
 const SHUTDOWN_TIMEOUT_SECONDS = 30;
 const DEFAULT_DOCKER_IMAGE = "debian:bookworm-slim";
+/** gitlab-runner's own cache volume, which every docker runner keeps. */
+const CACHE_VOLUME = "/cache";
+/** The node's engine inside the job container (pool dockerSocket): image builds and deploys use the node's Docker. */
+const DOCKER_SOCKET_VOLUME = "/var/run/docker.sock:/var/run/docker.sock";
 
 /** The fleet's resolved runner scope (FleetTopology.runnerScope) as GitLab's API names it. */
 export function runnerScope(ref: RunnerScopeRef): RunnerScope {
@@ -52,7 +56,14 @@ function desiredRunner(fleet: Fleet, node: FleetNode, pool: RunnerPool): Desired
       requestConcurrency: Math.min(limit, 2),
       ...(pool.executor === "shell"
         ? { shell: "bash" }
-        : { docker: { image: pool.image ?? DEFAULT_DOCKER_IMAGE, memory: `${pool.jobMemoryMiB}m`, memorySwap: `${pool.jobMemoryMiB}m` } }),
+        : {
+            docker: {
+              image: pool.image ?? DEFAULT_DOCKER_IMAGE,
+              memory: `${pool.jobMemoryMiB}m`,
+              memorySwap: `${pool.jobMemoryMiB}m`,
+              volumes: pool.dockerSocket ? [DOCKER_SOCKET_VOLUME, CACHE_VOLUME] : [CACHE_VOLUME],
+            },
+          }),
     },
   };
 }

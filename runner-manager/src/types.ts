@@ -14,7 +14,7 @@ export interface RunnerBlockSettings {
   limit: number;
   requestConcurrency: number;
   shell?: string;
-  docker?: { image: string; memory: string; memorySwap: string };
+  docker?: { image: string; memory: string; memorySwap: string; volumes: string[] };
 }
 
 /** Global config.toml keys pifleet manages on a node. */

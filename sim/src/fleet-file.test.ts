@@ -29,13 +29,22 @@ describe("renderFleetYaml", () => {
     expect(fleet.docker.addressPools).toEqual([{ base: "198.18.128.0/18", size: 24 }]);
     expect(fleet.docker.swarmAddressPool).toEqual({ base: "198.18.192.0/18", size: 24 });
   });
-  it("has one docker runner pool on every node, tagged with the arch", () => {
+  it("has the example's two pools: docker jobs on every node, the protected deploy pool with the socket on the first two", () => {
     const fleet = parseFleet(renderFleetYaml(layout, gitlab), "fleet.yaml");
-    expect(fleet.pools).toHaveLength(1);
-    const pool = fleet.pools[0];
-    expect(pool?.executor).toBe("docker");
-    expect(pool?.tags).toEqual(["arm64", "docker", "pi"]);
-    expect(pool && poolNodes(fleet, pool).map((n) => n.name)).toEqual(["pi1", "pi2", "pi3"]);
+    expect(
+      fleet.pools.map((p) => [p.name, p.executor, p.tags, p.protected, p.dockerSocket, poolNodes(fleet, p).map((n) => n.name)]),
+    ).toEqual([
+      ["arm64-docker", "docker", ["arm64", "docker", "pi"], false, false, ["pi1", "pi2", "pi3"]],
+      ["deploy", "docker", ["deploy", "pifleet", "arm64"], true, true, ["pi1", "pi2"]],
+    ]);
+  });
+  it("puts a one-node sim's deploy pool on its only node", () => {
+    const one = planLayout({ dir: "/tmp/y/.pifleet/sim", nodes: 1, arch: "amd64", memoryMiB: 2048, cpus: 2 }, "198.19.254.0/24");
+    const fleet = parseFleet(renderFleetYaml(one, gitlab), "fleet.yaml");
+    expect(fleet.pools.map((p) => [p.name, p.tags, poolNodes(fleet, p).map((n) => n.name)])).toEqual([
+      ["amd64-docker", ["amd64", "docker", "pi"], ["pi1"]],
+      ["deploy", ["deploy", "pifleet", "amd64"], ["pi1"]],
+    ]);
   });
   it("never contains the token", () => {
     expect(renderFleetYaml(layout, gitlab)).not.toMatch(/glpat|token:/);

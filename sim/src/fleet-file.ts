@@ -2,6 +2,9 @@ import type { FleetInput } from "@pifleet/fleet";
 import { Document, isScalar, visit } from "yaml";
 import type { SimLayout } from "./layout.js";
 
+/** How many nodes (the first runner nodes) serve the protected deploy pool. */
+const DEPLOY_NODES = 2;
+
 export interface SimGitlab {
   url: string;
   projectId: number;
@@ -15,6 +18,7 @@ export function simFleet(layout: SimLayout, gitlab: SimGitlab): FleetInput {
   return {
     cluster: layout.instance,
     gitlab: { url: gitlab.url, runnerScope: { type: "project", id: gitlab.projectId }, tokenEnv: "GITLAB_TOKEN" },
+    // Relative to the fleet file: `sim push` commits the fleet file and known_hosts side by side.
     ssh: { user: "pi", privateKey: "./id_ed25519", knownHosts: "./known_hosts" },
     docker: {
       bip: "198.18.100.1/24",
@@ -29,7 +33,22 @@ export function simFleet(layout: SimLayout, gitlab: SimGitlab): FleetInput {
       cpus: layout.cpus,
       roles: n.roles,
     })),
-    pools: [{ name: `${layout.arch}-docker`, executor: "docker", tags: [layout.arch, "docker", "pi"], select: { roles: ["runner"] } }],
+    // The pools of examples/fleet.yaml: every runner node takes container jobs; the first two
+    // also take the protected jobs that change the fleet and build images with the node's engine.
+    pools: [
+      { name: `${layout.arch}-docker`, executor: "docker", tags: [layout.arch, "docker", "pi"], select: { roles: ["runner"] } },
+      {
+        name: "deploy",
+        executor: "docker",
+        dockerSocket: true,
+        tags: ["deploy", "pifleet", layout.arch],
+        protected: true,
+        nodes: layout.nodes
+          .filter((n) => n.roles.includes("runner"))
+          .slice(0, DEPLOY_NODES)
+          .map((n) => n.name),
+      },
+    ],
     app: { image: "pifleet/counter", port: 8080, redis: { node: "pi1" } },
     simulated: true,
   };

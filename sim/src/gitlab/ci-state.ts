@@ -93,6 +93,17 @@ export interface SimPipeline {
   updated_at: string;
   /** The configuration error of a pipeline GitLab could not create jobs for (it is then failed); absent otherwise. */
   yaml_errors?: string | null;
+  /** `[skip ci]` in the head commit: GitLab keeps the pipeline, skipped, with no jobs. */
+  skipped?: boolean;
+  /** The stages in order (from the configuration); absent on pipelines made through the control API. */
+  stages?: string[];
+  /** GitLab's predefined variables for the event that created it (no secrets: refs, shas, MR facts). */
+  variables?: Record<string, string>;
+  /**
+   * What `rules:changes` compares against, as GitLab does: the push's before-sha, or the merge base of
+   * an MR's target and source; null when every `changes` rule matches (new branch, tag).
+   */
+  changes_base?: string | null;
 }
 
 export interface SimCiJob {
@@ -116,6 +127,18 @@ export interface SimCiJob {
   finished_at: string | null;
   /** The job log as GitLab stores it: masked variable values already replaced by [MASKED]. */
   trace: string;
+  /** When the job runs (on_success, on_failure, always, manual, delayed); absent means on_success. */
+  when?: string;
+  /** Names from `needs:`; absent means stage order (every job of the earlier stages). */
+  needs?: string[];
+  /** `resource_group:`: at most one job of the project holds it at a time. */
+  resource_group?: string | null;
+  /** `environment:` name, for the environment-scoped variables it gets. */
+  environment?: string | null;
+  /** `timeout:` in seconds, when the job sets one. */
+  timeout_s?: number | null;
+  /** The job's expanded configuration (gitlab-ci-local --preview), for the runner's job payload. */
+  config?: Record<string, unknown>;
 }
 
 /** The CI part of the state, created (empty) on first use. */

@@ -2,7 +2,7 @@ import { mkdir, readFile } from "node:fs/promises";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { OperationError } from "@pifleet/fleet";
-import { sleep, spawnDetached, stopPidFile, withFileLock } from "@pifleet/io";
+import { livePid, sleep, spawnDetached, stopPidFile, withFileLock } from "@pifleet/io";
 import { docker } from "./sim-docker.js";
 
 /** Host-wide state shared by every sim on this machine (locks, pids of shared services). */
@@ -90,17 +90,15 @@ export async function bridgeGateway(): Promise<string> {
 }
 
 /**
- * apt-cacher-ng listening on loopback and the default bridge's gateway, with its cache outside
- * any sim dir so it survives `sim down` and is shared by every sim. Returns the proxy URLs for
- * the host (debootstrap) and for containers (image build and nodes).
+ * The only host apt-cacher-ng tunnels HTTPS to (CONNECT): npm's registry, so `npm ci` in a job
+ * container on a node works with https_proxy set to the apt proxy. It replaces Debian's default
+ * (bugs.debian.org, changelogs.ubuntu.com): nothing else leaves through the proxy over HTTPS.
  */
-export async function ensureAptProxy(mirror: string, progress: (m: string) => void): Promise<{ host: string; nodes: string }> {
-  const gateway = await bridgeGateway();
-  const urls = { host: `http://127.0.0.1:${APT_PROXY_PORT}`, nodes: `http://${gateway}:${APT_PROXY_PORT}` };
-  if ((await portOpen("127.0.0.1", APT_PROXY_PORT)) && (await portOpen(gateway, APT_PROXY_PORT))) return urls;
-  await mkdir(APT_CACHE_DIR, { recursive: true });
-  progress(`starting apt-cacher-ng (cache ${APT_CACHE_DIR})`);
-  await startService(APT_CACHER, "apt-cacher-ng", [
+export const NPM_PASSTHROUGH_PATTERN = "^registry\\.npmjs\\.org:443$";
+
+/** apt-cacher-ng's whole configuration, on its command line (pure): what runs is what this says. */
+export function aptCacherArgs(mirror: string, gateway: string): string[] {
+  return [
     "-c",
     "/etc/apt-cacher-ng",
     "ForeGround=1",
@@ -112,7 +110,54 @@ export async function ensureAptProxy(mirror: string, progress: (m: string) => vo
     `SocketPath=${join(HOST_RUN_DIR, "apt-cacher-ng.socket")}`,
     // Debian's default picks a random mirror from a list; use the one this machine's apt uses.
     `Remap-debrep=file:deb_mirror*.gz /debian ; ${mirror}/`,
-  ]);
+    `PassThroughPattern=${NPM_PASSTHROUGH_PATTERN}`,
+  ];
+}
+
+/**
+ * What ensureAptProxy does (pure), given whether a proxy answers on both addresses and the
+ * arguments of the one a sim started (undefined: none of ours runs). One of ours started with
+ * other arguments (an older pifleet's configuration) is restarted; one someone else started is
+ * used as it is and never touched.
+ */
+export function aptProxyAction(
+  answering: boolean,
+  ours: readonly string[] | undefined,
+  desired: readonly string[],
+): "use" | "start" | "restart" {
+  const current = ours !== undefined && ours.length === desired.length && ours.every((a, i) => a === desired[i]);
+  if (ours !== undefined && !current) return "restart";
+  if (answering) return "use";
+  return ours === undefined ? "start" : "restart";
+}
+
+/** The arguments (argv without the program) of the apt-cacher-ng a sim started, if it still runs. */
+async function runningAptCacherArgs(): Promise<string[] | undefined> {
+  const pid = await livePid(APT_CACHER.pidFile, APT_CACHER.cmdlineMark);
+  if (pid === undefined) return undefined;
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
+  return cmdline.split("\0").slice(1, -1);
+}
+
+/**
+ * apt-cacher-ng listening on loopback and the default bridge's gateway, with its cache outside
+ * any sim dir so it survives `sim down` and is shared by every sim. Returns the proxy URLs for
+ * the host (debootstrap) and for containers (image build, nodes and their job containers).
+ * Call it holding the host lock.
+ */
+export async function ensureAptProxy(mirror: string, progress: (m: string) => void): Promise<{ host: string; nodes: string }> {
+  const gateway = await bridgeGateway();
+  const urls = { host: `http://127.0.0.1:${APT_PROXY_PORT}`, nodes: `http://${gateway}:${APT_PROXY_PORT}` };
+  const args = aptCacherArgs(mirror, gateway);
+  const answering = (await portOpen("127.0.0.1", APT_PROXY_PORT)) && (await portOpen(gateway, APT_PROXY_PORT));
+  const action = aptProxyAction(answering, await runningAptCacherArgs(), args);
+  if (action === "use") return urls;
+  if (action === "restart") {
+    progress("restarting apt-cacher-ng (its configuration changed; the cache is kept)");
+    await stopPidFile(APT_CACHER.pidFile, APT_CACHER.cmdlineMark);
+  } else progress(`starting apt-cacher-ng (cache ${APT_CACHE_DIR})`);
+  await mkdir(APT_CACHE_DIR, { recursive: true });
+  await startService(APT_CACHER, "apt-cacher-ng", args);
   for (let i = 0; i < 50; i++) {
     if (await portOpen("127.0.0.1", APT_PROXY_PORT)) return urls;
     await sleep(100);

@@ -31,6 +31,13 @@ export interface EvaluatedJob {
   tag_list: string[];
   /** Job names from needs:, or undefined when the job has no needs: (stage order applies). */
   needs: string[] | undefined;
+  resource_group: string | null;
+  /** environment: name (a string, or the name of the environment hash). */
+  environment: string | null;
+  /** timeout: in seconds, or null when the job sets none. */
+  timeout_s: number | null;
+  /** The job's expanded configuration as --preview prints it (script, image, artifacts, …). */
+  config: Record<string, unknown>;
 }
 
 export type Evaluation =
@@ -44,6 +51,10 @@ export interface EvaluateOptions {
   sha: string;
   /** GitLab's predefined variables for the event (passed as --variable KEY=VALUE). */
   variables: Record<string, string>;
+  /** The project's default branch: gitlab-ci-local diffs against origin/<it> for `rules:changes`. */
+  defaultBranch: string;
+  /** What `rules:changes` compares against (a sha), or null: every `changes` rule matches (GitLab's rule for new branches and tags). */
+  changesBase: string | null;
   runner?: ProcessRunner;
   timeoutMs?: number;
   program?: string;
@@ -72,7 +83,8 @@ export async function evaluatePipeline(options: EvaluateOptions): Promise<Evalua
   try {
     await runner.run("git", ["clone", "--quiet", "--shared", "--no-checkout", options.repoDir, work], { describe: "git clone" });
     await runner.run("git", ["-C", work, "checkout", "--quiet", "--detach", options.sha], { describe: "git checkout" });
-    const vars = Object.entries(options.variables).flatMap(([k, v]) => ["--variable", `${k}=${v}`]);
+    const changes = await pointChangesBase(runner, work, options.defaultBranch, options.changesBase);
+    const vars = [...changes, ...Object.entries(options.variables).flatMap(([k, v]) => ["--variable", `${k}=${v}`])];
     // These are GitLab's own predefined variables, set on purpose: silence gitlab-ci-local's warning.
     // (One comma-separated value: given twice, gitlab-ci-local 4.73 crashes with "split is not a function".)
     const names = Object.keys(options.variables);
@@ -102,6 +114,19 @@ export async function evaluatePipeline(options: EvaluateOptions): Promise<Evalua
   }
 }
 
+/**
+ * gitlab-ci-local judges `rules:changes` by `git diff origin/<default branch>`: pointing that ref at
+ * the base GitLab would compare with gives GitLab's answer. Without a base every `changes` rule
+ * matches (--no-evaluate-rule-changes). Returns the flag to pass, if any.
+ */
+export async function pointChangesBase(runner: ProcessRunner, work: string, defaultBranch: string, base: string | null): Promise<string[]> {
+  if (base === null) return ["--no-evaluate-rule-changes"];
+  const ref = `refs/remotes/origin/${defaultBranch}`;
+  await runner.run("git", ["-C", work, "update-ref", ref, base], { describe: "git update-ref (rules:changes base)" });
+  await runner.run("git", ["-C", work, "symbolic-ref", "refs/remotes/origin/HEAD", ref], { describe: "git symbolic-ref" });
+  return [];
+}
+
 /** workflow:rules from the expanded configuration (--preview), or undefined when it has none. */
 function workflowRules(preview: string): unknown[] | undefined {
   const config = (parse(preview.replace(/^---\n/, "")) ?? {}) as { workflow?: { rules?: unknown } };
@@ -123,8 +148,9 @@ export function mapEvaluation(listJson: string, preview: string): Evaluation {
   const jobs = listed
     .filter((j) => j.when !== "never")
     .map((j): EvaluatedJob => {
-      const raw = config[j.name] as { tags?: unknown } | undefined;
-      const tags = Array.isArray(raw?.tags) ? raw.tags.map(String) : [];
+      const raw = (config[j.name] ?? {}) as Record<string, unknown>;
+      const tags = Array.isArray(raw.tags) ? raw.tags.map(String) : [];
+      const environment = typeof raw.environment === "object" ? (raw.environment as { name?: unknown } | null)?.name : raw.environment;
       return {
         name: j.name,
         stage: j.stage,
@@ -132,9 +158,30 @@ export function mapEvaluation(listJson: string, preview: string): Evaluation {
         allow_failure: j.allow_failure !== false,
         tag_list: tags,
         needs: j.needs?.map((n) => n.job),
+        resource_group: typeof raw.resource_group === "string" ? raw.resource_group : null,
+        environment: typeof environment === "string" ? environment : null,
+        timeout_s: raw.timeout === undefined ? null : durationSeconds(String(raw.timeout)),
+        config: raw,
       };
     });
   return { kind: "jobs", stages, jobs };
+}
+
+/** Seconds per unit, by the unit's first letter (s, sec, seconds; m, min, minutes; h, hr, hours; d, days). */
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+
+/** GitLab's `timeout:` ("1h 30m", "10 minutes", "3600", "2 hours") in seconds; null when unreadable. */
+export function durationSeconds(text: string): number | null {
+  if (/^\s*\d+\s*$/.test(text)) return Number(text);
+  const parts = [...text.toLowerCase().matchAll(/(\d+(?:\.\d+)?)\s*([a-z]+)/g)];
+  if (parts.length === 0) return null;
+  let total = 0;
+  for (const [, n, unit = ""] of parts) {
+    const seconds = UNIT_SECONDS[unit.charAt(0)];
+    if (seconds === undefined) return null;
+    total += Number(n) * seconds;
+  }
+  return Math.round(total);
 }
 
 /** The first meaningful line of gitlab-ci-local's complaint, as GitLab's yaml_errors shows one sentence. */

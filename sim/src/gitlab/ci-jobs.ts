@@ -23,6 +23,13 @@ export interface NewJob {
   stage?: string;
   tag_list?: string[];
   allow_failure?: boolean;
+  /** What the scheduler needs (ci-schedule.ts): when, needs, resource group, environment, timeout, configuration. */
+  when?: string;
+  needs?: string[];
+  resource_group?: string | null;
+  environment?: string | null;
+  timeout_s?: number | null;
+  config?: Record<string, unknown>;
   status?: CiStatus;
   runner_id?: number;
   system_id?: string;
@@ -34,8 +41,14 @@ export interface NewPipeline {
   userId: number;
   ref?: string;
   sha?: string;
+  /** The push's before-sha (40 zeros when none). */
+  beforeSha?: string;
+  changesBase?: string | null;
   tag?: boolean;
   source?: PipelineSource;
+  /** Stages in order: the scheduler moves the jobs of pipelines that have them (ci-advance.ts). */
+  stages?: string[];
+  variables?: Record<string, string>;
   jobs: NewJob[];
 }
 
@@ -48,13 +61,14 @@ export function createPipeline(emu: Emulator, spec: NewPipeline): { pipeline: Si
     iid: Math.max(0, ...ci.pipelines.filter((p) => p.project_id === spec.project.id).map((p) => p.iid)) + 1,
     project_id: spec.project.id,
     sha: spec.sha ?? randomSha(),
-    before_sha: "0".repeat(40),
+    before_sha: spec.beforeSha ?? "0".repeat(40),
     ref: spec.ref ?? spec.project.default_branch ?? "main",
     tag: spec.tag ?? false,
     source: spec.source ?? "push",
     user_id: spec.userId,
     created_at: at,
     updated_at: at,
+    ...(spec.stages ? { stages: spec.stages, variables: spec.variables ?? {}, changes_base: spec.changesBase ?? null } : {}),
   };
   // Refuse before storing anything: a half-made pipeline must not stay behind.
   for (const j of spec.jobs) {
@@ -80,6 +94,7 @@ export function createPipeline(emu: Emulator, spec: NewPipeline): { pipeline: Si
       started_at: null,
       finished_at: null,
       trace: "",
+      ...schedulingFields(j),
     };
     ci.jobs.push(job);
     return job;
@@ -90,6 +105,19 @@ export function createPipeline(emu: Emulator, spec: NewPipeline): { pipeline: Si
   });
   emu.save();
   return { pipeline, jobs };
+}
+
+/** The scheduling fields a job keeps, only those given (control-API jobs have none). */
+function schedulingFields(j: NewJob): Partial<SimCiJob> {
+  const fields: Partial<SimCiJob> = {
+    when: j.when,
+    needs: j.needs,
+    resource_group: j.resource_group,
+    environment: j.environment,
+    timeout_s: j.timeout_s,
+    config: j.config,
+  };
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
 }
 
 export interface JobChange {

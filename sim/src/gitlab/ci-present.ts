@@ -38,8 +38,8 @@ function projectPath(emu: Emulator, projectId: number): string {
 /** What a pipeline's jobs make of it: status, and the start and end of its run. */
 export function pipelineFacts(emu: Emulator, p: SimPipeline) {
   const jobs = ciState(emu.state).jobs.filter((j) => j.pipeline_id === p.id);
-  // A configuration error fails the pipeline before it has any job (Gitlab::Ci::Pipeline::Chain::Config).
-  const status = p.yaml_errors ? "failed" : compositeStatus(jobs);
+  // A configuration error fails the pipeline before it has any job (Gitlab::Ci::Pipeline::Chain::Config); [skip ci] skips it.
+  const status = p.yaml_errors ? "failed" : p.skipped ? "skipped" : compositeStatus(jobs);
   const starts = jobs.flatMap((j) => (j.started_at ? [j.started_at] : [])).sort();
   const ends = jobs.flatMap((j) => (j.finished_at ? [j.finished_at] : [])).sort();
   const startedAt = starts[0] ?? null;

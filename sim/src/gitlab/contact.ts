@@ -1,5 +1,5 @@
 import type { Emulator } from "./context.js";
-import type { SimRunner } from "./state.js";
+import type { RunnerConfigReport, SimManager, SimRunner } from "./state.js";
 
 export interface ContactReport {
   at: Date;
@@ -8,6 +8,24 @@ export interface ContactReport {
   version?: string;
   ipAddress?: string;
   architecture?: string;
+  revision?: string;
+  platform?: string;
+  executor?: string;
+  config?: RunnerConfigReport;
+}
+
+/** The manager fields a contact reports, as GitLab updates them on every heartbeat. */
+function reported(report: ContactReport): Partial<SimManager> {
+  const fields: Partial<SimManager> = {
+    version: report.version,
+    revision: report.revision,
+    platform: report.platform,
+    architecture: report.architecture,
+    ip_address: report.ipAddress,
+    executor_type: report.executor,
+    config: report.config,
+  };
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
 }
 
 /**
@@ -20,20 +38,19 @@ export function recordContact(emu: Emulator, runner: SimRunner, report: ContactR
   if (report.systemId) {
     const existing = runner.managers.find((m) => m.system_id === report.systemId);
     if (existing) {
-      existing.contacted_at = at;
-      if (report.version) existing.version = report.version;
-      if (report.ipAddress) existing.ip_address = report.ipAddress;
+      Object.assign(existing, reported(report), { contacted_at: at });
     } else {
       runner.managers.push({
         id: emu.state.nextId.manager++,
         system_id: report.systemId,
-        version: report.version ?? "18.6.0",
+        version: "18.6.0",
         revision: "sim",
         platform: "linux",
-        architecture: report.architecture ?? "arm64",
-        ip_address: report.ipAddress ?? "",
+        architecture: "arm64",
+        ip_address: "",
         created_at: at,
         contacted_at: at,
+        ...reported(report),
       });
     }
   }

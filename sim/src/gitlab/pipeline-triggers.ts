@@ -1,21 +1,19 @@
-import type { ProcessRunner } from "@pifleet/io";
-import { type EvaluatedJob, type Evaluation, evaluatePipeline } from "./ci-evaluate.js";
-import { createPipeline, type NewJob, type NewPipeline, updateJob, whyRunnerCannotPick } from "./ci-jobs.js";
-import type { PipelineSource, SimCiJob, SimPipeline } from "./ci-state.js";
+import { type ProcessRunner, processRunner } from "@pifleet/io";
+import { advancePipelines } from "./ci-advance.js";
+import { type Evaluation, evaluatePipeline } from "./ci-evaluate.js";
+import { createPipeline, type NewJob, type NewPipeline } from "./ci-jobs.js";
+import type { PipelineSource, SimPipeline } from "./ci-state.js";
 import type { Emulator } from "./context.js";
 import { defaultBranch, existingRepository, pathWithNamespace, ZERO_SHA } from "./repository.js";
-import { isOnline } from "./runner-model.js";
 import type { SimMergeRequest, SimProject, SimPushEvent } from "./state.js";
 
 /**
  * Pushes and merge-request events create the pipeline GitLab would create (evaluation only:
- * running the jobs is the engine's part). Evaluation runs after the push has answered; a test
+ * running the jobs is the engine's part, ci-engine.ts). Evaluation runs after the push has answered; a test
  * awaits it with `pipelineTriggersSettled(emu)`.
  */
 
 const pending = new WeakMap<Emulator, Set<Promise<unknown>>>();
-/** Why a pending job is stuck, by job id (GitLab shows it on the job page, not in the job JSON). */
-const stuckReasons = new WeakMap<Emulator, Map<number, string>>();
 /** Swappable for tests: how gitlab-ci-local and git are run. */
 const runners = new WeakMap<Emulator, ProcessRunner>();
 
@@ -30,11 +28,6 @@ export async function pipelineTriggersSettled(emu: Emulator): Promise<void> {
     if (!set || set.size === 0) return;
     await Promise.allSettled([...set]);
   }
-}
-
-/** The stuck reason recorded for a job, if any. */
-export function stuckReason(emu: Emulator, jobId: number): string | undefined {
-  return stuckReasons.get(emu)?.get(jobId);
 }
 
 function track(emu: Emulator, work: Promise<unknown>): void {
@@ -59,7 +52,7 @@ export function triggerForPushes(emu: Emulator, project: SimProject, events: rea
     if (event.after === ZERO_SHA) continue; // a deleted ref starts no pipeline
     const tag = event.ref.startsWith("refs/tags/");
     const name = event.ref.replace(/^refs\/(heads|tags)\//, "");
-    track(emu, createFor(emu, project, { source: "push", ref: name, tag, sha: event.after, userId: event.user_id }));
+    track(emu, createFor(emu, project, { source: "push", ref: name, tag, sha: event.after, before: event.before, userId: event.user_id }));
     if (!tag) {
       // A push to an open MR's source branch also runs its merge-request pipeline.
       for (const mr of emu.state.mergeRequests) {
@@ -81,6 +74,8 @@ interface Trigger {
   ref: string;
   tag: boolean;
   sha: string;
+  /** The push's before-sha (40 zeros for a new ref); absent for MR events. */
+  before?: string;
   userId: number;
   mr?: SimMergeRequest;
 }
@@ -126,74 +121,107 @@ export function predefinedVariables(emu: Emulator, project: SimProject, t: Trigg
 async function createFor(emu: Emulator, project: SimProject, t: Trigger): Promise<SimPipeline | undefined> {
   const repoDir = existingRepository(emu, project);
   if (!repoDir) return undefined;
+  const git = runners.get(emu) ?? processRunner;
+  if (skipCi(await commitMessage(git, repoDir, t.sha))) {
+    // GitLab keeps a pipeline for a [skip ci] push: skipped, with no jobs (Gitlab::Ci::Pipeline::Chain::Skip).
+    const { pipeline } = createPipeline(emu, pipelineSpec(project, t, [], null));
+    pipeline.skipped = true;
+    emu.save();
+    return pipeline;
+  }
+  const changesBase = await changesBaseFor(git, repoDir, project, t);
+  const variables = predefinedVariables(emu, project, t);
   const evaluation = await evaluatePipeline({
     repoDir,
     sha: t.sha,
-    variables: predefinedVariables(emu, project, t),
+    variables,
+    defaultBranch: defaultBranch(project),
+    changesBase,
     runner: runners.get(emu),
   });
-  return recordEvaluation(emu, project, t, evaluation);
+  return recordEvaluation(emu, project, t, evaluation, { variables, changesBase });
+}
+
+/** `[skip ci]` or `[ci skip]` anywhere in the commit message, any case (GitLab's rule). */
+export function skipCi(message: string): boolean {
+  return /\[(skip ci|ci skip)\]/i.test(message);
+}
+
+async function commitMessage(git: ProcessRunner, repoDir: string, sha: string): Promise<string> {
+  const r = await git.run("git", ["--git-dir", repoDir, "log", "-1", "--format=%B", sha], { allowFailure: true, describe: "git log" });
+  return r.code === 0 ? r.stdout : "";
+}
+
+/**
+ * What GitLab compares `rules:changes` with: a branch push, its before-sha; an MR pipeline, the merge
+ * base of the target branch and the MR's head (the MR's diff); a new branch or a tag, nothing (every
+ * `changes` rule matches).
+ */
+async function changesBaseFor(git: ProcessRunner, repoDir: string, project: SimProject, t: Trigger): Promise<string | null> {
+  if (t.mr) {
+    const target = t.mr.target_branch ?? defaultBranch(project);
+    const r = await git.run("git", ["--git-dir", repoDir, "merge-base", `refs/heads/${target}`, t.sha], {
+      allowFailure: true,
+      describe: "git merge-base",
+    });
+    return r.code === 0 ? r.stdout.trim() : null;
+  }
+  if (t.tag || !t.before || t.before === ZERO_SHA) return null;
+  return t.before;
 }
 
 /**
  * Stores what GitLab would show for the evaluation: no jobs → no pipeline; an invalid configuration
- * → a failed pipeline with yaml_errors; else the pipeline with its jobs,
- * those of the first stage pending (or manual), the rest created.
+ * → a failed pipeline with yaml_errors; else the pipeline with its jobs, all created, then moved on
+ * by the scheduler (the first stage pending or manual, the rest waiting for theirs).
  */
-export function recordEvaluation(emu: Emulator, project: SimProject, t: Trigger, evaluation: Evaluation): SimPipeline | undefined {
+export function recordEvaluation(
+  emu: Emulator,
+  project: SimProject,
+  t: Trigger,
+  evaluation: Evaluation,
+  facts: { variables: Record<string, string>; changesBase: string | null },
+): SimPipeline | undefined {
   if (evaluation.kind === "invalid") {
-    const { pipeline } = createPipeline(emu, pipelineSpec(project, t, []));
+    const { pipeline } = createPipeline(emu, pipelineSpec(project, t, [], null));
     pipeline.yaml_errors = evaluation.yamlErrors;
     emu.save();
     return pipeline;
   }
   if (evaluation.jobs.length === 0) return undefined;
-  const order = (j: EvaluatedJob) => evaluation.stages.indexOf(j.stage);
-  const first = Math.min(...evaluation.jobs.map(order));
   const jobs: NewJob[] = evaluation.jobs.map((j) => ({
     name: j.name,
     stage: j.stage,
     tag_list: j.tag_list,
     allow_failure: j.allow_failure,
-    status: startsNow(j, first, order(j)) ? (j.when === "manual" ? "manual" : "pending") : "created",
+    when: j.when,
+    needs: j.needs,
+    resource_group: j.resource_group,
+    environment: j.environment,
+    timeout_s: j.timeout_s,
+    config: j.config,
   }));
-  const created = createPipeline(emu, pipelineSpec(project, t, jobs));
-  for (const job of created.jobs) markIfStuck(emu, job, created.pipeline);
-  return created.pipeline;
+  const { pipeline } = createPipeline(emu, {
+    ...pipelineSpec(project, t, jobs, facts.changesBase),
+    stages: evaluation.stages,
+    variables: facts.variables,
+  });
+  advancePipelines(emu);
+  return pipeline;
 }
 
 /** The pipeline record for the trigger: an MR pipeline's ref is refs/merge-requests/IID/head, as GitLab names it. */
-function pipelineSpec(project: SimProject, t: Trigger, jobs: NewJob[]): NewPipeline {
+function pipelineSpec(project: SimProject, t: Trigger, jobs: NewJob[], changesBase: string | null): NewPipeline {
   const ref = t.mr ? `refs/merge-requests/${t.mr.iid}/head` : t.ref;
-  return { project, userId: t.userId, ref, sha: t.sha, tag: t.tag, source: t.source, jobs };
-}
-
-/** A job starts at once when it is in the first stage, or has `needs: []`. */
-function startsNow(j: EvaluatedJob, first: number, stage: number): boolean {
-  return (j.needs !== undefined && j.needs.length === 0) || stage === first;
-}
-
-/**
- * GitLab's "This job is stuck" reasons (job page): a pending job that no online, unpaused runner of
- * the project can take. The reason goes into the trace and the emulator's stuck map; the job stays pending.
- */
-export function markIfStuck(emu: Emulator, job: SimCiJob, pipeline: SimPipeline): string | undefined {
-  if (job.status !== "pending") return undefined;
-  const candidates = emu.state.runners.filter((r) => !r.paused && isOnline(r.contacted_at, emu.now()));
-  const able = candidates.filter((r) => whyRunnerCannotPick(emu, r, job, pipeline) === undefined);
-  const map = stuckReasons.get(emu) ?? new Map<number, string>();
-  stuckReasons.set(emu, map);
-  if (able.length > 0) {
-    map.delete(job.id);
-    return undefined;
-  }
-  const reason =
-    candidates.length === 0
-      ? "This job is stuck because the project doesn't have any runners online assigned to it."
-      : job.tag_list.length > 0
-        ? `This job is stuck because you don't have any active runners online or available with any of these tags assigned to them: ${job.tag_list.join(" ")}`
-        : "This job is stuck because you don't have any active runners that can run this job.";
-  map.set(job.id, reason);
-  updateJob(emu, job, { append_trace: `${reason}\n` });
-  return reason;
+  return {
+    project,
+    userId: t.userId,
+    ref,
+    sha: t.sha,
+    beforeSha: t.before,
+    changesBase,
+    tag: t.tag,
+    source: t.source,
+    jobs,
+  };
 }

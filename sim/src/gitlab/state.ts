@@ -136,6 +136,24 @@ export interface SimManager {
   ip_address: string;
   created_at: string;
   contacted_at: string;
+  /** The executor it reported when it last asked for a job (`info.executor`); absent until then. */
+  executor_type?: string;
+  /** What it reported of its config.toml when it last asked for a job (sim-only `info.config` fields). */
+  config?: RunnerConfigReport;
+}
+
+/**
+ * The runner process's settings the sim's stand-in reports in `info.config` of a job request (GitLab
+ * itself only reads `gpus` there): what the emulator needs to run the job as that runner would.
+ */
+export interface RunnerConfigReport {
+  /** The node's host name. */
+  node?: string;
+  /** [[runners]] limit (0: none of its own) and the process's global concurrent. */
+  limit?: number;
+  concurrent?: number;
+  /** [runners.docker]: volumes, default image, pull policy. */
+  docker?: { volumes?: string[]; image?: string; pull_policy?: string | string[] };
 }
 
 export interface SimNote {

@@ -2,11 +2,11 @@ import { Router } from "express";
 import { createPipeline, findCiJob, type NewJob, updateJob } from "../ci-jobs.js";
 import { presentJob, presentPipeline } from "../ci-present.js";
 import { CI_STATUSES, PIPELINE_SOURCES } from "../ci-state.js";
+import { stuckReason } from "../ci-stuck.js";
 import type { Emulator } from "../context.js";
 import { ApiError, paramError } from "../errors.js";
 import { findProject } from "../lookup.js";
 import { boolParam, enumParam, intParam, type Params, readParams, requireParam, stringParam, tagListParam } from "../params.js";
-import { stuckReason } from "../pipeline-triggers.js";
 
 /** Reads a job change (status, runner, log) from a control request body. */
 function jobChange(p: Params) {

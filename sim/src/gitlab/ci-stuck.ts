@@ -1,0 +1,63 @@
+import { updateJob, whyRunnerCannotPick } from "./ci-jobs.js";
+import type { SimCiJob, SimPipeline } from "./ci-state.js";
+import type { Emulator } from "./context.js";
+import { isOnline } from "./runner-model.js";
+import type { SimRunner } from "./state.js";
+
+/** Why a pending job is stuck, by job id (GitLab shows it on the job page, not in the job JSON). */
+const stuckReasons = new WeakMap<Emulator, Map<number, string>>();
+
+function reasons(emu: Emulator): Map<number, string> {
+  let map = stuckReasons.get(emu);
+  if (!map) {
+    map = new Map();
+    stuckReasons.set(emu, map);
+  }
+  return map;
+}
+
+/** The stuck reason recorded for a job, if any. */
+export function stuckReason(emu: Emulator, jobId: number): string | undefined {
+  return stuckReasons.get(emu)?.get(jobId);
+}
+
+/**
+ * Whether the sim can run this runner's jobs: it runs docker-executor runners only. A runner whose
+ * managers reported an executor and none of them docker cannot; one that never reported is given the benefit.
+ */
+export function runsInSim(runner: SimRunner): boolean {
+  const reported = runner.managers.flatMap((m) => (m.executor_type ? [m.executor_type] : []));
+  return reported.length === 0 || reported.includes("docker");
+}
+
+/**
+ * GitLab's "This job is stuck" reasons (job page): a pending job that no online, unpaused runner of
+ * the project can take. The reason goes into the trace (once per reason) and the stuck map; the job
+ * stays pending. A runner the sim cannot run (shell executor) leaves the job stuck with that reason.
+ */
+export function markIfStuck(emu: Emulator, job: SimCiJob, pipeline: SimPipeline): string | undefined {
+  const map = reasons(emu);
+  if (job.status !== "pending" || job.runner_id !== null) {
+    map.delete(job.id);
+    return undefined;
+  }
+  const candidates = emu.state.runners.filter((r) => !r.paused && isOnline(r.contacted_at, emu.now()));
+  const allowed = candidates.filter((r) => whyRunnerCannotPick(emu, r, job, pipeline) === undefined);
+  const able = allowed.filter(runsInSim);
+  if (able.length > 0) {
+    map.delete(job.id);
+    return undefined;
+  }
+  const reason =
+    allowed.length > 0
+      ? `This job is stuck because the runners that could take it (${allowed.map((r) => `#${r.id}`).join(", ")}) use the shell executor: the sim runs docker-executor runners only.`
+      : candidates.length === 0
+        ? "This job is stuck because the project doesn't have any runners online assigned to it."
+        : job.tag_list.length > 0
+          ? `This job is stuck because you don't have any active runners online or available with any of these tags assigned to them: ${job.tag_list.join(" ")}`
+          : "This job is stuck because you don't have any active runners that can run this job.";
+  if (map.get(job.id) === reason) return reason;
+  map.set(job.id, reason);
+  updateJob(emu, job, { append_trace: `${reason}\n` });
+  return reason;
+}

@@ -55,6 +55,22 @@ async function buildBase(tag: string, arch: SimArch, hostProxy: string | undefin
   }
 }
 
+const imageLock = (arch: SimArch) => join(HOST_RUN_DIR, `image-${arch}.lock`);
+
+/** Makes sure the debootstrapped base exists (the sim's mirror builds its Debian from it), building it when missing. */
+export async function ensureBaseImage(arch: SimArch, hostProxy: string | undefined, progress: ProgressFn): Promise<string> {
+  const { base } = imageTags(arch, await readRecipe());
+  if (await imageExists(base)) return base;
+  return withFileLock(
+    imageLock(arch),
+    async () => {
+      if (!(await imageExists(base))) await buildBase(base, arch, hostProxy, progress);
+      return base;
+    },
+    { timeoutMs: 30 * 60_000 },
+  );
+}
+
 /**
  * Makes sure the node image for this recipe exists, building it when missing: debootstrap →
  * `docker import` (base) → `docker build` of sim/image (node). Both are cached by content hash,
@@ -67,9 +83,8 @@ async function buildBase(tag: string, arch: SimArch, hostProxy: string | undefin
 export async function ensureNodeImage(arch: SimArch, proxy: { host?: string; build?: string }, progress: ProgressFn): Promise<string> {
   const tags = imageTags(arch, await readRecipe());
   if (await imageExists(tags.node)) return tags.node;
-  const lock = join(HOST_RUN_DIR, `image-${arch}.lock`);
   return withFileLock(
-    lock,
+    imageLock(arch),
     async () => {
       if (await imageExists(tags.node)) return tags.node;
       if (!(await imageExists(tags.base))) await buildBase(tags.base, arch, proxy.host, progress);

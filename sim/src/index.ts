@@ -1,5 +1,6 @@
 // Public API of @pifleet/sim: the simulated Pi fleet, and the GitLab API emulator.
 
+export * from "./ci-runner/index.js";
 export { type SimDownResult, simDown } from "./down.js";
 export { FAULT_ACTIONS, type FaultAction, simFault } from "./fault.js";
 export * from "./gitlab/index.js";

@@ -1,0 +1,199 @@
+import { constants } from "node:fs";
+import { access, chmod, mkdir, mkdtemp, realpath, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { delimiter, join, relative } from "node:path";
+import { EnvironmentError, InputError } from "@pifleet/fleet";
+import { type ExecResult, run, shellQuote, writeFileAtomic } from "@pifleet/io";
+import { GITLAB_CI_LOCAL } from "../gitlab/ci-evaluate.js";
+import { sweepFileVariableLitter } from "./file-variable-litter.js";
+import {
+  type FailureReason,
+  gitlabCiLocalArgs,
+  type JobVariable,
+  jobOutcome,
+  jobVariables,
+  sshConfigText,
+  variablesFileText,
+} from "./invocation.js";
+import { maskingStream } from "./masking.js";
+
+/**
+ * The executor half of a sim runner: runs ONE CI job of a pipeline checkout (preparePipelineCheckout)
+ * with gitlab-ci-local, in a container on the runner's node (the docker executor), and reports how it
+ * ended. The scheduler decides which job runs where and records the result; this only runs it.
+ *
+ * - The node's Docker engine is reached with `DOCKER_HOST=ssh://<user>@<address>`: docker runs `ssh`
+ *   from PATH, so a per-run wrapper makes that `ssh -F <per-run config>` (the sim's key, the pinned
+ *   host key, one shared connection; OpenSSH reads ~/.ssh/config from the passwd entry, not $HOME).
+ * - Variables travel in a 0600 file (`--variables-file`), never in argv or the environment; they
+ *   override gitlab-ci-local's own predefined variables, except CI_PROJECT_DIR and CI_BUILDS_DIR, which
+ *   the runner decides (RUNNER_OWNED_VARIABLES). File variables reach the job as a path to a file.
+ * - Masked values are replaced by [MASKED] in everything passed to onOutput.
+ * - gitlab-ci-local runs under `timeout -k`: at timeoutMs (or on abort) its whole process group gets
+ *   SIGTERM (gitlab-ci-local then removes the job's containers and volumes on the node), and SIGKILL
+ *   KILL_GRACE_S later if it has not ended.
+ * - Several runJob calls may run side by side in one checkout (different jobs of one pipeline, on
+ *   the same or different nodes): per job, gitlab-ci-local keeps its own output log, script and
+ *   artifact dirs, and the one shared step (the build copy) is done by preparePipelineCheckout.
+ */
+
+export interface RunJobSpec {
+  /** From preparePipelineCheckout. */
+  checkoutDir: string;
+  /** As in .gitlab-ci.yml / --list-json (may contain ':' and spaces; parallel:matrix names like "build: [amd64]"). */
+  jobName: string;
+  /** preparePipelineCheckout's evaluateChanges: false runs with --no-evaluate-rule-changes. */
+  evaluateChanges: boolean;
+  /** Where the runner lives. */
+  node: { name: string; address: string };
+  /** The sim's key and pinned known_hosts; port defaults to 22. */
+  ssh: { user: string; privateKey: string; knownHosts: string; port?: number };
+  executor: "docker";
+  /** From the runner's config.toml [runners.docker]: `volumes`, and `image` (for jobs without image:). */
+  docker: { volumes: string[]; defaultImage?: string };
+  /** A bash + rsync image present on the node (ensureHelperImage). */
+  helperImage: string;
+  /** ALL job variables, predefined ones included. */
+  variables: JobVariable[];
+  /** A private dir for per-run files (ssh config, variables file); runs may share it. Created 0700. */
+  stateHome: string;
+  /** Trace chunks, already scrubbed of masked values. */
+  onOutput: (text: string) => void;
+  /** Abort: the job (and its container) is stopped, and runJob returns `canceled`. */
+  signal?: AbortSignal;
+  timeoutMs: number;
+}
+
+export interface RunJobResult {
+  /** gitlab-ci-local's exit status (1 when the job failed and allow_failure did not let it pass); 124 on timeout; -1 when canceled before it started. */
+  exitCode: number;
+  durationMs: number;
+  /** GitLab's job status: `failed` also for a failed allow_failure job (gitlab-ci-local exits 0 then). */
+  status: "success" | "failed" | "canceled";
+  /** GitLab's failure_reason, for failed jobs. */
+  failureReason?: FailureReason;
+}
+
+/** How long gitlab-ci-local gets to remove its containers after SIGTERM before it is killed. */
+export const KILL_GRACE_S = 30;
+
+/** timeout(1)'s exit status when the time ran out (137 instead when it had to SIGKILL). */
+const TIMED_OUT_EXIT = 124;
+
+/** The ssh binary docker would have found, for the wrapper to call. */
+async function sshBinary(path: string | undefined): Promise<string> {
+  for (const dir of (path ?? "").split(delimiter).filter(Boolean)) {
+    const candidate = join(dir, "ssh");
+    if (
+      await access(candidate, constants.X_OK).then(
+        () => true,
+        () => false,
+      )
+    )
+      return candidate;
+  }
+  throw new EnvironmentError("ssh is not installed", "Install openssh-client (scripts/setup does).");
+}
+
+/** The tail of a stream, for reading gitlab-ci-local's closing report. */
+function tailKeeper(limit: number) {
+  let text = "";
+  return {
+    push: (chunk: string) => {
+      text = (text + chunk).slice(-limit);
+    },
+    text: () => text,
+  };
+}
+
+export async function runJob(spec: RunJobSpec): Promise<RunJobResult> {
+  if (spec.executor !== "docker")
+    throw new InputError(`executor ${JSON.stringify(spec.executor)} is not supported by the sim runner`, "Use executor: docker.");
+  const variables = jobVariables(spec.variables);
+  const started = Date.now();
+  if (spec.signal?.aborted) return { exitCode: -1, durationMs: 0, status: "canceled" };
+  const masked = maskingStream(
+    variables.filter((v) => v.masked).map((v) => v.value),
+    spec.onOutput,
+  );
+  await mkdir(spec.stateHome, { recursive: true, mode: 0o700 });
+  await chmod(spec.stateHome, 0o700);
+  const home = await mkdtemp(join(spec.stateHome, "job-"));
+  // A Unix socket path is limited to ~100 bytes: the shared connection's socket lives under /tmp.
+  const sockets = await mkdtemp(join(tmpdir(), "pf-gcl-ssh-"));
+  const ssh = await sshBinary(process.env.PATH);
+  const sshConfig = join(home, "ssh_config");
+  const destination = spec.node.address;
+  try {
+    await writeFileAtomic(
+      sshConfig,
+      sshConfigText({ ...spec.ssh, port: spec.ssh.port ?? 22, address: destination, controlPath: join(sockets, "%C") }),
+      { mode: 0o600 },
+    );
+    await mkdir(join(home, "bin"), { mode: 0o700 });
+    await writeFileAtomic(join(home, "bin", "ssh"), `#!/bin/sh\nexec ${shellQuote(ssh)} -F ${shellQuote(sshConfig)} "$@"\n`, {
+      mode: 0o700,
+    });
+    const variablesFile = join(home, "variables.json");
+    await writeFileAtomic(variablesFile, variablesFileText(variables), { mode: 0o600 });
+    // gitlab-ci-local joins --variables-file to its cwd (the checkout's real path).
+    const relativeVariablesFile = relative(await realpath(spec.checkoutDir), join(await realpath(home), "variables.json"));
+    const args = gitlabCiLocalArgs({
+      jobName: spec.jobName,
+      evaluateChanges: spec.evaluateChanges,
+      helperImage: spec.helperImage,
+      volumes: spec.docker.volumes,
+      defaultImage: spec.docker.defaultImage,
+      variablesFile: relativeVariablesFile,
+      variableKeys: variables.map((v) => v.key),
+    });
+    masked.write(`Running with gitlab-ci-local on ${spec.node.name} (${spec.node.address}), docker executor\n`);
+    await sweepFileVariableLitter(60_000);
+    const stdout = tailKeeper(64 * 1024);
+    const timeoutS = Math.max(1, Math.ceil(spec.timeoutMs / 1000));
+    let result: ExecResult;
+    try {
+      // umask 077: the files gitlab-ci-local writes (file variables under /tmp, output logs) are this user's only.
+      result = await run(
+        "sh",
+        ["-c", 'umask 077 && exec "$@"', "sh", "timeout", "-k", `${KILL_GRACE_S}s`, `${timeoutS}s`, GITLAB_CI_LOCAL, ...args],
+        {
+          cwd: spec.checkoutDir,
+          // Only what it needs: nothing of this process's GCL_* or DOCKER_* settings, no secrets.
+          env: {
+            PATH: `${join(home, "bin")}${delimiter}${process.env.PATH ?? ""}`,
+            HOME: home,
+            LANG: "C.UTF-8",
+            NO_COLOR: "1",
+            DOCKER_HOST: `ssh://${spec.ssh.user}@${destination}`,
+          },
+          allowFailure: true,
+          ...(spec.signal ? { signal: spec.signal } : {}),
+          // A backstop only: timeout(1) ends it first.
+          timeoutMs: spec.timeoutMs + (KILL_GRACE_S + 30) * 1000,
+          onOutput: (chunk) => masked.write(chunk),
+          onStdout: (chunk) => stdout.push(chunk),
+          describe: `gitlab-ci-local ${spec.jobName}`,
+        },
+      );
+    } catch (err) {
+      masked.end();
+      const durationMs = Date.now() - started;
+      if (spec.signal?.aborted) return { exitCode: -1, durationMs, status: "canceled" };
+      throw err;
+    }
+    masked.end();
+    const durationMs = Date.now() - started;
+    if (spec.signal?.aborted) return { exitCode: result.code, durationMs, status: "canceled" };
+    const timedOut = result.code === TIMED_OUT_EXIT || (durationMs >= spec.timeoutMs && result.code !== 0);
+    return { exitCode: result.code, durationMs, ...jobOutcome({ exitCode: result.code, stdout: stdout.text(), timedOut }) };
+  } finally {
+    // The shared connection is this run's own (its socket dir too): end it, then remove the files.
+    await run(ssh, ["-F", sshConfig, "-O", "exit", destination], { allowFailure: true, timeoutMs: 10_000, describe: "ssh -O exit" }).catch(
+      () => undefined,
+    );
+    await rm(home, { recursive: true, force: true });
+    await rm(sockets, { recursive: true, force: true });
+    await sweepFileVariableLitter(60_000);
+  }
+}

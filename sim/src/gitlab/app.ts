@@ -10,6 +10,7 @@ import { logRequests } from "./request-log.js";
 import { controlRouter } from "./routes/control.js";
 import { controlCiRouter } from "./routes/control-ci.js";
 import { controlRunnersRouter } from "./routes/control-runners.js";
+import { jobsRequestRouter } from "./routes/jobs-request.js";
 import { mergeRequestsRouter } from "./routes/merge-requests.js";
 import { notesRouter } from "./routes/notes.js";
 import { pipelinesRouter } from "./routes/pipelines.js";
@@ -37,8 +38,8 @@ export function buildApp(emu: Emulator): Express {
   api.use(injectFaults(emu.faults));
   api.use(logRequests(emu.requests, emu.now));
   api.use(express.json({ limit: "10mb" }), express.urlencoded({ extended: true, limit: "10mb" }));
-  // Runner-facing: authenticated by the runner token in the body, not a personal token.
-  api.use(runnerVerifyRouter(emu));
+  // Runner- and job-facing: authenticated by the runner token in the body or the job token, not a personal token.
+  api.use(runnerVerifyRouter(emu), jobsRequestRouter(emu));
   api.use(authenticate(emu));
   api.use(userRouter(emu), userRunnersRouter(emu), runnerListRouter(emu), runnerRouter(emu), notesRouter(emu));
   api.use(variablesRouter(emu), pipelinesRouter(emu));

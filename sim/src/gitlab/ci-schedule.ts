@@ -25,7 +25,7 @@ type Outcome = "waiting" | "success" | "failed" | "canceled";
 const namedBy = (need: string, job: SchedJob) => job.name === need || job.name.startsWith(`${need}: [`);
 
 /** The jobs this one waits for: those it needs, or every job of the earlier stages. */
-export function dependenciesOf(job: SchedJob, pipelineJobs: readonly SchedJob[], stages: readonly string[]): SchedJob[] {
+export function dependenciesOf<J extends SchedJob>(job: SchedJob, pipelineJobs: readonly J[], stages: readonly string[]): J[] {
   const needs = job.needs;
   if (needs) return pipelineJobs.filter((j) => j.id !== job.id && needs.some((n) => namedBy(n, j)));
   const stage = stages.indexOf(job.stage);

@@ -5,6 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { OperationError } from "@pifleet/fleet";
 import { buildApp } from "./app.js";
+import { ciEngine, type JobExecutor } from "./ci-engine.js";
+import { runnerQueue } from "./ci-queue.js";
 import type { Emulator } from "./context.js";
 import { FaultQueue } from "./faults.js";
 import { checkListenHost } from "./listen-address.js";
@@ -12,6 +14,8 @@ import { loadOrSeedState, lockStateDir, saveState, writeTokenFile } from "./pers
 import { pipelineTriggersSettled } from "./pipeline-triggers.js";
 import { RequestLog } from "./request-log.js";
 import { type SimState, seedState } from "./state.js";
+
+export type { JobExecutor, JobRun } from "./ci-engine.js";
 
 export interface GitlabEmulatorOptions {
   /** Default 127.0.0.1. Only loopback or a sim network address in 198.18.0.0/15 is accepted (InputError otherwise). */
@@ -22,6 +26,11 @@ export interface GitlabEmulatorOptions {
   stateDir?: string;
   /** The clock, for tests of status derivation; default the real one. */
   now?: () => Date;
+  /**
+   * Runs the jobs runners take (ci-engine.ts). Without one the emulator assigns no job: pending
+   * jobs stay pending, as if no runner could execute them. `sim up` gives the SSH executor (job-executor.ts).
+   */
+  executor?: JobExecutor;
 }
 
 export interface GitlabEmulator {
@@ -35,6 +44,8 @@ export interface GitlabEmulator {
   tokenFile?: string;
   /** Resolves when the pipelines that pushes and MR events started have been evaluated and recorded. */
   pipelinesSettled(): Promise<void>;
+  /** Resolves when no job runs in the emulator. */
+  jobsIdle(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -64,6 +75,9 @@ export async function startGitlabEmulator(options: GitlabEmulatorOptions = {}): 
     faults: new FaultQueue(),
     requests: new RequestLog(),
   };
+  // Before the routes: they share this engine, which runs jobs through the given executor.
+  const engine = ciEngine(emu, options.executor);
+  engine.recoverInterrupted();
   const app = buildApp(emu);
   let server: Server;
   try {
@@ -88,8 +102,11 @@ export async function startGitlabEmulator(options: GitlabEmulatorOptions = {}): 
     groupId: project.group_id,
     tokenFile,
     pipelinesSettled: () => pipelineTriggersSettled(emu),
+    jobsIdle: () => engine.idle(),
     close: async () => {
       await pipelineTriggersSettled(emu);
+      await engine.close();
+      runnerQueue(emu).releaseAll();
       await new Promise<void>((resolve, reject) => {
         server.close((err) => {
           unlock();

@@ -1,4 +1,5 @@
 import { Router } from "express";
+import { advancePipelines } from "../ci-advance.js";
 import { createPipeline, findCiJob, type NewJob, updateJob } from "../ci-jobs.js";
 import { presentJob, presentPipeline } from "../ci-present.js";
 import { CI_STATUSES, PIPELINE_SOURCES } from "../ci-state.js";
@@ -28,7 +29,8 @@ function jobChange(p: Params) {
 export function controlCiRouter(emu: Emulator): Router {
   const r = Router();
 
-  // A pipeline with its jobs: {project_id?, ref?, sha?, tag?, source?, jobs: [{name, stage?, tag_list?, allow_failure?, status?, runner_id?, system_id?, trace?}]}.
+  // A pipeline with its jobs: {project_id?, ref?, sha?, tag?, source?, stages?, jobs: [{name, stage?, tag_list?, allow_failure?,
+  // when?, needs?, resource_group?, environment?, timeout_s?, config?, status?, runner_id?, system_id?, trace?}]}.
   r.post("/pipelines", (req, res) => {
     const p = readParams(req);
     const project = findProject(emu, String(intParam(p, "project_id") ?? emu.state.projects[0]?.id));
@@ -42,6 +44,12 @@ export function controlCiRouter(emu: Emulator): Router {
         stage: stringParam(j, "stage"),
         tag_list: tagListParam(j),
         allow_failure: boolParam(j, "allow_failure"),
+        when: stringParam(j, "when"),
+        needs: Array.isArray(j.needs) ? j.needs.map(String) : undefined,
+        resource_group: stringParam(j, "resource_group"),
+        environment: stringParam(j, "environment"),
+        timeout_s: intParam(j, "timeout_s"),
+        config: typeof j.config === "object" && j.config !== null ? (j.config as Record<string, unknown>) : undefined,
         status: change.status,
         runner_id: change.runner_id ?? undefined,
         system_id: change.system_id ?? undefined,
@@ -56,8 +64,11 @@ export function controlCiRouter(emu: Emulator): Router {
       sha: stringParam(p, "sha"),
       tag: boolParam(p, "tag"),
       source: enumParam(p, "source", PIPELINE_SOURCES),
+      stages: Array.isArray(p.stages) ? p.stages.map(String) : undefined,
       jobs,
     });
+    // With stages the scheduler runs it like a triggered pipeline; without, the jobs stay as given.
+    if (created.pipeline.stages) advancePipelines(emu);
     res.status(201).json({ pipeline: presentPipeline(emu, created.pipeline), jobs: created.jobs.map((j) => presentJob(emu, j)) });
   });
 

@@ -1,5 +1,6 @@
 import { type Request, type Response, Router } from "express";
 import { allowScopes } from "../auth.js";
+import { ciEngine } from "../ci-engine.js";
 import { pipelineFacts, presentJob, presentPipeline, presentPipelineBasic } from "../ci-present.js";
 import { CI_STATUSES, COMPLETED_STATUSES, ciState, PIPELINE_SOURCES, type SimCiJob, type SimPipeline } from "../ci-state.js";
 import type { Emulator } from "../context.js";
@@ -30,8 +31,8 @@ function jobScopeParam(p: Params): string[] | undefined {
 }
 
 /**
- * Pipelines and jobs, read side (lib/api/ci/pipelines.rb, lib/api/ci/jobs.rb): list and show
- * pipelines, a pipeline's jobs, a project's jobs, one job and its log. The sim's projects are
+ * Pipelines and jobs (lib/api/ci/pipelines.rb, lib/api/ci/jobs.rb): list and show pipelines, a
+ * pipeline's jobs, a project's jobs, one job and its log; cancel a job or a pipeline. The sim's projects are
  * private: a user who is not a member gets 404 "Project Not Found", as in GitLab.
  */
 export function pipelinesRouter(emu: Emulator): Router {
@@ -143,6 +144,20 @@ export function pipelinesRouter(emu: Emulator): Router {
   r.get("/projects/:id/jobs/:job_id/trace", allowScopes(), (req, res) => {
     const found = job(req, res);
     res.set("Content-Disposition", `infile; filename="${found.id}.log"`).type("text/plain").send(found.trace);
+  });
+
+  // Cancel (Ci::Build#cancel, Ci::Pipeline#cancel_running): 201 with the job or pipeline as it is now;
+  // a job that cannot be canceled any more is answered unchanged, as GitLab does.
+  r.post("/projects/:id/jobs/:job_id/cancel", allowScopes(), (req, res) => {
+    const found = job(req, res);
+    ciEngine(emu).cancelJob(found);
+    res.status(201).json(presentJob(emu, found));
+  });
+
+  r.post("/projects/:id/pipelines/:pipeline_id/cancel", allowScopes(), (req, res) => {
+    const found = pipeline(req, res);
+    ciEngine(emu).cancelPipeline(found);
+    res.status(201).json(presentPipeline(emu, found));
   });
 
   return r;

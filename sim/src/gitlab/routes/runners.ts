@@ -1,6 +1,7 @@
 import { type Response, Router } from "express";
 import { allowScopes } from "../auth.js";
 import { presentJobWithProject } from "../ci-present.js";
+import { runnerQueue } from "../ci-queue.js";
 import { CI_STATUSES, ciState } from "../ci-state.js";
 import { caller, type Emulator } from "../context.js";
 import { forbidden, paramError, validationError } from "../errors.js";
@@ -62,6 +63,8 @@ export function withAttrs(
 function replaceRunner(emu: Emulator, updated: SimRunner): void {
   emu.state.runners = emu.state.runners.map((r) => (r.id === updated.id ? updated : r));
   emu.save();
+  // Paused, unpaused, new tags: what the runner may take changed, so its held job request goes on.
+  runnerQueue(emu).bump();
 }
 
 /** A runner the caller may read (404 if missing, 403 "No access granted" if not theirs). */

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll } from "vitest";
-import { startGitlabEmulator } from "../index.js";
+import { type JobExecutor, startGitlabEmulator } from "../index.js";
 
 /**
  * Where the contract tests send their requests. With GITLAB_URL and GITLAB_TOKEN set they run
@@ -28,7 +28,7 @@ function requiredEnvNumber(name: string): number {
   return value;
 }
 
-async function startTarget(): Promise<Target> {
+async function startTarget(executor?: JobExecutor): Promise<Target> {
   if (REAL_GITLAB) {
     return {
       url: (process.env.GITLAB_URL ?? "").replace(/\/+$/, ""),
@@ -40,12 +40,12 @@ async function startTarget(): Promise<Target> {
       close: async () => {},
     };
   }
-  return startEmulatorTarget();
+  return startEmulatorTarget(executor);
 }
 
 /** The in-process emulator, whatever the environment says (for tests of the emulator itself). */
-async function startEmulatorTarget(): Promise<Target> {
-  const emulator = await startGitlabEmulator({ host: "127.0.0.1", port: 0 });
+async function startEmulatorTarget(executor?: JobExecutor): Promise<Target> {
+  const emulator = await startGitlabEmulator({ host: "127.0.0.1", port: 0, executor });
   return { ...emulator, token: emulator.adminToken, mrIid: 1, real: false };
 }
 
@@ -131,13 +131,17 @@ export class RunnerFixtures {
  * deleted and the target closed after them. The returned objects are filled in by beforeAll, so
  * use them inside tests and hooks (hooks registered after this call see them ready).
  * emulator: the in-process emulator whatever the environment says (tests of the emulator itself).
+ * executor: what runs the jobs runners take on the emulator (a real GitLab has its own runners).
  */
-export function useContractTarget(options: { emulator?: boolean } = {}): { target: Target; runners: RunnerFixtures } {
+export function useContractTarget(options: { emulator?: boolean; executor?: JobExecutor } = {}): {
+  target: Target;
+  runners: RunnerFixtures;
+} {
   const target = {} as Target;
   const runners = new RunnerFixtures(target);
   let started: Target | undefined;
   beforeAll(async () => {
-    started = await (options.emulator ? startEmulatorTarget() : startTarget());
+    started = await (options.emulator ? startEmulatorTarget(options.executor) : startTarget(options.executor));
     Object.assign(target, started);
   });
   afterAll(async () => {

@@ -1,17 +1,25 @@
+import { readFile } from "node:fs/promises";
 import {
+  type AppImages,
   applyAppPlan,
   appTopology,
+  buildAndPushImages,
   buildImages,
   type DeployResult,
   type ImageArch,
+  parseBuildReport,
+  parseImagesFile,
+  pipelineImages,
   planApp,
   plannedImageTags,
+  pushManifestLists,
   type RolloutResult,
   renderRolloutPlanMarkdown,
   renderRolloutPlanText,
   rollbackApp,
   rolloutPlanToJson,
   type ServiceSnapshot,
+  STACK_KINDS,
   stackStatus,
   type TaskRow,
 } from "@pifleet/counter-deploy";
@@ -22,33 +30,60 @@ import { paint, print, printJson, renderTable } from "../output.js";
 
 export interface BuildFlags {
   arch?: string;
+  /** --base-image, or PIFLEET_DEBIAN_IMAGE (empty: unset). */
+  baseImage?: string;
+  push?: string;
 }
 export interface PlanFlags {
   arch?: string;
   format: "text" | "markdown" | "json";
+  images?: string;
+  baseImage?: string;
+  prefix?: string;
 }
 export interface DeployFlags {
   arch?: string;
   /** Milliseconds (parsed by the --timeout duration flag). */
   timeout: number;
+  images?: string;
 }
 export interface RollbackFlags {
   timeout: number;
 }
 
-/** The one architecture the app nodes share; a mixed fleet would need a multi-arch manifest. */
+/** The one architecture the app nodes share; a mixed fleet builds once per architecture (`app build --arch`, `app manifest`). */
 function appArch(fleet: Fleet, topology: FleetTopology, wanted: string | undefined): ImageArch {
   if (wanted) return wanted as ImageArch;
   const arches = [...new Set(appTopology(fleet, topology).appNodes.map((n) => n.arch))];
   const [arch] = arches;
   if (arches.length !== 1 || (arch !== "amd64" && arch !== "arm64")) {
     throw new InputError(
-      `app nodes have architectures ${arches.join(", ")}: pifleet builds one amd64 or arm64 image per deploy`,
-      "Pass --arch, or give the app role to nodes of one architecture.",
+      `app nodes have architectures ${arches.join(", ")}: without --arch, pifleet builds one amd64 or arm64 image`,
+      "Pass --arch, or build each architecture with `app build --arch A --push PREFIX` and join them with `app manifest`.",
     );
   }
   return arch;
 }
+
+/** --arch when given (no fleet needed), else the app nodes' architecture from the fleet. */
+async function archFor(cmd: Command, wanted: string | undefined): Promise<ImageArch> {
+  if (wanted) return wanted as ImageArch;
+  const { fleet, topology } = await loadFleet(cmd);
+  return appArch(fleet, topology, undefined);
+}
+
+/** A JSON file a person or a pipeline handed over; unreadable is bad input (exit 2), like malformed. */
+async function readInputFile(file: string, what: string): Promise<string> {
+  return readFile(file, "utf8").catch((err: unknown) => {
+    throw new InputError(
+      `cannot read the ${what} ${file}: ${err instanceof Error ? err.message : String(err)}`,
+      `Give the path of ${what}.`,
+    );
+  });
+}
+
+const readImages = async (file: string) => parseImagesFile(await readInputFile(file, "images file"), file);
+const baseImageOf = (flags: { baseImage?: string }) => (flags.baseImage?.trim() ? { baseImage: flags.baseImage.trim() } : {});
 
 function servicesTable(services: ServiceSnapshot[]): string {
   return renderTable(
@@ -57,13 +92,16 @@ function servicesTable(services: ServiceSnapshot[]): string {
   );
 }
 
+/** `repo:tag@sha256:<64 hex>` → `repo:tag@sha256:<12 hex>`: the digest a task runs, short enough for a table. */
+const shortDigest = (image: string) => image.replace(/(@sha256:[0-9a-f]{12})[0-9a-f]{52}$/, "$1");
+
 function tasksTable(tasks: TaskRow[]): string {
   const current = tasks
     .filter((t) => t.desiredState === "Running")
     .sort((a, b) => a.node.localeCompare(b.node) || a.service.localeCompare(b.service));
   return renderTable(
     ["node", "service", "state", "image", "error"],
-    current.map((t) => [t.node, t.service, t.currentState, t.image.replace(/@sha256:.*/, ""), t.error || "-"]),
+    current.map((t) => [t.node, t.service, t.currentState, shortDigest(t.image), t.error || "-"]),
   );
 }
 
@@ -77,20 +115,47 @@ function reportRollout(result: RolloutResult | DeployResult, what: string): void
 }
 
 export async function build(opts: BuildFlags, cmd: Command): Promise<void> {
-  const { fleet, topology } = await loadFleet(cmd);
+  const arch = await archFor(cmd, opts.arch);
   const progress = progressFor(cmd);
-  const result = await buildImages(appArch(fleet, topology, opts.arch), (m) => progress.update(m)).finally(() => progress.done());
+  const options = { progress: (m: string) => progress.update(m), ...baseImageOf(opts) };
+  if (opts.push) {
+    const pushed = await buildAndPushImages(arch, opts.push, options).finally(() => progress.done());
+    if (globals(cmd).json) return printJson(pushed);
+    for (const kind of STACK_KINDS) {
+      const { ref, digest } = pushed.images[kind];
+      print(`${kind.padEnd(12)} ${ref}@${digest} ${pushed.pushed.includes(ref) ? "(pushed)" : "(in the registry already)"}`);
+    }
+    return;
+  }
+  const result = await buildImages(arch, options).finally(() => progress.done());
   if (globals(cmd).json) return printJson(result);
   for (const [kind, tag] of Object.entries(result.tags)) print(`${kind.padEnd(12)} ${tag}${result.built.includes(tag) ? " (built)" : ""}`);
 }
 
+export async function manifest(files: string[], cmd: Command): Promise<void> {
+  const reports = await Promise.all(files.map(async (f) => parseBuildReport(await readInputFile(f, "build report"), f)));
+  const progress = progressFor(cmd);
+  const images = await pushManifestLists(reports, (m) => progress.update(m)).finally(() => progress.done());
+  if (globals(cmd).json) return printJson(images);
+  for (const kind of STACK_KINDS) print(`${kind.padEnd(12)} ${images[kind]}`);
+}
+
+/** What `app plan` without an images file plans: this checkout's images by tag, as built here or as a pipeline pushes them. */
+async function plannedImages(opts: PlanFlags, fleet: Fleet, topology: FleetTopology, progress: (m: string) => void): Promise<AppImages> {
+  const arch = appArch(fleet, topology, opts.arch);
+  const tags = await plannedImageTags(arch, { progress, ...baseImageOf(opts) });
+  return opts.prefix ? { registry: pipelineImages(opts.prefix, tags, arch) } : { built: tags };
+}
+
 export async function plan(opts: PlanFlags, cmd: Command): Promise<void> {
+  // A malformed images file fails before the fleet is read or any node contacted.
+  const pinned = opts.images ? await readImages(opts.images) : undefined;
   const { fleet, topology } = await loadFleet(cmd);
   const progress = progressFor(cmd);
   const planned = await (async () => {
-    const tags = await plannedImageTags(appArch(fleet, topology, opts.arch), (m) => progress.update(m));
+    const source = pinned ? { registry: pinned } : await plannedImages(opts, fleet, topology, (m) => progress.update(m));
     progress.update(`reading the stack on ${appTopology(fleet, topology).manager.name}`);
-    return planApp(tags, { fleet, topology });
+    return planApp(source, { fleet, topology });
   })().finally(() => progress.done());
   const format = globals(cmd).json ? "json" : opts.format;
   if (format === "json") return printJson(rolloutPlanToJson(planned.plan));
@@ -98,15 +163,19 @@ export async function plan(opts: PlanFlags, cmd: Command): Promise<void> {
 }
 
 export async function deploy(opts: DeployFlags, cmd: Command): Promise<void> {
+  const pinned = opts.images ? await readImages(opts.images) : undefined;
   const { fleet, topology } = await loadFleet(cmd);
   const progress = progressFor(cmd);
   const result = await (async () => {
-    const built = await buildImages(appArch(fleet, topology, opts.arch), (m) => progress.update(m));
-    const options = { fleet, topology, progress: (m: string) => progress.update(m), timeoutMs: opts.timeout };
-    const planned = await planApp(built.tags, options);
+    const update = (m: string) => progress.update(m);
+    const source: AppImages = pinned
+      ? { registry: pinned }
+      : { built: (await buildImages(appArch(fleet, topology, opts.arch), { progress: update })).tags };
+    const options = { fleet, topology, progress: update, timeoutMs: opts.timeout };
+    const planned = await planApp(source, options);
     // The plan goes to stderr with the progress: stdout stays the rollout's report (or its JSON, which includes the plan).
     for (const line of renderRolloutPlanText(planned.plan).split("\n")) progress.log(line);
-    return applyAppPlan(built.tags, planned, options);
+    return applyAppPlan(source, planned, options);
   })().finally(() => progress.done());
   if (globals(cmd).json) printJson(result);
   else reportRollout(result, "deploy");

@@ -1,6 +1,7 @@
 // Public API of @pifleet/counter-deploy: the counter's images, its Swarm stack, the rollout plan and its apply.
 export { type AppTopology, appTopology, PLACEMENT_LABELS } from "./deploy/cluster.js";
 export {
+  type AppImages,
   type AppPlan,
   applyAppPlan,
   type DeployResult,
@@ -16,5 +17,16 @@ export type { FieldChange, RolloutPlan, ServiceChange, ServiceSpec, SwarmService
 export { renderRolloutPlanMarkdown, renderRolloutPlanText, rolloutPlanToJson } from "./deploy/plan-render.js";
 export type { RolloutOutcome, ServiceSnapshot, TaskRow } from "./deploy/rollout.js";
 export { renderStack, STACK_NAME, type StackImages, stackModel } from "./deploy/stack.js";
-export { type BuildResult, buildImages, plannedImageTags } from "./images/build.js";
-export { IMAGE_LABEL, type ImageArch, type ImageTags } from "./images/recipe.js";
+export { type BuildOptions, type BuildResult, buildAndPushImages, buildImages, type PushResult, plannedImageTags } from "./images/build.js";
+export { IMAGE_ARCHES, IMAGE_LABEL, type ImageArch, type ImageTags } from "./images/recipe.js";
+export {
+  type BuildReport,
+  digestOf,
+  type PushedImage,
+  parseBuildReport,
+  parseImagesFile,
+  pipelineImages,
+  STACK_KINDS,
+  type StackKind,
+} from "./images/refs.js";
+export { pushManifestLists } from "./images/registry.js";

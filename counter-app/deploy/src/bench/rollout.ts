@@ -38,7 +38,7 @@ if (!allowed(lbNode.node.address)) {
   process.exit(2);
 }
 const base = `http://${lbNode.node.address}:${lbNode.port}`;
-const { tags } = await buildImages("amd64", (m) => process.stderr.write(`${m}\n`));
+const { tags } = await buildImages("amd64", { progress: (m) => process.stderr.write(`${m}\n`) });
 const variants = {
   "new version": {
     tag: `${tags.app.split(":")[0]}:${tags.app.split(":")[1]}-bench-v2`,
@@ -67,7 +67,7 @@ try {
       { url: `${base}/api/views/bench-rollout`, connections: CONNECTIONS, duration: MAX_SECONDS, timeout: 5 },
       (_err, r) => finished(r),
     );
-    const result = await deployStack({ ...tags, app: v.tag }, { fleet, progress: (m) => process.stderr.write(`${m}\n`) });
+    const result = await deployStack({ built: { ...tags, app: v.tag } }, { fleet, progress: (m) => process.stderr.write(`${m}\n`) });
     load.stop();
     const r = await done;
     await sleep(1000);
@@ -78,7 +78,7 @@ try {
     );
   }
   // Back to the version the bench started from.
-  await deployStack(tags, { fleet, progress: (m) => process.stderr.write(`${m}\n`) });
+  await deployStack({ built: tags }, { fleet, progress: (m) => process.stderr.write(`${m}\n`) });
 } finally {
   for (const v of Object.values(variants)) await run("docker", ["rmi", v.tag], { allowFailure: true });
 }

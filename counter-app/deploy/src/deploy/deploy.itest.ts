@@ -2,13 +2,16 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { closeSshMasters, configure } from "@pifleet/ansible-bridge";
-import { type Fleet, loadFleetFile } from "@pifleet/fleet";
-import { run } from "@pifleet/io";
+import { type Fleet, type FleetTopology, loadFleetFile } from "@pifleet/fleet";
+import { run, sshShell } from "@pifleet/io";
 import { type SimStatus, simDown, simUp } from "@pifleet/sim";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type BuildResult, buildImages } from "../images/build.js";
+import { type BuildResult, buildAndPushImages, buildImages } from "../images/build.js";
 import { IMAGE_LABEL } from "../images/recipe.js";
+import { pushManifestLists } from "../images/registry.js";
+import { forwardDockerSocket } from "../test-support/docker-socket.js";
 import { deployStack } from "./deploy.js";
+import type { StackImages } from "./stack.js";
 
 // End to end: a 3-node sim configured by the real site.yml (Docker, registry, Swarm with
 // pifleet's node labels), the real images, `docker stack deploy` over SSH with pinned host keys.
@@ -17,21 +20,23 @@ const BROKEN_TAG = `pifleet/counter:amd64-broken-${process.pid}`;
 let dir = "";
 let sim: SimStatus;
 let fleet: Fleet;
+let topology: FleetTopology;
 let images: BuildResult;
+let stopForward: (() => Promise<void>) | undefined;
 let lb = "";
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "pf-app-"));
   const cluster = async () => {
     sim = await simUp({ dir: join(dir, "sim"), nodes: 3, gitlab: false, progress: log });
-    fleet = (await loadFleetFile(sim.fleetFile)).fleet;
+    ({ fleet, topology } = await loadFleetFile(sim.fleetFile));
     const started = Date.now();
     const configured = await configure({ fleet, workDir: join(dir, "ansible"), tags: ["base", "docker", "registry", "swarm"] });
     log(`configure: exit ${configured.exitCode} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
     return configured;
   };
   // Both mostly wait on downloads (debootstrap and apt): side by side they fit the time budget.
-  const [built, configured] = await Promise.all([buildImages("amd64", log), cluster()]);
+  const [built, configured] = await Promise.all([buildImages("amd64", { progress: log }), cluster()]);
   images = built;
   expect(configured.failures).toEqual([]);
   const lbNode = sim.nodes.find((n) => n.name === "pi1");
@@ -39,6 +44,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await stopForward?.();
   await run("docker", ["rmi", BROKEN_TAG], { allowFailure: true });
   if (dir) {
     await closeSshMasters(join(dir, "ansible")).catch(() => undefined);
@@ -55,7 +61,7 @@ async function json<T>(path: string): Promise<T> {
 
 describe("pifleet app deploy on a configured sim", () => {
   it("pushes the images, deploys the stack and waits until it converges", async () => {
-    const result = await deployStack(images.tags, { fleet, progress: log });
+    const result = await deployStack({ built: images.tags }, { fleet, progress: log });
     expect(result.outcome).toBe("converged");
     expect(result.images.app).toBe(`${sim.nodes[0]?.address}:5000/${images.tags.app}`);
     const byName = Object.fromEntries(result.services.map((s) => [s.name, `${s.running}/${s.desired}`]));
@@ -91,7 +97,7 @@ describe("pifleet app deploy on a configured sim", () => {
       env: { ...process.env, DOCKER_BUILDKIT: "0" },
     });
     const before = (await json<{ views: number }>("/api/views/e2e")).views;
-    const result = await deployStack({ ...images.tags, app: BROKEN_TAG }, { fleet, progress: log });
+    const result = await deployStack({ built: { ...images.tags, app: BROKEN_TAG } }, { fleet, progress: log });
     expect(result.outcome).toBe("rolled-back");
     expect(result.previousAppImage).toContain(images.tags.app);
     const app = result.tasks.filter((t) => t.service === "pifleet_app" && t.desiredState === "Running");
@@ -103,5 +109,93 @@ describe("pifleet app deploy on a configured sim", () => {
         message: "counting after rollback",
       })
       .toBe(true);
+  });
+});
+
+describe("build once on a node's engine, deploy what was built (the pipeline's way)", () => {
+  let report: Awaited<ReturnType<typeof buildAndPushImages>>;
+  let pinned: StackImages;
+
+  it("app build --push on pi2's engine builds on the registry's base, pushes, and finds it all there the next time", async () => {
+    const registry = topology.registry;
+    const pi2 = sim.nodes.find((n) => n.name === "pi2");
+    if (!pi2) throw new Error("no pi2");
+    // The pipeline's PIFLEET_DEBIAN_IMAGE in the cluster registry, as the sim's mirror provides it:
+    // this machine's debootstrapped Debian, copied to the registry node and pushed from there.
+    const base = `${registry.host}/pifleet-itest/debian:bookworm`;
+    const shell = sshShell(fleet.ssh);
+    try {
+      await shell.pipeTo(registry.node, ["docker", ["save", images.tags.debian]], ["docker", "load", "-q"]);
+      await shell.run(registry.node, ["docker", "tag", images.tags.debian, base]);
+      await shell.run(registry.node, ["docker", "push", base]);
+    } finally {
+      await shell.close();
+    }
+
+    // pi2's engine, as a job's mounted socket; apt in its builds and npm here through the sim's proxy.
+    const forward = await forwardDockerSocket(fleet.ssh, pi2, dir);
+    stopForward = forward.stop;
+    const saved = { DOCKER_HOST: process.env.DOCKER_HOST, PIFLEET_BUILD_PROXY: process.env.PIFLEET_BUILD_PROXY };
+    process.env.DOCKER_HOST = forward.dockerHost;
+    process.env.PIFLEET_BUILD_PROXY = sim.aptProxy;
+    const prefix = `${registry.host}/pifleet`;
+    try {
+      let started = Date.now();
+      report = await buildAndPushImages("amd64", prefix, { baseImage: base, progress: log });
+      log(`build --push on pi2's engine: ${((Date.now() - started) / 1000).toFixed(0)} s, built ${report.built.join(", ")}`);
+      expect(report.built).toContain(report.tags.app);
+      expect(report.pushed).toEqual([report.images.app.ref, report.images.redis.ref, report.images.loadBalancer.ref]);
+      expect(report.images.app.ref).toBe(`${prefix}/counter:${report.tags.app.split(":amd64-")[1]}-amd64`);
+      // pi2 pulled the base from the registry and built on it: the app image's bottom layer is the base's.
+      const layers = async (ref: string) =>
+        JSON.parse((await run("docker", ["image", "inspect", "--format", "{{json .RootFS.Layers}}", ref])).stdout) as string[];
+      expect((await layers(report.tags.app))[0]).toBe((await layers(base))[0]);
+
+      // Built once: the next build of the same checkout, on any node, finds every tag in the registry.
+      started = Date.now();
+      const again = await buildAndPushImages("amd64", prefix, { baseImage: base, progress: log });
+      log(`build --push again: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      expect(again.pushed).toEqual([]);
+      expect(again.built).toEqual([]);
+      expect(again.images).toEqual(report.images);
+    } finally {
+      for (const [name, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+      await forward.stop();
+    }
+  });
+
+  it("app manifest makes a list per image in the registry, pinned by its digest", async () => {
+    pinned = await pushManifestLists([report], log);
+    const [list, digest] = pinned.app.split("@");
+    expect(list).toBe(report.images.app.ref.replace(/-amd64$/, ""));
+    expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(digest).not.toBe(report.images.app.digest);
+    // The same builds give the same lists: a pipeline of an unchanged commit deploys nothing new.
+    expect(await pushManifestLists([report])).toEqual(pinned);
+  });
+
+  it("deploy --images rolls out exactly those refs and counting goes on; deploying them again changes nothing", async () => {
+    const before = (await json<{ views: number }>("/api/views/e2e")).views;
+    const result = await deployStack({ registry: pinned }, { fleet, progress: log });
+    expect(result.outcome).toBe("converged");
+    expect(result.plan.changes.map((c) => c.service)).toEqual(["pifleet_app", "pifleet_redis", "pifleet_lb"]);
+    const running = result.tasks.filter((t) => t.desiredState === "Running");
+    const imageOf = (service: string) => [...new Set(running.filter((t) => t.service === service).map((t) => t.image))];
+    expect(imageOf("pifleet_app")).toEqual([pinned.app]);
+    expect(imageOf("pifleet_redis")).toEqual([pinned.redis]);
+    expect(imageOf("pifleet_lb")).toEqual([pinned.loadBalancer]);
+    await expect
+      .poll(async () => (await json<{ views: number }>("/api/views/e2e").catch(() => ({ views: 0 }))).views > before, {
+        timeout: 90_000,
+        interval: 200,
+        message: "counting through the load balancer on the pinned images",
+      })
+      .toBe(true);
+    const again = await deployStack({ registry: pinned }, { fleet, progress: log });
+    expect(again.plan.changes).toEqual([]);
+    expect(again.outcome).toBe("converged");
   });
 });

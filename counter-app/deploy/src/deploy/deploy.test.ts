@@ -72,7 +72,7 @@ const commands = (calls: ShellCall[]) => calls.map((c) => `${c.node}: ${(c.argv 
 describe("planApp", () => {
   it("reads the Swarm on the manager, read-only, and plans a first deploy as three creates", async () => {
     const shell = swarm();
-    const { plan, images } = await planApp(TAGS, { fleet: testFleet(), shell });
+    const { plan, images } = await planApp({ built: TAGS }, { fleet: testFleet(), shell });
     expect(commands(shell.calls)).toEqual(["pi1: docker service ls"]);
     expect(plan.changes.map((c) => `${c.action} ${c.service}`)).toEqual([
       "create pifleet_app",
@@ -87,9 +87,9 @@ describe("applyAppPlan", () => {
   it("copies what the registry lacks, pushes, deploys the stack and waits until the new image runs", async () => {
     const shell = swarm("pifleet/counter:amd64-old");
     const options = { fleet: testFleet(), shell, clock: manualClock() };
-    const planned = await planApp(TAGS, options);
+    const planned = await planApp({ built: TAGS }, options);
     expect(planned.plan.changes.map((c) => `${c.action} ${c.service}`)).toEqual(["update pifleet_app"]);
-    const result = await applyAppPlan(TAGS, planned, options);
+    const result = await applyAppPlan({ built: TAGS }, planned, options);
     expect(result.outcome).toBe("converged");
     expect(result.previousAppImage).toContain("pifleet/counter:amd64-old@sha256:");
     const load = shell.calls.find((c) => c.local);
@@ -104,12 +104,47 @@ describe("applyAppPlan", () => {
     expect(shell.calls.some((c) => is(c, "docker", "stack", "deploy"))).toBe(true);
   });
 
+  it("images from the registry (an images file) are deployed exactly as written: nothing copied, tagged or pushed", async () => {
+    const pinned = {
+      app: `${REGISTRY}/pifleet/counter:aaa@sha256:${"1".repeat(64)}`,
+      redis: `${REGISTRY}/pifleet/counter-redis:bbb@sha256:${"2".repeat(64)}`,
+      loadBalancer: `${REGISTRY}/pifleet/counter-lb:ccc@sha256:${"3".repeat(64)}`,
+    };
+    let deployed = false;
+    const shell = recordingShell((call) => {
+      if (is(call, "docker", "stack", "deploy")) deployed = true;
+      if (is(call, "docker", "service", "ls")) return deployed ? SERVICES.join("\n") : "";
+      if (is(call, "docker", "service", "inspect")) return inspectJson();
+      if (is(call, "docker", "stack", "ps")) {
+        const row = (name: string, image: string) =>
+          JSON.stringify({ Name: name, Node: "pi1", DesiredState: "Running", CurrentState: "Running 1 second ago", Image: image });
+        return [
+          ...["pi1", "pi2", "pi3"].map((n) => row(`pifleet_app.${n}`, pinned.app).replace('"pi1"', `"${n}"`)),
+          row("pifleet_redis.1", pinned.redis),
+          row("pifleet_lb.1", pinned.loadBalancer),
+        ].join("\n");
+      }
+      return undefined;
+    });
+    const options = { fleet: testFleet(), shell, clock: manualClock() };
+    const planned = await planApp({ registry: pinned }, options);
+    expect(planned.images).toEqual(pinned);
+    const result = await applyAppPlan({ registry: pinned }, planned, options);
+    expect(result.outcome).toBe("converged");
+    expect(shell.calls.filter((c) => c.local || is(c, "docker", "push") || is(c, "docker", "tag") || is(c, "docker", "image"))).toEqual([]);
+    const stackFile = shell.calls.find((c) => c.script?.includes("cat > pifleet/pifleet-stack.yml"));
+    expect(stackFile?.input).toContain(`image: ${pinned.app}\n`);
+    expect(stackFile?.input).toContain(`image: ${pinned.loadBalancer}\n`);
+    // The task list is read with digests, so a task running another digest of the same tag does not count as rolled out.
+    expect(shell.calls.find((c) => is(c, "docker", "stack", "ps"))?.argv).toContain("--no-trunc");
+  });
+
   it("an empty plan pushes and deploys nothing, and reports the stack as it runs", async () => {
     const shell = swarm(TAGS.app);
     const options = { fleet: testFleet(), shell, clock: manualClock() };
-    const planned = await planApp(TAGS, options);
+    const planned = await planApp({ built: TAGS }, options);
     expect(planned.plan.changes).toEqual([]);
-    const result = await applyAppPlan(TAGS, planned, options);
+    const result = await applyAppPlan({ built: TAGS }, planned, options);
     expect(result.outcome).toBe("converged");
     expect(shell.calls.filter((c) => is(c, "docker", "push") || is(c, "docker", "stack", "deploy") || c.local)).toEqual([]);
   });
@@ -122,7 +157,7 @@ describe("applyAppPlan", () => {
       if (is(call, "docker", "stack", "ps")) return tasksOutput("pifleet/counter:amd64-old");
       return undefined;
     });
-    await expect(deployStack(TAGS, { fleet: testFleet(), shell, clock, timeoutMs: 10_000, pollMs: 2000 })).rejects.toThrow(
+    await expect(deployStack({ built: TAGS }, { fleet: testFleet(), shell, clock, timeoutMs: 10_000, pollMs: 2000 })).rejects.toThrow(
       /the rollout did not settle within 10 s \(app 0\/3 updating, lb 1\/1, redis 1\/1\)/,
     );
     expect(clock.sleeps.length).toBeGreaterThan(4);
@@ -149,7 +184,7 @@ describe("errors name the node and the action", () => {
       if (is(call, "docker", "image", "ls")) return { code: 1, stderr: "Cannot connect to the Docker daemon" };
       return undefined;
     });
-    await expect(deployStack(TAGS, { fleet: testFleet(), shell, clock: manualClock() })).rejects.toMatchObject({
+    await expect(deployStack({ built: TAGS }, { fleet: testFleet(), shell, clock: manualClock() })).rejects.toMatchObject({
       node: "pi1",
       action: "list the images in its Docker engine",
     });

@@ -47,6 +47,17 @@ export function stackImages(t: AppTopology, tags: ImageTags): StackImages {
   return { app: registryRef(t, tags.app), redis: registryRef(t, tags.redis), loadBalancer: registryRef(t, tags.loadBalancer) };
 }
 
+/**
+ * What a rollout deploys: images this machine built (`built`: copied to the
+ * registry node and pushed from there by the apply), or refs the registry
+ * holds already (`registry`: e.g. `app manifest`'s images file, pinned by
+ * digest, rolled out exactly as written; nothing is built, copied or pushed).
+ */
+export type AppImages = { built: ImageTags } | { registry: StackImages };
+
+const imagesFor = (t: AppTopology, source: AppImages): StackImages =>
+  "registry" in source ? source.registry : stackImages(t, source.built);
+
 /** Runs fn with the caller's shell, or with an SSH shell of its own that is closed afterwards. */
 async function withShell<T>(options: RolloutOptions, fn: (shell: NodeShell) => Promise<T>): Promise<T> {
   if (options.shell) return fn(options.shell);
@@ -80,8 +91,12 @@ export async function readStack(shell: NodeShell, manager: FleetNode, stack: str
     describe: `inspect the services of stack ${stack}`,
   });
   const tasks = parseTasks(
-    (await shell.run(manager, ["docker", "stack", "ps", stack, "--format", "{{json .}}"], { describe: `list the tasks of stack ${stack}` }))
-      .stdout,
+    // --no-trunc: each task's image with the digest it runs, not only its tag.
+    (
+      await shell.run(manager, ["docker", "stack", "ps", "--no-trunc", stack, "--format", "{{json .}}"], {
+        describe: `list the tasks of stack ${stack}`,
+      })
+    ).stdout,
   );
   return { state: swarmState(stack, inspected.stdout, tasks), tasks };
 }
@@ -182,28 +197,28 @@ export interface AppPlan {
   before: StackReading;
 }
 
-async function planOn(shell: NodeShell, tags: ImageTags, options: RolloutOptions): Promise<AppPlan> {
+async function planOn(shell: NodeShell, source: AppImages, options: RolloutOptions): Promise<AppPlan> {
   const stack = options.stackName ?? STACK_NAME;
   const t = appTopology(options.fleet, options.topology);
-  const images = stackImages(t, tags);
+  const images = imagesFor(t, source);
   const before = await readStack(shell, t.manager, stack);
   const plan = planRollout(desiredStack(options.fleet, images, stack, options.topology), before.state);
   return { plan, images, before };
 }
 
 /** `pifleet app plan`: what deploying these images would change, from what the Swarm runs now (read-only). */
-export function planApp(tags: ImageTags, options: RolloutOptions): Promise<AppPlan> {
-  return withShell(options, (shell) => planOn(shell, tags, options));
+export function planApp(source: AppImages, options: RolloutOptions): Promise<AppPlan> {
+  return withShell(options, (shell) => planOn(shell, source, options));
 }
 
-async function applyOn(shell: NodeShell, tags: ImageTags, planned: AppPlan, options: RolloutOptions): Promise<DeployResult> {
+async function applyOn(shell: NodeShell, source: AppImages, planned: AppPlan, options: RolloutOptions): Promise<DeployResult> {
   const { fleet, progress = () => {} } = options;
   const stack = options.stackName ?? STACK_NAME;
   const t = appTopology(fleet, options.topology);
   const { images, before, plan } = planned;
   const previousAppImage = before.state.services.find((s) => s.name === `${stack}_app`)?.pinnedImage;
   if (plan.changes.length > 0) {
-    await pushImages(shell, t, [tags.app, tags.redis, tags.loadBalancer], progress);
+    if ("built" in source) await pushImages(shell, t, [source.built.app, source.built.redis, source.built.loadBalancer], progress);
     progress(`docker stack deploy ${stack} on ${t.manager.name}`);
     const file = `pifleet/${stack}-stack.yml`;
     await shell.script(t.manager, `mkdir -p pifleet && cat > ${shellQuote(file)}`, {
@@ -222,22 +237,23 @@ async function applyOn(shell: NodeShell, tags: ImageTags, planned: AppPlan, opti
 }
 
 /**
- * Applies a plan made by planApp: pushes the three images to the cluster
- * registry, runs `docker stack deploy` on the first swarm manager, then waits
- * until Swarm has converged on the new images or rolled the update back, and
- * says which. An empty plan changes nothing and only checks the stack.
+ * Applies a plan made by planApp: pushes built images to the cluster registry
+ * (registry ones are there already), runs `docker stack deploy` on the first
+ * swarm manager, then waits until Swarm has converged on the new images or
+ * rolled the update back, and says which. An empty plan changes nothing and
+ * only checks the stack.
  */
-export function applyAppPlan(tags: ImageTags, planned: AppPlan, options: RolloutOptions): Promise<DeployResult> {
-  return withShell(options, (shell) => applyOn(shell, tags, planned, options));
+export function applyAppPlan(source: AppImages, planned: AppPlan, options: RolloutOptions): Promise<DeployResult> {
+  return withShell(options, (shell) => applyOn(shell, source, planned, options));
 }
 
 /** `pifleet app deploy` in one call: plan, report it through progress, apply it. */
-export function deployStack(tags: ImageTags, options: RolloutOptions): Promise<DeployResult> {
+export function deployStack(source: AppImages, options: RolloutOptions): Promise<DeployResult> {
   return withShell(options, async (shell) => {
-    const planned = await planOn(shell, tags, options);
+    const planned = await planOn(shell, source, options);
     const { changes } = planned.plan;
     options.progress?.(`plan: ${changes.length === 0 ? "no changes" : changes.map((c) => `${c.action} ${c.service}`).join(", ")}`);
-    return applyOn(shell, tags, planned, options);
+    return applyOn(shell, source, planned, options);
   });
 }
 

@@ -107,6 +107,44 @@ describe("planRollout", () => {
     expect(plan.unchanged).toEqual(["pifleet_redis", "pifleet_lb"]);
   });
 
+  it("pinned images (an images file) are compared by digest: same tag, other digest is an update; same digest is none", () => {
+    const pinnedTo = (digest: string) => ({
+      app: `${REGISTRY}/pifleet/counter:aaa${digest}`,
+      redis: `${REGISTRY}/pifleet/counter-redis:bbb${digest}`,
+      loadBalancer: `${REGISTRY}/pifleet/counter-lb:ccc${digest}`,
+    });
+    const OTHER = `@sha256:${"f".repeat(64)}`;
+    // Swarm runs what was deployed from pinnedTo(DIGEST): inspected() writes the digest after the tag.
+    const running = desiredStack(testFleet(), pinnedTo(DIGEST), "pifleet").services.map((spec) =>
+      inspected({ ...spec, image: spec.image.replace(DIGEST, "") }),
+    );
+    expect(planRollout(desiredStack(testFleet(), pinnedTo(DIGEST), "pifleet"), actual(running)).changes).toEqual([]);
+    const plan = planRollout(desiredStack(testFleet(), { ...pinnedTo(DIGEST), app: pinnedTo(OTHER).app }, "pifleet"), actual(running));
+    expect(plan.changes).toEqual([
+      {
+        action: "update",
+        service: "pifleet_app",
+        changes: [{ field: "image", from: `${REGISTRY}/pifleet/counter:aaa${DIGEST}`, to: `${REGISTRY}/pifleet/counter:aaa${OTHER}` }],
+        update: { order: "start-first", failureAction: "rollback", parallelism: 1 },
+      },
+    ]);
+    expect(plan.unchanged).toEqual(["pifleet_redis", "pifleet_lb"]);
+  });
+
+  it("a tag planned against a pinned deploy compares tags: a pipeline's unchanged app plans no image change", () => {
+    const lists = {
+      app: `${REGISTRY}/pifleet/counter:aaa`,
+      redis: `${REGISTRY}/pifleet/counter-redis:bbb`,
+      loadBalancer: `${REGISTRY}/pifleet/counter-lb:ccc`,
+    };
+    const running = desiredStack(testFleet(), lists, "pifleet").services.map((spec) => inspected(spec));
+    expect(planRollout(desiredStack(testFleet(), lists, "pifleet"), actual(running)).changes).toEqual([]);
+    const bumped = planRollout(desiredStack(testFleet(), { ...lists, app: `${REGISTRY}/pifleet/counter:ddd` }, "pifleet"), actual(running));
+    expect(bumped.changes).toMatchObject([
+      { service: "pifleet_app", changes: [{ field: "image", from: lists.app, to: `${REGISTRY}/pifleet/counter:ddd` }] },
+    ]);
+  });
+
   it("a service the stack no longer has is removed, after the others", () => {
     const old = inspected({ ...byName("pifleet_lb"), name: "pifleet_web", image: `${REGISTRY}/pifleet/web:1` });
     const running = [old, ...asDeployed()];

@@ -20,7 +20,10 @@ export interface UpdatePolicy {
 export interface ServiceSpec {
   /** Swarm's name: <stack>_<service>. */
   name: string;
-  /** The image reference without the digest Swarm pins it to. */
+  /**
+   * Desired: the stack's image, a tag (Swarm pins the digest it resolves) or
+   * ref@digest (an images file). Running: the image without the digest Swarm pinned.
+   */
   image: string;
   mode: "global" | "replicated";
   /** Replicated services only. */
@@ -120,6 +123,8 @@ export function withoutDigest(image: string): string {
   return image.replace(/@sha256:[0-9a-f]+$/, "");
 }
 
+const digestPinned = (image: string) => withoutDigest(image) !== image;
+
 interface InspectedService {
   Spec?: {
     Name?: string;
@@ -171,7 +176,8 @@ function fieldChanges(want: ServiceSpec, have: SwarmService): FieldChange[] {
   const compare = (field: ChangedField, from: string, to: string) => {
     if (from !== to) changes.push({ field, from, to });
   };
-  compare("image", have.image, want.image);
+  // A pinned image (ref@digest, from an images file) is compared with the digest Swarm runs; a tag with the tag.
+  compare("image", digestPinned(want.image) ? have.pinnedImage : have.image, want.image);
   compare("mode", have.mode, want.mode);
   if (want.mode === "replicated") compare("replicas", String(have.replicas ?? 0), String(want.replicas ?? 1));
   compare("placement", list(have.placement), list(want.placement));

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { APP_DIST_DIR, IMAGE_RECIPES_DIR, runtimeDependencyVersions, SERVICE_DIR, serviceVersion } from "@pifleet/counter-service/image";
 import { EnvironmentError, OperationError } from "@pifleet/fleet";
 import { processRunner, run } from "@pifleet/io";
+import { emulationProblem, npmEnv, proxyBuildArgs } from "./build-env.js";
 import {
   type ContextFile,
   DEBIAN_RECIPE,
@@ -20,6 +21,8 @@ import {
   runtimePackageJson,
   singleLayerArchive,
 } from "./recipe.js";
+import { type BuildReport, type PushedImage, pushedRef, STACK_KINDS, type StackKind } from "./refs.js";
+import { pushImage, registryDigest } from "./registry.js";
 
 export interface BuildResult {
   tags: ImageTags;
@@ -27,7 +30,21 @@ export interface BuildResult {
   built: string[];
 }
 
+/** `app build --push`: the build report, and what this run did to produce it. */
+export interface PushResult extends BuildResult, BuildReport {
+  /** Refs pushed this time; the others were in the registry already (same content hash). */
+  pushed: string[];
+}
+
 export type Progress = (message: string) => void;
+
+export interface BuildOptions {
+  progress?: Progress;
+  /** A Debian bookworm image to build on (pulled when the engine lacks it) instead of a debootstrapped one. */
+  baseImage?: string;
+  /** The Node version of the image (default: the one running pifleet). */
+  nodeVersion?: string;
+}
 
 async function exists(tag: string): Promise<boolean> {
   // Lists nothing for an absent image; a failure (no engine) is an error, not "absent".
@@ -58,7 +75,7 @@ async function writeContext(dir: string, files: ContextFile[]): Promise<void> {
 
 async function dockerBuild(tag: string, kind: string, arch: ImageArch, context: string, buildArgs: Record<string, string>): Promise<void> {
   const args = ["build", "--platform", `linux/${arch}`, "--label", `${IMAGE_LABEL}=${kind}`, "-t", tag];
-  for (const [k, v] of Object.entries(buildArgs)) args.push("--build-arg", `${k}=${v}`);
+  for (const [k, v] of Object.entries({ ...buildArgs, ...proxyBuildArgs(process.env) })) args.push("--build-arg", `${k}=${v}`);
   await run("docker", [...args, context], { env: { ...process.env, DOCKER_BUILDKIT: "0" }, describe: `docker build of ${tag}` });
 }
 
@@ -101,7 +118,9 @@ async function buildNodeBase(tags: ImageTags, arch: ImageArch, nodeVersion: stri
   const work = await mkdtemp(join(tmpdir(), "pifleet-counter-node-"));
   try {
     const tarball =
-      (await run("npm", ["pack", nodePackage(arch, nodeVersion), "--pack-destination", work, "--silent"])).stdout
+      (
+        await run("npm", ["pack", nodePackage(arch, nodeVersion), "--pack-destination", work, "--silent"], { env: npmEnv(process.env) })
+      ).stdout
         .trim()
         .split("\n")
         .pop() ?? "";
@@ -121,6 +140,7 @@ async function buildApp(tags: ImageTags, arch: ImageArch, files: ContextFile[]):
     // Production dependencies are pure JavaScript: installed here once, valid for every architecture.
     await run("npm", ["install", "--omit=dev", "--ignore-scripts", "--no-audit", "--no-fund", "--no-package-lock", "--silent"], {
       cwd: work,
+      env: npmEnv(process.env),
     });
     // Outside a git checkout (exit 128) the image's revision label says so; any other git failure is an error.
     const git = await run("git", ["rev-parse", "--short", "HEAD"], { cwd: SERVICE_DIR, allowFailure: true });
@@ -142,13 +162,15 @@ async function buildApp(tags: ImageTags, arch: ImageArch, files: ContextFile[]):
   }
 }
 
-/** What the tags hash: the compiled service (compiled here first) and every recipe. */
-async function imageInputs(arch: ImageArch, nodeVersion: string, progress: Progress): Promise<ImageInputs> {
+/** What the tags hash: the compiled service (compiled here first), every recipe, the base. */
+async function imageInputs(arch: ImageArch, options: BuildOptions): Promise<ImageInputs> {
+  const { progress = () => {}, baseImage, nodeVersion = process.versions.node } = options;
   progress("compiling the counter service");
   const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
   await run(process.execPath, [tsc, "-b", SERVICE_DIR], { describe: `tsc -b ${SERVICE_DIR}` });
   return {
     arch,
+    ...(baseImage ? { baseImage } : {}),
     nodeVersion,
     app: await appFiles(),
     redis: await recipeFiles(join(IMAGE_RECIPES_DIR, "redis")),
@@ -158,47 +180,109 @@ async function imageInputs(arch: ImageArch, nodeVersion: string, progress: Progr
 }
 
 /** The tags buildImages would build or reuse, without building anything (for `pifleet app plan`). */
-export async function plannedImageTags(
-  arch: ImageArch,
-  progress: Progress = () => {},
-  nodeVersion = process.versions.node,
-): Promise<ImageTags> {
-  return imageTags(await imageInputs(arch, nodeVersion, progress));
+export async function plannedImageTags(arch: ImageArch, options: BuildOptions = {}): Promise<ImageTags> {
+  return imageTags(await imageInputs(arch, options));
+}
+
+/** Native builds need nothing; a foreign architecture needs qemu-user where the engine runs. */
+async function checkEngine(arch: ImageArch): Promise<void> {
+  const version = await run("docker", ["version", "--format", "{{.Server.Arch}}"], {
+    describe: "ask the Docker engine for its architecture (docker version)",
+  });
+  const problem = emulationProblem(arch, version.stdout.trim(), {
+    remote: Boolean(process.env.DOCKER_HOST),
+    binfmt: (entry) => existsSync(`/proc/sys/fs/binfmt_misc/${entry}`),
+  });
+  if (problem) throw problem;
+}
+
+/** The base image on the engine: present, or pulled for the target's platform. */
+async function ensureBase(ref: string, arch: ImageArch, progress: Progress): Promise<void> {
+  const inspected = await run("docker", ["image", "inspect", "--format", "{{.Id}}", ref], { allowFailure: true });
+  if (inspected.code === 0) return;
+  if (!/no such image/i.test(inspected.stderr)) {
+    throw new OperationError(`cannot look for the base image ${ref} in the Docker engine: ${inspected.stderr.trim()}`);
+  }
+  progress(`pulling the base image ${ref}`);
+  await run("docker", ["pull", "--quiet", "--platform", `linux/${arch}`, ref], {
+    describe: `docker pull ${ref}`,
+  }).catch((err: unknown) => {
+    throw new OperationError(
+      `cannot pull the base image ${ref}: ${err instanceof Error ? err.message : String(err)}`,
+      "Name a Debian bookworm image the Docker engine can pull (--base-image or PIFLEET_DEBIAN_IMAGE), or leave both unset to debootstrap one.",
+    );
+  });
 }
 
 /**
- * Builds (or finds, by content hash) the counter's three images and their
- * bases for one architecture: Debian → Node base → app; Debian → Redis; Debian → HAProxy.
+ * Makes the engine hold the images of `kinds` and what they are built from
+ * (Debian → Node base → app; Debian → Redis; Debian → HAProxy), building only
+ * the tags it lacks. Returns the tags built.
  */
-export async function buildImages(
-  arch: ImageArch,
-  progress: Progress = () => {},
-  nodeVersion = process.versions.node,
-): Promise<BuildResult> {
-  if (arch === "arm64" && !existsSync("/proc/sys/fs/binfmt_misc/qemu-aarch64")) {
-    throw new EnvironmentError(
-      "arm64 images need qemu-user emulation, but binfmt_misc has no qemu-aarch64 entry",
-      "Run scripts/setup (installs qemu-user-static and binfmt-support).",
-    );
-  }
-  const inputs = await imageInputs(arch, nodeVersion, progress);
-  const tags = imageTags(inputs);
+async function ensureImages(arch: ImageArch, tags: ImageTags, inputs: ImageInputs, kinds: readonly StackKind[], progress: Progress) {
   const built: string[] = [];
-  const apt = process.env.PIFLEET_APT_PROXY ?? "";
+  if (kinds.length === 0) return built;
+  await checkEngine(arch);
   const ensure = async (tag: string, build: () => Promise<void>) => {
     if (await exists(tag)) return;
     progress(`building ${tag}`);
     await build();
     built.push(tag);
   };
-  await ensure(tags.debian, () => buildDebian(tags.debian, arch, progress));
-  await ensure(tags.nodeBase, () => buildNodeBase(tags, arch, nodeVersion));
-  await ensure(tags.app, () => buildApp(tags, arch, inputs.app));
-  await ensure(tags.redis, () =>
-    dockerBuild(tags.redis, "redis", arch, join(IMAGE_RECIPES_DIR, "redis"), { DEBIAN_IMAGE: tags.debian, APT_PROXY: apt }),
-  );
-  await ensure(tags.loadBalancer, () =>
-    dockerBuild(tags.loadBalancer, "lb", arch, join(IMAGE_RECIPES_DIR, "lb"), { DEBIAN_IMAGE: tags.debian, APT_PROXY: apt }),
-  );
-  return { tags, built };
+  if (inputs.baseImage) await ensureBase(inputs.baseImage, arch, progress);
+  else await ensure(tags.debian, () => buildDebian(tags.debian, arch, progress));
+  if (kinds.includes("app")) {
+    await ensure(tags.nodeBase, () => buildNodeBase(tags, arch, inputs.nodeVersion));
+    await ensure(tags.app, () => buildApp(tags, arch, inputs.app));
+  }
+  if (kinds.includes("redis"))
+    await ensure(tags.redis, () => dockerBuild(tags.redis, "redis", arch, join(IMAGE_RECIPES_DIR, "redis"), { DEBIAN_IMAGE: tags.debian }));
+  if (kinds.includes("loadBalancer"))
+    await ensure(tags.loadBalancer, () =>
+      dockerBuild(tags.loadBalancer, "lb", arch, join(IMAGE_RECIPES_DIR, "lb"), { DEBIAN_IMAGE: tags.debian }),
+    );
+  return built;
+}
+
+/**
+ * Builds (or finds, by content hash) the counter's three images and their
+ * bases for one architecture in the Docker engine (DOCKER_HOST's, when set).
+ */
+export async function buildImages(arch: ImageArch, options: BuildOptions = {}): Promise<BuildResult> {
+  const { progress = () => {} } = options;
+  const inputs = await imageInputs(arch, options);
+  const tags = imageTags(inputs);
+  return { tags, built: await ensureImages(arch, tags, inputs, STACK_KINDS, progress) };
+}
+
+/**
+ * `pifleet app build --push PREFIX`: the three images in the registry as
+ * `PREFIX/<repository>:<hash>-<arch>`, pushed from the engine that built them.
+ * A tag the registry holds already is content-addressed, so it is neither
+ * built nor pushed again: every pipeline of an unchanged commit reports the
+ * same digests, whichever node's engine runs the job.
+ */
+export async function buildAndPushImages(arch: ImageArch, prefix: string, options: BuildOptions = {}): Promise<PushResult> {
+  const { progress = () => {} } = options;
+  const inputs = await imageInputs(arch, options);
+  const tags = imageTags(inputs);
+  const images: Partial<Record<StackKind, PushedImage>> = {};
+  for (const kind of STACK_KINDS) {
+    const ref = pushedRef(prefix, tags[kind]);
+    const digest = await registryDigest(ref);
+    if (digest) {
+      progress(`${ref} is in the registry already`);
+      images[kind] = { ref, digest };
+    }
+  }
+  const missing = STACK_KINDS.filter((kind) => !images[kind]);
+  const built = await ensureImages(arch, tags, inputs, missing, progress);
+  const pushed: string[] = [];
+  for (const kind of missing) {
+    const ref = pushedRef(prefix, tags[kind]);
+    progress(`pushing ${ref}`);
+    images[kind] = { ref, digest: await pushImage(tags[kind], ref) };
+    pushed.push(ref);
+  }
+  return { arch, images: images as Record<StackKind, PushedImage>, tags, built, pushed };
 }

@@ -29,7 +29,7 @@ async function start(name: string, args: string[]): Promise<string> {
 }
 
 beforeAll(async () => {
-  images = await buildImages("amd64", (m) => process.stderr.write(`[images] ${m}\n`));
+  images = await buildImages("amd64", { progress: (m) => process.stderr.write(`[images] ${m}\n`) });
   await docker("network", "create", "--label", LABEL, NETWORK);
 }, 900_000);
 

@@ -52,6 +52,22 @@ describe("imageTags", () => {
     expect(newer.redis).toBe(tags.redis);
     expect(imageTags({ ...inputs, arch: "arm64" }).debian).not.toBe(tags.debian);
   });
+
+  it("gives every architecture of one checkout the same hash, so their tags name one manifest list", () => {
+    const hash = (tag: string) => tag.split(":")[1]?.replace(/^(amd64|arm64)-/, "");
+    const arm = imageTags({ ...inputs, arch: "arm64" });
+    for (const kind of ["app", "redis", "loadBalancer", "nodeBase"] as const) {
+      expect(arm[kind]).toBe(tags[kind].replace(":amd64-", ":arm64-"));
+      expect(hash(arm[kind])).toBe(hash(tags[kind]));
+    }
+  });
+
+  it("builds on a given base image instead of a debootstrapped one, and every image depends on which", () => {
+    const slim = imageTags({ ...inputs, baseImage: "198.19.255.11:5000/mirror/debian:bookworm-slim" });
+    expect(slim.debian).toBe("198.19.255.11:5000/mirror/debian:bookworm-slim");
+    for (const kind of ["nodeBase", "app", "redis", "loadBalancer"] as const) expect(slim[kind]).not.toBe(tags[kind]);
+    expect(imageTags({ ...inputs, baseImage: "debian:bookworm-slim" }).app).not.toBe(slim.app);
+  });
 });
 
 describe("helpers", () => {

@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 
-/** Architectures pifleet builds images for (Debian names). */
-export type ImageArch = "amd64" | "arm64";
+/** Architectures pifleet builds images for (Debian names, as Docker's platforms name them too). */
+export const IMAGE_ARCHES = ["amd64", "arm64"] as const;
+export type ImageArch = (typeof IMAGE_ARCHES)[number];
 
 /** Every image pifleet builds for the counter carries this label, valued with its kind. */
 export const IMAGE_LABEL = "pifleet.counter.image";
@@ -36,6 +37,8 @@ const filesHash = (files: ContextFile[]) =>
 
 export interface ImageInputs {
   arch: ImageArch;
+  /** A Debian bookworm image to build on instead of debootstrapping one (`--base-image`). */
+  baseImage?: string;
   nodeVersion: string;
   app: ContextFile[];
   redis: ContextFile[];
@@ -52,21 +55,25 @@ export interface ImageTags {
 }
 
 /**
- * Tags named by content (pure): any change to a recipe, the app's files or the
- * Node version gives a new tag, and an unchanged one is not rebuilt. Derived
- * images include their base's tag in their hash.
+ * Tags named by content (pure): any change to a recipe, the app's files, the
+ * Node version or the base image gives a new tag, and an unchanged one is not
+ * rebuilt. Derived images include their base's hash in theirs. The hashes
+ * leave the architecture out (it is in the tag, `<arch>-<hash>`), so the
+ * builds of one commit for arm64 and amd64 share a hash: the name of their
+ * multi-arch manifest list (`app build --push`, `app manifest`).
  */
 export function imageTags(inputs: ImageInputs): ImageTags {
-  const { arch } = inputs;
-  const debianHash = contentHash([arch, JSON.stringify(DEBIAN_RECIPE)]);
-  const debian = `pifleet/counter-debian:${arch}-${debianHash}`;
-  const nodeBase = `pifleet/counter-node:${arch}-${contentHash([debian, inputs.nodeVersion, ...filesHash(inputs.nodeBase)])}`;
+  const { arch, baseImage } = inputs;
+  // A base named by tag is trusted like a tag: pin it by digest to rebuild everything when it changes.
+  const debianHash = contentHash([JSON.stringify(baseImage === undefined ? DEBIAN_RECIPE : { image: baseImage })]);
+  const nodeHash = contentHash([debianHash, inputs.nodeVersion, ...filesHash(inputs.nodeBase)]);
+  const tag = (repository: string, hash: string) => `pifleet/${repository}:${arch}-${hash}`;
   return {
-    debian,
-    nodeBase,
-    app: `pifleet/counter:${arch}-${contentHash([nodeBase, ...filesHash(inputs.app)])}`,
-    redis: `pifleet/counter-redis:${arch}-${contentHash([debian, ...filesHash(inputs.redis)])}`,
-    loadBalancer: `pifleet/counter-lb:${arch}-${contentHash([debian, ...filesHash(inputs.loadBalancer)])}`,
+    debian: baseImage ?? tag("counter-debian", debianHash),
+    nodeBase: tag("counter-node", nodeHash),
+    app: tag("counter", contentHash([nodeHash, ...filesHash(inputs.app)])),
+    redis: tag("counter-redis", contentHash([debianHash, ...filesHash(inputs.redis)])),
+    loadBalancer: tag("counter-lb", contentHash([debianHash, ...filesHash(inputs.loadBalancer)])),
   };
 }
 

@@ -2,7 +2,7 @@ import { access, mkdir, readFile, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { EnvironmentError, OperationError } from "@pifleet/fleet";
 import { livePid, sleep, spawnDetached, stopPidFile } from "@pifleet/io";
-import type { SimFiles } from "./layout.js";
+import { SIM_SSH_USER, type SimFiles } from "./layout.js";
 
 /** The emulator's runnable entry; built by `npx tsc -b` (tests and the CLI both use dist/). */
 export const EMULATOR_MAIN = fileURLToPath(new URL("../dist/gitlab/main.js", import.meta.url));
@@ -17,7 +17,8 @@ export interface RunningGitlab {
 
 /**
  * Starts the GitLab API emulator detached, listening on the sim network's gateway so both the
- * host and the nodes reach it, with its state and token under the sim dir.
+ * host and the nodes reach it, with its state and token under the sim dir, and the paths of the
+ * sim's SSH key and pinned known_hosts: it runs the jobs runners take on their nodes over SSH.
  */
 export async function startGitlab(files: SimFiles, host: string): Promise<RunningGitlab> {
   await access(EMULATOR_MAIN).catch(() => {
@@ -26,6 +27,7 @@ export async function startGitlab(files: SimFiles, host: string): Promise<Runnin
   await mkdir(files.gitlabState, { recursive: true });
   await writeFile(files.gitlabLog, "");
   const args = [EMULATOR_MAIN, "--host", host, "--port", "0", "--state", files.gitlabState];
+  args.push("--runner-ssh-user", SIM_SSH_USER, "--runner-ssh-key", files.sshKey, "--runner-known-hosts", files.knownHosts);
   const pid = await spawnDetached(process.execPath, args, files.gitlabLog, files.gitlabPid);
   for (let i = 0; i < 150; i++) {
     const text = await readFile(files.gitlabLog, "utf8").catch(() => "");

@@ -54,6 +54,9 @@ export interface SimFiles {
   nodes: string;
 }
 
+/** The nodes' login user (as on Raspberry Pi OS); the emulator runs CI jobs on the nodes as this user. */
+export const SIM_SSH_USER = "pi";
+
 export const MAX_NODES = 64;
 /** Nodes get .11, .12, … like a home LAN's static block; .1 is the network's gateway (the host). */
 const FIRST_HOST = 11;

@@ -3,7 +3,7 @@ import { advancePipelines } from "./ci-advance.js";
 import { type JobChange, updateJob, whyRunnerCannotPick } from "./ci-jobs.js";
 import { dependenciesOf, hasCapacity, jobTimeoutSeconds, pickJob } from "./ci-schedule.js";
 import { ACTIVE_STATUSES, type CiStatus, ciState, type SimCiJob, type SimPipeline } from "./ci-state.js";
-import { markIfStuck } from "./ci-stuck.js";
+import { markIfStuck, markJobsRunnable } from "./ci-stuck.js";
 import { recordContact } from "./contact.js";
 import type { Emulator } from "./context.js";
 import { jobPayload, jobVariables } from "./job-payload.js";
@@ -23,6 +23,8 @@ export interface JobRun {
   pipelineId: number;
   jobId: number;
   jobName: string;
+  /** The project's URL (no .git), where the job's CI_PROJECT_* come from. */
+  projectUrl: string;
   /** The project's bare repository and the pipeline's commit. */
   repoDir: string;
   sha: string;
@@ -31,6 +33,8 @@ export interface JobRun {
   changesBase: string | null;
   /** The runner's node: its host name and the address its job request came from. */
   node: { name: string; address: string };
+  /** The node's architecture, as the runner reported it (amd64, arm64). */
+  architecture: string;
   /** The runner's [runners.docker] settings. */
   docker: { volumes: string[]; defaultImage?: string };
   /** Every variable of the job (predefined and project), as the runner gets them. */
@@ -42,13 +46,22 @@ export interface JobRun {
   signal: AbortSignal;
 }
 
-/** Runs one job to its end; the exit code decides success. Throwing means the runner failed (system failure). */
-export type JobExecutor = (run: JobRun) => Promise<{ exitCode: number }>;
+/** How a job ended: its exit code, and GitLab's status and failure reason when the executor knows better than the code. */
+export interface JobResult {
+  exitCode: number;
+  /** E.g. failed for an allow_failure job whose script failed (gitlab-ci-local exits 0 then). */
+  status?: "success" | "failed" | "canceled";
+  failureReason?: string;
+}
+
+/** Runs one job to its end. Throwing means the runner failed (system failure). */
+export type JobExecutor = (run: JobRun) => Promise<JobResult>;
 
 /** What a runner reported when it asked (info and the request's source address). */
 export interface RunnerReport {
   systemId?: string;
   executor?: string;
+  architecture?: string;
   ipAddress: string;
   config?: RunnerConfigReport;
 }
@@ -86,7 +99,9 @@ export class CiEngine {
   constructor(
     private readonly emu: Emulator,
     private readonly executor: JobExecutor | undefined,
-  ) {}
+  ) {
+    if (executor) markJobsRunnable(emu);
+  }
 
   /** Whether this emulator can run jobs at all (an executor was given: `sim up` passes the nodes' SSH access). */
   get canRun(): boolean {
@@ -150,11 +165,13 @@ export class CiEngine {
       pipelineId: pipeline.id,
       jobId: job.id,
       jobName: job.name,
+      projectUrl: `${emu.baseUrl()}/${pathWithNamespace(emu, project)}`,
       repoDir: repositoryDir(emu, project),
       sha: pipeline.sha,
       defaultBranch: defaultBranch(project),
       changesBase: pipeline.changes_base ?? null,
       node: { name: report.config?.node ?? report.ipAddress, address: report.ipAddress },
+      architecture: report.architecture ?? "amd64",
       docker: { volumes: report.config?.docker?.volumes ?? [], defaultImage: report.config?.docker?.image },
       variables: variables.map(({ key, value, file, masked }) => ({ key, value, file, masked })),
       timeoutMs: timeoutSeconds * 1000,
@@ -197,7 +214,7 @@ export class CiEngine {
       },
     })
       .then(
-        ({ exitCode }) => outcome(active.stop, exitCode, spec.timeoutMs),
+        (result) => outcome(active.stop, result, spec.timeoutMs),
         (err: unknown) => outcome(active.stop, err instanceof Error ? err : new Error(String(err)), spec.timeoutMs),
       )
       .then((change) => {
@@ -268,7 +285,7 @@ export class CiEngine {
 }
 
 /** How a run ended, as the job's last change: status, failure reason and gitlab-runner's closing line. */
-export function outcome(stop: ActiveRun["stop"], result: number | Error, timeoutMs: number): JobChange {
+export function outcome(stop: ActiveRun["stop"], result: JobResult | Error, timeoutMs: number): JobChange {
   if (stop === "canceled") return { status: "canceled" };
   if (stop === "timeout") {
     return {
@@ -291,8 +308,15 @@ export function outcome(stop: ActiveRun["stop"], result: number | Error, timeout
       append_trace: `ERROR: Job failed (system failure): ${result.message}\n`,
     };
   }
-  if (result === 0) return { status: "success", append_trace: "Job succeeded\n" };
-  return { status: "failed", failure_reason: "script_failure", append_trace: `ERROR: Job failed: exit code ${result}\n` };
+  if (result.status === "canceled") return { status: "canceled" };
+  if ((result.status ?? (result.exitCode === 0 ? "success" : "failed")) === "success") {
+    return { status: "success", append_trace: "Job succeeded\n" };
+  }
+  return {
+    status: "failed",
+    failure_reason: result.failureReason ?? "script_failure",
+    append_trace: `ERROR: Job failed: exit code ${result.exitCode}\n`,
+  };
 }
 
 const engines = new WeakMap<Emulator, CiEngine>();

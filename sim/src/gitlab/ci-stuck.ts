@@ -16,6 +16,13 @@ function reasons(emu: Emulator): Map<number, string> {
   return map;
 }
 
+/** Emulators that can run jobs (started with an executor); in the others every pending job is stuck. */
+const runnable = new WeakSet<Emulator>();
+
+export function markJobsRunnable(emu: Emulator): void {
+  runnable.add(emu);
+}
+
 /** The stuck reason recorded for a job, if any. */
 export function stuckReason(emu: Emulator, jobId: number): string | undefined {
   return stuckReasons.get(emu)?.get(jobId);
@@ -44,18 +51,20 @@ export function markIfStuck(emu: Emulator, job: SimCiJob, pipeline: SimPipeline)
   const candidates = emu.state.runners.filter((r) => !r.paused && isOnline(r.contacted_at, emu.now()));
   const allowed = candidates.filter((r) => whyRunnerCannotPick(emu, r, job, pipeline) === undefined);
   const able = allowed.filter(runsInSim);
-  if (able.length > 0) {
+  if (able.length > 0 && runnable.has(emu)) {
     map.delete(job.id);
     return undefined;
   }
   const reason =
-    allowed.length > 0
-      ? `This job is stuck because the runners that could take it (${allowed.map((r) => `#${r.id}`).join(", ")}) use the shell executor: the sim runs docker-executor runners only.`
-      : candidates.length === 0
-        ? "This job is stuck because the project doesn't have any runners online assigned to it."
-        : job.tag_list.length > 0
-          ? `This job is stuck because you don't have any active runners online or available with any of these tags assigned to them: ${job.tag_list.join(" ")}`
-          : "This job is stuck because you don't have any active runners that can run this job.";
+    able.length > 0
+      ? "This job is stuck because this emulator runs no jobs: it was started without the nodes' SSH access (`sim up` passes it)."
+      : allowed.length > 0
+        ? `This job is stuck because the runners that could take it (${allowed.map((r) => `#${r.id}`).join(", ")}) use the shell executor: the sim runs docker-executor runners only.`
+        : candidates.length === 0
+          ? "This job is stuck because the project doesn't have any runners online assigned to it."
+          : job.tag_list.length > 0
+            ? `This job is stuck because you don't have any active runners online or available with any of these tags assigned to them: ${job.tag_list.join(" ")}`
+            : "This job is stuck because you don't have any active runners that can run this job.";
   if (map.get(job.id) === reason) return reason;
   map.set(job.id, reason);
   updateJob(emu, job, { append_trace: `${reason}\n` });

@@ -1,19 +1,37 @@
 #!/usr/bin/env node
 // Runs the GitLab API emulator as its own process (started detached by `pifleet sim up`):
-//   node sim/dist/gitlab/main.js --host H --port P --state DIR
+//   node sim/dist/gitlab/main.js --host H --port P --state DIR [--runner-ssh-user U --runner-ssh-key PATH --runner-known-hosts PATH]
 // Prints one JSON line {"url", "pid", "projectId", "groupId"} once listening; the admin token goes to DIR/gitlab-token (0600).
+// With the three --runner-ssh-* paths it runs the jobs runners take on their nodes (job-executor.ts); without, it assigns none.
 import { parseArgs } from "node:util";
 import { startGitlabEmulator } from "./index.js";
+import { sshJobExecutor } from "./job-executor.js";
+
+const USAGE = "usage: main.js --host H --port P --state DIR [--runner-ssh-user U --runner-ssh-key PATH --runner-known-hosts PATH]";
 
 async function main(): Promise<void> {
-  let values: { host?: string; port?: string; state?: string };
+  let values: {
+    host?: string;
+    port?: string;
+    state?: string;
+    "runner-ssh-user"?: string;
+    "runner-ssh-key"?: string;
+    "runner-known-hosts"?: string;
+  };
   try {
     ({ values } = parseArgs({
-      options: { host: { type: "string", default: "127.0.0.1" }, port: { type: "string", default: "0" }, state: { type: "string" } },
+      options: {
+        host: { type: "string", default: "127.0.0.1" },
+        port: { type: "string", default: "0" },
+        state: { type: "string" },
+        "runner-ssh-user": { type: "string" },
+        "runner-ssh-key": { type: "string" },
+        "runner-known-hosts": { type: "string" },
+      },
       strict: true,
     }));
   } catch (err) {
-    process.stderr.write(`gitlab emulator: ${(err as Error).message}; usage: main.js --host H --port P --state DIR\n`);
+    process.stderr.write(`gitlab emulator: ${(err as Error).message}; ${USAGE}\n`);
     process.exit(2);
   }
   const port = Number(values.port);
@@ -25,7 +43,17 @@ async function main(): Promise<void> {
     process.stderr.write("gitlab emulator: --state DIR is required (state and the admin token file live there)\n");
     process.exit(2);
   }
-  const emulator = await startGitlabEmulator({ host: values.host, port, stateDir: values.state });
+  const user = values["runner-ssh-user"];
+  const privateKey = values["runner-ssh-key"];
+  const knownHosts = values["runner-known-hosts"];
+  const given = [user, privateKey, knownHosts].filter((v) => v !== undefined).length;
+  if (given !== 0 && given !== 3) {
+    process.stderr.write(`gitlab emulator: --runner-ssh-user, --runner-ssh-key and --runner-known-hosts go together; ${USAGE}\n`);
+    process.exit(2);
+  }
+  const executor =
+    user && privateKey && knownHosts ? sshJobExecutor({ ssh: { user, privateKey, knownHosts }, workRoot: values.state }) : undefined;
+  const emulator = await startGitlabEmulator({ host: values.host, port, stateDir: values.state, executor });
   process.stdout.write(
     `${JSON.stringify({ url: emulator.url, pid: process.pid, projectId: emulator.projectId, groupId: emulator.groupId })}\n`,
   );

@@ -59,6 +59,7 @@ export function jobsRequestRouter(emu: Emulator): Router {
     const report = {
       systemId: stringParam(p, "system_id"),
       executor: str("executor"),
+      architecture: str("architecture"),
       ipAddress: plainAddress(req.ip),
       config: configReport(info),
     };
@@ -68,7 +69,6 @@ export function jobsRequestRouter(emu: Emulator): Router {
       version: str("version"),
       revision: str("revision"),
       platform: str("platform"),
-      architecture: str("architecture"),
     });
     const noJob = () => {
       res.set("X-GitLab-Last-Update", queue.current).status(204).end();

@@ -1,14 +1,16 @@
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { linesMatching, processRunner, run, withFileLock } from "@pifleet/io";
 import { HOST_RUN_DIR } from "../host-services.js";
 import { docker } from "../sim-docker.js";
 import {
+  type CaCertificate,
   DEBIAN_IMPORT_CHANGES,
   debianScript,
   dockerDockerfile,
   MIRROR_IMAGE_LABEL,
+  type MirrorInputs,
   type MirrorTags,
   mirrorTags,
   nodeDockerfile,
@@ -27,13 +29,24 @@ async function imageExists(tag: string): Promise<boolean> {
   return (await docker(["image", "ls", "-q", tag])) !== "";
 }
 
+/** Where Debian's update-ca-certificates takes a machine's own CAs from. */
+const LOCAL_CA_DIR = "/usr/local/share/ca-certificates";
+
+/** The CA certificates this machine trusts locally (public certificates, no keys); none when the directory is absent. */
+export async function localCaCertificates(): Promise<CaCertificate[]> {
+  const entries = await readdir(LOCAL_CA_DIR, { recursive: true, withFileTypes: true }).catch(() => []);
+  const files = entries.filter((e) => e.isFile() && e.name.endsWith(".crt")).map((e) => join(e.parentPath, e.name));
+  const cas = await Promise.all(files.map(async (f) => ({ name: f.slice(LOCAL_CA_DIR.length + 1), pem: await readFile(f, "utf8") })));
+  return cas.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
 /** The sim base with debianScript applied, exported and imported as one layer (so what it deletes is really gone). */
-async function buildDebian(tag: string, baseImage: string, mirror: string): Promise<void> {
+async function buildDebian(tag: string, inputs: MirrorInputs): Promise<void> {
   const container = `pifleet-sim-mirror-debian-${process.pid}`;
   try {
-    await docker(["run", "-i", "--name", container, "--network", "none", baseImage, "sh", "-s"], {
-      input: debianScript(mirror),
-      describe: `prepare the Debian stand-in in a container of ${baseImage}`,
+    await docker(["run", "-i", "--name", container, "--network", "none", inputs.baseImage, "sh", "-s"], {
+      input: debianScript(inputs.debianMirror, inputs.caCertificates),
+      describe: `prepare the Debian stand-in in a container of ${inputs.baseImage}`,
     });
     const changes = DEBIAN_IMPORT_CHANGES.flatMap((c) => ["-c", c]);
     await processRunner.pipe(["docker", ["export", container]], ["docker", ["import", ...changes, "-", tag]], {
@@ -93,15 +106,10 @@ async function buildDocker(tags: MirrorTags, proxy: string, progress: ProgressFn
  * is the apt proxy as containers reach it (build steps' apt goes through it, and it is not part
  * of any image). A host-wide lock keeps two sims from building the same images at once.
  */
-export async function buildMirrorImages(
-  baseImage: string,
-  debianMirror: string,
-  proxy: string,
-  progress: ProgressFn,
-): Promise<MirrorBuild> {
-  const tags = mirrorTags(baseImage, debianMirror);
+export async function buildMirrorImages(inputs: MirrorInputs, proxy: string, progress: ProgressFn): Promise<MirrorBuild> {
+  const tags = mirrorTags(inputs);
   const steps: [string, () => Promise<void>][] = [
-    [tags.debian, () => buildDebian(tags.debian, baseImage, debianMirror)],
+    [tags.debian, () => buildDebian(tags.debian, inputs)],
     [tags.node, () => buildNode(tags, proxy, progress)],
     [tags.docker, () => buildDocker(tags, proxy, progress)],
   ];

@@ -5,7 +5,7 @@ import { ensureAptProxy, withHostLock } from "../host-services.js";
 import { ensureBaseImage, machineMirror } from "../image.js";
 import { simStatus } from "../status.js";
 import { DEFAULT_SIM_DIR } from "../up.js";
-import { buildMirrorImages, type ProgressFn } from "./build.js";
+import { buildMirrorImages, localCaCertificates, type ProgressFn } from "./build.js";
 import { MIRROR_ARCH, MIRROR_IMAGES, type MirrorRefs, mirrorRef, mirrorRefs } from "./recipe.js";
 import { localImageIds, pushToRegistry, registryImageId, requireRegistry } from "./registry.js";
 
@@ -52,7 +52,8 @@ export async function simMirror(options: SimMirrorOptions = {}): Promise<SimMirr
   const debianMirror = await machineMirror();
   const proxy = await withHostLock(() => ensureAptProxy(debianMirror, progress));
   const base = await ensureBaseImage(MIRROR_ARCH, proxy.host, progress);
-  const { tags, built } = await buildMirrorImages(base, debianMirror, proxy.nodes, progress);
+  const inputs = { baseImage: base, debianMirror, caCertificates: await localCaCertificates() };
+  const { tags, built } = await buildMirrorImages(inputs, proxy.nodes, progress);
 
   const wanted = MIRROR_IMAGES.map((image) => ({ local: tags[image.kind], ref: mirrorRef(registry.host, image) }));
   const ids = await localImageIds(wanted.map((w) => w.local));

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { debianScript, MIRROR_IMAGES, mirrorRefs, mirrorTags, nodeDockerfile, nodePackages, repositoryAndTag } from "./recipe.js";
 
-const BASE = "pifleet/sim-base:amd64-6e014be983fc";
-const MIRROR = "http://deb.debian.org/debian";
+const INPUTS = { baseImage: "pifleet/sim-base:amd64-6e014be983fc", debianMirror: "http://deb.debian.org/debian", caCertificates: [] };
+const CA = { name: "egress ca.crt", pem: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n" };
 
 describe("the mirror's references", () => {
   it("name each public image under mirror/ in the cluster registry, per pipeline variable", () => {
@@ -30,25 +30,29 @@ describe("the mirror's references", () => {
 });
 
 describe("the mirror's local tags", () => {
-  const tags = mirrorTags(BASE, MIRROR);
+  const tags = mirrorTags(INPUTS);
 
   it("are named by content: the same recipe gives the same tags", () => {
-    expect(mirrorTags(BASE, MIRROR)).toEqual(tags);
+    expect(mirrorTags({ ...INPUTS })).toEqual(tags);
     expect(tags.node).toMatch(/^pifleet\/sim-mirror-node:amd64-[0-9a-f]{12}$/);
     expect(new Set(Object.values(tags)).size).toBe(3);
   });
 
   it("change with the base image, and the images built on Debian change with it", () => {
-    const other = mirrorTags("pifleet/sim-base:amd64-000000000000", MIRROR);
+    const other = mirrorTags({ ...INPUTS, baseImage: "pifleet/sim-base:amd64-000000000000" });
     expect(other.debian).not.toBe(tags.debian);
     expect(other.node).not.toBe(tags.node);
     expect(other.docker).not.toBe(tags.docker);
   });
 
-  it("change with the Debian mirror the image's apt sources name", () => {
-    const other = mirrorTags(BASE, "http://ftp.de.debian.org/debian");
-    expect(other.debian).not.toBe(tags.debian);
-    expect(other.node).not.toBe(tags.node);
+  it("change with the Debian mirror the image's apt sources name, and with the machine's CAs", () => {
+    for (const other of [
+      mirrorTags({ ...INPUTS, debianMirror: "http://ftp.de.debian.org/debian" }),
+      mirrorTags({ ...INPUTS, caCertificates: [CA] }),
+    ]) {
+      expect(other.debian).not.toBe(tags.debian);
+      expect(other.node).not.toBe(tags.node);
+    }
   });
 });
 
@@ -60,6 +64,15 @@ describe("the recipes", () => {
     expect(script).toContain("URIs: http://deb.debian.org/debian-security\nSuites: bookworm-security\n");
     // No proxy is baked in: jobs pass http_proxy themselves.
     expect(script).not.toMatch(/proxy/i);
+  });
+
+  it("put the machine's CAs where update-ca-certificates finds them, under a name the shell takes as it is", () => {
+    expect(debianScript("http://deb.debian.org/debian", [CA])).toContain(
+      "cat > /usr/local/share/ca-certificates/pifleet-host-egress_ca.crt <<'PIFLEET_CA_EOF'\n-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\nPIFLEET_CA_EOF\n",
+    );
+    expect(debianScript("http://deb.debian.org/debian", [])).not.toContain("ca-certificates/");
+    // Node reads its own CA list, so it is pointed at the system's, which update-ca-certificates fills.
+    expect(nodeDockerfile()).toContain("ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt");
   });
 
   it("lay Node and npm out as the official image does, at the pinned versions", () => {

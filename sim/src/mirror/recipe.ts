@@ -53,18 +53,49 @@ export function repositoryAndTag(ref: string, registry: string): { repository: s
   return { repository: path.slice(0, colon), tag: path.slice(colon + 1) };
 }
 
+/** A CA certificate this machine trusts locally (a PEM file from /usr/local/share/ca-certificates). */
+export interface CaCertificate {
+  name: string;
+  pem: string;
+}
+
+/** What the stand-ins are built from, besides the recipes here. */
+export interface MirrorInputs {
+  /** The sim's debootstrapped Debian (pifleet/sim-base). */
+  baseImage: string;
+  /** This machine's Debian mirror, e.g. http://deb.debian.org/debian. */
+  debianMirror: string;
+  /**
+   * The machine's local CAs. Where the way out re-signs TLS (a TLS-inspecting egress, as on the
+   * machine this was built on), HTTPS through the apt proxy validates only with them, as an
+   * organisation's mirror images carry its CA. None on a machine without local CAs.
+   */
+  caCertificates: readonly CaCertificate[];
+}
+
+/** A file name update-ca-certificates picks up (it reads *.crt) and a shell heredoc cannot trip on. */
+function caFileName(name: string): string {
+  return `pifleet-host-${name.replace(/\.crt$/, "").replace(/[^A-Za-z0-9._-]/g, "_")}.crt`;
+}
+
 /**
  * debian:bookworm-slim from the sim's debootstrapped base: apt sources on this machine's Debian
- * mirror (apt in a job reaches it with http_proxy set to the apt proxy), and slim as the official
- * image is — no docs, man pages or translations, no package lists or cached .debs, and dpkg told
- * to leave them out of later installs. Run in a container of the base, whose filesystem is then
- * imported as one layer (deleting in a build step would not make the image any smaller).
+ * mirror (apt in a job reaches it with http_proxy set to the apt proxy), the machine's local CAs
+ * in /usr/local/share/ca-certificates (trusted once a later install brings ca-certificates, as the
+ * node and docker stand-ins do), and slim as the official image is — no docs, man pages or
+ * translations, no package lists or cached .debs, and dpkg told to leave them out of later
+ * installs. Run in a container of the base, whose filesystem is then imported as one layer
+ * (deleting in a build step would not make the image any smaller).
  */
-export function debianScript(mirror: string): string {
+export function debianScript(mirror: string, caCertificates: readonly CaCertificate[] = []): string {
   const sources = (uri: string, suites: string) =>
     `Types: deb\nURIs: ${uri}\nSuites: ${suites}\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n`;
+  const cas = caCertificates.map(
+    (ca) => `cat > /usr/local/share/ca-certificates/${caFileName(ca.name)} <<'PIFLEET_CA_EOF'\n${ca.pem.trim()}\nPIFLEET_CA_EOF\n`,
+  );
   return `set -eu
-rm -f /etc/apt/sources.list
+mkdir -p /usr/local/share/ca-certificates
+${cas.join("")}rm -f /etc/apt/sources.list
 cat > /etc/apt/sources.list.d/debian.sources <<'EOF'
 ${sources(mirror, "bookworm bookworm-updates")}
 ${sources("http://deb.debian.org/debian-security", "bookworm-security")}EOF
@@ -111,6 +142,8 @@ RUN set -eux; \\
     groupadd --gid 1000 node; \\
     useradd --uid 1000 --gid node --shell /bin/bash --create-home node
 ENV NODE_VERSION=${NODE_VERSION}
+# Node keeps its own CA list; this adds the system's, which carries the machine's local CAs.
+ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
 COPY node /usr/local/bin/node
 COPY npm /usr/local/lib/node_modules/npm
 RUN set -eux; \\
@@ -149,13 +182,14 @@ function hashOf(parts: readonly string[]): string {
 export type MirrorTags = Record<MirrorKind, string>;
 
 /**
- * Local tags named by content: a change to a recipe, the versions, the mirror or the base gives
+ * Local tags named by content: a change to a recipe, the versions, the mirror, the CAs or the base gives
  * new tags (and a new build), an unchanged recipe reuses what is built. Derived images hash
  * the Debian tag, so a new Debian rebuilds them too.
  */
-export function mirrorTags(baseImage: string, debianMirror: string): MirrorTags {
+export function mirrorTags(inputs: MirrorInputs): MirrorTags {
   const tag = (kind: MirrorKind, parts: string[]) => `pifleet/sim-mirror-${kind}:${MIRROR_ARCH}-${hashOf([MIRROR_ARCH, ...parts])}`;
-  const debian = tag("debian", [baseImage, debianScript(debianMirror), ...DEBIAN_IMPORT_CHANGES]);
+  const script = debianScript(inputs.debianMirror, inputs.caCertificates);
+  const debian = tag("debian", [inputs.baseImage, script, ...DEBIAN_IMPORT_CHANGES]);
   return {
     debian,
     node: tag("node", [debian, nodeDockerfile(), NODE_VERSION, NPM_VERSION]),

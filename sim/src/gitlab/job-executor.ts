@@ -1,6 +1,7 @@
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import { ensureHelperImage, preparePipelineCheckout, runJob, sweepFileVariableLitter } from "../ci-runner/index.js";
+import { sweepFileVariableLitter } from "../ci-runner/file-variable-litter.js";
+import { ensureHelperImage, preparePipelineCheckout, runJob } from "../ci-runner/index.js";
 import { SIM_ARCHES, type SimArch } from "../layout.js";
 import type { JobExecutor } from "./ci-engine.js";
 

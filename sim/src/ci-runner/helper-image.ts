@@ -22,6 +22,7 @@ FROM \${BASE}
 ARG APT_PROXY=
 RUN set -eux; \\
     if [ -n "$APT_PROXY" ]; then echo "Acquire::http::Proxy \\"$APT_PROXY\\";" > /etc/apt/apt.conf.d/00pifleet-build-proxy; fi; \\
+    sed -i 's#http://127\\.0\\.0\\.1:3142/#http://#' /etc/apt/sources.list; \\
     apt-get update; \\
     DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends rsync; \\
     rm -f /etc/apt/apt.conf.d/00pifleet-build-proxy; \\

@@ -5,7 +5,7 @@ import type { ProgressFn } from "./image.js";
 import type { NodePlan } from "./layout.js";
 import { docker } from "./sim-docker.js";
 
-/** sim/runner-standin: gitlab-runner's process behaviour (contacts GitLab, graceful stop), running no jobs. */
+/** sim/runner-standin: gitlab-runner's process behaviour (asks GitLab for jobs, graceful stop); the emulator runs the jobs. */
 const STANDIN_DIR = fileURLToPath(new URL("../runner-standin/", import.meta.url));
 
 /** A file the stand-in needs on a node. */
@@ -47,10 +47,10 @@ async function writeNodeFile(node: NodePlan, file: NodeFile): Promise<void> {
 
 /**
  * Installs sim/runner-standin as gitlab-runner.service on every node and starts it, so the runners
- * `pifleet runners apply` registers are contacted (online in GitLab). It runs no jobs.
+ * `pifleet runners apply` registers ask for jobs (online in GitLab); the emulator runs the jobs they take.
  */
 export async function installRunnerStandin(nodes: readonly NodePlan[], gitlabUrl: string, progress: ProgressFn): Promise<void> {
-  progress("installing the runner stand-in (contacts the emulator, runs no jobs) as gitlab-runner.service");
+  progress("installing the runner stand-in (asks the emulator for jobs, which the emulator runs) as gitlab-runner.service");
   const [script, unit, jobsToken] = await Promise.all([
     readFile(`${STANDIN_DIR}gitlab-runner-standin.py`, "utf8"),
     readFile(`${STANDIN_DIR}gitlab-runner.service`, "utf8"),

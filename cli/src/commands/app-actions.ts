@@ -142,7 +142,8 @@ export async function manifest(files: string[], cmd: Command): Promise<void> {
 
 /** What `app plan` without an images file plans: this checkout's images by tag, as built here or as a pipeline pushes them. */
 async function plannedImages(opts: PlanFlags, fleet: Fleet, topology: FleetTopology, progress: (m: string) => void): Promise<AppImages> {
-  const arch = appArch(fleet, topology, opts.arch);
+  // A pipeline's list tags carry no architecture (every arch's build has one hash): any will do, even in a mixed fleet.
+  const arch = opts.prefix ? ((opts.arch ?? "amd64") as ImageArch) : appArch(fleet, topology, opts.arch);
   const tags = await plannedImageTags(arch, { progress, ...baseImageOf(opts) });
   return opts.prefix ? { registry: pipelineImages(opts.prefix, tags, arch) } : { built: tags };
 }

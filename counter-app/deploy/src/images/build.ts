@@ -48,7 +48,7 @@ export interface BuildOptions {
 
 async function exists(tag: string): Promise<boolean> {
   // Lists nothing for an absent image; a failure (no engine) is an error, not "absent".
-  const listed = await run("docker", ["image", "ls", "--quiet", tag], { describe: `look for the image ${tag} in the local Docker engine` });
+  const listed = await run("docker", ["image", "ls", "--quiet", tag], { describe: `look for the image ${tag} in the Docker engine` });
   return listed.stdout.trim() !== "";
 }
 
@@ -266,20 +266,20 @@ export async function buildAndPushImages(arch: ImageArch, prefix: string, option
   const { progress = () => {} } = options;
   const inputs = await imageInputs(arch, options);
   const tags = imageTags(inputs);
+  const refOf = (kind: StackKind) => pushedRef(prefix, tags[kind]);
   const images: Partial<Record<StackKind, PushedImage>> = {};
   for (const kind of STACK_KINDS) {
-    const ref = pushedRef(prefix, tags[kind]);
-    const digest = await registryDigest(ref);
+    const digest = await registryDigest(refOf(kind));
     if (digest) {
-      progress(`${ref} is in the registry already`);
-      images[kind] = { ref, digest };
+      progress(`${refOf(kind)} is in the registry already`);
+      images[kind] = { ref: refOf(kind), digest };
     }
   }
   const missing = STACK_KINDS.filter((kind) => !images[kind]);
   const built = await ensureImages(arch, tags, inputs, missing, progress);
   const pushed: string[] = [];
   for (const kind of missing) {
-    const ref = pushedRef(prefix, tags[kind]);
+    const ref = refOf(kind);
     progress(`pushing ${ref}`);
     images[kind] = { ref, digest: await pushImage(tags[kind], ref) };
     pushed.push(ref);

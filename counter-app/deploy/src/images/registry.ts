@@ -4,8 +4,6 @@ import type { StackImages } from "../deploy/stack.js";
 import { manifestCommands, manifestLists, pinnedImages } from "./manifest.js";
 import { type BuildReport, inspectedDigest, isMissingManifest, manifestPushDigest, pushDigest, type StackKind } from "./refs.js";
 
-export type Progress = (message: string) => void;
-
 // `docker manifest` is experimental in Docker 20.10's CLI (Debian bookworm's); later CLIs ignore this.
 const manifestEnv = () => ({ ...process.env, DOCKER_CLI_EXPERIMENTAL: "enabled" });
 
@@ -45,7 +43,10 @@ export async function pushImage(localTag: string, ref: string): Promise<string> 
  * build reports (one per architecture), pushed to the registry the builds
  * pushed to, and the images file that pins each list by its digest.
  */
-export async function pushManifestLists(reports: readonly BuildReport[], progress: Progress = () => {}): Promise<StackImages> {
+export async function pushManifestLists(
+  reports: readonly BuildReport[],
+  progress: (message: string) => void = () => {},
+): Promise<StackImages> {
   const pushed: Array<{ kind: StackKind; list: string; digest: string }> = [];
   for (const list of manifestLists(reports)) {
     const docker = manifestCommands(list);

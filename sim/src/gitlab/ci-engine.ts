@@ -95,6 +95,8 @@ const CANCELABLE: readonly CiStatus[] = [
 
 export class CiEngine {
   private readonly active = new Map<number, ActiveRun>();
+  /** Set by close: nothing is handed out any more. */
+  private closed = false;
 
   constructor(
     private readonly emu: Emulator,
@@ -119,7 +121,7 @@ export class CiEngine {
    * the runner receives; undefined when there is none (or the sim cannot run this runner's jobs).
    */
   request(runner: SimRunner, report: RunnerReport): ReturnType<typeof jobPayload> | undefined {
-    if (!this.executor || report.executor !== "docker" || this.active.size >= MAX_RUNNING_JOBS) return undefined;
+    if (this.closed || !this.executor || report.executor !== "docker" || this.active.size >= MAX_RUNNING_JOBS) return undefined;
     const ci = ciState(this.emu.state);
     const running = ci.jobs.filter((j) => ACTIVE_STATUSES.includes(j.status));
     const onRunner = running.filter((j) => j.runner_id === runner.id).length;
@@ -258,6 +260,7 @@ export class CiEngine {
 
   /** The emulator is stopping: running jobs are aborted and fail as a runner would on a lost system. */
   async close(): Promise<void> {
+    this.closed = true;
     for (const run of this.active.values()) {
       run.stop ??= "shutdown";
       run.controller.abort();

@@ -168,6 +168,7 @@ export function compositeStatus(jobs: readonly Pick<SimCiJob, "status" | "allow_
   if (onlyOf("preparing", "success_with_warnings")) return "preparing";
   if (onlyOf("canceled", "success", "skipped", "success_with_warnings")) return "canceled";
   if (onlyOf("pending", "created", "skipped", "success_with_warnings")) return "pending";
+  if (anyOf("canceling")) return "canceling";
   if (anyOf("running", "pending")) return "running";
   if (anyOf("waiting_for_resource")) return "waiting_for_resource";
   if (anyOf("manual")) return "manual";

@@ -1,5 +1,8 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { type GitlabEmulator, startGitlabEmulator } from "./index.js";
+import { skipCi } from "./pipeline-triggers.js";
 import { GitClient } from "./test-support/git-client.js";
 import type { Target } from "./test-support/target.js";
 
@@ -129,5 +132,55 @@ describe("pipeline triggers", () => {
     expect(detail.status).toBe("failed");
     expect(detail.yaml_errors).toMatch(/flow collection/);
     expect((await api<Pipeline[]>(`/projects/${gl.projectId}/pipelines?yaml_errors=true`)).map((p) => p.id)).toEqual([failed?.id]);
+  }, 60_000);
+});
+
+// rules:changes as GitLab judges it: against the push's before-sha (a new branch: every rule matches).
+const CHANGES_YAML = `code:
+  script: [echo code]
+  rules:
+    - changes: [src/**]
+always:
+  script: [echo always]
+`;
+
+describe("skipCi", () => {
+  it("[skip ci] or [ci skip] anywhere in the message, any case", () => {
+    expect(skipCi("docs only [skip ci]")).toBe(true);
+    expect(skipCi("[CI SKIP] wip\n\nbody")).toBe(true);
+    expect(skipCi("skip ci")).toBe(false);
+  });
+});
+
+describe("pipeline triggers: rules:changes and [skip ci]", () => {
+  it("compares changes with the push's before-sha; a [skip ci] push makes a skipped pipeline without jobs", async () => {
+    gl = await startGitlabEmulator({ host: "127.0.0.1", port: 0 });
+    const target: Target = { ...gl, token: gl.adminToken, mrIid: 1, real: false };
+    client = new GitClient(target, "pifleet/infra");
+    const { dir } = await client.clone();
+    const jobsOf = async (sha: string) => {
+      await gl?.pipelinesSettled();
+      const [p] = await api<Pipeline[]>(`/projects/${gl?.projectId}/pipelines?sha=${sha}`);
+      const jobs = await api<Job[]>(`/projects/${gl?.projectId}/pipelines/${p?.id}/jobs`);
+      return { pipeline: p, names: jobs.map((j) => j.name).sort() };
+    };
+    // The branch's first push: no base, every changes rule matches.
+    const first = await client.commit(dir, ".gitlab-ci.yml", CHANGES_YAML, "ci");
+    await client.must(dir, ["push", "--quiet", "origin", "HEAD:main"]);
+    expect((await jobsOf(first)).names).toEqual(["always", "code"]);
+    const docs = await client.commit(dir, "README.md", "docs\n", "docs");
+    await client.must(dir, ["push", "--quiet", "origin", "HEAD:main"]);
+    expect((await jobsOf(docs)).names).toEqual(["always"]);
+    mkdirSync(join(dir, "src"));
+    await client.commit(dir, "src/a.txt", "code\n", "code");
+    const notes = await client.commit(dir, "notes.txt", "x\n", "not under src/");
+    await client.must(dir, ["push", "--quiet", "origin", "HEAD:main"]);
+    // One push of two commits: changes are judged over both (before-sha..head), not the head commit alone.
+    expect((await jobsOf(notes)).names).toEqual(["always", "code"]);
+    const skipped = await client.commit(dir, "src/b.txt", "more\n", "more code [skip ci]");
+    await client.must(dir, ["push", "--quiet", "origin", "HEAD:main"]);
+    const result = await jobsOf(skipped);
+    expect(result.pipeline?.status).toBe("skipped");
+    expect(result.names).toEqual([]);
   }, 60_000);
 });

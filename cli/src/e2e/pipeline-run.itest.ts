@@ -127,7 +127,11 @@ async function runnersApply(): Promise<void> {
   }
 }
 
-const projectRunners = () => api<Runner[]>("GET", `/projects/${sim.gitlab?.projectId}/runners?per_page=100`);
+/** The project's runners with their details (the list entries carry no tags). */
+async function projectRunners(): Promise<Runner[]> {
+  const list = await api<Array<{ id: number }>>("GET", `/projects/${sim.gitlab?.projectId}/runners?per_page=100`);
+  return Promise.all(list.map((r) => api<Runner>("GET", `/runners/${r.id}`)));
+}
 
 function describeJobs(jobs: Job[]): string {
   return jobs

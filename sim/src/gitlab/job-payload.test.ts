@@ -3,25 +3,11 @@ import { outcome } from "./ci-engine.js";
 import type { SimCiJob, SimPipeline, SimVariable } from "./ci-state.js";
 import { isProtectedRef, type JobFacts, jobPayload, jobVariables } from "./job-payload.js";
 import type { SimRunner } from "./state.js";
+import { simVariable } from "./test-support/variables.js";
 
 const AT = "2026-01-02T03:04:05.678Z";
 
-function variable(key: string, value: string, fields: Partial<SimVariable> = {}): SimVariable {
-  return {
-    id: Math.floor(Math.random() * 1e6),
-    project_id: 1,
-    key,
-    value,
-    variable_type: "env_var",
-    protected: false,
-    masked: false,
-    hidden: false,
-    raw: false,
-    environment_scope: "*",
-    description: null,
-    ...fields,
-  };
-}
+const variable = (key: string, value: string, fields: Partial<SimVariable> = {}) => simVariable(key, { value, ...fields });
 
 const pipeline = (fields: Partial<SimPipeline> = {}): SimPipeline => ({
   id: 7,

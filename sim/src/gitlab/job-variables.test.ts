@@ -1,22 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { SimVariable } from "./ci-state.js";
 import { scopeMatches, variablesForJob } from "./job-variables.js";
-
-let nextId = 1;
-const variable = (key: string, fields: Partial<SimVariable> = {}): SimVariable => ({
-  id: nextId++,
-  project_id: 1,
-  key,
-  value: `${key.toLowerCase()}-value`,
-  variable_type: "env_var",
-  protected: false,
-  masked: false,
-  hidden: false,
-  raw: false,
-  environment_scope: "*",
-  description: null,
-  ...fields,
-});
+import { simVariable as variable } from "./test-support/variables.js";
 
 const keys = (list: { key: string; value: string }[]) => list.map((v) => `${v.key}=${v.value}`);
 

@@ -189,20 +189,9 @@ export function recordEvaluation(
     return pipeline;
   }
   if (evaluation.jobs.length === 0) return undefined;
-  const jobs: NewJob[] = evaluation.jobs.map((j) => ({
-    name: j.name,
-    stage: j.stage,
-    tag_list: j.tag_list,
-    allow_failure: j.allow_failure,
-    when: j.when,
-    needs: j.needs,
-    resource_group: j.resource_group,
-    environment: j.environment,
-    timeout_s: j.timeout_s,
-    config: j.config,
-  }));
   const { pipeline } = createPipeline(emu, {
-    ...pipelineSpec(project, t, jobs, facts.changesBase),
+    // Evaluated jobs carry what the scheduler needs (when, needs, resource_group, …) under the same names.
+    ...pipelineSpec(project, t, evaluation.jobs, facts.changesBase),
     stages: evaluation.stages,
     variables: facts.variables,
   });

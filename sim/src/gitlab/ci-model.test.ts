@@ -22,6 +22,9 @@ describe("compositeStatus (Gitlab::Ci::Status::Composite)", () => {
     [[job("running"), job("failed")], "running"],
     [[job("canceled"), job("success")], "canceled"],
     [[job("manual"), job("success")], "manual"],
+    [[job("manual", true), job("success")], "success"],
+    [[job("manual", true)], "skipped"],
+    [[job("canceling"), job("success")], "canceling"],
     [[job("failed"), job("success")], "failed"],
     [[job("failed"), job("canceled")], "failed"],
   ])("%j → %s", (jobs, expected) => {

@@ -155,12 +155,16 @@ export function randomSha(): string {
 
 /**
  * A pipeline's status from its jobs, as Gitlab::Ci::Status::Composite derives it: a failed job that
- * may fail counts as success with warnings; no jobs at all reads as "created".
+ * may fail counts as success with warnings, a manual job that may fail is ignored; no jobs at all
+ * reads as "created".
  */
 export function compositeStatus(jobs: readonly Pick<SimCiJob, "status" | "allow_failure">[]): CiStatus {
   if (jobs.length === 0) return "created";
-  const set = new Set<string>(jobs.map((j) => (j.status === "failed" && j.allow_failure ? "success_with_warnings" : j.status)));
-  const onlyOf = (...s: string[]) => [...set].every((x) => s.includes(x));
+  // A manual job that may fail is optional: it does not hold the pipeline's status ("ignored").
+  const symbol = (j: Pick<SimCiJob, "status" | "allow_failure">) =>
+    j.allow_failure && j.status === "failed" ? "success_with_warnings" : j.allow_failure && j.status === "manual" ? "ignored" : j.status;
+  const set = new Set<string>(jobs.map(symbol));
+  const onlyOf = (...s: string[]) => [...set].every((x) => s.includes(x) || x === "ignored");
   const anyOf = (...s: string[]) => s.some((x) => set.has(x));
   if (onlyOf("skipped")) return "skipped";
   if (onlyOf("success", "skipped", "success_with_warnings")) return "success";

@@ -204,4 +204,33 @@ describe.skipIf(REAL_GITLAB)(`job assignment and the job payload${NEEDS_CONTROL}
     }, 5000);
     expect(job.failure_reason).toBe("job_execution_timeout");
   });
+
+  it("stages run in order, and one resource group runs one job at a time across pipelines", async () => {
+    const tags = [TAG, "fleet"];
+    const runner = await runners.group({ tag_list: tags, run_untagged: false });
+    const roomy = { ...info(), config: { ...info().config, limit: 4, concurrent: 4 } };
+    const take = async () => {
+      const reply = await request(runner.token, { info: roomy });
+      return reply.status === 201 ? (reply.body as { id: number; job_info: { name: string } }) : undefined;
+    };
+    const status = async (id: number | undefined) =>
+      ((await call(target, "GET", `/projects/${target.projectId}/jobs/${id}`)).body as { status: string }).status;
+    const one = await pipeline(target, [
+      { name: "configure", stage: "build", tag_list: tags, resource_group: "fleet" },
+      { name: "verify", stage: "test", tag_list: tags },
+    ]);
+    const two = await pipeline(target, [{ name: "configure", stage: "build", tag_list: tags, resource_group: "fleet" }]);
+    const first = await take();
+    expect(first?.id).toBe(one.jobs[0]?.id);
+    // The runner has room, but the group is held: the other pipeline's job waits for the resource.
+    expect(await take()).toBeUndefined();
+    expect(await status(two.jobs[0]?.id)).toBe("waiting_for_resource");
+    expect(await status(one.jobs[1]?.id)).toBe("created");
+    finishers.get(first?.id ?? 0)?.(0);
+    // The group is free and the next stage of the first pipeline may start: both are handed out now.
+    const next = await until(async () => take());
+    const after = await until(async () => take());
+    expect([next.id, after.id].sort()).toEqual([one.jobs[1]?.id, two.jobs[0]?.id].sort());
+    for (const id of [next.id, after.id]) finishers.get(id)?.(0);
+  });
 });

@@ -1,0 +1,143 @@
+import type { Secret } from "@pifleet/io";
+
+/** A project CI/CD variable as pifleet wants it (environment scope `*`). */
+export interface DesiredVariable {
+  key: string;
+  value: Secret | string;
+  variable_type: "env_var" | "file";
+  protected: boolean;
+  masked: boolean;
+  /** Shown next to the variable in GitLab's settings page, so a person knows who sets it. */
+  description: string;
+}
+
+/** Entities::Ci::Variable, as GET /projects/:id/variables lists it. */
+export interface ExistingVariable {
+  key: string;
+  value: string | null;
+  variable_type: string;
+  protected: boolean;
+  masked: boolean;
+  raw: boolean;
+  environment_scope: string;
+  description?: string | null;
+}
+
+/** What a pipeline on the sim needs from the project's settings. */
+export interface ProjectVariableInputs {
+  /** The sim's SSH private key (file content). */
+  sshKey: Secret;
+  /** API tokens for jobs that change the fleet (protected) and for merge-request plan jobs (not protected). */
+  fleetToken: Secret;
+  planToken: Secret;
+  /** The host's apt proxy as the nodes reach it, for docker builds in jobs. */
+  buildProxy: string;
+  /** Image variables (PIFLEET_NODE_IMAGE, …) → refs in the cluster registry's mirror. */
+  images: Readonly<Record<string, string>>;
+}
+
+export const SCOPE = "*";
+
+/**
+ * The variables the generated pipeline reads (docs/pipelines.md): the key and token twice, protected
+ * for jobs on the default branch and unprotected for merge-request plans, the build proxy and the
+ * image names. Every value is raw (no `$` expansion): a key or a ref is data, not a template.
+ */
+export function desiredVariables(inputs: ProjectVariableInputs): DesiredVariable[] {
+  const plain = (key: string, value: string, description: string): DesiredVariable => ({
+    key,
+    value,
+    variable_type: "env_var",
+    protected: false,
+    masked: false,
+    description,
+  });
+  return [
+    {
+      key: "PIFLEET_SSH_KEY",
+      value: inputs.sshKey,
+      variable_type: "file",
+      protected: true,
+      // GitLab cannot mask a multi-line value; a file variable reaches jobs as a path, never in a log.
+      masked: false,
+      description: "SSH key of the fleet, for jobs that change it (protected refs)",
+    },
+    {
+      key: "PIFLEET_PLAN_SSH_KEY",
+      value: inputs.sshKey,
+      variable_type: "file",
+      protected: false,
+      masked: false,
+      description: "SSH key for merge-request plan jobs (check mode only)",
+    },
+    {
+      key: "GITLAB_TOKEN",
+      value: inputs.fleetToken,
+      variable_type: "env_var",
+      protected: true,
+      masked: true,
+      description: "API token for runners-apply and deploy (protected refs)",
+    },
+    {
+      key: "PIFLEET_PLAN_TOKEN",
+      value: inputs.planToken,
+      variable_type: "env_var",
+      protected: false,
+      masked: true,
+      description: "API token for merge-request plans and the MR note",
+    },
+    plain("PIFLEET_BUILD_PROXY", inputs.buildProxy, "HTTP proxy for docker builds in jobs (the host's apt-cacher-ng)"),
+    ...Object.entries(inputs.images)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([key, ref]) => plain(key, ref, "public image, mirrored in the cluster registry")),
+  ];
+}
+
+export interface VariablePlan {
+  create: DesiredVariable[];
+  update: DesiredVariable[];
+  unchanged: DesiredVariable[];
+}
+
+const reveal = (v: Secret | string) => (typeof v === "string" ? v : v.reveal());
+
+function same(d: DesiredVariable, e: ExistingVariable): boolean {
+  return (
+    e.value === reveal(d.value) &&
+    e.variable_type === d.variable_type &&
+    e.protected === d.protected &&
+    e.masked === d.masked &&
+    e.raw &&
+    (e.description ?? "") === d.description
+  );
+}
+
+/**
+ * Create what is missing, update what differs (value or any attribute), leave the rest. Only
+ * variables in scope `*` count; variables pifleet does not set are not touched.
+ */
+export function planVariables(desired: readonly DesiredVariable[], existing: readonly ExistingVariable[]): VariablePlan {
+  const byKey = new Map(existing.filter((e) => e.environment_scope === SCOPE).map((e) => [e.key, e]));
+  const plan: VariablePlan = { create: [], update: [], unchanged: [] };
+  for (const d of desired) {
+    const e = byKey.get(d.key);
+    if (!e) plan.create.push(d);
+    else if (same(d, e)) plan.unchanged.push(d);
+    else plan.update.push(d);
+  }
+  return plan;
+}
+
+/** The request body for POST/PUT /projects/:id/variables (reveals the value: goes only into the HTTP body). */
+export function variableBody(d: DesiredVariable): Record<string, unknown> {
+  return {
+    key: d.key,
+    value: reveal(d.value),
+    variable_type: d.variable_type,
+    protected: d.protected,
+    masked: d.masked,
+    raw: true,
+    environment_scope: SCOPE,
+    description: d.description,
+  };
+}

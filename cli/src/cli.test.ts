@@ -99,7 +99,7 @@ describe("pifleet binary", () => {
       address: "192.168.1.11",
       arch: "arm64",
       roles: ["swarm-manager", "runner", "app", "redis"],
-      concurrency: 4,
+      concurrency: 3,
       tags: ["arm64", "deploy", "docker", "pi", "pifleet"],
     });
   });

@@ -15,6 +15,7 @@ const pool = (over: Partial<RunnerPool>): RunnerPool => ({
   jobMemoryMiB: 512,
   runUntagged: false,
   protected: false,
+  dockerSocket: false,
   ...over,
 });
 const node = (over: Partial<FleetNode>): FleetNode => ({

@@ -8,7 +8,7 @@ export { LIMITS } from "./lint/semantic.js";
 export * from "./model/job.js";
 export type * from "./model/types.js";
 export * from "./mr-note/index.js";
-export { NODE_IMAGE, PROJECT_PIPELINE_SOURCE, type ProjectPipelineOptions, projectPipeline } from "./project/pipeline.js";
+export { PROJECT_PIPELINE_SOURCE, type ProjectPipelineOptions, PUBLIC_IMAGES, projectPipeline } from "./project/pipeline.js";
 export { when, workflowRules } from "./project/rules.js";
 export { emitYaml, header, type Provenance } from "./render/emit.js";
 export { snakeCase, toGitlabKeys, USER_OWNED_MAPS } from "./render/keys.js";

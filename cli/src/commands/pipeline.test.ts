@@ -69,7 +69,7 @@ describe("pifleet pipeline", () => {
     const r = pifleet("pipeline", "graph");
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^graph LR\n/);
-    expect(r.stdout).toContain('["deploy-production"]');
+    expect(r.stdout).toContain('["deploy"]');
   });
 });
 

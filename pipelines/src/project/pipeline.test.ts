@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { InputError, parseFleet } from "@pifleet/fleet";
+import { type Fleet, InputError, parseFleet } from "@pifleet/fleet";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { syntheticFleet } from "../bench/synthetic-fleet.js";
@@ -7,24 +7,45 @@ import { generateProjectPipeline } from "../generate.js";
 import { lintText } from "../lint/lint.js";
 import { schemaProblems } from "../lint/schema.js";
 import { projectPipeline } from "./pipeline.js";
-import { when } from "./rules.js";
+import { CODE_CHANGES, WORKSPACES, when } from "./rules.js";
 
 const ROOT = new URL("../../../", import.meta.url);
 const fleet = parseFleet(readFileSync(new URL("examples/fleet.yaml", ROOT), "utf8"), "examples/fleet.yaml");
 const committed = readFileSync(new URL(".gitlab-ci.yml", ROOT), "utf8");
-type Jobs = Record<
-  string,
-  { script?: string[]; rules?: Array<{ if?: string }>; tags?: string[]; resource_group?: string; needs?: string[] }
->;
-const doc = parse(committed) as Jobs;
-const jobNames = Object.keys(doc).filter(
-  (k) => !k.startsWith(".") && !["default", "stages", "variables", "workflow", "include"].includes(k),
-);
 
-/** Whether a job runs in a merge-request pipeline: no rules, or a rule for MR events. */
-function runsInMergeRequests(name: string): boolean {
-  const rules = doc[name]?.rules;
-  return rules === undefined || rules.some((r) => r.if === when.mergeRequest.if);
+interface JobBody {
+  image?: string;
+  script?: string[];
+  before_script?: string[];
+  rules?: Array<{ if?: string; changes?: string[] }>;
+  tags?: string[];
+  resource_group?: string;
+  interruptible?: boolean;
+  needs?: string[];
+  variables?: Record<string, string>;
+  environment?: { name: string; url?: string; action?: string };
+}
+
+/** Every visible job as GitLab runs it: extends and default applied. */
+function jobsOf(text: string): Map<string, JobBody> {
+  return lintText(text, ".gitlab-ci.yml").jobs as Map<string, JobBody>;
+}
+const jobs = jobsOf(committed);
+const jobNames = [...jobs.keys()];
+const body = (name: string): JobBody => jobs.get(name) ?? expect.unreachable(`no job ${name}`);
+
+/** The pipeline kinds the workflow allows, as the `if`s that are true in them. */
+const KINDS = {
+  "merge request": [when.mergeRequest.if],
+  "default branch": [when.defaultBranch.if],
+  tag: [when.tag.if],
+} as const;
+type Kind = keyof typeof KINDS;
+
+/** Whether a job may run in a pipeline of that kind: no rules, a rule whose `if` holds, or a rule with no `if` (changes only). */
+function runsIn(kind: Kind, name: string): boolean {
+  const rules = body(name).rules;
+  return rules === undefined || rules.some((r) => r.if === undefined || (KINDS[kind] as readonly string[]).includes(r.if));
 }
 
 describe("the repository's .gitlab-ci.yml", () => {
@@ -37,8 +58,8 @@ describe("the repository's .gitlab-ci.yml", () => {
     expect(lintText(committed, ".gitlab-ci.yml", { fleet: { fleet, file: "examples/fleet.yaml" } }).diagnostics).toEqual([]);
   });
 
-  it("MR pipelines verify and plan only: no job that changes the Pis runs for a merge request", () => {
-    expect(jobNames.filter(runsInMergeRequests)).toEqual([
+  it("MR pipelines verify and plan only: no job that changes the Pis or pushes an image runs for a merge request", () => {
+    expect(jobNames.filter((n) => runsIn("merge request", n))).toEqual([
       "lint",
       "typecheck",
       "unit-tests",
@@ -49,68 +70,196 @@ describe("the repository's .gitlab-ci.yml", () => {
       "app-plan",
       "plan-note",
     ]);
-    const changing = /pifleet (configure(?! --check)|runners apply|app deploy|app build)/;
-    const changers = jobNames.filter((n) => doc[n]?.script?.some((line) => changing.test(line)));
-    expect(changers).toEqual(["configure", "runners-apply", "build-image", "deploy-production"]);
-    for (const n of changers) expect(runsInMergeRequests(n), n).toBe(false);
+    const changing = /pifleet (configure(?! --check)|runners apply|app deploy|app build)|docker (build|push)/;
+    const changers = jobNames.filter((n) => body(n).script?.some((line) => changing.test(line)));
+    expect(changers).toEqual(["pifleet-image", "configure", "runners-apply", "build-image:arm64", "deploy"]);
+    for (const n of changers) expect(runsIn("merge request", n), n).toBe(false);
   });
 
-  it("jobs that change the fleet serialise on a resource group and run on the protected deploy pool", () => {
-    for (const n of ["configure", "runners-apply", "deploy-production"]) {
-      expect(doc[n]?.resource_group, n).toBeDefined();
-      expect(doc[n]?.tags, n).toEqual(["deploy", "pifleet"]);
+  it("every job runs in a container: the pifleet image, except the job that builds it with the docker CLI image", () => {
+    for (const n of jobNames) expect(body(n).image, n).toBe(n === "pifleet-image" ? "$PIFLEET_DOCKER_IMAGE" : "$PIFLEET_IMAGE");
+    const doc = parse(committed) as {
+      variables: Record<string, { value: string }>;
+      workflow: { rules: Array<{ if?: string; variables?: object }> };
+    };
+    expect(doc.variables.PIFLEET_IMAGE?.value).toBe("$PIFLEET_REGISTRY/pifleet/pifleet:$CI_COMMIT_SHA");
+    // MR pipelines build no image (no protected runner takes their jobs): they use the default branch's.
+    const mrRule = doc.workflow.rules.find((r) => r.if === when.mergeRequest.if);
+    expect(mrRule?.variables).toEqual({ PIFLEET_IMAGE: "$PIFLEET_REGISTRY/pifleet/pifleet:$CI_DEFAULT_BRANCH" });
+  });
+
+  it("names every external image by a variable whose default is the public image, and the registry from the fleet", () => {
+    const vars = (parse(committed) as { variables: Record<string, { value: string }> }).variables;
+    expect(Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, v.value]))).toMatchObject({
+      PIFLEET_NODE_IMAGE: "node:20-bookworm",
+      PIFLEET_DOCKER_IMAGE: "docker:27-cli",
+      PIFLEET_DEBIAN_IMAGE: "debian:bookworm-slim",
+      PIFLEET_BUILD_PROXY: "",
+      PIFLEET_REGISTRY: "192.168.1.11:5000",
+    });
+    const imageJob = body("pifleet-image").script?.join("\n") ?? "";
+    expect(imageJob).toContain('--cache-from "$PIFLEET_REGISTRY/pifleet/pifleet:$CI_DEFAULT_BRANCH"');
+    expect(imageJob).toContain('--build-arg PIFLEET_NODE_IMAGE --build-arg http_proxy="$PIFLEET_BUILD_PROXY"');
+    expect(imageJob).toContain('docker push "$PIFLEET_IMAGE"');
+    expect(imageJob).toContain('docker push "$PIFLEET_REGISTRY/pifleet/pifleet:$CI_COMMIT_REF_SLUG"');
+    expect(body("build-image:arm64").script).toEqual([
+      'pifleet app build --arch arm64 --base-image "$PIFLEET_DEBIAN_IMAGE" --push "$PIFLEET_REGISTRY/pifleet" --json > build-arm64.json',
+    ]);
+  });
+
+  it("pifleet jobs use the image's pifleet: no npm ci or tsc, and the SSH key copied private before use", () => {
+    const pifleetJobs = jobNames.filter((n) => body(n).script?.some((l) => /^pifleet /.test(l)));
+    expect(pifleetJobs.length).toBe(11);
+    for (const n of pifleetJobs) {
+      const lines = [...(body(n).before_script ?? []), ...(body(n).script ?? [])].join("\n");
+      expect(lines, n).not.toMatch(/npm ci|tsc/);
+      expect(body(n).before_script?.[0], n).toMatch(
+        /key=\$\(mktemp\) && cat "\$PIFLEET_SSH_KEY" > "\$key" && export PIFLEET_SSH_KEY="\$key"/,
+      );
     }
   });
 
-  it("has a readiness and a counter check per app node, each needing its own node's check", () => {
-    for (const node of ["pi1", "pi2", "pi3", "pi4"]) {
-      expect(doc[`ready:${node}`]?.needs).toEqual(["deploy-production"]);
-      expect(doc[`counts:${node}`]?.needs).toEqual([`ready:${node}`]);
+  it("MR plan jobs use the unprotected plan key and token, on the unprotected docker pool", () => {
+    const unprotected = fleet.pools.find((p) => p.name === "arm64-docker");
+    for (const n of ["configure-plan", "runners-plan", "app-plan", "plan-note"]) {
+      expect(body(n).variables, n).toEqual({ PIFLEET_SSH_KEY: "$PIFLEET_PLAN_SSH_KEY", GITLAB_TOKEN: "$PIFLEET_PLAN_TOKEN" });
+      expect(body(n).tags, n).toEqual(unprotected?.tags);
     }
-  });
-
-  it("the MR plan job posts one note keyed 'plan'", () => {
-    expect(doc["plan-note"]?.script).toContain(
-      'npx pifleet mr note --project "$CI_PROJECT_ID" --mr "$CI_MERGE_REQUEST_IID" --file plan.md --marker plan',
+    expect(body("configure-plan").script).toEqual(["pifleet configure --check --diff --format markdown > configure-plan.md"]);
+    expect(body("plan-note").script).toContain(
+      'pifleet mr note --project "$CI_PROJECT_ID" --mr "$CI_MERGE_REQUEST_IID" --file plan.md --marker plan',
     );
+  });
+
+  it("holds no secret: tokens and keys are only ever named as CI/CD variables", () => {
+    expect(committed).not.toMatch(/glpat-|glrt-|PRIVATE KEY/);
+    for (const line of committed.split("\n").filter((l) => /^\s+(GITLAB_TOKEN|PIFLEET_SSH_KEY):/.test(l))) {
+      expect(line).toMatch(/: \$PIFLEET_PLAN_(TOKEN|SSH_KEY)$/);
+    }
+  });
+
+  it("jobs that change the fleet share one resource group, are not interruptible and run on the protected socket pool", () => {
+    for (const n of ["configure", "runners-apply", "deploy"]) {
+      expect(body(n).resource_group, n).toBe("fleet");
+      expect(body(n).interruptible, n).toBe(false);
+      expect(body(n).tags, n).toEqual(["deploy", "pifleet", "arm64"]);
+    }
+    expect(body("runners-apply").script).toEqual(["pifleet runners apply"]);
+  });
+
+  it("builds once and deploys what was built: deploy needs the manifest of every arch's build and never builds", () => {
+    expect(body("build-image:arm64").tags).toEqual(["deploy", "pifleet", "arm64"]);
+    expect(body("app-manifest").needs).toEqual(["build-image:arm64"]);
+    expect(body("app-manifest").script).toEqual(["pifleet app manifest build-*.json --json > images.json"]);
+    expect(body("deploy").needs).toEqual(["app-manifest", "runners-apply"]);
+    expect(body("deploy").script).toEqual(["pifleet app deploy --images images.json"]);
+  });
+
+  it("checks what is published after the deploy: the load balancer's port, a counted view, and the Swarm's status", () => {
+    expect(body("deploy").environment).toMatchObject({ name: "production", url: "http://192.168.1.11/" });
+    expect(body("smoke-test").variables).toEqual({ APP_URL: "http://192.168.1.11" });
+    const script = body("smoke-test").script?.join("\n") ?? "";
+    expect(script).toContain('"$APP_URL/readyz"');
+    expect(script).toContain('"$APP_URL/api/views/pipeline-smoke-test" | jq -e .views');
+    expect(script).toContain('test "$second" -gt "$first"');
+    expect(script).toContain("pifleet app status");
+    expect(committed).not.toContain(":8080");
+  });
+
+  it("verify jobs run when code changed, so a fleet-only merge request skips them; pipeline-check and fleet-validate always run", () => {
+    for (const n of ["lint", "typecheck", "unit-tests"]) expect(body(n).rules, n).toEqual([{ changes: [...CODE_CHANGES] }]);
+    for (const n of ["pipeline-check", "fleet-validate"]) expect(body(n).rules, n).toBeUndefined();
+    for (const n of ["lint", "typecheck", "unit-tests", "pipeline-check"])
+      expect(body(n).before_script, n).toEqual(["sh pipelines/image/checkout-deps.sh"]);
   });
 });
 
-/** The pipeline kinds the workflow allows, as the predefined variables that decide the rules. */
-const KINDS = {
-  "merge request": [when.mergeRequest.if],
-  "default branch": [when.defaultBranch.if],
-  tag: [when.tag.if],
-} as const;
-
 describe("every pipeline kind is complete", () => {
-  for (const [kind, trueIfs] of Object.entries(KINDS)) {
+  for (const kind of Object.keys(KINDS) as Kind[]) {
     it(`in a ${kind} pipeline, every job that runs has what it needs (GitLab would refuse the pipeline otherwise)`, () => {
-      const runs = (n: string) => {
-        const rules = doc[n]?.rules;
-        return rules === undefined || rules.some((r) => (trueIfs as readonly string[]).includes(r.if ?? ""));
-      };
-      const running = jobNames.filter(runs);
+      const running = jobNames.filter((n) => runsIn(kind, n));
       expect(running.length).toBeGreaterThan(0);
       for (const n of running)
-        for (const need of doc[n]?.needs ?? []) expect(runs(need), `${n} needs ${need} in a ${kind} pipeline`).toBe(true);
+        for (const need of body(n).needs ?? []) expect(runsIn(kind, need), `${n} needs ${need} in a ${kind} pipeline`).toBe(true);
     });
   }
 });
 
-describe("projectPipeline for other fleets", () => {
-  it("scales to 100 nodes: two checks per node and a clean lint", () => {
-    const big = syntheticFleet(fleet, 100);
-    const generated = generateProjectPipeline(big, "fleet.yaml");
-    expect(generated.jobCount).toBe(14 + 2 * 100);
-    expect(generated.text).toContain("counts:pi100:\n  needs:\n    - ready:pi100\n");
+describe("what the verify jobs' changes rules and the image build cover", () => {
+  const rootPackage = JSON.parse(readFileSync(new URL("package.json", ROOT), "utf8")) as { workspaces: string[] };
+
+  it("lists the root package.json's workspaces", () => {
+    expect([...WORKSPACES]).toEqual(rootPackage.workspaces);
   });
 
-  it("says what to add when the fleet has no docker pool on arm64 nodes", () => {
-    const noDocker = { ...fleet, pools: fleet.pools.filter((p) => p.executor !== "docker") };
-    expect(() => projectPipeline(noDocker, { fleetPath: "fleet.yaml" })).toThrow(InputError);
-    expect(() => projectPipeline(noDocker, { fleetPath: "fleet.yaml" })).toThrow(
-      "the project pipeline needs a docker-executor runner pool on arm64 nodes, and the fleet has none",
+  it("the Dockerfile copies every workspace's package.json before npm ci, and the lock file", () => {
+    const dockerfile = readFileSync(new URL("pipelines/image/Dockerfile", ROOT), "utf8");
+    const beforeInstall = dockerfile.slice(0, dockerfile.indexOf("RUN npm ci"));
+    expect(beforeInstall).toContain("COPY package.json package-lock.json ./");
+    for (const ws of rootPackage.workspaces) expect(beforeInstall).toContain(`COPY ${ws}/package.json ${ws}/\n`);
+    expect(dockerfile).toMatch(/^ARG PIFLEET_NODE_IMAGE=node:20-bookworm\nFROM \$\{PIFLEET_NODE_IMAGE\}$/m);
+  });
+
+  it(".dockerignore leaves out the fleet files, docs and build output, so a fleet-only change reuses every layer", () => {
+    const ignored = readFileSync(new URL(".dockerignore", ROOT), "utf8").split("\n");
+    for (const entry of ["**/fleet.yaml", "**/known_hosts", "fleet/sim", "examples", "docs", "**/node_modules", "**/dist", ".git"])
+      expect(ignored).toContain(entry);
+  });
+});
+
+/** The example fleet with an amd64 Pi that runs the app (and, with `pool`, that pool). */
+function withAmd64Node(pool = ""): Fleet {
+  const text = readFileSync(new URL("examples/fleet.yaml", ROOT), "utf8")
+    .replace("\n\npools:", "\n  - { name: x1, address: 192.168.1.21, arch: amd64, roles: [swarm-worker, runner, app] }\n\npools:")
+    .replace("\n\napp:", `${pool}\n\napp:`);
+  return parseFleet(text, "fleet.yaml");
+}
+
+describe("projectPipeline for other fleets", () => {
+  it("has the same jobs for 100 Pis as for 4 (checks go through the load balancer, not per node), and lints clean", () => {
+    const big = syntheticFleet(fleet, 100);
+    const generated = generateProjectPipeline(big, "fleet.yaml");
+    expect(generated.jobCount).toBe(jobNames.length);
+  });
+
+  it("builds natively per arch: an amd64 socket pool adds build-image:amd64, and the manifest takes both", () => {
+    const amd64 = withAmd64Node(
+      "\n  - { name: amd64-build, dockerSocket: true, tags: [deploy, pifleet, amd64], protected: true, nodes: [x1] }",
+    );
+    const mixed = jobsOf(generateProjectPipeline(amd64, "fleet.yaml").text);
+    expect(mixed.get("build-image:amd64")?.tags).toEqual(["deploy", "pifleet", "amd64"]);
+    expect(mixed.get("app-manifest")?.needs).toEqual(["build-image:arm64", "build-image:amd64"]);
+  });
+
+  it("generates for an amd64 fleet like the sim's: the amd64 pools, the registry and load balancer on pi1", () => {
+    const text = readFileSync(new URL("examples/fleet.yaml", ROOT), "utf8")
+      .replaceAll("arm64", "amd64")
+      .replaceAll("192.168.1.", "198.19.255.");
+    const amd64 = parseFleet(text, "fleet/sim/fleet.yaml");
+    const generated = generateProjectPipeline(amd64, "fleet/sim/fleet.yaml").text;
+    const amd64Jobs = jobsOf(generated);
+    expect(amd64Jobs.get("deploy")?.tags).toEqual(["deploy", "pifleet", "amd64"]);
+    expect(amd64Jobs.get("lint")?.tags).toEqual(["amd64", "docker", "pi"]);
+    expect([...amd64Jobs.keys()].filter((n) => n.startsWith("build-image"))).toEqual(["build-image:amd64"]);
+    expect(generated).toContain("value: 198.19.255.11:5000");
+    expect(generated).toContain("value: fleet/sim/fleet.yaml");
+    expect(amd64Jobs.get("smoke-test")?.variables).toEqual({ APP_URL: "http://198.19.255.11" });
+  });
+
+  it("says what to add when the fleet has no docker-socket pool, or no unprotected pool for MR jobs", () => {
+    const noSocket = { ...fleet, pools: fleet.pools.map((p) => ({ ...p, dockerSocket: false })) };
+    expect(() => projectPipeline(noSocket, { fleetPath: "fleet.yaml" })).toThrow(InputError);
+    expect(() => projectPipeline(noSocket, { fleetPath: "fleet.yaml" })).toThrow(/needs a docker-executor pool with dockerSocket: true/);
+    const allProtected = { ...fleet, pools: fleet.pools.map((p) => ({ ...p, protected: true })) };
+    expect(() => projectPipeline(allProtected, { fleetPath: "fleet.yaml" })).toThrow(
+      /needs an unprotected docker-executor pool on arm64 nodes with arm64 in its tags \(merge-request jobs may not use protected runners\)/,
+    );
+  });
+
+  it("refuses a fleet whose app runs on an arch no socket pool builds for", () => {
+    const x86App = withAmd64Node();
+    expect(() => projectPipeline(x86App, { fleetPath: "fleet.yaml" })).toThrow(
+      "the app runs on amd64 nodes, but no docker-executor pool with dockerSocket: true serves amd64 (images are built natively, one job per arch)",
     );
   });
 });

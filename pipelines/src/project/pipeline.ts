@@ -1,204 +1,212 @@
-import { DEFAULT_LB_PORT, type Fleet, InputError, nodesWithRole, poolNodes, type RunnerPool, resolveTopology } from "@pifleet/fleet";
-import { forEachItem, job, template } from "../model/job.js";
-import type { Job, PipelineSpec } from "../model/types.js";
-import { when, workflowRules } from "./rules.js";
+import { DEFAULT_LB_PORT, type Fleet, resolveTopology } from "@pifleet/fleet";
+import { job, template } from "../model/job.js";
+import type { Job, PipelineSpec, Variables } from "../model/types.js";
+import { pipelinePools } from "./pools.js";
+import { CODE_CHANGES, when, workflowRules } from "./rules.js";
 
 /** This file, named in the generated file's header. */
 export const PROJECT_PIPELINE_SOURCE = "pipelines/src/project/pipeline.ts";
-export const NODE_IMAGE = "node:20-bookworm";
+
+/** The public images the pipeline starts from; an air-gapped GitLab overrides them with project CI/CD variables (the sim does). */
+export const PUBLIC_IMAGES = {
+  PIFLEET_NODE_IMAGE: "node:20-bookworm",
+  PIFLEET_DOCKER_IMAGE: "docker:27-cli",
+  PIFLEET_DEBIAN_IMAGE: "debian:bookworm-slim",
+} as const;
+
+/** The pifleet image in the cluster registry, by tag. */
+const pifleetImage = (tag: string) => `$PIFLEET_REGISTRY/pifleet/pifleet:${tag}`;
+/** What this commit's pifleet-image job pushes. */
+const THIS_COMMIT_IMAGE = pifleetImage("$CI_COMMIT_SHA");
+/** What the default branch last pushed: MR pipelines (no protected runner, so no image build) use it, and builds cache from it. */
+const DEFAULT_BRANCH_IMAGE = pifleetImage("$CI_DEFAULT_BRANCH");
 
 export interface ProjectPipelineOptions {
   /** The fleet file as the repository names it (relative, e.g. examples/fleet.yaml); jobs read it via PIFLEET_FLEET. */
   fleetPath: string;
 }
 
-/** The first pool that has nodes and passes `fits`, preferring protected ones when asked; else an InputError saying what to add. */
-function requirePool(fleet: Fleet, fits: (p: RunnerPool) => boolean, preferProtected: boolean, need: string, hint: string): RunnerPool {
-  const candidates = fleet.pools.filter((p) => poolNodes(fleet, p).length > 0 && fits(p));
-  const pool = (preferProtected ? candidates.find((p) => p.protected) : undefined) ?? candidates[0];
-  if (!pool) throw new InputError(`the project pipeline needs ${need}, and the fleet has none`, hint);
-  return pool;
-}
-
-/** The pool for container jobs: a docker-executor pool on arm64 Pis (the Pis build and test natively). */
-function containerPool(fleet: Fleet): RunnerPool {
-  return requirePool(
-    fleet,
-    (p) => p.executor === "docker" && poolNodes(fleet, p).some((n) => n.arch === "arm64"),
-    false,
-    "a docker-executor runner pool on arm64 nodes",
-    "Add a pool with executor: docker that selects arm64 runner nodes (see examples/fleet.yaml, pool arm64-docker).",
-  );
-}
-
-/** The pool for jobs that change the fleet: a shell-executor pool on the Pis, protected if there is one. */
-function deployPool(fleet: Fleet): RunnerPool {
-  return requirePool(
-    fleet,
-    (p) => p.executor === "shell",
-    true,
-    "a shell-executor runner pool (for configure, runners apply and deploy)",
-    "Add a pool with executor: shell on one or two nodes (see examples/fleet.yaml, pool deploy).",
-  );
-}
-
-/** Where the app answers: the load balancer, by default on the first swarm manager. */
-function productionUrl(fleet: Fleet): string {
+/** Where the app answers, without a trailing slash: the load balancer's published port. */
+function appUrl(fleet: Fleet): string {
   const { loadBalancer, primaryManager } = resolveTopology(fleet);
   const { node, port } = loadBalancer ?? { node: primaryManager, port: DEFAULT_LB_PORT };
-  return `http://${node.address}${port === 80 ? "" : `:${port}`}/`;
+  return `http://${node.address}${port === 80 ? "" : `:${port}`}`;
+}
+
+function globalVariables(fleet: Fleet, options: ProjectPipelineOptions): Variables {
+  return {
+    PIFLEET_FLEET: { value: options.fleetPath, description: "The fleet file every pifleet command reads." },
+    PIFLEET_REGISTRY: { value: resolveTopology(fleet).registry.host, description: "The cluster's image registry (address:port)." },
+    PIFLEET_IMAGE: { value: THIS_COMMIT_IMAGE, description: "The pifleet image every pifleet job runs in." },
+    PIFLEET_NODE_IMAGE: {
+      value: PUBLIC_IMAGES.PIFLEET_NODE_IMAGE,
+      description: "Base of the pifleet image: Debian bookworm with Node 20 and npm.",
+    },
+    PIFLEET_DOCKER_IMAGE: {
+      value: PUBLIC_IMAGES.PIFLEET_DOCKER_IMAGE,
+      description: "A docker CLI image, for the job that builds the pifleet image.",
+    },
+    PIFLEET_DEBIAN_IMAGE: { value: PUBLIC_IMAGES.PIFLEET_DEBIAN_IMAGE, description: "Base of the app's images." },
+    PIFLEET_BUILD_PROXY: { value: "", description: "http(s) proxy for apt and npm inside image builds; empty: none." },
+  };
 }
 
 /**
- * The repository's own pipeline. MR pipelines verify and plan, and never touch
- * the Pis; the default branch configures, reconciles runners, builds and deploys.
+ * The repository's own pipeline. Every job runs in a container. MR pipelines verify and plan
+ * with the default branch's pifleet image and never change a Pi; the default branch builds the
+ * pifleet image, then configures, reconciles runners, builds the app's images once per arch
+ * and deploys exactly those.
  */
 export function projectPipeline(fleet: Fleet, options: ProjectPipelineOptions): PipelineSpec {
-  const onPis = { tags: [...containerPool(fleet).tags] };
-  const onDeployPool = { tags: [...deployPool(fleet).tags] };
+  const pools = pipelinePools(fleet);
+  const onDeployPool = { tags: [...pools.deploy.pool.tags] };
   const defaultBranchOnly = [when.defaultBranch];
+  const defaultBranchAndTags = [when.defaultBranch, when.tag];
 
-  const node = template(".node", {
-    cache: { key: { files: ["package-lock.json"] }, paths: ["node_modules/"] },
-    // node_modules comes from the cache when package-lock.json has not changed.
-    beforeScript: ["test -d node_modules || npm ci --no-audit --no-fund --prefer-offline"],
-  });
-  const pifleet = template(".pifleet", {
-    extends: [node],
-    beforeScript: ["test -d node_modules || npm ci --no-audit --no-fund --prefer-offline", "npx tsc -b"],
+  // Builds the pifleet image with the deploy node's own engine (through its socket), reusing the
+  // layers of the default branch's image, so a fleet-only change rebuilds nothing.
+  const pifleetImageJob = job("pifleet-image", {
+    ...onDeployPool,
+    stage: "image",
+    image: "$PIFLEET_DOCKER_IMAGE",
+    script: [
+      `docker pull "${DEFAULT_BRANCH_IMAGE}" || true`,
+      [
+        `docker build --cache-from "${DEFAULT_BRANCH_IMAGE}" --build-arg BUILDKIT_INLINE_CACHE=1`,
+        '--build-arg PIFLEET_NODE_IMAGE --build-arg http_proxy="$PIFLEET_BUILD_PROXY" --build-arg https_proxy="$PIFLEET_BUILD_PROXY"',
+        '-f pipelines/image/Dockerfile -t "$PIFLEET_IMAGE" .',
+      ].join(" "),
+      `docker tag "$PIFLEET_IMAGE" "${pifleetImage("$CI_COMMIT_REF_SLUG")}"`,
+      'docker push "$PIFLEET_IMAGE"',
+      `docker push "${pifleetImage("$CI_COMMIT_REF_SLUG")}"`,
+    ],
+    rules: defaultBranchAndTags,
   });
 
-  const lint = job("lint", { extends: [node], stage: "verify", script: ["npx biome check ."] });
+  // Verify jobs test this checkout with the image's tools: its node_modules when the lock file is
+  // the image's, else npm ci. They run only when code or its configuration changed.
+  const checkout = template(".checkout", { stage: "verify", beforeScript: ["sh pipelines/image/checkout-deps.sh"] });
+  const verifyCode = template(".verify-code", { extends: [checkout], rules: [{ changes: CODE_CHANGES }] });
+  const lint = job("lint", { extends: [verifyCode], script: ["npx biome check ."] });
   // Builds the sources, then type-checks every TypeScript file, tests included (vitest does not type-check).
-  const typecheck = job("typecheck", { extends: [node], stage: "verify", script: ["npx tsc -b", "npm run typecheck"] });
+  const typecheck = job("typecheck", { extends: [verifyCode], script: ["npx tsc -b", "npm run typecheck"] });
   const unitTests = job("unit-tests", {
-    extends: [node],
-    stage: "verify",
-    script: ["npx vitest run --project unit --reporter=default --reporter=junit --outputFile.junit=test-results/junit.xml"],
+    extends: [verifyCode],
+    // Some tests run the built CLI.
+    script: ["npx tsc -b", "npx vitest run --project unit --reporter=default --reporter=junit --outputFile.junit=test-results/junit.xml"],
     artifacts: { reports: { junit: "test-results/junit.xml" }, when: "always", expireIn: "1 week" },
   });
-  const pipelineCheck = job("pipeline-check", { extends: [pifleet], stage: "verify", script: ["npx pifleet pipeline check"] });
-  const fleetValidate = job("fleet-validate", { extends: [pifleet], stage: "verify", script: ["npx pifleet validate"] });
+  // Always: a fleet-only change must come with its regenerated .gitlab-ci.yml. The checkout's
+  // generator decides, not the image's (an MR's image is the default branch's).
+  const pipelineCheck = job("pipeline-check", { extends: [checkout], script: ["npx tsc -b", "npx pifleet pipeline check"] });
 
+  // pifleet jobs run the image's `pifleet`. ssh refuses a key file others may read, and a file
+  // variable's mode is the runner's choice, so pifleet reads a private copy.
+  const pifleet = template(".pifleet", {
+    beforeScript: [
+      'if [ -n "$PIFLEET_SSH_KEY" ]; then key=$(mktemp) && cat "$PIFLEET_SSH_KEY" > "$key" && export PIFLEET_SSH_KEY="$key"; fi',
+    ],
+  });
+  const fleetValidate = job("fleet-validate", { extends: [pifleet], stage: "verify", script: ["pifleet validate"] });
+
+  // MR plan jobs: the unprotected plan key and token (protected variables never reach MR pipelines).
   const mrOnly = [when.mergeRequest];
-  // An MR-only job writing one markdown section of the plan note to NAME.md.
+  const planCredentials = { PIFLEET_SSH_KEY: "$PIFLEET_PLAN_SSH_KEY", GITLAB_TOKEN: "$PIFLEET_PLAN_TOKEN" };
   const planSection = (name: string, command: string) =>
     job(name, {
       extends: [pifleet],
       stage: "plan",
       needs: [fleetValidate],
-      script: [`npx pifleet ${command} > ${name}.md`],
+      variables: planCredentials,
+      script: [`pifleet ${command} > ${name}.md`],
       artifacts: { paths: [`${name}.md`], expireIn: "1 week" },
       rules: mrOnly,
     });
   const configurePlan = planSection("configure-plan", "configure --check --diff --format markdown");
   const runnersPlan = planSection("runners-plan", "runners plan --format markdown");
-  // Reads what the Swarm runs (docker service inspect on a manager) and diffs it with this commit's images.
+  // Reads what the Swarm runs (docker service inspect on a manager) and diffs it with this commit's stack.
   const appPlan = planSection("app-plan", "app plan --format markdown");
   const planNote = job("plan-note", {
     extends: [pifleet],
     stage: "plan",
     needs: [configurePlan, runnersPlan, appPlan],
+    variables: planCredentials,
     script: [
       "cat configure-plan.md runners-plan.md app-plan.md > plan.md",
       // One note per MR, found again by its marker and updated in place.
-      'npx pifleet mr note --project "$CI_PROJECT_ID" --mr "$CI_MERGE_REQUEST_IID" --file plan.md --marker plan',
+      'pifleet mr note --project "$CI_PROJECT_ID" --mr "$CI_MERGE_REQUEST_IID" --file plan.md --marker plan',
     ],
     rules: mrOnly,
   });
 
-  const configure = job("configure", {
-    extends: [pifleet],
-    ...onDeployPool,
-    stage: "configure",
-    script: ["npx pifleet configure"],
-    resourceGroup: "fleet",
-    interruptible: false,
-    rules: defaultBranchOnly,
-  });
-  const runnersApply = job("runners-apply", {
-    extends: [pifleet],
-    ...onDeployPool,
-    stage: "runners",
-    needs: [configure],
-    script: ["npx pifleet runners apply"],
-    resourceGroup: "fleet",
-    interruptible: false,
-    rules: defaultBranchOnly,
-  });
-  const buildImage = job("build-image", {
+  // The jobs that change the fleet take turns across pipelines: one resource group.
+  const changesFleet = { ...onDeployPool, extends: [pifleet], resourceGroup: "fleet", interruptible: false, rules: defaultBranchOnly };
+  const configure = job("configure", { ...changesFleet, stage: "configure", script: ["pifleet configure"] });
+  // Also pauses, drains and deletes the runners of nodes that left the fleet.
+  const runnersApply = job("runners-apply", { ...changesFleet, stage: "runners", needs: [configure], script: ["pifleet runners apply"] });
+
+  // Build once, natively on each arch's socket pool; the deploy rolls out exactly these images.
+  const builds: Job[] = pools.builders.map(({ pool, arch }) =>
+    job(`build-image:${arch}`, {
+      extends: [pifleet],
+      tags: [...pool.tags],
+      stage: "build",
+      needs: [pifleetImageJob],
+      script: [
+        `pifleet app build --arch ${arch} --base-image "$PIFLEET_DEBIAN_IMAGE" --push "$PIFLEET_REGISTRY/pifleet" --json > build-${arch}.json`,
+      ],
+      artifacts: { paths: [`build-${arch}.json`], expireIn: "1 week" },
+      rules: defaultBranchAndTags,
+    }),
+  );
+  const appManifest = job("app-manifest", {
     extends: [pifleet],
     ...onDeployPool,
     stage: "build",
-    needs: [typecheck],
-    parallel: { matrix: [{ ARCH: ["arm64", "amd64"] }] },
-    script: [
-      // pifleet builds content-tagged images locally; the registry copy is tagged by commit and arch.
-      'npx pifleet app build --arch "$ARCH" --json > "build-$ARCH.json"',
-      "APP_IMAGE=$(node -p \"require('./build-$ARCH.json').tags.app\")",
-      'echo "$CI_REGISTRY_PASSWORD" | docker login --username "$CI_REGISTRY_USER" --password-stdin "$CI_REGISTRY"',
-      'docker tag "$APP_IMAGE" "$COUNTER_IMAGE-$ARCH"',
-      'docker push "$COUNTER_IMAGE-$ARCH"',
-    ],
-    rules: [when.defaultBranch, when.tag],
+    needs: builds,
+    // Multi-arch manifest lists, pinned by digest.
+    script: ["pifleet app manifest build-*.json --json > images.json"],
+    artifacts: { paths: ["images.json"], expireIn: "30 days" },
+    rules: defaultBranchAndTags,
   });
-  const deploy = job("deploy-production", {
-    extends: [pifleet],
-    ...onDeployPool,
+  const deploy = job("deploy", {
+    ...changesFleet,
     stage: "deploy",
-    needs: [buildImage, runnersApply],
-    // Builds or reuses the images for the app nodes' arch, pushes them to the cluster registry, waits for Swarm.
-    script: ["npx pifleet app deploy"],
-    environment: { name: "production", url: productionUrl(fleet), deploymentTier: "production" },
-    resourceGroup: "production",
-    interruptible: false,
-    rules: defaultBranchOnly,
+    needs: [appManifest, runnersApply],
+    script: ["pifleet app deploy --images images.json"],
+    environment: { name: "production", url: `${appUrl(fleet)}/`, deploymentTier: "production" },
   });
+  // What people reach: the load balancer's published port, then what the Swarm runs.
   const smoke = job("smoke-test", {
     extends: [pifleet],
-    ...onDeployPool,
     stage: "verify-deploy",
     needs: [deploy],
+    variables: { APP_URL: appUrl(fleet) },
     script: [
-      "npx pifleet app status",
-      'curl --fail --silent --show-error --retry 10 --retry-delay 3 --retry-all-errors "$CI_ENVIRONMENT_URL"',
+      'curl --fail --silent --show-error --retry 10 --retry-delay 3 --retry-all-errors "$APP_URL/readyz"',
+      // A view is counted (its number is returned) and the next one counts on from it.
+      'first=$(curl --fail --silent --show-error "$APP_URL/api/views/pipeline-smoke-test" | jq -e .views)',
+      'second=$(curl --fail --silent --show-error "$APP_URL/api/views/pipeline-smoke-test" | jq -e .views)',
+      'test "$second" -gt "$first"',
+      "pifleet app status",
     ],
     environment: { name: "production", action: "verify" },
     rules: defaultBranchOnly,
   });
 
-  // One readiness check per app node, then a counter check on that same node.
-  const ready = job("ready", {
-    ...onDeployPool,
-    stage: "verify-deploy",
-    needs: [deploy],
-    script: ['curl --fail --silent --show-error --retry 10 --retry-delay 3 --retry-all-errors "$NODE_URL/readyz"'],
-    rules: defaultBranchOnly,
-  });
-  const counts = job("counts", {
-    ...onDeployPool,
-    stage: "verify-deploy",
-    needs: [ready],
-    script: ['curl --fail --silent --show-error "$NODE_URL/api/stats"'],
-    rules: defaultBranchOnly,
-  });
-  const port = fleet.app?.port ?? 8080;
-  const perNode: Job[] = forEachItem(nodesWithRole(fleet, "app"), [ready, counts], (n) => ({
-    suffix: `:${n.name}`,
-    variables: { NODE_URL: `http://${n.address}:${port}` },
-  }));
-
   return {
-    workflow: { name: "$CI_COMMIT_REF_NAME: $CI_COMMIT_TITLE", autoCancel: { onNewCommit: "interruptible" }, rules: workflowRules },
-    stages: ["verify", "plan", "configure", "runners", "build", "deploy", "verify-deploy"],
-    variables: {
-      PIFLEET_FLEET: { value: options.fleetPath, description: "The fleet file every pifleet command reads." },
-      COUNTER_IMAGE: "$CI_REGISTRY_IMAGE/counter:$CI_COMMIT_SHORT_SHA",
-      npm_config_cache: "$CI_PROJECT_DIR/.npm",
+    workflow: {
+      name: "$CI_COMMIT_REF_NAME: $CI_COMMIT_TITLE",
+      autoCancel: { onNewCommit: "interruptible" },
+      rules: workflowRules({ PIFLEET_IMAGE: DEFAULT_BRANCH_IMAGE }),
     },
-    default: { image: NODE_IMAGE, interruptible: true, ...onPis },
+    stages: ["image", "verify", "plan", "configure", "runners", "build", "deploy", "verify-deploy"],
+    variables: globalVariables(fleet, options),
+    default: { image: "$PIFLEET_IMAGE", interruptible: true, tags: [...pools.container.pool.tags] },
     jobs: [
-      node,
+      pifleetImageJob,
+      checkout,
+      verifyCode,
       pifleet,
       lint,
       typecheck,
@@ -211,10 +219,10 @@ export function projectPipeline(fleet: Fleet, options: ProjectPipelineOptions): 
       planNote,
       configure,
       runnersApply,
-      buildImage,
+      ...builds,
+      appManifest,
       deploy,
       smoke,
-      ...perNode,
     ],
   };
 }

@@ -10,10 +10,47 @@ export const when = {
 /**
  * Pipelines run for merge requests, the default branch and tags. A branch with
  * an open MR gets only the MR pipeline, never a second branch pipeline.
+ * `mergeRequestVariables` apply to every job of an MR pipeline.
  */
-export const workflowRules: readonly WorkflowRule[] = [
-  { ...when.mergeRequest, when: "always" },
-  { if: "$CI_COMMIT_BRANCH && $CI_OPEN_MERGE_REQUESTS", when: "never" },
-  { ...when.defaultBranch, when: "always" },
-  { ...when.tag, when: "always" },
+export function workflowRules(mergeRequestVariables: Readonly<Record<string, string>>): WorkflowRule[] {
+  return [
+    { ...when.mergeRequest, when: "always", variables: mergeRequestVariables },
+    { if: "$CI_COMMIT_BRANCH && $CI_OPEN_MERGE_REQUESTS", when: "never" },
+    { ...when.defaultBranch, when: "always" },
+    { ...when.tag, when: "always" },
+  ];
+}
+
+/** The code workspaces, as the root package.json lists them (a unit test holds the two together). */
+export const WORKSPACES = [
+  "fleet",
+  "io",
+  "sim",
+  "pipelines",
+  "ansible-bridge",
+  "runner-manager",
+  "counter-app/service",
+  "counter-app/deploy",
+  "cli",
+] as const;
+
+/**
+ * What the verify jobs test: the code, its configuration and the fixtures tests read. Not the
+ * docs, not .gitlab-ci.yml (pipeline-check always runs) and not a fleet file kept in its own
+ * folder, so a merge request that only edits the fleet skips them. The fleet workspace is listed
+ * by its parts because a repository may keep its fleet file under fleet/ (the sim pushes
+ * fleet/sim/fleet.yaml).
+ */
+export const CODE_CHANGES: readonly string[] = [
+  "package.json",
+  "package-lock.json",
+  "tsconfig*.json",
+  "biome.json",
+  "vitest.config.ts",
+  ".dockerignore",
+  "scripts/**/*",
+  "examples/**/*",
+  "fleet/src/**/*",
+  "fleet/*.json",
+  ...WORKSPACES.filter((w) => w !== "fleet").map((w) => `${w}/**/*`),
 ];

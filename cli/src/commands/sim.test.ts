@@ -12,7 +12,7 @@ const pifleet = (...args: string[]) => runCli(args, { cwd: tmp, unset: ["PIFLEET
 
 describe("pifleet sim", () => {
   it("every subcommand has --help with examples", () => {
-    for (const sub of ["up", "status", "down", "fault"]) {
+    for (const sub of ["up", "status", "down", "fault", "mirror", "push", "ci"]) {
       const r = pifleet("sim", sub, "--help");
       expect(r.code, sub).toBe(0);
       expect(r.stdout, sub).toContain("Examples:");
@@ -25,6 +25,21 @@ describe("pifleet sim", () => {
     expect(r.stderr).toBe(
       `error: no simulated fleet in ${join(tmp, "none")}\nStart one with \`pifleet sim up --dir ${join(tmp, "none")}\` (or pass the --dir it was started with).\n`,
     );
+  });
+
+  it("ci and push without a sim exit 3 and say how to start one", () => {
+    for (const args of [["ci"], ["ci", "4", "--follow"], ["push"]]) {
+      const r = pifleet("sim", ...args, "--dir", join(tmp, "none"));
+      expect(r.code, args.join(" ")).toBe(3);
+      expect(r.stderr, args.join(" ")).toContain(`error: no simulated fleet in ${join(tmp, "none")}\nStart one with \`pifleet sim up`);
+    }
+  });
+
+  it("ci rejects a pipeline id that is not a number, and bad durations, with exit 2", () => {
+    const id = pifleet("sim", "ci", "latest", "--dir", join(tmp, "none"));
+    expect(id.code).toBe(2);
+    expect(id.stderr).toContain('pipeline: expected a pipeline id (a number), got "latest"');
+    expect(pifleet("sim", "ci", "--follow", "--timeout", "soon").code).toBe(2);
   });
 
   it("rejects bad options and fault actions with exit 2", () => {

@@ -5,7 +5,8 @@ import type {
   FAULT_ACTIONS as FaultActionsOfTheSim,
 } from "@pifleet/sim";
 import { Argument, type Command, Option } from "commander";
-import type { DirFlags, UpFlags } from "./sim-actions.js";
+import { durationOption } from "../flags.js";
+import type { CiFlags, DirFlags, PushFlags, UpFlags } from "./sim-actions.js";
 import { addSimGitlabCommand } from "./sim-gitlab.js";
 
 const actions = () => import("./sim-actions.js");
@@ -39,6 +40,7 @@ Examples:
   $ pifleet validate --fleet .pifleet/sim/fleet.yaml
   $ pifleet sim status --json | jq -r '.nodes[].address'
   $ pifleet sim fault pi3 partition && pifleet sim fault pi3 heal
+  $ pifleet sim push && pifleet sim ci --follow     run the pipeline on the sim
   $ pifleet sim down`,
     );
 
@@ -118,6 +120,81 @@ Examples:
   $ pifleet sim fault pi3 heal`,
     )
     .action(async (node: string, action: FaultAction, opts: DirFlags, cmd: Command) => (await actions()).fault(node, action, opts, cmd));
+
+  sim
+    .command("mirror")
+    .description("put the public images the pipeline names (node, docker, debian) into the cluster registry, built here")
+    .addOption(dirOption())
+    .addHelpText(
+      "after",
+      `
+Nothing can be pulled from the internet here, so the images the pipeline names through variables
+(PIFLEET_NODE_IMAGE, PIFLEET_DOCKER_IMAGE, PIFLEET_DEBIAN_IMAGE) are built on this machine from
+Debian packages and pushed to the sim's registry under mirror/, as an air-gapped GitLab uses a
+mirror. Needs a configured sim (its registry runs): \`pifleet configure\` first. Built images are
+cached; a second run pushes nothing.
+
+Examples:
+  $ pifleet sim mirror
+  $ pifleet sim mirror --json | jq .images`,
+    )
+    .action(async (opts: DirFlags, cmd: Command) => (await actions()).mirror(opts, cmd));
+
+  sim
+    .command("push")
+    .description("push this repository's working tree to the sim's GitLab, with the sim's fleet file: runs the pipeline")
+    .addOption(dirOption())
+    .addOption(new Option("--repo <dir>", "the repository whose git-tracked files are pushed").default("."))
+    .addOption(new Option("--message <text>", "commit message (default: names HEAD and whether it had uncommitted changes)"))
+    .addOption(new Option("--branch <name>", "branch to push to (default: the project's default branch, main)"))
+    .addOption(new Option("--no-mirror", "leave the image variables as they are (default: run `sim mirror` and point them at its images)"))
+    .addHelpText(
+      "after",
+      `
+What a person does with a real GitLab, on the sim's:
+  1. sets the project's CI/CD variables: PIFLEET_SSH_KEY and PIFLEET_PLAN_SSH_KEY (file: the sim's
+     key; the first protected), GITLAB_TOKEN and PIFLEET_PLAN_TOKEN (masked api tokens; the first
+     protected), PIFLEET_BUILD_PROXY (the host's apt proxy) and the image variables (sim mirror);
+  2. commits the working tree's git-tracked files (uncommitted edits included, untracked files not)
+     plus the sim's fleet file and known_hosts as fleet/sim/ and the .gitlab-ci.yml generated for
+     that fleet, on top of the branch on the emulator; an empty commit when nothing changed;
+  3. pushes it over HTTP (a write_repository token, revoked after; never in argv or on disk);
+  4. prints the pipeline the push started.
+The local repository is <dir>/project (bare).
+
+Examples:
+  $ pifleet sim push && pifleet sim ci --follow
+  $ pifleet sim push --branch add-pi5 --message "fleet: plug in pi5"
+  $ id=$(pifleet sim push --json | jq .pipeline.id) && pifleet sim ci "$id" --follow`,
+    )
+    .action(async (opts: PushFlags, cmd: Command) => (await actions()).push(opts, cmd));
+
+  sim
+    .command("ci")
+    .description("show a pipeline of the sim's GitLab: each job's stage, node, runner, status and duration")
+    .argument("[pipeline]", "pipeline id (default: the newest on the default branch)")
+    .addOption(dirOption())
+    .addOption(new Option("--follow", "keep showing it until it finishes (redrawn on a terminal, a line per change otherwise)"))
+    .addOption(new Option("--trace <job>", "print a job's log (job name or id) instead"))
+    .addOption(durationOption("--timeout <duration>", "with --follow: give up after this long", "60m"))
+    .addOption(
+      durationOption("--stuck-timeout <duration>", "with --follow: give up when no runner can take the waiting jobs for this long", "2m"),
+    )
+    .addHelpText(
+      "after",
+      `
+Exit status: 0 the pipeline succeeded (or is still running, without --follow), 1 it failed or was
+canceled (or, with --follow, is stuck or timed out), 2 no such pipeline or job, 3 no sim or its
+GitLab emulator is not running. With --json: the final state as one object.
+After a failed pipeline --follow prints the end of each failed job's log.
+
+Examples:
+  $ pifleet sim ci --follow
+  $ pifleet sim ci 12
+  $ pifleet sim ci 12 --trace deploy
+  $ pifleet sim ci --json | jq '.jobs[] | {name, node, status}'`,
+    )
+    .action(async (pipeline: string | undefined, opts: CiFlags, cmd: Command) => (await actions()).ci(pipeline, opts, cmd));
 
   addSimGitlabCommand(sim);
 }

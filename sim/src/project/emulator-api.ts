@@ -4,7 +4,7 @@ import type { SimGitlabTarget } from "./target.js";
 import { type DesiredVariable, type ExistingVariable, planVariables, SCOPE, type VariablePlan, variableBody } from "./variables.js";
 
 /** The emulator's control API (no auth: it answers on loopback or the sim network only). */
-async function control<T>(target: SimGitlabTarget, method: string, path: string, body?: unknown): Promise<T | undefined> {
+export async function simControl<T>(target: SimGitlabTarget, method: string, path: string, body?: unknown): Promise<T | undefined> {
   const res = await fetch(`${target.url}/-/sim${path}`, {
     method,
     headers: body === undefined ? {} : { "content-type": "application/json" },
@@ -26,13 +26,13 @@ export interface MintedToken {
 
 /** A personal access token of the emulator's admin with these scopes (GitLab: Settings → Access tokens). */
 export async function mintToken(target: SimGitlabTarget, name: string, scopes: string[]): Promise<MintedToken> {
-  const made = await control<{ id: number; token: string }>(target, "POST", "/tokens", { name, scopes });
+  const made = await simControl<{ id: number; token: string }>(target, "POST", "/tokens", { name, scopes });
   if (!made) throw new OperationError("the GitLab emulator minted no token");
   return { id: made.id, token: new Secret(made.token) };
 }
 
 export async function revokeToken(target: SimGitlabTarget, id: number): Promise<void> {
-  await control(target, "POST", `/tokens/${id}/revoke`);
+  await simControl(target, "POST", `/tokens/${id}/revoke`);
 }
 
 /** Whether a token still authenticates (a sim recreated since, or a revoked token, does not). */

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import { OperationError } from "@pifleet/fleet";
+import { InputError, OperationError } from "@pifleet/fleet";
 import { type ExecOptions, run, type Secret } from "@pifleet/io";
 import { splitNul, workingTreeFiles } from "./layout.js";
 
@@ -46,6 +46,13 @@ export async function ensureProjectRepo(projectDir: string, defaultBranch: strin
     env: isolatedEnv(),
     describe: `git init ${projectDir}`,
   });
+}
+
+/** The top of the git work tree that holds `dir` (ls-files from a subfolder would list only that folder). */
+export async function repositoryRoot(dir: string): Promise<string> {
+  const r = await run("git", ["-C", dir, "rev-parse", "--show-toplevel"], { allowFailure: true });
+  if (r.code !== 0) throw new InputError(`${dir} is not in a git repository`, "Pass --repo with the pifleet repository's folder.");
+  return r.stdout.trim();
 }
 
 /** The files of repoRoot's working tree that git tracks (uncommitted edits included, untracked files not). */

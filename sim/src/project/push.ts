@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { run, Secret } from "@pifleet/io";
 import { applyVariables, listVariables, mintToken, type PipelineBasic, revokeToken, tokenFor, waitForPipeline } from "./emulator-api.js";
-import { buildCommit, ensureProjectRepo, fetchCommit, pushCommit, remoteHeads, trackedWorkingFiles } from "./git.js";
+import { buildCommit, ensureProjectRepo, fetchCommit, pushCommit, remoteHeads, repositoryRoot, trackedWorkingFiles } from "./git.js";
 import { PIPELINE_FILE, projectGitUrl, SIM_DEFAULT_BRANCH, SIM_PROJECT_FLEET_FILE, SIM_PROJECT_KNOWN_HOSTS } from "./layout.js";
 import { type SimGitlabTarget, simGitlabTarget } from "./target.js";
 import { desiredVariables } from "./variables.js";
@@ -52,7 +52,8 @@ async function defaultMessage(repoRoot: string): Promise<string> {
 /**
  * `pifleet sim push`: makes the sim's GitLab project what this repository's working tree would be on a
  * real GitLab, and pushes it — which runs the pipeline.
- * 1. CI/CD variables the pipeline reads (key, tokens, build proxy, image mirror refs), created or updated;
+ * 1. the .gitlab-ci.yml for the sim's fleet (first: a fleet the generator refuses changes nothing), then
+ *    the CI/CD variables the pipeline reads (key, tokens, build proxy, image mirror refs), created or updated;
  * 2. a commit of the working tree's tracked files + the sim's fleet file and known_hosts + the
  *    .gitlab-ci.yml generated for that fleet, on top of the branch's head on the emulator (or the
  *    default branch's, for a new branch); a new commit even when nothing changed;
@@ -67,9 +68,7 @@ export async function simPush(options: SimPushOptions): Promise<SimPushResult> {
 export async function pushProject(target: SimGitlabTarget, options: SimPushOptions): Promise<SimPushResult> {
   const progress = options.progress ?? (() => {});
   const branch = options.branch ?? SIM_DEFAULT_BRANCH;
-
-  progress("setting the project's CI/CD variables");
-  const variables = await setProjectVariables(target, options.images ?? {});
+  const repoRoot = await repositoryRoot(resolve(options.repoRoot));
 
   progress("generating .gitlab-ci.yml for the sim's fleet");
   const { status } = target;
@@ -84,7 +83,9 @@ export async function pushProject(target: SimGitlabTarget, options: SimPushOptio
     { path: PIPELINE_FILE, content: pipeline },
   ];
 
-  const repoRoot = resolve(options.repoRoot);
+  progress("setting the project's CI/CD variables");
+  const variables = await setProjectVariables(target, options.images ?? {});
+
   const projectDir = join(resolve(options.dir), "project");
   const url = projectGitUrl(target.url);
   await ensureProjectRepo(projectDir, SIM_DEFAULT_BRANCH);
@@ -127,10 +128,8 @@ export async function pushProject(target: SimGitlabTarget, options: SimPushOptio
 async function setProjectVariables(target: SimGitlabTarget, images: Readonly<Record<string, string>>) {
   const existing = await listVariables(target);
   const sshKey = new Secret(await readFile(target.status.sshKey, "utf8"));
-  const [fleetToken, planToken] = [
-    await tokenFor(target, existing, "GITLAB_TOKEN"),
-    await tokenFor(target, existing, "PIFLEET_PLAN_TOKEN"),
-  ];
+  const fleetToken = await tokenFor(target, existing, "GITLAB_TOKEN");
+  const planToken = await tokenFor(target, existing, "PIFLEET_PLAN_TOKEN");
   const desired = desiredVariables({ sshKey, fleetToken, planToken, buildProxy: target.status.aptProxy, images });
   const plan = await applyVariables(target, desired, existing);
   const keys = (list: { key: string }[]) => list.map((v) => v.key);

@@ -114,7 +114,7 @@ describe("the repository's .gitlab-ci.yml", () => {
       const lines = [...(body(n).before_script ?? []), ...(body(n).script ?? [])].join("\n");
       expect(lines, n).not.toMatch(/npm ci|tsc/);
       expect(body(n).before_script?.[0], n).toMatch(
-        /key=\$\(mktemp\) && cat "\$PIFLEET_SSH_KEY" > "\$key" && export PIFLEET_SSH_KEY="\$key"/,
+        /key=\$\(mktemp\) && \{ cat "\$PIFLEET_SSH_KEY"; echo; \} > "\$key" && export PIFLEET_SSH_KEY="\$key"/,
       );
     }
   });

@@ -101,10 +101,11 @@ export function projectPipeline(fleet: Fleet, options: ProjectPipelineOptions): 
   const pipelineCheck = job("pipeline-check", { extends: [checkout], script: ["npx tsc -b", "npx pifleet pipeline check"] });
 
   // pifleet jobs run the image's `pifleet`. ssh refuses a key file others may read, and a file
-  // variable's mode is the runner's choice, so pifleet reads a private copy.
+  // variable's mode is the runner's choice, so pifleet reads a private copy; the added newline
+  // saves a key pasted without its last one, which OpenSSH cannot load.
   const pifleet = template(".pifleet", {
     beforeScript: [
-      'if [ -n "$PIFLEET_SSH_KEY" ]; then key=$(mktemp) && cat "$PIFLEET_SSH_KEY" > "$key" && export PIFLEET_SSH_KEY="$key"; fi',
+      'if [ -n "$PIFLEET_SSH_KEY" ]; then key=$(mktemp) && { cat "$PIFLEET_SSH_KEY"; echo; } > "$key" && export PIFLEET_SSH_KEY="$key"; fi',
     ],
   });
   const fleetValidate = job("fleet-validate", { extends: [pifleet], stage: "verify", script: ["pifleet validate"] });

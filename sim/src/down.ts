@@ -37,6 +37,8 @@ export async function simDown(dir: string = DEFAULT_SIM_DIR): Promise<SimDownRes
   }
   await rm(files.nodes, { recursive: true, force: true });
   await rm(files.gitlabState, { recursive: true, force: true });
+  // `sim push`'s local repository of the sim's project (sim/src/project): it belongs to this sim's GitLab.
+  await rm(join(abs, "project"), { recursive: true, force: true });
   await rm(join(abs, ".gitignore"), { force: true });
   await rmdir(abs).catch(() => {
     // Not empty: the dir holds files that are not the sim's; leave them.

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { lstatSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { run } from "@pifleet/io";
@@ -88,12 +88,12 @@ describe("preparePipelineCheckout", () => {
     expect(await listed(first.dir, first.evaluateChanges)).toEqual(["docs", "always"]);
   });
 
-  it("links the state dir's cache to the project's shared cache dir, and has the build copy ready", async () => {
+  it("has the project's shared cache dir next to the checkout, and the build copy ready", async () => {
     const one = shas[0] as string;
     const c = await preparePipelineCheckout({ repoDir: bare, sha: one, dir: join(root, "p", "4"), defaultBranch: "main" });
-    writeFileSync(join(c.cacheDir, "marker"), "shared\n");
-    expect(readFileSync(join(c.dir, ".gitlab-ci-local", "cache", "marker"), "utf8")).toBe("shared\n");
-    expect(realpathSync(join(c.dir, ".gitlab-ci-local", "cache"))).toBe(realpathSync(c.cacheDir));
+    expect(statSync(c.cacheDir).isDirectory()).toBe(true);
+    // A real dir, not a link: gitlab-ci-local's `docker cp` of a job's cache refuses to write through one.
+    expect(lstatSync(join(c.dir, ".gitlab-ci-local", "cache")).isDirectory()).toBe(true);
     expect(readFileSync(join(c.dir, ".gitlab-ci-local", "builds", ".docker", "README.md"), "utf8")).toBe("hi\n");
     // gitlab-ci-local reads the project's path from gcl-origin: CI_PROJECT_DIR becomes /builds/pifleet/infra.
     expect(await git(c.dir, "remote", "get-url", "gcl-origin")).toBe("http://gitlab.sim.invalid/pifleet/infra.git");

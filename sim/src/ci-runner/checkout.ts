@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { appendFile, chmod, mkdir, readFile, rm, symlink } from "node:fs/promises";
+import { appendFile, chmod, mkdir, readFile, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { InputError } from "@pifleet/fleet";
 import { run, withFileLock, writeFileAtomic } from "@pifleet/io";
@@ -14,7 +14,7 @@ export interface CheckoutOptions {
   repoDir: string;
   /** The pipeline's commit. */
   sha: string;
-  /** Becomes the checkout; its parent holds the project's shared cache dir (`<dir>/../cache`). */
+  /** Becomes the checkout; its parent holds the project's shared cache dir (projectCacheDir). */
   dir: string;
   defaultBranch: string;
   /**
@@ -36,7 +36,7 @@ export interface PipelineCheckout {
   sha: string;
   /** false: run gitlab-ci-local with --no-evaluate-rule-changes (runJob's `evaluateChanges`). */
   evaluateChanges: boolean;
-  /** Shared by every pipeline of the project: `.gitlab-ci-local/cache` in each checkout links here. */
+  /** Shared by every pipeline of the project: runJob copies it into the checkout's state dir and back. */
   cacheDir: string;
 }
 
@@ -47,6 +47,11 @@ const MARKER = ".git/pifleet-checkout.json";
 export const STATE_DIR = ".gitlab-ci-local";
 
 const git = (dir: string, args: readonly string[]) => run("git", ["-C", dir, ...args], { describe: `git ${args[0]} in ${dir}` });
+
+/** The project's cache dir, next to its pipelines' checkouts: caches outlive a pipeline, as a runner keeps them. */
+export function projectCacheDir(checkoutDir: string): string {
+  return join(dirname(checkoutDir), "cache");
+}
 
 /** Where gitlab-ci-local reads the project's namespace and path, when the caller gives no URL. */
 export function placeholderProjectUrl(repoDir: string): string {
@@ -78,7 +83,7 @@ export async function preparePipelineCheckout(options: CheckoutOptions): Promise
     dir,
     sha,
     evaluateChanges: options.changesBase !== undefined,
-    cacheDir: join(dirname(dir), "cache"),
+    cacheDir: projectCacheDir(dir),
   };
   await mkdir(dirname(dir), { recursive: true });
   return withFileLock(
@@ -121,8 +126,7 @@ async function makeCheckout(options: CheckoutOptions, cacheDir: string): Promise
   await mkdir(join(dir, ".git", "info"), { recursive: true });
   await appendFile(join(dir, ".git", "info", "exclude"), `/${STATE_DIR}/\n`);
   await mkdir(cacheDir, { recursive: true });
-  // Caches outlive the pipeline (as a runner keeps them): gitlab-ci-local follows the link.
-  await symlink(join("..", "..", basename(cacheDir)), join(dir, STATE_DIR, "cache"));
+  await mkdir(join(dir, STATE_DIR, "cache"));
   // Every job run starts with this same rsync into builds/.docker, which its container copies from.
   // Two first runs side by side would race on rsync's temporary files (each deleting the other's);
   // done once here, theirs find nothing to change. The command is gitlab-ci-local 4.73's

@@ -20,9 +20,11 @@ export const HELPER_DOCKERFILE = `# The sim runner's helper image: bash (in the 
 ARG BASE
 FROM \${BASE}
 ARG APT_PROXY=
+# The base's sources name the mirror through the host's loopback proxy (debootstrap's view): the
+# mirror itself is asked for, through APT_PROXY.
 RUN set -eux; \\
     if [ -n "$APT_PROXY" ]; then echo "Acquire::http::Proxy \\"$APT_PROXY\\";" > /etc/apt/apt.conf.d/00pifleet-build-proxy; fi; \\
-    sed -i 's#http://127\\.0\\.0\\.1:3142/#http://#' /etc/apt/sources.list; \\
+    sed -i 's#http://127\\.0\\.0\\.1:[0-9]*/#http://#' /etc/apt/sources.list; \\
     apt-get update; \\
     DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends rsync; \\
     rm -f /etc/apt/apt.conf.d/00pifleet-build-proxy; \\

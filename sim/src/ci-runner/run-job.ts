@@ -5,6 +5,7 @@ import { delimiter, join, relative } from "node:path";
 import { EnvironmentError, InputError } from "@pifleet/fleet";
 import { type ExecResult, run, shellQuote, writeFileAtomic } from "@pifleet/io";
 import { GITLAB_CI_LOCAL } from "../gitlab/ci-evaluate.js";
+import { cacheIntoCheckout, cacheOutOfCheckout } from "./cache-sync.js";
 import { sweepFileVariableLitter } from "./file-variable-litter.js";
 import {
   type FailureReason,
@@ -32,6 +33,8 @@ import { maskingStream } from "./masking.js";
  * - gitlab-ci-local runs under `timeout -k`: at timeoutMs (or on abort) its whole process group gets
  *   SIGTERM (gitlab-ci-local then removes the job's containers and volumes on the node), and SIGKILL
  *   KILL_GRACE_S later if it has not ended.
+ * - Caches: the project's cache dir (next to the checkouts) is copied into the checkout's state dir
+ *   before the run and back after it (cache-sync.ts).
  * - Several runJob calls may run side by side in one checkout (different jobs of one pipeline, on
  *   the same or different nodes): per job, gitlab-ci-local keeps its own output log, script and
  *   artifact dirs, and the one shared step (the build copy) is done by preparePipelineCheckout.
@@ -149,6 +152,7 @@ export async function runJob(spec: RunJobSpec): Promise<RunJobResult> {
     });
     masked.write(`Running with gitlab-ci-local on ${spec.node.name} (${spec.node.address}), docker executor\n`);
     await sweepFileVariableLitter(60_000);
+    await cacheIntoCheckout(spec.checkoutDir);
     const stdout = tailKeeper(64 * 1024);
     const timeoutS = Math.max(1, Math.ceil(spec.timeoutMs / 1000));
     let result: ExecResult;
@@ -183,6 +187,7 @@ export async function runJob(spec: RunJobSpec): Promise<RunJobResult> {
       throw err;
     }
     masked.end();
+    await cacheOutOfCheckout(spec.checkoutDir);
     const durationMs = Date.now() - started;
     if (spec.signal?.aborted) return { exitCode: result.code, durationMs, status: "canceled" };
     const timedOut = result.code === TIMED_OUT_EXIT || (durationMs >= spec.timeoutMs && result.code !== 0);

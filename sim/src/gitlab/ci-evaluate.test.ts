@@ -1,6 +1,6 @@
 import { recordingRunner } from "@pifleet/io";
 import { describe, expect, it } from "vitest";
-import { durationSeconds, evaluatePipeline, mapEvaluation } from "./ci-evaluate.js";
+import { committedDefault, durationSeconds, evaluatePipeline, mapEvaluation } from "./ci-evaluate.js";
 
 // Recorded from gitlab-ci-local 4.73.0 on a two-stage file, evaluated for a merge_request_event
 // (deploy's rule asks for a push, so gitlab-ci-local reports it as when: never).
@@ -46,6 +46,19 @@ describe("mapEvaluation", () => {
     expect(manual).toMatchObject({ resource_group: null, environment: null, timeout_s: null });
   });
 
+  it("jobs take tags and timeout from the committed file's default: (--preview drops it), unless inherit says otherwise", () => {
+    const defaults = committedDefault("default:\n  tags: [amd64, docker]\n  timeout: 10m\n  image: x\n");
+    const preview = PREVIEW.replace("manual-job:\n  stage: deploy\n", "manual-job:\n  stage: deploy\n  inherit:\n    default: [timeout]\n");
+    const evaluation = mapEvaluation(LIST_JSON, preview, defaults);
+    const [build, manual] = evaluation.kind === "jobs" ? evaluation.jobs : [];
+    expect(build).toMatchObject({ tag_list: ["pi"], timeout_s: 600 });
+    expect(manual).toMatchObject({ tag_list: [], timeout_s: 600 });
+    const off = mapEvaluation(LIST_JSON, preview.replace("default: [timeout]", "default: false"), defaults);
+    expect(off.kind === "jobs" && off.jobs[1]).toMatchObject({ tag_list: [], timeout_s: null });
+    expect(mapEvaluation(LIST_JSON, PREVIEW, committedDefault("default:\n  tags: [amd64]\n")).kind === "jobs").toBe(true);
+    expect(committedDefault("a: [\n")).toEqual({});
+  });
+
   it("reads the JSON after warnings gitlab-ci-local prints first", () => {
     const evaluation = mapEvaluation(` WARN  something\n${LIST_JSON}`, PREVIEW);
     expect(evaluation.kind === "jobs" && evaluation.jobs.map((j) => j.name)).toEqual(["build", "manual-job"]);
@@ -86,7 +99,7 @@ describe("evaluatePipeline", () => {
     // rules:changes compares with the base GitLab would use: origin/main points at it in the clone.
     const pointed = runner.calls.find((c) => c.args.includes("update-ref"));
     expect(pointed?.args.slice(-2)).toEqual(["refs/remotes/origin/main", "e".repeat(40)]);
-    expect(runner.calls.map((c) => c.args[0])).toEqual(["--git-dir", "clone", "-C", "-C", "-C", "--list-json", "--preview"]);
+    expect(runner.calls.map((c) => c.args[0])).toEqual(["--git-dir", "clone", "-C", "-C", "-C", "--list-json", "--preview", "-C"]);
   });
 
   it("without a base every changes rule matches (a new branch, a tag)", async () => {

@@ -108,7 +108,8 @@ export async function evaluatePipeline(options: EvaluateOptions): Promise<Evalua
       if (probed.code !== 0) return { kind: "invalid", yamlErrors: configError(probed.stderr, probed.stdout) };
       if (jsonArray(probed.stdout).every((j) => j.when === "never")) return { kind: "jobs", stages: [], jobs: [] };
     }
-    return mapEvaluation(listed.stdout, preview.stdout);
+    const committed = await runner.run("git", ["-C", work, "show", "HEAD:.gitlab-ci.yml"], { describe: "git show .gitlab-ci.yml" });
+    return mapEvaluation(listed.stdout, preview.stdout, committedDefault(committed.stdout));
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
@@ -140,8 +141,29 @@ function jsonArray(stdout: string): ListedJob[] {
   return JSON.parse(stdout.slice(start)) as ListedJob[];
 }
 
+/**
+ * The `default:` section of the committed file. gitlab-ci-local's --preview drops it after merging only
+ * artifacts, cache, services, image and before/after_script into the jobs; GitLab also inherits `tags`
+ * and `timeout` from it, which placement and the job timeout need.
+ */
+export function committedDefault(yamlText: string): Record<string, unknown> {
+  try {
+    const doc = parse(yamlText) as { default?: unknown } | null;
+    return typeof doc?.default === "object" && doc.default !== null ? (doc.default as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
+/** A keyword of `default:` the job takes, as GitLab's `inherit:default` (false, or a list of keywords) allows. */
+function inherited(job: Record<string, unknown>, defaults: Record<string, unknown>, keyword: string): unknown {
+  const inherit = (job.inherit as { default?: unknown } | undefined)?.default;
+  if (inherit === false || (Array.isArray(inherit) && !inherit.includes(keyword))) return undefined;
+  return defaults[keyword];
+}
+
 /** Maps recorded --list-json and --preview output to the jobs GitLab would create (pure: unit-tested on recorded output). */
-export function mapEvaluation(listJson: string, preview: string): Evaluation {
+export function mapEvaluation(listJson: string, preview: string, defaults: Record<string, unknown> = {}): Evaluation {
   const listed = jsonArray(listJson);
   const config = (parse(preview.replace(/^---\n/, "")) ?? {}) as Record<string, unknown>;
   const stages = Array.isArray(config.stages) ? config.stages.map(String) : [".pre", "build", "test", "deploy", ".post"];
@@ -149,7 +171,9 @@ export function mapEvaluation(listJson: string, preview: string): Evaluation {
     .filter((j) => j.when !== "never")
     .map((j): EvaluatedJob => {
       const raw = (config[j.name] ?? {}) as Record<string, unknown>;
-      const tags = Array.isArray(raw.tags) ? raw.tags.map(String) : [];
+      const tagsOf = raw.tags ?? inherited(raw, defaults, "tags");
+      const tags = Array.isArray(tagsOf) ? tagsOf.map(String) : [];
+      const timeout = raw.timeout ?? inherited(raw, defaults, "timeout");
       const environment = typeof raw.environment === "object" ? (raw.environment as { name?: unknown } | null)?.name : raw.environment;
       return {
         name: j.name,
@@ -160,7 +184,7 @@ export function mapEvaluation(listJson: string, preview: string): Evaluation {
         needs: j.needs?.map((n) => n.job),
         resource_group: typeof raw.resource_group === "string" ? raw.resource_group : null,
         environment: typeof environment === "string" ? environment : null,
-        timeout_s: raw.timeout === undefined ? null : durationSeconds(String(raw.timeout)),
+        timeout_s: timeout === undefined ? null : durationSeconds(String(timeout)),
         config: raw,
       };
     });

@@ -1,6 +1,6 @@
-import { appendFileSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { run } from "@pifleet/io";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { copyRepo } from "./test-support/repo-copy.js";
@@ -10,13 +10,26 @@ const GCL = join(ROOT, "node_modules/.bin/gitlab-ci-local");
 
 /**
  * Runs jobs of the generated .gitlab-ci.yml for real with gitlab-ci-local
- * 4.73.0, every job in the shell (jobs name node:20-bookworm, which cannot be
- * pulled here). One job at a time: shell jobs share the working directory and
- * two `tsc -b` runs must not race. Always under `timeout -k`: gitlab-ci-local
+ * 4.73.0, every job in the shell (jobs name the pifleet image, which this
+ * machine has no registry for; the checkout's node_modules stands in for the
+ * image's). One job at a time: shell jobs share the working directory and
+ * two `tsc -b` runs must not race. rules:changes count as true (the copy has
+ * no origin to compare with). Always under `timeout -k`: gitlab-ci-local
  * spins forever on a needs cycle and ignores SIGTERM.
  */
 async function gitlabCiLocal(cwd: string, jobs: string[], seconds: number): Promise<{ code: number; output: string }> {
-  const args = ["-k", "10", String(seconds), GCL, "--force-shell-executor", "--concurrency", "1", "--no-color", ...jobs];
+  const args = [
+    "-k",
+    "10",
+    String(seconds),
+    GCL,
+    "--force-shell-executor",
+    "--no-evaluate-rule-changes",
+    "--concurrency",
+    "1",
+    "--no-color",
+    ...jobs,
+  ];
   const { code, stdout, stderr } = await run("timeout", args, { cwd, env: { ...process.env, CI: "" }, allowFailure: true });
   return { code, output: stdout + stderr };
 }
@@ -36,6 +49,7 @@ describe("the generated pipeline's verify jobs under gitlab-ci-local", () => {
     if (code !== 0) console.error(output.slice(-6000));
     expect(code).toBe(0);
     for (const name of ["lint", "typecheck", "pipeline-check", "unit-tests"]) expect(output).toMatch(new RegExp(`PASS\\s+${name}\\b`));
+    expect(output).toContain("node_modules: kept (already in the checkout)");
     expect(output).toContain(".gitlab-ci.yml: up to date with the generator");
     // The junit report the pipeline declares is really written.
     const junit = readFileSync(join(dir, "test-results/junit.xml"), "utf8");
@@ -55,12 +69,24 @@ describe("the generated pipeline's verify jobs under gitlab-ci-local", () => {
 
 describe("which jobs each kind of pipeline gets, by gitlab-ci-local's own rules evaluation", () => {
   let dir = "";
+  const git = (...args: string[]) =>
+    run("git", ["-C", dir, "-c", "user.email=pifleet@example.invalid", "-c", "user.name=pifleet test", ...args]);
+  /** Commits one change, with origin/main at the commit before it (as the emulator sets it for an MR: the target branch). */
+  async function changeOnly(path: string): Promise<void> {
+    await git("update-ref", "refs/remotes/origin/main", "HEAD");
+    mkdirSync(join(dir, dirname(path)), { recursive: true });
+    appendFileSync(join(dir, path), "# changed\n");
+    await git("add", "-A");
+    await git("commit", "-qm", `change ${path}`);
+  }
+
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "pifleet-pipelines-rules-"));
     copyFileSync(join(ROOT, ".gitlab-ci.yml"), join(dir, ".gitlab-ci.yml"));
     await run("git", ["-C", dir, "init", "-q", "-b", "main"]);
-    await run("git", ["-C", dir, "add", "-A"]);
-    await run("git", ["-C", dir, "-c", "user.email=pifleet@example.invalid", "-c", "user.name=pifleet test", "commit", "-qm", "pipeline"]);
+    await git("add", "-A");
+    await git("commit", "-qm", "pipeline");
+    await changeOnly("fleet/src/schema.ts");
   });
   afterAll(() => {
     if (dir) rmSync(dir, { recursive: true, force: true });
@@ -76,29 +102,46 @@ describe("which jobs each kind of pipeline gets, by gitlab-ci-local's own rules 
     return list.filter((j) => j.when !== "never").map((j) => j.name);
   }
 
+  const mergeRequest = { CI_PIPELINE_SOURCE: "merge_request_event", CI_MERGE_REQUEST_IID: "1", CI_COMMIT_BRANCH: "" };
   const verify = ["lint", "typecheck", "unit-tests", "pipeline-check", "fleet-validate"];
+  const plans = ["configure-plan", "runners-plan", "app-plan", "plan-note"];
 
-  it("a merge request pipeline verifies and plans, and changes nothing", async () => {
-    const jobs = await jobsFor({ CI_PIPELINE_SOURCE: "merge_request_event", CI_MERGE_REQUEST_IID: "1", CI_COMMIT_BRANCH: "" });
-    expect(jobs).toEqual([...verify, "configure-plan", "runners-plan", "app-plan", "plan-note"]);
+  it("a merge request pipeline that changes code verifies and plans, and changes nothing", async () => {
+    expect(await jobsFor(mergeRequest)).toEqual([...verify, ...plans]);
   });
 
-  it("a default-branch pipeline configures, reconciles runners, builds, deploys and checks every node", async () => {
+  it("a default-branch pipeline builds the pifleet image, configures, reconciles runners, builds once, deploys and checks", async () => {
     const jobs = await jobsFor({ CI_COMMIT_BRANCH: "main", CI_DEFAULT_BRANCH: "main" });
     expect(jobs).toEqual([
+      "pifleet-image",
       ...verify,
       "configure",
       "runners-apply",
-      "build-image: [arm64]",
-      "build-image: [amd64]",
-      "deploy-production",
+      "build-image:arm64",
+      "app-manifest",
+      "deploy",
       "smoke-test",
-      ...["pi1", "pi2", "pi3", "pi4"].flatMap((n) => [`ready:${n}`, `counts:${n}`]),
     ]);
   });
 
-  it("a tag pipeline verifies and builds the images only", async () => {
+  it("a tag pipeline builds the pifleet image, verifies and builds the app's images only", async () => {
     const jobs = await jobsFor({ CI_COMMIT_TAG: "v1.0.0", CI_COMMIT_BRANCH: "" });
-    expect(jobs).toEqual([...verify, "build-image: [arm64]", "build-image: [amd64]"]);
+    expect(jobs).toEqual(["pifleet-image", ...verify, "build-image:arm64", "app-manifest"]);
+  });
+
+  it("an MR that only changes the fleet file (and its known_hosts) skips lint, typecheck and unit tests", async () => {
+    await changeOnly("fleet/sim/fleet.yaml");
+    expect(await jobsFor(mergeRequest)).toEqual(["pipeline-check", "fleet-validate", ...plans]);
+    await changeOnly("fleet/sim/known_hosts");
+    expect(await jobsFor(mergeRequest)).toEqual(["pipeline-check", "fleet-validate", ...plans]);
+    await changeOnly("docs/fleet-yaml.md");
+    expect(await jobsFor(mergeRequest)).toEqual(["pipeline-check", "fleet-validate", ...plans]);
+  });
+
+  it("an MR that changes the lock file, a test fixture or the image's ignore list runs them", async () => {
+    for (const path of ["package-lock.json", "examples/invalid/x.yaml", ".dockerignore", "counter-app/service/Dockerfile"]) {
+      await changeOnly(path);
+      expect(await jobsFor(mergeRequest), path).toEqual([...verify, ...plans]);
+    }
   });
 });

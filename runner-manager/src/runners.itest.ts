@@ -91,13 +91,20 @@ describe("runners on sim nodes", () => {
   it("plan → apply → plan is empty; config.toml is root's, 0600; the runner process verifies its tokens", async () => {
     const first = await reconcile();
     expect(first.report.failures).toEqual([]);
-    expect(first.plan.actions.filter((a) => a.kind === "create")).toHaveLength(2);
+    // The sim fleet's two pools: amd64-docker on both nodes, deploy (docker socket, protected) on both too.
+    expect(first.plan.actions.filter((a) => a.kind === "create")).toHaveLength(4);
     expect((await planFleet(fleet, api, nodes)).plan.actions).toEqual([]);
     for (const n of sim.nodes) {
       expect((await shell.root(n.name, "stat -c '%U:%G %a' /etc/gitlab-runner/config.toml")).trim()).toBe("root:root 600");
-      expect(await runnerBlocks(n.name)).toHaveLength(1);
+      const blocks = (
+        parseConfig((await nodes.read(n.name)).configText, n.name) as { runners: { name: string; docker: { volumes: string[] } }[] }
+      ).runners;
+      expect(blocks.map((b) => [b.name.split("/").pop(), b.docker.volumes])).toEqual([
+        ["amd64-docker", ["/cache"]],
+        ["deploy", ["/var/run/docker.sock:/var/run/docker.sock", "/cache"]],
+      ]);
     }
-    await until("both runners online", async () => (await api.listRunners()).filter((r) => r.status === "online").length === 2);
+    await until("all four runners online", async () => (await api.listRunners()).filter((r) => r.status === "online").length === 4);
     const status = await fleetRunnerStatus(runnerContext(fleet, api, nodes));
     for (const n of status.nodes) {
       expect(n).toMatchObject({ reachable: true, service: "active" });
@@ -112,9 +119,10 @@ describe("runners on sim nodes", () => {
   });
 
   it("rotate changes the token in GitLab and on the node, and the runner keeps working with the new one", async () => {
-    const [before] = await runnerBlocks("pi2");
+    const blocks = await runnerBlocks("pi2");
+    const [before] = blocks;
     const report = await rotateTokens(runnerContext(fleet, api, nodes), ["pi2"], { drain });
-    expect(report.rotated).toEqual([{ node: "pi2", runners: [before?.id] }]);
+    expect(report.rotated).toEqual([{ node: "pi2", runners: blocks.map((b) => b.id) }]);
     const [after] = await runnerBlocks("pi2");
     expect(after?.token).not.toBe(before?.token);
     expect(await verifyStatus(before?.token as string)).toBe(403);
@@ -125,7 +133,8 @@ describe("runners on sim nodes", () => {
   });
 
   it("drain waits for a running job, then stops gitlab-runner; undrain resumes", async () => {
-    const [block] = await runnerBlocks("pi1");
+    const blocks = await runnerBlocks("pi1");
+    const [block] = blocks;
     const job = await control<{ id: number }>(`/runners/${block?.id}/jobs`, { name: "long build" });
     const progress: string[] = [];
     const ctx = runnerContext(fleet, api, nodes, (m) => progress.push(m));
@@ -138,7 +147,7 @@ describe("runners on sim nodes", () => {
     expect(await shell.serviceState("pi1")).toBe("inactive");
     expect((await api.getRunner(block?.id as number))?.paused).toBe(true);
     const undone = await undrainNode(ctx, "pi1");
-    expect(undone.resumed.map((r) => r.id)).toEqual([block?.id]);
+    expect(undone.resumed.map((r) => r.id).sort()).toEqual(blocks.map((b) => b.id).sort());
     expect(await shell.serviceState("pi1")).toBe("active");
     expect((await api.getRunner(block?.id as number))?.paused).toBe(false);
   });

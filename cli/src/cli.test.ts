@@ -86,7 +86,7 @@ describe("pifleet binary", () => {
     const r = pifleet("validate", "--fleet", `${examples}fleet.yaml`);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/valid — cluster picluster, 4 nodes, 2 runner pools/);
-    expect(r.stdout).toMatch(/^pi4 +192\.168\.1\.14 +arm64 +swarm-worker,runner,app +3 +arm64,docker,pi$/m);
+    expect(r.stdout).toMatch(/^pi4 +192\.168\.1\.14 +arm64 +swarm-worker,runner,app +1 +arm64,docker,pi$/m);
   });
 
   it("prints one JSON object on stdout with --json", () => {

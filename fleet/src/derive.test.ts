@@ -40,10 +40,11 @@ describe("job capacity", () => {
     expect(jobCapacity(node({ memoryMiB: 1024 }), pool({ jobMemoryMiB: 1024 }), 512)).toEqual({ jobs: 1, limitedBy: "memory" });
   });
   it("gives each Pi the capacity of its largest pool", () => {
-    // Both reference pools take 512 MiB per job: 3 jobs on every Pi. A 256 MiB pool on pi1 and pi2 raises them to 4 (CPU-bound).
-    expect(reference.nodes.map((n) => nodeConcurrency(reference, n))).toEqual([3, 3, 3, 3]);
+    // 1536 MiB after the reserve: one 1024 MiB container job on every Pi, three 512 MiB deploy jobs on pi1 and pi2;
+    // with 256 MiB deploy jobs pi1 and pi2 run 4 (CPU-bound).
+    expect(reference.nodes.map((n) => nodeConcurrency(reference, n))).toEqual([3, 3, 1, 1]);
     const light = { ...reference, pools: reference.pools.map((p) => (p.name === "deploy" ? { ...p, jobMemoryMiB: 256 } : p)) };
-    expect(light.nodes.map((n) => nodeConcurrency(light, n))).toEqual([4, 4, 3, 3]);
+    expect(light.nodes.map((n) => nodeConcurrency(light, n))).toEqual([4, 4, 1, 1]);
   });
 });
 

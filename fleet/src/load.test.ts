@@ -44,7 +44,7 @@ describe("every error kind points at its source", () => {
       'pool-selects-no-node.yaml:67:5: runner pool "arm64-docker" selects no node; check its nodes or select (with neither, it takes the nodes with role runner)',
     ],
     "docker-socket-shell-pool.yaml": [
-      'docker-socket-shell-pool.yaml:80:19: runner pool "deploy" has dockerSocket: true but executor shell; only docker-executor jobs get the socket mounted, so use executor: docker or drop dockerSocket',
+      'docker-socket-shell-pool.yaml:81:19: runner pool "deploy" has dockerSocket: true but executor shell; only docker-executor jobs get the socket mounted, so use executor: docker or drop dockerSocket',
     ],
     "no-swarm-manager.yaml": ["no-swarm-manager.yaml:33:3: no node has the swarm-manager role; the Swarm needs at least one manager"],
     "unknown-role.yaml": [

@@ -29,13 +29,21 @@ describe("renderFleetYaml", () => {
     expect(fleet.docker.addressPools).toEqual([{ base: "198.18.128.0/18", size: 24 }]);
     expect(fleet.docker.swarmAddressPool).toEqual({ base: "198.18.192.0/18", size: 24 });
   });
-  it("has the example's two pools: docker jobs on every node, the protected deploy pool with the socket on the first two", () => {
+  it("has the example's two pools: 1 GiB docker jobs on every node, the protected deploy pool with the socket on the first two", () => {
     const fleet = parseFleet(renderFleetYaml(layout, gitlab), "fleet.yaml");
     expect(
-      fleet.pools.map((p) => [p.name, p.executor, p.tags, p.protected, p.dockerSocket, poolNodes(fleet, p).map((n) => n.name)]),
+      fleet.pools.map((p) => [
+        p.name,
+        p.executor,
+        p.tags,
+        p.jobMemoryMiB,
+        p.protected,
+        p.dockerSocket,
+        poolNodes(fleet, p).map((n) => n.name),
+      ]),
     ).toEqual([
-      ["arm64-docker", "docker", ["arm64", "docker", "pi"], false, false, ["pi1", "pi2", "pi3"]],
-      ["deploy", "docker", ["deploy", "pifleet", "arm64"], true, true, ["pi1", "pi2"]],
+      ["arm64-docker", "docker", ["arm64", "docker", "pi"], 1024, false, false, ["pi1", "pi2", "pi3"]],
+      ["deploy", "docker", ["deploy", "pifleet", "arm64"], 512, true, true, ["pi1", "pi2"]],
     ]);
   });
   it("puts a one-node sim's deploy pool on its only node", () => {

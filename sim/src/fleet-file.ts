@@ -36,7 +36,14 @@ export function simFleet(layout: SimLayout, gitlab: SimGitlab): FleetInput {
     // The pools of examples/fleet.yaml: every runner node takes container jobs; the first two
     // also take the protected jobs that change the fleet and build images with the node's engine.
     pools: [
-      { name: `${layout.arch}-docker`, executor: "docker", tags: [layout.arch, "docker", "pi"], select: { roles: ["runner"] } },
+      // Type-checking the repository in a verify job needs about 1 GiB.
+      {
+        name: `${layout.arch}-docker`,
+        executor: "docker",
+        tags: [layout.arch, "docker", "pi"],
+        jobMemoryMiB: 1024,
+        select: { roles: ["runner"] },
+      },
       {
         name: "deploy",
         executor: "docker",

@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { fleetPathOf } from "@pifleet/pipelines";
 import { afterAll, describe, expect, it } from "vitest";
 import { runCli } from "../test-support/run-cli.js";
 
@@ -38,7 +39,10 @@ describe("pifleet pipeline", () => {
     expect(r.stderr).toMatch(
       /error: .*edited\.yml differs from what the code generates: 1 line\(s\) committed, 1 generated, from line \d+/,
     );
-    expect(r.stderr).toContain("Run: npx pifleet pipeline generate --fleet examples/fleet.yaml --out ");
+    // The fleet the committed file names: examples/fleet.yaml here, the sim's in a `sim push` project.
+    expect(r.stderr).toContain(
+      `Run: npx pifleet pipeline generate --fleet ${fleetPathOf(readFileSync(join(root, ".gitlab-ci.yml"), "utf8"))} --out `,
+    );
   });
 
   it("generate writes once, then leaves an unchanged file alone", () => {

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { run } from "@pifleet/io";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GITLAB_CI_LOCAL } from "../gitlab/ci-evaluate.js";
+import { GITLAB_CI_LOCAL, gitlabCiLocalEnv } from "../gitlab/ci-evaluate.js";
 import { preparePipelineCheckout } from "./checkout.js";
 
 // Real git and the real gitlab-ci-local (its rules:changes, read with --list-json); no Docker.
@@ -48,7 +48,7 @@ afterAll(() => {
 /** The jobs gitlab-ci-local would create in the checkout (when: never dropped). */
 async function listed(dir: string, evaluateChanges: boolean): Promise<string[]> {
   const args = ["--list-json", ...(evaluateChanges ? [] : ["--no-evaluate-rule-changes"])];
-  const out = await run(GITLAB_CI_LOCAL, args, { cwd: dir, env: { ...process.env, NO_COLOR: "1" }, timeoutMs: 60_000 });
+  const out = await run(GITLAB_CI_LOCAL, args, { cwd: dir, env: gitlabCiLocalEnv(), timeoutMs: 60_000 });
   const jobs = JSON.parse(out.stdout.slice(out.stdout.indexOf("["))) as { name: string; when: string }[];
   return jobs.filter((j) => j.when !== "never").map((j) => j.name);
 }

@@ -19,6 +19,16 @@ import { parse } from "yaml";
  */
 export const GITLAB_CI_LOCAL = resolve(dirname(fileURLToPath(import.meta.url)), "../../../node_modules/.bin/gitlab-ci-local");
 
+/**
+ * This process's environment for a gitlab-ci-local run, without colour and without GCL_* variables:
+ * gitlab-ci-local reads those as its options, and a job that gitlab-ci-local runs has some
+ * (GCL_PROJECT_DIR_ON_HOST) — so a test suite running inside such a job would pass them on.
+ */
+export function gitlabCiLocalEnv(): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("GCL_")));
+  return { ...env, NO_COLOR: "1", FORCE_COLOR: "0" };
+}
+
 /** gitlab-ci-local hangs forever on a needs cycle: every call is killed after this long. */
 export const EVALUATE_TIMEOUT_MS = 60_000;
 
@@ -89,7 +99,7 @@ export async function evaluatePipeline(options: EvaluateOptions): Promise<Evalua
     // (One comma-separated value: given twice, gitlab-ci-local 4.73 crashes with "split is not a function".)
     const names = Object.keys(options.variables);
     const ignore = names.length > 0 ? ["--ignore-predefined-vars", names.join(",")] : [];
-    const common = { cwd: work, allowFailure: true, timeoutMs, env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" } };
+    const common = { cwd: work, allowFailure: true, timeoutMs, env: gitlabCiLocalEnv() };
     const listed = await runner.run(program, ["--list-json", ...vars, ...ignore], { ...common, describe: "gitlab-ci-local --list-json" });
     if (listed.code !== 0) return { kind: "invalid", yamlErrors: configError(listed.stderr, listed.stdout) };
     const preview = await runner.run(program, ["--preview", ...vars, ...ignore], { ...common, describe: "gitlab-ci-local --preview" });

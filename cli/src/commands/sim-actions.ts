@@ -45,6 +45,7 @@ export interface PushFlags extends DirFlags {
   repo: string;
   message?: string;
   branch?: string;
+  fleetFile?: string;
   mirror: boolean;
 }
 export interface CiFlags extends DirFlags {
@@ -187,6 +188,7 @@ export async function push(opts: PushFlags, cmd: Command): Promise<void> {
     repoRoot: opts.repo,
     message: opts.message,
     branch: opts.branch,
+    fleetFile: opts.fleetFile,
     images,
     pipelineYaml: generatedPipeline,
     progress: update,

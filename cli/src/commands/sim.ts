@@ -147,6 +147,7 @@ Examples:
     .addOption(new Option("--repo <dir>", "the repository whose git-tracked files are pushed").default("."))
     .addOption(new Option("--message <text>", "commit message (default: names HEAD and whether it had uncommitted changes)"))
     .addOption(new Option("--branch <name>", "branch to push to (default: the project's default branch, main)"))
+    .addOption(new Option("--fleet-file <path>", "push this fleet file instead of the sim's (e.g. without a Pi, for a scale-in MR)"))
     .addOption(new Option("--no-mirror", "leave the image variables as they are (default: run `sim mirror` and point them at its images)"))
     .addHelpText(
       "after",
@@ -165,6 +166,7 @@ The local repository is <dir>/project (bare).
 Examples:
   $ pifleet sim push && pifleet sim ci --follow
   $ pifleet sim push --branch add-pi5 --message "fleet: plug in pi5"
+  $ pifleet sim push --branch remove-pi5 --fleet-file fleet-without-pi5.yaml
   $ id=$(pifleet sim push --json | jq .pipeline.id) && pifleet sim ci "$id" --follow`,
     )
     .action(async (opts: PushFlags, cmd: Command) => (await actions()).push(opts, cmd));

@@ -16,6 +16,8 @@ export interface SimPushOptions {
   message?: string;
   /** Branch to push to; default the project's default branch (whose push runs the deploy pipeline). */
   branch?: string;
+  /** The fleet file to push instead of the sim's own (e.g. one without a Pi, for a scale-in MR); it names the sim's known_hosts the same way. */
+  fleetFile?: string;
   /** Image variables → mirror refs in the cluster registry (`simMirror().images`); none: left as they are. */
   images?: Readonly<Record<string, string>>;
   /**
@@ -72,10 +74,11 @@ export async function pushProject(target: SimGitlabTarget, options: SimPushOptio
 
   progress("generating .gitlab-ci.yml for the sim's fleet");
   const { status } = target;
+  const fleetFile = options.fleetFile ? resolve(options.fleetFile) : status.fleetFile;
   const [fleetText, knownHosts, pipeline] = await Promise.all([
-    readFile(status.fleetFile, "utf8"),
+    readFile(fleetFile, "utf8"),
     readFile(status.knownHosts, "utf8"),
-    options.pipelineYaml(status.fleetFile, SIM_PROJECT_FLEET_FILE),
+    options.pipelineYaml(fleetFile, SIM_PROJECT_FLEET_FILE),
   ]);
   const written = [
     { path: SIM_PROJECT_FLEET_FILE, content: fleetText },

@@ -13,6 +13,8 @@ const tmp = mkdtempSync(join(tmpdir(), "pifleet-cli-pipeline-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 const pifleet = (...args: string[]) => runCli(args, { cwd: root, unset: ["PIFLEET_FLEET"] });
+// The fleet the committed .gitlab-ci.yml names: examples/fleet.yaml here, the sim's in a `sim push` project.
+const committedFleet = fleetPathOf(readFileSync(join(root, ".gitlab-ci.yml"), "utf8")) ?? "examples/fleet.yaml";
 
 describe("pifleet pipeline", () => {
   it("every subcommand has --help with examples", () => {
@@ -39,7 +41,6 @@ describe("pifleet pipeline", () => {
     expect(r.stderr).toMatch(
       /error: .*edited\.yml differs from what the code generates: 1 line\(s\) committed, 1 generated, from line \d+/,
     );
-    // The fleet the committed file names: examples/fleet.yaml here, the sim's in a `sim push` project.
     expect(r.stderr).toContain(
       `Run: npx pifleet pipeline generate --fleet ${fleetPathOf(readFileSync(join(root, ".gitlab-ci.yml"), "utf8"))} --out `,
     );
@@ -47,11 +48,11 @@ describe("pifleet pipeline", () => {
 
   it("generate writes once, then leaves an unchanged file alone", () => {
     const out = join(tmp, "gen.yml");
-    const first = pifleet("--fleet", "examples/fleet.yaml", "--json", "pipeline", "generate", "--out", out);
+    const first = pifleet("--fleet", committedFleet, "--json", "pipeline", "generate", "--out", out);
     expect(first.code).toBe(0);
     expect(JSON.parse(first.stdout)).toMatchObject({ file: out, changed: true });
     expect(readFileSync(out, "utf8")).toBe(readFileSync(join(root, ".gitlab-ci.yml"), "utf8"));
-    const second = pifleet("--fleet", "examples/fleet.yaml", "pipeline", "generate", "--out", out);
+    const second = pifleet("--fleet", committedFleet, "pipeline", "generate", "--out", out);
     expect(second.stdout).toMatch(/gen\.yml: unchanged \(\d+ jobs\)/);
   });
 

@@ -36,7 +36,7 @@ afterEach(async () => {
   client?.cleanup();
   await gl?.close();
   gl = undefined;
-});
+}, 60_000);
 
 async function api<T>(path: string, init?: RequestInit): Promise<T> {
   if (!gl) throw new Error("no emulator");
@@ -132,7 +132,7 @@ describe("pipeline triggers", () => {
     expect(detail.status).toBe("failed");
     expect(detail.yaml_errors).toMatch(/flow collection/);
     expect((await api<Pipeline[]>(`/projects/${gl.projectId}/pipelines?yaml_errors=true`)).map((p) => p.id)).toEqual([failed?.id]);
-  }, 60_000);
+  }, 240_000); // gitlab-ci-local evaluations: ~10 s each here, minutes inside a loaded 1-GiB pipeline job
 });
 
 // rules:changes as GitLab judges it: against the push's before-sha (a new branch: every rule matches).
@@ -182,5 +182,5 @@ describe("pipeline triggers: rules:changes and [skip ci]", () => {
     const result = await jobsOf(skipped);
     expect(result.pipeline?.status).toBe("skipped");
     expect(result.names).toEqual([]);
-  }, 60_000);
+  }, 240_000); // gitlab-ci-local evaluations: ~10 s each here, minutes inside a loaded 1-GiB pipeline job
 });

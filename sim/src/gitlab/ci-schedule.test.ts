@@ -114,6 +114,20 @@ describe("processPipeline: needs", () => {
     expect(processed(jobs).d).toBe("skipped");
   });
 
+  it("a skipped need skips the job (GitLab's DAG jobs accept only success), where a stage-ordered job would run", () => {
+    // unit-tests failed, so configure (stage-ordered) was skipped: runners-apply, which needs it, must not run.
+    const jobs = [
+      job("unit-tests", "build", { status: "failed" }),
+      job("configure", "test", { status: "skipped" }),
+      job("runners-apply", "deploy", { needs: ["configure"] }),
+      job("cleanup", "deploy", { needs: ["configure"], when: "always" }),
+      job("report", "deploy", { status: "created" }),
+    ];
+    expect(processed(jobs)).toMatchObject({ "runners-apply": "skipped", cleanup: "pending" });
+    const stageOrdered = [job("docs", "build", { status: "skipped" }), job("publish", "test")];
+    expect(processed(stageOrdered).publish).toBe("pending");
+  });
+
   it("a need names every parallel:matrix job made from it", () => {
     const jobs = [
       job("build: [amd64]", "build", { status: "success" }),

@@ -19,7 +19,7 @@ export interface StatusChange {
 const FINISHED: readonly CiStatus[] = ["success", "failed", "canceled", "skipped"];
 
 /** What a job's dependencies amount to (Gitlab::Ci::Status::Composite over them), or "waiting" while one has not finished. */
-type Outcome = "waiting" | "success" | "failed" | "canceled";
+type Outcome = "waiting" | "success" | "failed" | "canceled" | "skipped";
 
 /** A `needs:` name also names the parallel:matrix jobs made from it ("build" → "build: [amd64]"). */
 const namedBy = (need: string, job: SchedJob) => job.name === need || job.name.startsWith(`${need}: [`);
@@ -32,12 +32,18 @@ export function dependenciesOf<J extends SchedJob>(job: SchedJob, pipelineJobs: 
   return pipelineJobs.filter((j) => stages.indexOf(j.stage) < stage);
 }
 
-function outcomeOf(deps: readonly SchedJob[]): Outcome {
+/**
+ * How a job's dependencies ended. A job with `needs:` accepts only success from what it needs (GitLab's
+ * valid statuses for DAG jobs): a skipped need skips it — after a failed stage, a `needs: [configure]`
+ * job does not run because configure was skipped. Stage-ordered jobs take skipped as success.
+ */
+function outcomeOf(deps: readonly SchedJob[], dag: boolean): Outcome {
   // A manual job that may fail does not hold the pipeline up: it counts as skipped (GitLab's "manual, allowed to fail").
   const settled = (j: SchedJob) => FINISHED.includes(j.status) || (j.status === "manual" && j.allow_failure);
   if (!deps.every(settled)) return "waiting";
   if (deps.some((j) => j.status === "failed" && !j.allow_failure)) return "failed";
   if (deps.some((j) => j.status === "canceled")) return "canceled";
+  if (dag && deps.some((j) => j.status === "skipped")) return "skipped";
   return "success";
 }
 
@@ -74,7 +80,7 @@ export function processPipeline(jobs: readonly SchedJob[], stages: readonly stri
     moved = false;
     for (const job of current) {
       if (job.status !== "created") continue;
-      const outcome = outcomeOf(dependenciesOf(job, current, stages));
+      const outcome = outcomeOf(dependenciesOf(job, current, stages), job.needs !== undefined && job.needs !== null);
       if (outcome === "waiting") continue;
       job.status = nextStatus(job, outcome);
       changes.push({ id: job.id, status: job.status });

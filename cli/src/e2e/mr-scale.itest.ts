@@ -307,6 +307,7 @@ describe.skipIf(!enabled)("merge-request review, shown with scaling out and in (
         body: JSON.stringify({ paused: true }),
       });
     let jobs: Job[] = [];
+    let iid = 0;
     try {
       await pifleetJson([
         "sim",
@@ -324,9 +325,7 @@ describe.skipIf(!enabled)("merge-request review, shown with scaling out and in (
       jobs = await follow(mr.pipeline.id, "MR remove-pi5 (only pi5's runner unpaused)");
       const [note] = await planNotes(mr.iid);
       expect(note?.body ?? "").toMatch(/pi5/);
-      await merge(mr.iid, "merge remove-pi5").catch(async (err) => {
-        throw err;
-      });
+      iid = mr.iid;
     } finally {
       for (const r of others)
         await fetch(`${sim.gitlab.url}/api/v4/runners/${r.id}`, {
@@ -336,5 +335,16 @@ describe.skipIf(!enabled)("merge-request review, shown with scaling out and in (
         });
     }
     expect(jobs.filter((j) => j.status === "success").every((j) => nodeOf(j) === "pi5")).toBe(true);
+    // Merged with every runner back: the protected deploy runners run the default-branch pipeline.
+    await merge(iid, "merge remove-pi5");
+    // Drained and gone: no runner of pi5 in GitLab, no pi5 in the Swarm, no app task on it.
+    expect(await runnersOf("pi5")).toEqual([]);
+    const swarm = (
+      await ssh(
+        "pi1",
+        "docker node ls --format '{{.Hostname}}'; docker service ps pifleet_app --filter desired-state=running --format '{{.Node}}'",
+      )
+    ).stdout;
+    expect(swarm).not.toMatch(/pi5/);
   });
 });

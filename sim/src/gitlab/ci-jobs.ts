@@ -5,12 +5,14 @@ import {
   maskTrace,
   type PipelineSource,
   randomSha,
+  type SchedulingFields,
   type SimCiJob,
   type SimPipeline,
 } from "./ci-state.js";
 import { recordContact } from "./contact.js";
 import type { Emulator } from "./context.js";
 import { paramError } from "./errors.js";
+import { definedFields } from "./params.js";
 import type { SimProject, SimRunner } from "./state.js";
 
 /**
@@ -18,18 +20,11 @@ import type { SimProject, SimRunner } from "./state.js";
  * them; the pipeline engine (gitlab-ci-local driving the sim's runners) will call the same ones.
  */
 
-export interface NewJob {
+export interface NewJob extends SchedulingFields {
   name: string;
   stage?: string;
   tag_list?: string[];
   allow_failure?: boolean;
-  /** What the scheduler needs (ci-schedule.ts): when, needs, resource group, environment, timeout, configuration. */
-  when?: string;
-  needs?: string[];
-  resource_group?: string | null;
-  environment?: string | null;
-  timeout_s?: number | null;
-  config?: Record<string, unknown>;
   status?: CiStatus;
   runner_id?: number;
   system_id?: string;
@@ -108,16 +103,9 @@ export function createPipeline(emu: Emulator, spec: NewPipeline): { pipeline: Si
 }
 
 /** The scheduling fields a job keeps, only those given (control-API jobs have none). */
-function schedulingFields(j: NewJob): Partial<SimCiJob> {
-  const fields: Partial<SimCiJob> = {
-    when: j.when,
-    needs: j.needs,
-    resource_group: j.resource_group,
-    environment: j.environment,
-    timeout_s: j.timeout_s,
-    config: j.config,
-  };
-  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
+function schedulingFields(j: NewJob): Partial<SchedulingFields> {
+  const { when, needs, resource_group, environment, timeout_s, config } = j;
+  return definedFields({ when, needs, resource_group, environment, timeout_s, config });
 }
 
 export interface JobChange {

@@ -141,6 +141,9 @@ export interface SimCiJob {
   config?: Record<string, unknown>;
 }
 
+/** What a job keeps for the scheduler (ci-schedule.ts) and the runner's job payload. */
+export type SchedulingFields = Pick<SimCiJob, "when" | "needs" | "resource_group" | "environment" | "timeout_s" | "config">;
+
 /** The CI part of the state, created (empty) on first use. */
 export function ciState(state: SimState): CiState {
   const holder = state as SimState & { ci?: CiState };

@@ -1,4 +1,5 @@
 import type { Emulator } from "./context.js";
+import { definedFields } from "./params.js";
 import type { RunnerConfigReport, SimManager, SimRunner } from "./state.js";
 
 export interface ContactReport {
@@ -16,7 +17,7 @@ export interface ContactReport {
 
 /** The manager fields a contact reports, as GitLab updates them on every heartbeat. */
 function reported(report: ContactReport): Partial<SimManager> {
-  const fields: Partial<SimManager> = {
+  return definedFields<Partial<SimManager>>({
     version: report.version,
     revision: report.revision,
     platform: report.platform,
@@ -24,8 +25,7 @@ function reported(report: ContactReport): Partial<SimManager> {
     ip_address: report.ipAddress,
     executor_type: report.executor,
     config: report.config,
-  };
-  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
+  });
 }
 
 /**

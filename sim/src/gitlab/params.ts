@@ -57,3 +57,8 @@ export function tagListParam(p: Params, name = "tag_list"): string[] | undefined
   if (!parts) throw paramError(`${name} is invalid`);
   return [...new Set(parts.map((t) => t.trim()).filter((t) => t.length > 0))];
 }
+
+/** The fields of `fields` that are set: an update that leaves out what a request did not send. */
+export function definedFields<T extends object>(fields: T): Partial<T> {
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

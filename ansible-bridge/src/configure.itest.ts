@@ -116,7 +116,7 @@ describe("configure against a 3-node sim", () => {
         "sudo sshd -T | grep -E '^(permitrootlogin|passwordauthentication) '",
         "grep -c pi3 /etc/hosts",
         "sudo stat -c '%a %U' /etc/gitlab-runner",
-        "grep -E '^(KillSignal|TimeoutStopSec)=' /etc/systemd/system/gitlab-runner.service.d/50-pifleet.conf",
+        "grep -E '^(KillSignal|KillMode|TimeoutStopSec)=' /etc/systemd/system/gitlab-runner.service.d/50-pifleet.conf",
         "test ! -e /etc/gitlab-runner/config.toml && echo no-config-toml",
       ].join("; "),
     );
@@ -136,6 +136,8 @@ describe("configure against a 3-node sim", () => {
       "1",
       "700 root",
       "KillSignal=SIGQUIT",
+      // SIGQUIT to gitlab-runner alone: with systemd's default KillMode it would reach shell-executor jobs too.
+      "KillMode=mixed",
       "TimeoutStopSec=7200",
       "no-config-toml",
     ]);

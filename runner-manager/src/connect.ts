@@ -9,7 +9,7 @@ import { SshNodeAccess } from "./ssh-node-access.js";
 /** The CLI's way in: a RunnerContext talking to the real GitLab (token from the environment) and the real nodes (SSH). */
 
 export const SCOPES_HINT =
-  "The token needs the scopes create_runner and manage_runner (or api), and Maintainer/Owner rights where the runners live. See docs/runners.md.";
+  "The token needs the scopes read_api, create_runner and manage_runner (or api), and Maintainer/Owner rights where the runners live. See docs/runners.md.";
 
 export interface ConnectOptions {
   env?: NodeJS.ProcessEnv;

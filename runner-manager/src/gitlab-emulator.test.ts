@@ -249,7 +249,7 @@ describe("resilience and secrets", () => {
     const api = gl.client({ token: minted.token });
     const err = explainRunnerError(await api.listRunners().catch((e: unknown) => e)) as Error & { hint?: string };
     expect(err.message).toMatch(/^GitLab GET \/projects\/\d+\/runners\?\S* answered 403/);
-    expect(err.hint).toContain("create_runner and manage_runner");
+    expect(err.hint).toContain("read_api, create_runner and manage_runner");
     expect(`${err.message} ${err.hint} ${err.stack}`).not.toContain(minted.token);
     expect(`${err.message} ${err.stack}`).not.toContain(gl.emu.adminToken);
   });

@@ -18,7 +18,7 @@ Runners are created through GitLab's API (POST /user/runners, authentication tok
 /etc/gitlab-runner/config.toml on each Pi over SSH. pifleet recognises its runners by their description
 ("pifleet CLUSTER/NODE/POOL [TAGS]") and a marker in their maintenance note; runners without the marker are never touched.
 A pause made in the GitLab UI is kept. The API token comes from the variable named by gitlab.tokenEnv
-(default GITLAB_TOKEN) and needs the scopes create_runner + manage_runner (or api). See docs/runners.md.
+(default GITLAB_TOKEN) and needs the scopes read_api + create_runner + manage_runner (or api). See docs/runners.md.
 
 Examples:
   $ pifleet runners plan                      what would change

@@ -21,6 +21,7 @@ export {
   retryDelay,
   withRetry,
 } from "./gitlab.js";
+export { type ImageToPush, pushImagesThroughNode, tagsMissingFrom } from "./image-push.js";
 export { isPinned, type KnownKey, knownKeysFor, readKnownHosts } from "./known-hosts.js";
 export {
   type Command,

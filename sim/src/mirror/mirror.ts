@@ -1,13 +1,13 @@
 import { resolve } from "node:path";
 import { InputError, loadFleetFile } from "@pifleet/fleet";
-import { sshShell } from "@pifleet/io";
+import { pushImagesThroughNode, sshShell } from "@pifleet/io";
 import { ensureAptProxy, withHostLock } from "../host-services.js";
 import { ensureBaseImage, machineMirror } from "../image.js";
 import { simStatus } from "../status.js";
 import { DEFAULT_SIM_DIR } from "../up.js";
 import { buildMirrorImages, localCaCertificates, type ProgressFn } from "./build.js";
 import { MIRROR_ARCH, MIRROR_IMAGES, type MirrorRefs, mirrorRef, mirrorRefs } from "./recipe.js";
-import { localImageIds, pushToRegistry, registryImageId, requireRegistry } from "./registry.js";
+import { localImageIds, registryImageId, requireRegistry } from "./registry.js";
 
 export interface SimMirrorOptions {
   /** The sim whose cluster registry receives the images (default .pifleet/sim). */
@@ -62,7 +62,7 @@ export async function simMirror(options: SimMirrorOptions = {}): Promise<SimMirr
   if (stale.length > 0) {
     const shell = sshShell(fleet.ssh);
     try {
-      await pushToRegistry(shell, registry, stale, progress);
+      await pushImagesThroughNode(shell, registry.node, stale, progress);
     } finally {
       await shell.close();
     }

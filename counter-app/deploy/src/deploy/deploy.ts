@@ -1,5 +1,5 @@
 import { type Fleet, type FleetNode, type FleetTopology, OperationError } from "@pifleet/fleet";
-import { type Clock, type NodeShell, shellQuote, sshShell, systemClock } from "@pifleet/io";
+import { type Clock, type NodeShell, pushImagesThroughNode, shellQuote, sshShell, systemClock } from "@pifleet/io";
 import type { ImageTags } from "../images/recipe.js";
 import { type AppTopology, appTopology } from "./cluster.js";
 import { desiredStack, planRollout, type RolloutPlan, type SwarmState, swarmState } from "./plan.js";
@@ -101,38 +101,6 @@ export async function readStack(shell: NodeShell, manager: FleetNode, stack: str
   return { state: swarmState(stack, inspected.stdout, tasks), tasks };
 }
 
-/** The images of `tags` the registry node lacks, from one image listing (a failed listing is an error, not "missing"). */
-async function imagesMissingOn(shell: NodeShell, node: FleetNode, tags: string[]): Promise<string[]> {
-  const listed = await shell.run(node, ["docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}"], {
-    describe: "list the images in its Docker engine",
-  });
-  const present = new Set(listed.stdout.split("\n").map((l) => l.trim()));
-  return tags.filter((t) => !present.has(t));
-}
-
-/**
- * Makes the registry hold the images: they travel as one `docker save | ssh
- * node docker load` (shared layers once; this machine's engine is never
- * pointed at the cluster registry), then the registry node tags and pushes
- * them to itself.
- */
-async function pushImages(shell: NodeShell, t: AppTopology, localTags: string[], progress: Progress): Promise<void> {
-  const node = t.registry.node;
-  const missing = await imagesMissingOn(shell, node, localTags);
-  if (missing.length > 0) {
-    progress(`copying ${missing.join(", ")} to ${node.name}`);
-    await shell.pipeTo(node, ["docker", ["save", ...missing]], ["docker", "load", "-q"], {
-      describe: `docker load of ${missing.length} image(s) sent from this machine`,
-    });
-  }
-  for (const tag of localTags) {
-    const ref = registryRef(t, tag);
-    progress(`pushing ${ref}`);
-    await shell.run(node, ["docker", "tag", tag, ref], { describe: `tag ${tag} for the registry` });
-    await shell.run(node, ["docker", "push", "-q", ref], { describe: `push ${ref} to the registry` });
-  }
-}
-
 /** What a rollout waits for: the image each service must run, and update states left from earlier rollouts. */
 interface Expectation {
   images?: Partial<Record<string, string>>;
@@ -218,7 +186,11 @@ async function applyOn(shell: NodeShell, source: AppImages, planned: AppPlan, op
   const { images, before, plan } = planned;
   const previousAppImage = before.state.services.find((s) => s.name === `${stack}_app`)?.pinnedImage;
   if (plan.changes.length > 0) {
-    if ("built" in source) await pushImages(shell, t, [source.built.app, source.built.redis, source.built.loadBalancer], progress);
+    if ("built" in source) {
+      const { app, redis, loadBalancer } = source.built;
+      const built = [app, redis, loadBalancer].map((local) => ({ local, ref: registryRef(t, local) }));
+      await pushImagesThroughNode(shell, t.registry.node, built, progress);
+    }
     progress(`docker stack deploy ${stack} on ${t.manager.name}`);
     const file = `pifleet/${stack}-stack.yml`;
     await shell.script(t.manager, `mkdir -p pifleet && cat > ${shellQuote(file)}`, {

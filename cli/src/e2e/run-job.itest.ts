@@ -19,12 +19,12 @@ import {
   sweepFileVariableLitter,
 } from "@pifleet/sim";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { logger, seconds } from "./support.js";
 
 // The sim runner's executor end to end: a 2-node sim whose Docker engines pifleet's own docker role
 // installed, the helper image loaded by ensureHelperImage, and jobs of a throw-away project run by
 // gitlab-ci-local over `DOCKER_HOST=ssh://` with the pinned host keys.
-const log = (m: string) => process.stderr.write(`[run-job itest] ${m}\n`);
-const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const log = logger("run-job itest");
 
 const TOKEN = "glpat-runjob-itest-7Qx9"; // masked
 const JOB_TOKEN = "job-token-itest-5Kd2"; // masked

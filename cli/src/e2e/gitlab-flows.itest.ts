@@ -1,0 +1,28 @@
+import { afterAll, beforeAll } from "vitest";
+import { baselineFlow } from "./flows/baseline.js";
+import { ciViewFlow } from "./flows/ci-view.js";
+import { engineFlow } from "./flows/engine.js";
+import { firstRunFlow } from "./flows/first-run.js";
+import { mrScaleFlow } from "./flows/mr-scale.js";
+import { sharedSim, simDownShared, simUpShared } from "./shared-sim.js";
+
+// The end-to-end flows on ONE simulated fleet (4 Pi-like nodes and the GitLab emulator), in the order a
+// person meets them: the first run (bootstrap and image mirror), a pipeline pushed to the project, the
+// baseline deployed by `sim push`, the live view, then merge-request review with scaling out and in.
+//
+// Why sharing is honest: each flow is what happens, in this order, to one fleet in real life, and each
+// asserts on what it did itself (its own pipelines, notes, runners and views), not on a fresh fleet.
+// Where one flow leaves something that another could see, it removes it (the view test's runner, the
+// engine test's variable) or restores it (paused runners are unpaused; the fifth Pi leaves the fleet).
+// What is shared on purpose: the bootstrap, the mirror's images, the deployed baseline. Bringing each of
+// those up per file cost minutes each (a 4-node bootstrap and a baseline deploy alone take ~10 min here).
+const s = sharedSim();
+
+beforeAll(() => simUpShared(s, 4), 10 * 60_000);
+afterAll(() => simDownShared(s), 10 * 60_000);
+
+firstRunFlow(s);
+engineFlow(s);
+baselineFlow(s);
+ciViewFlow(s);
+mrScaleFlow(s);

@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { OperationError } from "@pifleet/fleet";
+import { RUNNER_USER } from "./ci-runner/shell-plan.js";
 import type { ProgressFn } from "./image.js";
 import type { NodePlan } from "./layout.js";
 import { docker } from "./sim-docker.js";
@@ -25,6 +26,13 @@ export function standinFiles(script: string, unit: string, jobsToken: string): N
   ];
 }
 
+/**
+ * The user gitlab-runner's Debian package creates in its postinst (and runs shell-executor jobs as,
+ * with its home as the service's --working-directory): the same useradd, so a shell job meets on a
+ * sim node what it meets on a Pi. Idempotent, as the postinst is. Pure.
+ */
+export const RUNNER_USER_SCRIPT = `id -u ${RUNNER_USER} >/dev/null 2>&1 || useradd --comment 'GitLab Runner' --create-home ${RUNNER_USER} --shell /bin/bash`;
+
 /** Mints the stand-in's read-only token on the emulator's control API. */
 async function mintJobsToken(gitlabUrl: string): Promise<string> {
   const url = `${gitlabUrl}/-/sim/tokens`;
@@ -47,7 +55,8 @@ async function writeNodeFile(node: NodePlan, file: NodeFile): Promise<void> {
 
 /**
  * Installs sim/runner-standin as gitlab-runner.service on every node and starts it, so the runners
- * `pifleet runners apply` registers ask for jobs (online in GitLab); the emulator runs the jobs they take.
+ * `pifleet runners apply` registers ask for jobs (online in GitLab); the emulator runs the jobs they
+ * take (shell-executor jobs as the gitlab-runner user it creates, as the package would).
  */
 export async function installRunnerStandin(nodes: readonly NodePlan[], gitlabUrl: string, progress: ProgressFn): Promise<void> {
   progress("installing the runner stand-in (asks the emulator for jobs, which the emulator runs) as gitlab-runner.service");
@@ -59,6 +68,7 @@ export async function installRunnerStandin(nodes: readonly NodePlan[], gitlabUrl
   const files = standinFiles(script, unit, jobsToken);
   await Promise.all(
     nodes.map(async (node) => {
+      await docker(["exec", node.container, "sh", "-c", RUNNER_USER_SCRIPT]);
       for (const file of files) await writeNodeFile(node, file);
       await docker(["exec", node.container, "systemctl", "daemon-reload"]);
       await docker(["exec", node.container, "systemctl", "enable", "--now", "gitlab-runner"]);

@@ -111,7 +111,10 @@ function tailKeeper(limit: number) {
 
 export async function runJob(spec: RunJobSpec): Promise<RunJobResult> {
   if (spec.executor !== "docker")
-    throw new InputError(`executor ${JSON.stringify(spec.executor)} is not supported by the sim runner`, "Use executor: docker.");
+    throw new InputError(
+      `runJob runs docker-executor jobs, not ${JSON.stringify(spec.executor)}`,
+      "Run shell-executor jobs with runShellJob (shell-job.ts).",
+    );
   const variables = jobVariables(spec.variables);
   const started = Date.now();
   if (spec.signal?.aborted) return { exitCode: -1, durationMs: 0, status: "canceled" };

@@ -1,9 +1,10 @@
 import { randomBytes } from "node:crypto";
+import { runnerShortToken } from "../ci-runner/shell-plan.js";
 import { advancePipelines } from "./ci-advance.js";
 import { type JobChange, updateJob, whyRunnerCannotPick } from "./ci-jobs.js";
 import { dependenciesOf, hasCapacity, jobTimeoutSeconds, pickJob } from "./ci-schedule.js";
 import { ACTIVE_STATUSES, type CiStatus, ciState, type SimCiJob, type SimPipeline } from "./ci-state.js";
-import { markIfStuck, markJobsRunnable } from "./ci-stuck.js";
+import { markIfStuck, markJobsRunnable, SIM_EXECUTORS, type SimExecutor } from "./ci-stuck.js";
 import { recordContact } from "./contact.js";
 import type { Emulator } from "./context.js";
 import { jobPayload, jobVariables } from "./job-payload.js";
@@ -35,10 +36,16 @@ export interface JobRun {
   node: { name: string; address: string };
   /** The node's architecture, as the runner reported it (amd64, arm64). */
   architecture: string;
+  /** The runner's executor: docker (gitlab-ci-local runs the job in a container) or shell (as the runner's user on the node). */
+  executor: SimExecutor;
+  /** gitlab-runner's short token of the runner (it names the shell executor's builds dir). */
+  runnerShortToken: string;
   /** The runner's [runners.docker] settings. */
   docker: { volumes: string[]; defaultImage?: string };
-  /** Every variable of the job (predefined and project), as the runner gets them. */
-  variables: Array<{ key: string; value: string; file: boolean; masked: boolean }>;
+  /** The job as the runner's payload has it: what a shell executor runs (gitlab-ci-local reads the file itself for docker jobs). */
+  job: { steps: Array<{ name: string; script: string[] }>; artifacts: Array<{ paths: string[]; when: string }>; dependencies: string[] };
+  /** Every variable of the job (predefined ones public, then project), as the runner gets them. */
+  variables: Array<{ key: string; value: string; file: boolean; masked: boolean; public: boolean }>;
   timeoutMs: number;
   /** Trace chunks. */
   onOutput(text: string): void;
@@ -65,6 +72,12 @@ export interface RunnerReport {
   ipAddress: string;
   config?: RunnerConfigReport;
 }
+
+/** How the trace's first line names each executor. */
+const EXECUTOR_NAMES: Record<SimExecutor, string> = {
+  docker: "gitlab-ci-local, docker executor",
+  shell: "shell executor, as gitlab-runner on the node over SSH",
+};
 
 /** At most this many jobs run at once in the emulator: the sim shares a 2-core machine. */
 export const MAX_RUNNING_JOBS = 3;
@@ -121,7 +134,8 @@ export class CiEngine {
    * the runner receives; undefined when there is none (or the sim cannot run this runner's jobs).
    */
   request(runner: SimRunner, report: RunnerReport): ReturnType<typeof jobPayload> | undefined {
-    if (this.closed || !this.executor || report.executor !== "docker" || this.active.size >= MAX_RUNNING_JOBS) return undefined;
+    const executor = SIM_EXECUTORS.find((e) => e === report.executor);
+    if (this.closed || !this.executor || !executor || this.active.size >= MAX_RUNNING_JOBS) return undefined;
     const ci = ciState(this.emu.state);
     const running = ci.jobs.filter((j) => ACTIVE_STATUSES.includes(j.status));
     const onRunner = running.filter((j) => j.runner_id === runner.id).length;
@@ -134,10 +148,10 @@ export class CiEngine {
     });
     const pipeline = job && pipelines.get(job.pipeline_id);
     if (!job || !pipeline) return undefined;
-    return this.assign(job, pipeline, runner, report);
+    return this.assign(job, pipeline, runner, report, executor);
   }
 
-  private assign(job: SimCiJob, pipeline: SimPipeline, runner: SimRunner, report: RunnerReport) {
+  private assign(job: SimCiJob, pipeline: SimPipeline, runner: SimRunner, report: RunnerReport, executor: SimExecutor) {
     const emu = this.emu;
     const project = emu.state.projects.find((p) => p.id === job.project_id);
     if (!project) return undefined;
@@ -162,6 +176,7 @@ export class CiEngine {
     const variables = jobVariables(facts, defaultBranch(project));
     const pipelineJobs = ciState(emu.state).jobs.filter((j) => j.pipeline_id === pipeline.id);
     const dependencies = dependenciesOf(job, pipelineJobs, pipeline.stages ?? []).filter((d) => d.status === "success");
+    const payload = jobPayload(facts, variables, dependencies);
     const run: Omit<JobRun, "onOutput" | "signal"> = {
       projectId: project.id,
       pipelineId: pipeline.id,
@@ -174,19 +189,26 @@ export class CiEngine {
       changesBase: pipeline.changes_base ?? null,
       node: { name: report.config?.node ?? report.ipAddress, address: report.ipAddress },
       architecture: report.architecture ?? "amd64",
+      executor,
+      runnerShortToken: runnerShortToken(runner.token),
       docker: { volumes: report.config?.docker?.volumes ?? [], defaultImage: report.config?.docker?.image },
-      variables: variables.map(({ key, value, file, masked }) => ({ key, value, file, masked })),
+      job: {
+        steps: payload.steps.map(({ name, script }) => ({ name, script })),
+        artifacts: payload.artifacts.map(({ paths, when }) => ({ paths, when })),
+        dependencies: payload.dependencies.map((d) => d.name),
+      },
+      variables: variables.map(({ key, value, file, masked, public: isPublic }) => ({ key, value, file, masked, public: isPublic })),
       timeoutMs: timeoutSeconds * 1000,
     };
     this.start(job, runner, report, token, run);
-    return jobPayload(facts, variables, dependencies);
+    return payload;
   }
 
   /** Runs the job in the background: trace flushed every second, the runner heartbeating, the timeout enforced. */
   private start(job: SimCiJob, runner: SimRunner, report: RunnerReport, token: string, spec: Omit<JobRun, "onOutput" | "signal">): void {
     const emu = this.emu;
     const controller = new AbortController();
-    let buffer = `Running with the pifleet sim runner (gitlab-ci-local, docker executor) on ${spec.node.name} (${spec.node.address}), runner #${runner.id} ${runner.description}\n`;
+    let buffer = `Running with the pifleet sim runner (${EXECUTOR_NAMES[spec.executor]}) on ${spec.node.name} (${spec.node.address}), runner #${runner.id} ${runner.description}\n`;
     const flush = () => {
       if (buffer.length === 0) return;
       // CI_JOB_TOKEN is masked like GitLab masks it; project variables are masked by updateJob.

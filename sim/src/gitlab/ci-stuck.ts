@@ -28,19 +28,28 @@ export function stuckReason(emu: Emulator, jobId: number): string | undefined {
   return stuckReasons.get(emu)?.get(jobId);
 }
 
+/** The executors the sim's runners run jobs with (sim/src/ci-runner): gitlab-ci-local's docker path, and the shell executor. */
+export const SIM_EXECUTORS = ["docker", "shell"] as const;
+export type SimExecutor = (typeof SIM_EXECUTORS)[number];
+
 /**
- * Whether the sim can run this runner's jobs: it runs docker-executor runners only. A runner whose
- * managers reported an executor and none of them docker cannot; one that never reported is given the benefit.
+ * Whether the sim can run this runner's jobs. A runner whose managers reported an executor and none
+ * of them one the sim has (kubernetes, docker+machine, …) cannot; one that never reported is given the benefit.
  */
 export function runsInSim(runner: SimRunner): boolean {
   const reported = runner.managers.flatMap((m) => (m.executor_type ? [m.executor_type] : []));
-  return reported.length === 0 || reported.includes("docker");
+  return reported.length === 0 || reported.some((e) => (SIM_EXECUTORS as readonly string[]).includes(e));
+}
+
+/** The executors a runner's managers reported, for the stuck reason. */
+function reportedExecutors(runner: SimRunner): string[] {
+  return [...new Set(runner.managers.flatMap((m) => (m.executor_type ? [m.executor_type] : [])))];
 }
 
 /**
  * GitLab's "This job is stuck" reasons (job page): a pending job that no online, unpaused runner of
  * the project can take. The reason goes into the trace (once per reason) and the stuck map; the job
- * stays pending. A runner the sim cannot run (shell executor) leaves the job stuck with that reason.
+ * stays pending. A runner the sim cannot run (an executor other than docker or shell) leaves the job stuck with that reason.
  */
 export function markIfStuck(emu: Emulator, job: SimCiJob, pipeline: SimPipeline): string | undefined {
   const map = reasons(emu);
@@ -59,7 +68,7 @@ export function markIfStuck(emu: Emulator, job: SimCiJob, pipeline: SimPipeline)
     able.length > 0
       ? "This job is stuck because this emulator runs no jobs: it was started without the nodes' SSH access (`sim up` passes it)."
       : allowed.length > 0
-        ? `This job is stuck because the runners that could take it (${allowed.map((r) => `#${r.id}`).join(", ")}) use the shell executor: the sim runs docker-executor runners only.`
+        ? `This job is stuck because the runners that could take it (${allowed.map((r) => `#${r.id} ${reportedExecutors(r).join("/")}`).join(", ")}) use an executor the sim does not run: it runs ${SIM_EXECUTORS.join(" and ")} runners only.`
         : candidates.length === 0
           ? "This job is stuck because the project doesn't have any runners online assigned to it."
           : job.tag_list.length > 0

@@ -162,14 +162,49 @@ describe.skipIf(REAL_GITLAB)(`job assignment and the job payload${NEEDS_CONTROL}
     finishers.get(made.jobs[0]?.id ?? 0)?.(0);
   });
 
-  it("a shell-executor runner gets nothing, and the job's stuck reason says why", async () => {
+  it("a shell-executor runner gets the job, handed to the executor as a shell job with the payload's steps", async () => {
     const runner = await runners.group({ tag_list: [TAG, "shell"], run_untagged: false });
-    expect((await request(runner.token, { info: info("shell") })).status).toBe(204);
-    const made = await pipeline(target, [{ name: "shell-job", stage: "build", tag_list: [TAG, "shell"] }]);
-    expect((await request(runner.token, { info: info("shell") })).status).toBe(204);
+    const made = await pipeline(target, [
+      {
+        name: "shell-job",
+        stage: "build",
+        tag_list: [TAG, "shell"],
+        config: { before_script: ["id -un"], script: ["hostname"], after_script: ["echo done"], artifacts: { paths: ["out/"] } },
+      },
+    ]);
+    const reply = await request(runner.token, { info: info("shell") });
+    expect(reply.status).toBe(201);
+    const run = await until(async () => started.find((r) => r.jobId === made.jobs[0]?.id));
+    expect(run).toMatchObject({
+      executor: "shell",
+      runnerShortToken: runner.token.slice("glrt-".length, "glrt-".length + 9),
+      job: {
+        steps: [
+          { name: "script", script: ["id -un", "hostname"] },
+          { name: "after_script", script: ["echo done"] },
+        ],
+        artifacts: [{ paths: ["out/"], when: "on_success" }],
+        dependencies: [],
+      },
+    });
+    finishers.get(run.jobId)?.(0);
+    const trace = await until(async () => {
+      const t = (await call(target, "GET", `/projects/${target.projectId}/jobs/${run.jobId}/trace`)).body as string;
+      return t.includes("Job succeeded") ? t : undefined;
+    });
+    expect(trace.split("\n")[0]).toMatch(
+      /^Running with the pifleet sim runner \(shell executor, as gitlab-runner on the node over SSH\) on pi9 /,
+    );
+  });
+
+  it("a runner with an executor the sim does not run gets nothing, and the job's stuck reason says why", async () => {
+    const runner = await runners.group({ tag_list: [TAG, "k8s"], run_untagged: false });
+    expect((await request(runner.token, { info: info("kubernetes") })).status).toBe(204);
+    const made = await pipeline(target, [{ name: "k8s-job", stage: "build", tag_list: [TAG, "k8s"] }]);
+    expect((await request(runner.token, { info: info("kubernetes") })).status).toBe(204);
     const view = (await control(target, "GET", `/jobs/${made.jobs[0]?.id}`)) as { status: string; stuck_reason: string };
     expect(view.status).toBe("pending");
-    expect(view.stuck_reason).toMatch(/shell executor: the sim runs docker-executor runners only/);
+    expect(view.stuck_reason).toMatch(/\(#\d+ kubernetes\) use an executor the sim does not run: it runs docker and shell runners only/);
   });
 
   it("cancel: a running job is aborted and ends canceled, the pipeline's waiting jobs are canceled", async () => {

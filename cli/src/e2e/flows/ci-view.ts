@@ -98,7 +98,9 @@ export function ciViewFlow(s: SharedSim): void {
     });
 
     it("a pipeline no runner can take is reported stuck, with GitLab's reason (exit 1)", async () => {
+      // With stages the emulator schedules it as a pushed pipeline, and says why no runner takes its job.
       const made = await control()<{ pipeline: { id: number } }>("POST", "/pipelines", {
+        stages: ["verify"],
         jobs: [{ name: "nobody-serves-this", stage: "verify", tag_list: ["no-runner-has-this-tag"], status: "pending" }],
       });
       stuckPipelineId = made.pipeline.id;

@@ -14,5 +14,14 @@ export { MIRROR_IMAGES, type MirrorImage, type MirrorRefs, mirrorRefs } from "./
 export { SIM_DEFAULT_BRANCH, SIM_PROJECT_FLEET_FILE, SIM_PROJECT_KNOWN_HOSTS, SIM_PROJECT_PATH } from "./project/layout.js";
 export { type SimPushOptions, type SimPushResult, simPush } from "./project/push.js";
 export { type SimGitlabTarget, simGitlabTarget } from "./project/target.js";
+export {
+  type DesiredVariable,
+  desiredVariables,
+  type ExistingVariable,
+  type ProjectVariableInputs,
+  planVariables,
+  type VariablePlan,
+} from "./project/variables.js";
+export { applyVariables, listVariables, type ProjectApi } from "./project/variables-api.js";
 export { type NodeState, type SimNodeStatus, type SimStatus, simStatus } from "./status.js";
 export { DEFAULT_SIM_DIR, type SimUpOptions, simUp } from "./up.js";

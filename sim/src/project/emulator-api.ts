@@ -1,7 +1,7 @@
 import { OperationError } from "@pifleet/fleet";
 import { GitlabHttpError, gitlabTransport, Secret, sleep } from "@pifleet/io";
 import type { SimGitlabTarget } from "./target.js";
-import { type DesiredVariable, type ExistingVariable, planVariables, SCOPE, type VariablePlan, variableBody } from "./variables.js";
+import { type ExistingVariable, SCOPE } from "./variables.js";
 
 /** The emulator's control API (no auth: it answers on loopback or the sim network only). */
 export async function simControl<T>(target: SimGitlabTarget, method: string, path: string, body?: unknown): Promise<T | undefined> {
@@ -46,10 +46,6 @@ async function tokenWorks(target: SimGitlabTarget, token: string): Promise<boole
   }
 }
 
-export function listVariables(target: SimGitlabTarget): Promise<ExistingVariable[]> {
-  return target.api.paginate<ExistingVariable>(`/projects/${target.projectId}/variables`, { per_page: 100 });
-}
-
 /**
  * The token a variable should hold: the one it holds when that still works (so a second push changes
  * nothing), else a new `api` token. The variables are the only record of these tokens.
@@ -58,24 +54,6 @@ export async function tokenFor(target: SimGitlabTarget, existing: readonly Exist
   const held = existing.find((v) => v.key === key && v.environment_scope === SCOPE)?.value;
   if (held && (await tokenWorks(target, held))) return new Secret(held);
   return (await mintToken(target, `pifleet sim ${key}`, ["api"])).token;
-}
-
-/** Creates and updates the project's variables as planned; returns the plan. */
-export async function applyVariables(
-  target: SimGitlabTarget,
-  desired: readonly DesiredVariable[],
-  existing: readonly ExistingVariable[],
-): Promise<VariablePlan> {
-  const plan = planVariables(desired, existing);
-  const base = `/projects/${target.projectId}/variables`;
-  for (const v of plan.create) await target.api.request("POST", base, { body: variableBody(v) });
-  for (const v of plan.update) {
-    await target.api.request("PUT", `${base}/${encodeURIComponent(v.key)}`, {
-      query: { "filter[environment_scope]": SCOPE },
-      body: variableBody(v),
-    });
-  }
-  return plan;
 }
 
 /** Entities::Ci::PipelineBasic. */

@@ -1,11 +1,12 @@
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { run, Secret } from "@pifleet/io";
-import { applyVariables, listVariables, mintToken, type PipelineBasic, revokeToken, tokenFor, waitForPipeline } from "./emulator-api.js";
+import { mintToken, type PipelineBasic, revokeToken, tokenFor, waitForPipeline } from "./emulator-api.js";
 import { buildCommit, ensureProjectRepo, fetchCommit, pushCommit, remoteHeads, repositoryRoot, trackedWorkingFiles } from "./git.js";
 import { PIPELINE_FILE, projectGitUrl, SIM_DEFAULT_BRANCH, SIM_PROJECT_FLEET_FILE, SIM_PROJECT_KNOWN_HOSTS } from "./layout.js";
 import { type SimGitlabTarget, simGitlabTarget } from "./target.js";
 import { desiredVariables } from "./variables.js";
+import { applyVariables, listVariables } from "./variables-api.js";
 
 export interface SimPushOptions {
   /** The sim's directory (its fleet file, key, known_hosts and emulator). */
@@ -133,7 +134,7 @@ async function setProjectVariables(target: SimGitlabTarget, images: Readonly<Rec
   const sshKey = new Secret(await readFile(target.status.sshKey, "utf8"));
   const fleetToken = await tokenFor(target, existing, "GITLAB_TOKEN");
   const planToken = await tokenFor(target, existing, "PIFLEET_PLAN_TOKEN");
-  const desired = desiredVariables({ sshKey, fleetToken, planToken, buildProxy: target.status.aptProxy, images });
+  const desired = desiredVariables({ sshKey, fleetToken, planSshKey: sshKey, planToken, buildProxy: target.status.aptProxy, images });
   const plan = await applyVariables(target, desired, existing);
   const keys = (list: { key: string }[]) => list.map((v) => v.key);
   return { created: keys(plan.create), updated: keys(plan.update), unchanged: keys(plan.unchanged) };

@@ -5,6 +5,7 @@ import { type DesiredVariable, desiredVariables, type ExistingVariable, planVari
 const inputs = {
   sshKey: new Secret("-----BEGIN KEY-----\nsecret-key\n-----END KEY-----\n"),
   fleetToken: new Secret("glpat-fleetfleetfleet"),
+  planSshKey: new Secret("-----BEGIN KEY-----\nplan-key\n-----END KEY-----\n"),
   planToken: new Secret("glpat-planplanplan"),
   buildProxy: "http://198.18.0.1:3142",
   images: { PIFLEET_NODE_IMAGE: "r:5000/mirror/node:20-bookworm", PIFLEET_DEBIAN_IMAGE: "r:5000/mirror/debian:bookworm-slim" },
@@ -39,10 +40,27 @@ describe("desiredVariables", () => {
     expect(desiredVariables({ ...inputs, images: {} }).map((d) => d.key)).not.toContain("PIFLEET_NODE_IMAGE");
   });
 
+  it("leaves out what the inputs do not give: the key and the fleet's token alone (a real GitLab's bootstrap)", () => {
+    const { sshKey, fleetToken } = inputs;
+    const minimal = desiredVariables({ sshKey, fleetToken });
+    expect(minimal.map((d) => [d.key, d.variable_type, d.protected, d.masked])).toEqual([
+      ["PIFLEET_SSH_KEY", "file", true, false],
+      ["GITLAB_TOKEN", "env_var", true, true],
+    ]);
+    // Variables not desired are not touched: a plan token set by someone else stays.
+    const planToken = asExisting(byKey.get("PIFLEET_PLAN_TOKEN") as DesiredVariable);
+    expect(planVariables(minimal, [planToken])).toEqual({ create: minimal, update: [], unchanged: [] });
+  });
+
+  it("gives the plan jobs their own key when one is given", () => {
+    expect(byKey.get("PIFLEET_PLAN_SSH_KEY")?.value).toBe(inputs.planSshKey);
+  });
+
   it("never shows a secret when printed or serialised; the request body is the one place it is revealed", () => {
     const text = `${JSON.stringify(desired)} ${String(byKey.get("GITLAB_TOKEN")?.value)}`;
     expect(text).not.toContain("glpat-");
     expect(text).not.toContain("secret-key");
+    expect(text).not.toContain("plan-key");
     expect(variableBody(byKey.get("GITLAB_TOKEN") as DesiredVariable)).toMatchObject({
       key: "GITLAB_TOKEN",
       value: "glpat-fleetfleetfleet",

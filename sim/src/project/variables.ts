@@ -23,25 +23,32 @@ export interface ExistingVariable {
   description?: string | null;
 }
 
-/** What a pipeline on the sim needs from the project's settings. */
+/**
+ * What the pipeline's variables are made of. `pifleet sim push` and `pifleet bootstrap` both set the
+ * project's variables from this, so a real GitLab and the sim get the same keys and flags.
+ */
 export interface ProjectVariableInputs {
-  /** The sim's SSH private key (file content). */
+  /** The fleet's SSH private key (file content). */
   sshKey: Secret;
-  /** API tokens for jobs that change the fleet (protected) and for merge-request plan jobs (not protected). */
+  /** The API token for jobs that change the fleet (runners-apply, deploy): protected refs only. */
   fleetToken: Secret;
-  planToken: Secret;
-  /** The host's apt proxy as the nodes reach it, for docker builds in jobs. */
-  buildProxy: string;
-  /** Image variables (PIFLEET_NODE_IMAGE, …) → refs in the cluster registry's mirror. */
-  images: Readonly<Record<string, string>>;
+  /** The key merge-request plan jobs use (check mode only); absent: PIFLEET_PLAN_SSH_KEY is left as it is. */
+  planSshKey?: Secret;
+  /** The API token of merge-request plans and the MR note; absent: PIFLEET_PLAN_TOKEN is left as it is. */
+  planToken?: Secret;
+  /** An http(s) proxy for apt and npm in image builds (the sim: the host's apt proxy); absent: left as it is. */
+  buildProxy?: string;
+  /** Image variables (PIFLEET_NODE_IMAGE, …) → refs in a mirror; absent ones are left as they are. */
+  images?: Readonly<Record<string, string>>;
 }
 
 export const SCOPE = "*";
 
 /**
- * The variables the generated pipeline reads (docs/pipelines.md): the key and token twice, protected
- * for jobs on the default branch and unprotected for merge-request plans, the build proxy and the
- * image names. Every value is raw (no `$` expansion): a key or a ref is data, not a template.
+ * The variables the generated pipeline reads (docs/pipelines.md): the key and token, protected for jobs
+ * on the default branch, the unprotected pair merge-request plans map onto them, the build proxy and
+ * the image names. Only what the inputs give: a variable left out is not touched by `planVariables`.
+ * Every value is raw (no `$` expansion): a key or a ref is data, not a template.
  */
 export function desiredVariables(inputs: ProjectVariableInputs): DesiredVariable[] {
   const plain = (key: string, value: string, description: string): DesiredVariable => ({
@@ -52,6 +59,7 @@ export function desiredVariables(inputs: ProjectVariableInputs): DesiredVariable
     masked: false,
     description,
   });
+  const given = <T>(value: T | undefined, make: (v: T) => DesiredVariable): DesiredVariable[] => (value === undefined ? [] : [make(value)]);
   return [
     {
       key: "PIFLEET_SSH_KEY",
@@ -62,14 +70,14 @@ export function desiredVariables(inputs: ProjectVariableInputs): DesiredVariable
       masked: false,
       description: "SSH key of the fleet, for jobs that change it (protected refs)",
     },
-    {
+    ...given(inputs.planSshKey, (value) => ({
       key: "PIFLEET_PLAN_SSH_KEY",
-      value: inputs.sshKey,
+      value,
       variable_type: "file",
       protected: false,
       masked: false,
       description: "SSH key for merge-request plan jobs (check mode only)",
-    },
+    })),
     {
       key: "GITLAB_TOKEN",
       value: inputs.fleetToken,
@@ -78,16 +86,18 @@ export function desiredVariables(inputs: ProjectVariableInputs): DesiredVariable
       masked: true,
       description: "API token for runners-apply and deploy (protected refs)",
     },
-    {
+    ...given(inputs.planToken, (value) => ({
       key: "PIFLEET_PLAN_TOKEN",
-      value: inputs.planToken,
+      value,
       variable_type: "env_var",
       protected: false,
       masked: true,
       description: "API token for merge-request plans and the MR note",
-    },
-    plain("PIFLEET_BUILD_PROXY", inputs.buildProxy, "HTTP proxy for docker builds in jobs (the host's apt-cacher-ng)"),
-    ...Object.entries(inputs.images)
+    })),
+    ...given(inputs.buildProxy, (value) =>
+      plain("PIFLEET_BUILD_PROXY", value, "HTTP proxy for docker builds in jobs (the host's apt-cacher-ng)"),
+    ),
+    ...Object.entries(inputs.images ?? {})
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([key, ref]) => plain(key, ref, "public image, mirrored in the cluster registry")),
   ];

@@ -216,7 +216,7 @@ describe("shell-executor runners in the sim", () => {
     expect(trace.split("\n")[0]).toMatch(
       /^Running with the pifleet sim runner \(shell executor, as gitlab-runner on the node over SSH\) on pi1 /,
     );
-    expect(trace).toMatch(/user=gitlab-runner host=pi1 dir=\/home\/gitlab-runner\/builds\/[A-Za-z0-9_-]{9}\/0\/pifleet\/infra\n/);
+    expect(trace).toMatch(/user=gitlab-runner host=pi1 dir=\/home\/gitlab-runner\/builds\/[A-Za-z0-9_-]{9}\/\d+\/pifleet\/infra\n/);
     expect(trace).toContain("greeting=hello from infra");
     expect(trace).toContain("after_script sees success");
   });

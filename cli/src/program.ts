@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { Command, Option } from "commander";
 import { registerApp } from "./commands/app.js";
+import { registerBootstrap } from "./commands/bootstrap.js";
 import { registerConfigure } from "./commands/configure.js";
 import { registerMr } from "./commands/mr.js";
 import { registerPipeline } from "./commands/pipeline.js";
@@ -31,6 +32,7 @@ Start here:
   $ pifleet sim up                                 a simulated 4-Pi fleet on this machine`,
     );
   registerValidate(program);
+  registerBootstrap(program);
   registerConfigure(program);
   registerPipeline(program);
   registerMr(program);

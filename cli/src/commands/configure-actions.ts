@@ -5,10 +5,11 @@ import {
   renderMarkdownReport,
   configure as runConfigure,
 } from "@pifleet/ansible-bridge";
-import { ExitCode, InputError, OperationError } from "@pifleet/fleet";
+import { ExitCode, type Fleet, InputError, OperationError } from "@pifleet/fleet";
 import type { Command } from "commander";
 import { globals, loadFleet, progressFor } from "../context.js";
 import { print, printJson, renderTable } from "../output.js";
+import type { Progress } from "../progress.js";
 
 export interface ConfigureFlags {
   check?: boolean;
@@ -39,7 +40,7 @@ function printTable(result: PlaybookResult): void {
 }
 
 /** Host failures are an operation failure (exit 1); Ansible's own errors are bad input (exit 2). */
-function throwIfFailed(result: PlaybookResult): void {
+export function throwIfFailed(result: PlaybookResult): void {
   if (result.exitCode === ExitCode.ok) return;
   const unreachable = Object.entries(result.hosts)
     .filter(([, r]) => r.unreachable > 0)
@@ -64,24 +65,25 @@ function throwIfFailed(result: PlaybookResult): void {
   );
 }
 
-export async function configure(flags: ConfigureFlags, cmd: Command): Promise<void> {
-  const g = globals(cmd);
-  const { fleet } = await loadFleet(cmd);
-  const limit = list(flags.limit);
-  const tags = list(flags.tags);
+/** site.yml with live progress: `pifleet configure` and `pifleet bootstrap` both converge the Pis through this. */
+export async function convergeFleet(
+  fleet: Fleet,
+  options: { limit?: string[]; tags?: string[]; check?: boolean; diff?: boolean; workDir: string },
+  progress: Progress,
+): Promise<PlaybookResult> {
+  const { limit = [], tags = [], check = false, diff = false, workDir } = options;
   checkConfigureInput(fleet, limit, tags);
-  const progress = progressFor(cmd);
   const tracker = new ProgressTracker();
-  progress.update(`configuring ${fleet.nodes.length} nodes${flags.check ? " (check mode)" : ""}`);
+  progress.update(`configuring ${fleet.nodes.length} nodes${check ? " (check mode)" : ""}`);
   let result: PlaybookResult;
   try {
     result = await runConfigure({
       fleet,
       limit,
       tags,
-      check: Boolean(flags.check),
-      diff: Boolean(flags.diff),
-      workDir: flags.workDir,
+      check,
+      diff,
+      workDir,
       onEvent: (event) => {
         tracker.apply(event);
         if (event.kind === "result" && event.status === "unreachable") progress.log(`${event.host}: unreachable`);
@@ -94,9 +96,23 @@ export async function configure(flags: ConfigureFlags, cmd: Command): Promise<vo
     progress.done();
     throw err;
   }
-  const changed = Object.values(result.hosts).reduce((n, r) => n + r.changed, 0);
+  const changed = changedTasks(result);
   progress.done(
-    `configure ${flags.check ? "checked" : "ran"} on ${Object.keys(result.hosts).length} hosts, ${changed} ${flags.check ? "would change" : "changed"}`,
+    `configure ${check ? "checked" : "ran"} on ${Object.keys(result.hosts).length} hosts, ${changed} ${check ? "would change" : "changed"}`,
+  );
+  return result;
+}
+
+/** Tasks that changed (or would, in check mode), over every host. */
+export const changedTasks = (result: PlaybookResult): number => Object.values(result.hosts).reduce((n, r) => n + r.changed, 0);
+
+export async function configure(flags: ConfigureFlags, cmd: Command): Promise<void> {
+  const g = globals(cmd);
+  const { fleet } = await loadFleet(cmd);
+  const result = await convergeFleet(
+    fleet,
+    { limit: list(flags.limit), tags: list(flags.tags), check: Boolean(flags.check), diff: Boolean(flags.diff), workDir: flags.workDir },
+    progressFor(cmd),
   );
   if (g.json) {
     const { hosts, check, changes, failures, errors, durationMs, runDir, exitCode } = result;

@@ -69,7 +69,7 @@ function printNotes(notes: Note[]): void {
 }
 
 /** Skipped nodes and failed steps end the command with exit 1, after everything else has been done and printed. */
-function failIfIncomplete(report: Pick<ApplyReport, "failures" | "skippedNodes">): void {
+export function failIfIncomplete(report: Pick<ApplyReport, "failures" | "skippedNodes">): void {
   const problems = [
     ...report.skippedNodes.map((s) => `${s.node}: skipped (${s.error})`),
     ...report.failures.filter((f) => !report.skippedNodes.some((s) => s.node === f.subject)).map((f) => `${f.subject}: ${f.message}`),
@@ -97,13 +97,33 @@ export function plan(opts: PlanFlags, cmd: Command): Promise<void> {
   });
 }
 
+/**
+ * Plans (or takes a saved plan), shows it, applies it: `pifleet runners apply` and `pifleet bootstrap` both
+ * reconcile the runners through this. `show` gets the plan before anything changes.
+ */
+export async function reconcileRunners(
+  ctx: RunnerContext,
+  fleet: Fleet,
+  options: { planFile?: string; drainTimeoutMs: number; progress: Progress; show: (plan: Plan) => void },
+): Promise<{ plan: Plan; report: ApplyReport }> {
+  const plan = options.planFile ? await readFreshPlan(options.planFile, ctx) : (await planFleet(fleet, ctx.api, ctx.nodes)).plan;
+  options.show(plan);
+  const report = await applyPlan(plan, ctx.api, ctx.nodes, {
+    drain: { timeoutMs: options.drainTimeoutMs, pollMs: 5_000 },
+    progress: (m) => options.progress.update(m),
+  });
+  return { plan, report };
+}
+
 export function apply(planFile: string | undefined, opts: ApplyFlags, cmd: Command): Promise<void> {
   return withRunners(cmd, async (ctx, fleet, g, progress) => {
-    const plan = planFile ? await readFreshPlan(planFile, ctx) : (await planFleet(fleet, ctx.api, ctx.nodes)).plan;
-    if (!g.json) print(renderPlanText(plan));
-    const report = await applyPlan(plan, ctx.api, ctx.nodes, {
-      drain: { timeoutMs: opts.drainTimeout, pollMs: 5_000 },
-      progress: (m) => progress.update(m),
+    const { plan, report } = await reconcileRunners(ctx, fleet, {
+      ...(planFile ? { planFile } : {}),
+      drainTimeoutMs: opts.drainTimeout,
+      progress,
+      show: (p) => {
+        if (!g.json) print(renderPlanText(p));
+      },
     });
     if (g.json)
       printJson({ plan: planToJson(plan), applied: report.applied, failures: report.failures, skippedNodes: report.skippedNodes });

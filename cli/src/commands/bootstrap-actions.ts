@@ -1,0 +1,172 @@
+import { readFile } from "node:fs/promises";
+import { relative } from "node:path";
+import { OperationError } from "@pifleet/fleet";
+import { type GitlabTransport, gitlabTransport, Secret } from "@pifleet/io";
+import { connectRunners, desiredFromFleet, explainRunnerError, planToJson, renderPlanText } from "@pifleet/runner-manager";
+import { applyVariables, desiredVariables, listVariables, type ProjectApi, planVariables } from "@pifleet/sim";
+import type { Command } from "commander";
+import { pinHostKeys } from "../bootstrap/pin.js";
+import { CONTROLLER_TOOLS, controllerProblems, prerequisitesError } from "../bootstrap/prerequisites.js";
+import { askYes, missingTools, tcpReach, unreadable } from "../bootstrap/probe.js";
+import { bootstrapProject, explainGitlabRefusal, type ProjectInfo, pushInstructions } from "../bootstrap/project.js";
+import { renderPlan, renderReach, renderVariableRows, variableRows } from "../bootstrap/report.js";
+import { globals, loadFleet, progressFor } from "../context.js";
+import { info, print, printJson } from "../output.js";
+import { changedTasks, convergeFleet, throwIfFailed } from "./configure-actions.js";
+import { failIfIncomplete, reconcileRunners } from "./runners-actions.js";
+
+export interface BootstrapFlags {
+  project?: string;
+  yes?: boolean;
+  planKey?: string;
+  planTokenEnv?: string;
+  workDir: string;
+  drainTimeout: number;
+}
+
+/** A token used only to write the project's variables when the fleet's own token may not (least privilege). */
+export const BOOTSTRAP_TOKEN_ENV = "PIFLEET_BOOTSTRAP_TOKEN";
+
+const envValue = (name: string) => (process.env[name] ? new Secret(process.env[name]) : undefined);
+
+/** GET /projects/:id for the clone URL and default branch; null when GitLab (or the sim's emulator) does not say. */
+async function projectInfo(api: GitlabTransport, project: number | string): Promise<ProjectInfo | null> {
+  try {
+    return (await api.request<ProjectInfo>("GET", `/projects/${encodeURIComponent(String(project))}`)).body;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * `pifleet bootstrap`: the first run, from a laptop, for a fresh cluster — and every rerun after a lost
+ * laptop or a new key. Checks, pins host keys, shows the plan, then configures, registers runners and
+ * sets the project's CI/CD variables, each through the same code as its own command.
+ */
+export async function bootstrap(flags: BootstrapFlags, cmd: Command): Promise<void> {
+  const g = globals(cmd);
+  // With --json, stdout is the result only: everything for people goes to stderr.
+  const show = g.json ? info : print;
+  const loaded = await loadFleet(cmd);
+  const { fleet } = loaded;
+  const project = bootstrapProject(fleet, flags.project);
+  const tokenEnv = fleet.gitlab.tokenEnv;
+
+  // 1. This machine, GitLab, and each Pi's sshd.
+  const planTokenEnv = flags.planTokenEnv;
+  const problems = controllerProblems({
+    missingTools: await missingTools(CONTROLLER_TOOLS),
+    keys: await Promise.all(
+      [fleet.ssh.privateKey, ...(flags.planKey ? [flags.planKey] : [])].map(async (path) => ({ path, problem: await unreadable(path) })),
+    ),
+    env: [
+      { name: tokenEnv, set: Boolean(process.env[tokenEnv]), holds: "the runner manager's GitLab token, docs/runners.md" },
+      ...(planTokenEnv ? [{ name: planTokenEnv, set: Boolean(process.env[planTokenEnv]), holds: "the merge-request plan token" }] : []),
+    ],
+  });
+  if (problems.length > 0) throw prerequisitesError(problems);
+  const fleetToken = new Secret(process.env[tokenEnv] as string);
+  const api = gitlabTransport({
+    url: fleet.gitlab.url,
+    auth: { header: "PRIVATE-TOKEN", token: envValue(BOOTSTRAP_TOKEN_ENV) ?? fleetToken },
+  });
+  const projectApi: ProjectApi = { api, projectId: project };
+  const existing = await listVariables(projectApi).catch((err) => {
+    throw explainGitlabRefusal(err, fleet.gitlab.url, project, tokenEnv);
+  });
+  show(`GitLab ${fleet.gitlab.url}: project ${project} answers, and the token may read its CI/CD variables.`);
+
+  const port = fleet.ssh.port;
+  const reach = await Promise.all(fleet.nodes.map(async (n) => ({ node: n, ...(await tcpReach(n.address, port)) })));
+  show(
+    `SSH (port ${port}) on ${fleet.nodes.length} nodes:\n${reach.map((r) => renderReach(r.node.name, r.node.address, port, r)).join("\n")}`,
+  );
+  const down = reach.filter((r) => !r.reachable).map((r) => r.node.name);
+  if (down.length > 0) {
+    throw new OperationError(
+      `${down.join(", ")} did not answer on port ${fleet.ssh.port}; nothing was changed`,
+      "Power them on and check their addresses in the fleet file (your router's DHCP list, or `ping <hostname>.local`), then rerun.",
+    );
+  }
+
+  // 2. Host keys: pinned before anything logs in, so every later SSH connection checks them strictly.
+  const pinned = await pinHostKeys({
+    nodes: fleet.nodes,
+    port: fleet.ssh.port,
+    knownHostsFile: fleet.ssh.knownHosts,
+    yes: Boolean(flags.yes),
+    show,
+  });
+
+  // The plan: what the next steps will do.
+  const desired = desiredVariables({
+    sshKey: new Secret(await readFile(fleet.ssh.privateKey, "utf8")),
+    fleetToken,
+    ...(flags.planKey ? { planSshKey: new Secret(await readFile(flags.planKey, "utf8")) } : {}),
+    ...(planTokenEnv ? { planToken: new Secret(process.env[planTokenEnv] as string) } : {}),
+  });
+  const runnersWanted = desiredFromFleet(fleet).nodes.reduce((n, node) => n + node.runners.length, 0);
+  show(
+    renderPlan({
+      cluster: fleet.cluster,
+      gitlab: fleet.gitlab.url,
+      project,
+      nodes: fleet.nodes.map((n) => n.name),
+      runners: runnersWanted,
+      variables: variableRows(planVariables(desired, existing)),
+    }),
+  );
+  if (!flags.planKey || !planTokenEnv) {
+    show(
+      "  (merge-request plan jobs read PIFLEET_PLAN_SSH_KEY and PIFLEET_PLAN_TOKEN; without --plan-key and --plan-token-env bootstrap leaves them as they are: docs/security.md)",
+    );
+  }
+  if (!flags.yes && !(await askYes("Apply? [y/N] "))) {
+    throw new OperationError("not applied: the Pis, the runners and the variables are as they were", "Rerun and answer y, or pass --yes.");
+  }
+
+  // 3. Configure the Pis, then their runners.
+  const configured = await convergeFleet(fleet, { workDir: flags.workDir }, progressFor(cmd));
+  throwIfFailed(configured);
+  const progress = progressFor(cmd);
+  const ctx = connectRunners(loaded, { progress: (m) => progress.update(m) });
+  let runners: Awaited<ReturnType<typeof reconcileRunners>>;
+  try {
+    runners = await reconcileRunners(ctx, fleet, { drainTimeoutMs: flags.drainTimeout, progress, show: (p) => show(renderPlanText(p)) });
+  } catch (err) {
+    throw explainRunnerError(err);
+  } finally {
+    progress.done();
+    await ctx.close();
+  }
+  failIfIncomplete(runners.report);
+
+  // 4. The project's CI/CD variables: listed again, as someone may have changed them since the plan.
+  const applied = await applyVariables(projectApi, desired, await listVariables(projectApi)).catch((err) => {
+    throw explainGitlabRefusal(err, fleet.gitlab.url, project, tokenEnv);
+  });
+  const variables = variableRows(applied);
+  show(`CI/CD variables of project ${project} (names and flags; values never shown):\n${renderVariableRows(variables)}`);
+
+  // 5. What to push.
+  const push = pushInstructions(fleet.gitlab.url, project, await projectInfo(api, project), {
+    fleet: relative(process.cwd(), loaded.file) || loaded.file,
+    knownHosts: relative(process.cwd(), fleet.ssh.knownHosts) || fleet.ssh.knownHosts,
+  });
+  show(
+    `\nThe fleet is ready. Push this repository, and its pipeline takes over from here:\n${push.commands.map((c) => `  ${c}`).join("\n")}`,
+  );
+
+  if (g.json) {
+    printJson({
+      cluster: fleet.cluster,
+      gitlab: { url: fleet.gitlab.url, project },
+      nodes: fleet.nodes.map((n, i) => ({ node: n.name, address: n.address, reachMs: reach[i]?.ms, hostKey: pinned.nodes[i] })),
+      knownHosts: { file: fleet.ssh.knownHosts, added: pinned.added },
+      configure: { hosts: configured.hosts, changed: changedTasks(configured) },
+      runners: { plan: planToJson(runners.plan), applied: runners.report.applied.length },
+      variables,
+      push,
+    });
+  }
+}

@@ -82,11 +82,15 @@ describe("pifleet binary", () => {
     expect(r.stderr).toContain("unknown option '--no-such-flag'");
   });
 
-  it("validates the reference fleet with exit 0 and a node table", () => {
+  it("validates the reference fleet with exit 0, a node table and each node's memory budget", () => {
     const r = pifleet("validate", "--fleet", `${examples}fleet.yaml`);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/valid — cluster picluster, 4 nodes, 2 runner pools/);
     expect(r.stdout).toMatch(/^pi4 +192\.168\.1\.14 +arm64 +swarm-worker,runner,app +1 +arm64,docker,pi$/m);
+    expect(r.stdout).toMatch(/^pi1 +OS +384 +runners\.osReserveMiB/m);
+    expect(r.stdout).toMatch(/^ +redis +256 +stack limit/m);
+    expect(r.stdout).toMatch(/^ +jobs: 1 × arm64-docker +1024 +1 at once/m);
+    expect(r.stdout).toMatch(/^ +total +1872 +of 2048 MiB, 176 free$/m);
   });
 
   it("prints one JSON object on stdout with --json", () => {
@@ -94,14 +98,24 @@ describe("pifleet binary", () => {
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out).toMatchObject({ valid: true, cluster: "picluster", errors: [] });
-    expect(out.nodes[0]).toEqual({
-      name: "pi1",
-      address: "192.168.1.11",
+    expect(out.nodes[1]).toMatchObject({
+      name: "pi2",
+      address: "192.168.1.12",
       arch: "arm64",
-      roles: ["swarm-manager", "runner", "app", "redis"],
-      concurrency: 3,
+      roles: ["swarm-manager", "runner", "app"],
+      concurrency: 1,
       tags: ["arm64", "deploy", "docker", "pi", "pifleet"],
     });
+    expect(out.nodes[1].memory).toMatchObject({
+      memoryMiB: 2048,
+      fixedMiB: 880,
+      leftMiB: 1168,
+      jobSlots: 1,
+      jobs: [{ pool: "arm64-docker", jobMemoryMiB: 1024, jobs: 1, mib: 1024 }],
+      totalMiB: 1904,
+      freeMiB: 144,
+    });
+    expect(out.nodes[1].memory.fixed[0]).toEqual({ item: "OS", mib: 384, why: expect.stringContaining("runners.osReserveMiB") });
   });
 
   it.each(readdirSync(`${examples}invalid`).filter((f) => f.endsWith(".yaml")))("exits 2 with FILE:LINE:COL for invalid/%s", (file) => {

@@ -15,25 +15,6 @@ export function findNode(fleet: Fleet, name: string): FleetNode | undefined {
   return fleet.nodes.find((n) => n.name === name);
 }
 
-export interface JobCapacity {
-  /** Jobs the node can run at once for this pool. */
-  jobs: number;
-  /** Which resource set the limit. */
-  limitedBy: "memory" | "cpus";
-}
-
-/**
- * How many jobs of a pool a node can run at once: memory left after the OS
- * reserve divided by per-job memory, never more than the CPU count, and at
- * least one so a small node still takes work (one job may then swap-press; the
- * status command warns).
- */
-export function jobCapacity(node: FleetNode, pool: RunnerPool, osReserveMiB: number): JobCapacity {
-  const byMemory = Math.floor((node.memoryMiB - osReserveMiB) / pool.jobMemoryMiB);
-  if (byMemory < node.cpus) return { jobs: Math.max(1, byMemory), limitedBy: "memory" };
-  return { jobs: node.cpus, limitedBy: "cpus" };
-}
-
 /** Per node: the runner pools that place a runner on it. */
 export function poolsByNode(fleet: Fleet): Map<string, RunnerPool[]> {
   const out = new Map<string, RunnerPool[]>(fleet.nodes.map((n) => [n.name, []]));
@@ -53,14 +34,4 @@ export function nodesByTag(fleet: Fleet): Map<string, string[]> {
   const out = new Map<string, string[]>();
   for (const [node, tags] of tagsByNode(fleet)) for (const t of tags) out.set(t, [...(out.get(t) ?? []), node]);
   return out;
-}
-
-/**
- * The runner process's `concurrent` on a node: jobs of its smallest pool that
- * fit in memory, capped at the CPU count; per-pool `limit`s come from jobCapacity.
- */
-export function nodeConcurrency(fleet: Fleet, node: FleetNode): number {
-  const pools = poolsByNode(fleet).get(node.name) ?? [];
-  if (pools.length === 0) return 0;
-  return Math.max(...pools.map((p) => jobCapacity(node, p, fleet.runners.osReserveMiB).jobs));
 }

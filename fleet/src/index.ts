@@ -1,8 +1,11 @@
+export * from "./budget.js";
 export * from "./cluster.js";
 export * from "./derive.js";
 export * from "./errors.js";
+export type { JobMix, PoolSlots } from "./job-slots.js";
 export { fleetJsonSchema, fleetJsonSchemaText } from "./json-schema.js";
 export * from "./load.js";
+export * from "./memory-figures.js";
 export * from "./schema.js";
 export { diagnosticAt, formatPath, type LocatedYaml, locate, type PathSegment, parseLocatedYaml } from "./source-map.js";
 export * from "./topology.js";

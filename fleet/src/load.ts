@@ -2,6 +2,8 @@ import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, isAbsolute, resolve } from "node:path";
 import type { z } from "zod";
+import { memoryBudget } from "./budget.js";
+import { budgetProblems } from "./budget-check.js";
 import { checkFleet } from "./checks.js";
 import { type Diagnostic, DiagnosticsError, InputError } from "./errors.js";
 import { type Fleet, FleetSchema } from "./schema.js";
@@ -57,7 +59,10 @@ export function parseFleet(text: string, file = "fleet.yaml"): Fleet {
   const diagnostics: Diagnostic[] = [];
   const parsed = FleetSchema.safeParse(raw ?? {}, { reportInput: true });
   if (!parsed.success) for (const issue of parsed.error.issues) diagnostics.push(...issueToDiagnostics(y, issue));
-  for (const p of checkFleet(raw)) diagnostics.push(diagnosticAt(y, p.path, p.message, p.at === "key" ? "key" : "value"));
+  const problems = checkFleet(raw);
+  // The memory budget needs a model that resolves (every node and reference valid), so it comes last.
+  if (parsed.success && problems.length === 0) problems.push(...budgetProblems(parsed.data, memoryBudget(parsed.data)));
+  for (const p of problems) diagnostics.push(diagnosticAt(y, p.path, p.message, p.at === "key" ? "key" : "value"));
   if (diagnostics.length > 0 || !parsed.success) {
     diagnostics.sort((a, b) => a.line - b.line || a.col - b.col);
     throw new DiagnosticsError(diagnostics, FIX_HINT);

@@ -146,7 +146,14 @@ export const OsSchema = z.strictObject({
 });
 
 export const RunnerSettingsSchema = z.strictObject({
-  osReserveMiB: z.number().int().min(0).default(512).describe("Memory kept for the OS and services when sizing concurrency."),
+  osReserveMiB: z
+    .number()
+    .int()
+    .min(0)
+    .default(384)
+    .describe(
+      "Memory kept for the OS on every node: kernel, system services, page cache (swap is off). pifleet's own daemons and the app's services have their own lines in the memory budget (`pifleet validate`).",
+    ),
   metricsPort: z.number().int().min(1).max(65535).default(9252),
   checkIntervalSeconds: positiveInt.default(3),
 });

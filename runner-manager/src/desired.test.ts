@@ -14,13 +14,14 @@ describe("desiredFromFleet", () => {
     ]);
   });
 
-  it("sizes limit from memory minus the OS reserve and concurrent per node, capped at the CPU count", () => {
+  it("sizes limit and concurrent per node from the memory its budget leaves, capped at the CPU count", () => {
     const pi1 = desired.nodes.find((n) => n.name === "pi1");
     const pi3 = desired.nodes.find((n) => n.name === "pi3");
-    // 2048 - 512 reserve = 1536: 3 docker jobs of 512, 6 deploy jobs of 256 capped at 4 CPUs.
-    expect(pi1?.runners.map((r) => r.block.limit)).toEqual([3, 4]);
-    expect(pi1?.settings.concurrent).toBe(4);
-    // 4096 - 512 = 3584 → 7 jobs, capped at 4 CPUs.
+    // 2048 - (OS 384, GPU 16, Docker 192, Swarm manager 32, gitlab-runner 64, registry 64) = 1296 left:
+    // 2 docker jobs of 512, 5 deploy jobs of 256 capped at 4 CPUs; 2 × 512 + 256 fits, a fourth job would not.
+    expect(pi1?.runners.map((r) => r.block.limit)).toEqual([2, 4]);
+    expect(pi1?.settings.concurrent).toBe(3);
+    // 4096 - (OS, GPU, Docker, gitlab-runner) = 3440 → 6 jobs, capped at 4 CPUs.
     expect(pi3?.runners[0]?.block.limit).toBe(4);
     expect(pi1?.runners.map((r) => r.block.requestConcurrency)).toEqual([2, 2]);
   });

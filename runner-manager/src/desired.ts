@@ -34,7 +34,7 @@ export function listenAddress(node: FleetNode, port: number): string {
 
 function desiredRunner(fleet: Fleet, node: FleetNode, pool: RunnerPool): DesiredRunner {
   const identity = { cluster: fleet.cluster, node: node.name, pool: pool.name };
-  const limit = jobCapacity(node, pool, fleet.runners.osReserveMiB).jobs;
+  const limit = jobCapacity(fleet, node, pool).jobs;
   const tags = [...pool.tags].sort();
   const description = describeRunner(identity, { tags, protected: pool.protected, runUntagged: pool.runUntagged });
   return {

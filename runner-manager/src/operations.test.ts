@@ -95,7 +95,7 @@ describe("status", () => {
     nodes.unreachable.add("pi3");
     const s = await fleetRunnerStatus(runnerContext(fleet, gitlab, nodes));
     const pi1Row = s.nodes.find((n) => n.node === "pi1");
-    expect(pi1Row).toMatchObject({ reachable: true, service: "active", concurrent: 4 });
+    expect(pi1Row).toMatchObject({ reachable: true, service: "active", concurrent: 3 });
     expect(pi1Row?.runners[0]).toEqual({
       key: "pi1/docker",
       pool: "docker",
@@ -104,7 +104,7 @@ describe("status", () => {
       paused: false,
       tags: ["arm64", "docker"],
       runningJobs: 2,
-      limit: 3,
+      limit: 2,
       inConfig: true,
     });
     expect(s.nodes.find((n) => n.node === "pi2")).toMatchObject({ service: "inactive" });

@@ -25,6 +25,9 @@ export function simFleet(layout: SimLayout, gitlab: SimGitlab): FleetInput {
       addressPools: [{ base: "198.18.128.0/18", size: 24 }],
       swarmAddressPool: { base: "198.18.192.0/18", size: 24 },
     },
+    // A sim node is a container on this machine's kernel: its OS is systemd, journald, sshd, logind,
+    // dbus and unattended-upgrades, 70 MiB resident measured. Everything else has its own budget line.
+    runners: { osReserveMiB: 128 },
     nodes: layout.nodes.map((n) => ({
       name: n.name,
       address: n.address,

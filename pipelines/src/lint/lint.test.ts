@@ -51,7 +51,7 @@ const EXPECTED: Record<string, string[]> = {
     "invalid/fleet-deploy-without-resource-group.yml:6:5: deploy job: deploys to environment production without resource_group, so two pipelines could deploy at once; add resource_group: production",
   ],
   "fleet-amd64-image-on-arm64": [
-    "invalid/fleet-amd64-image-on-arm64.yml:3:10: browser-tests job: image selenium/standalone-chrome:4.21 is amd64-only, but tags arm64, docker run it on arm64 nodes (pi1, pi2, pi3, pi4); use a multi-arch image or tags of an amd64 pool",
+    "invalid/fleet-amd64-image-on-arm64.yml:3:10: browser-tests job: image selenium/standalone-chrome:4.21 is amd64-only, but tags arm64, docker run it on arm64 nodes (pi2, pi3, pi4); use a multi-arch image or tags of an amd64 pool",
   ],
 };
 

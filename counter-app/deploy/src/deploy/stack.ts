@@ -1,4 +1,4 @@
-import { type Fleet, type FleetTopology, nodesWithRole } from "@pifleet/fleet";
+import { type Fleet, type FleetTopology, nodesWithRole, STACK_MEMORY_MIB } from "@pifleet/fleet";
 import { stringify } from "yaml";
 import { appTopology, PLACEMENT_LABELS } from "./cluster.js";
 
@@ -19,8 +19,14 @@ export const LB_CONTAINER_PORT = 8080;
 /**
  * Sized for a Raspberry Pi 4 with 2 GB shared with the OS, a GitLab runner
  * and its jobs: the app is ~60 MB resident, Redis holds a few thousand keys.
+ * The limits are the fleet's (STACK_MEMORY_MIB), which its memory budget counts.
  */
-export const MEMORY = { app: "192M", redis: "256M", redisMaxMemory: "160mb", loadBalancer: "64M" } as const;
+export const MEMORY = {
+  app: `${STACK_MEMORY_MIB.app}M`,
+  redis: `${STACK_MEMORY_MIB.redis}M`,
+  redisMaxMemory: "160mb",
+  loadBalancer: `${STACK_MEMORY_MIB.loadBalancer}M`,
+} as const;
 
 const constraint = (label: string) => `node.labels.${label} == true`;
 

@@ -1,0 +1,35 @@
+/**
+ * The memory pifleet plans for each thing it runs on a node, in MiB: the figures of the
+ * memory budget (budget.ts). docs/fleet-yaml.md#memory-budget gives the measurements
+ * behind each. The OS and the GPU split come from fleet.yaml (runners.osReserveMiB,
+ * os.gpuMemMiB); jobs from each pool's jobMemoryMiB.
+ */
+
+/**
+ * Daemons pifleet installs with Ansible. None has a cgroup limit, so these are sizes measured
+ * on a configured 2-node sim with the stack deployed (PSS, amd64; the arm64 builds of these Go
+ * programs are alike), rounded up with headroom.
+ */
+export const DAEMON_MEMORY_MIB = {
+  /** dockerd + containerd + a containerd-shim per container: 142 MiB measured on a worker, 160 on the manager. */
+  dockerEngine: 192,
+  /** What a manager's dockerd holds beyond a worker's (Raft store, dispatcher): +9 MiB measured; it grows with nodes and tasks. */
+  swarmManager: 32,
+  /** The gitlab-runner process itself (its jobs are the pools' lines). The sim runs a stand-in, so this is an estimate. */
+  gitlabRunner: 64,
+  /** Debian's docker-registry on the registry node: 42 MiB measured after pushing the app's three images. */
+  registry: 64,
+} as const;
+
+/**
+ * The counter stack's cgroup memory limits: a container can never use more. counter-app/deploy
+ * writes them into the Swarm stack from here, so the budget and the stack cannot disagree.
+ */
+export const STACK_MEMORY_MIB = {
+  /** One app replica; a node of the app role runs one (a global service). */
+  app: 192,
+  /** Redis on app.redis.node (maxmemory 160mb inside it, plus the AOF rewrite's fork). */
+  redis: 256,
+  /** HAProxy on the load balancer's node. */
+  loadBalancer: 64,
+} as const;

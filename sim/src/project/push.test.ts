@@ -108,7 +108,8 @@ function allFiles(dir: string): string[] {
   });
 }
 
-describe("sim push", () => {
+// Each push evaluates the pipeline with gitlab-ci-local: seconds here, minutes in a loaded 1-GiB pipeline job.
+describe("sim push", { timeout: 240_000 }, () => {
   let first: Awaited<ReturnType<typeof pushProject>>;
 
   it("pushes the working tree's tracked files, the sim's fleet, known_hosts and generated pipeline, and the push makes a pipeline", async () => {

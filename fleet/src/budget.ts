@@ -93,30 +93,3 @@ export function memoryBudget(fleet: Fleet, topology: FleetTopology = resolveTopo
   const byNode = poolsByNode(fleet);
   return fleet.nodes.map((n) => nodeBudget(fleet, n, topology, byNode.get(n.name) ?? []));
 }
-
-export interface JobCapacity {
-  /** Jobs of the pool the node runs at once: its runner's `limit`. */
-  jobs: number;
-  /** Which resource set the limit. */
-  limitedBy: "memory" | "cpus";
-}
-
-function budgetOf(fleet: Fleet, node: FleetNode, extraPool?: RunnerPool): NodeBudget {
-  const pools = poolsByNode(fleet).get(node.name) ?? [];
-  return nodeBudget(fleet, node, resolveTopology(fleet), extraPool && !pools.includes(extraPool) ? [...pools, extraPool] : pools);
-}
-
-/**
- * How many jobs of a pool a node runs at once: the memory left after everything else
- * the node runs (memoryBudget), divided by the pool's job memory, at most the CPU count.
- * 0 when not one fits, which validation reports (gitlab-runner reads limit 0 as unlimited).
- */
-export function jobCapacity(fleet: Fleet, node: FleetNode, pool: RunnerPool): JobCapacity {
-  const slots = budgetOf(fleet, node, pool).pools.find((p) => p.pool === pool.name);
-  return { jobs: slots?.limit ?? 0, limitedBy: slots?.limitedBy ?? "memory" };
-}
-
-/** The runner process's `concurrent` on a node: the most jobs whose largest mix fits in what is left. */
-export function nodeConcurrency(fleet: Fleet, node: FleetNode): number {
-  return budgetOf(fleet, node).jobSlots;
-}

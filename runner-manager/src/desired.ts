@@ -1,14 +1,5 @@
 import { isIP } from "node:net";
-import {
-  type Fleet,
-  type FleetNode,
-  InputError,
-  jobCapacity,
-  nodeConcurrency,
-  poolsByNode,
-  type RunnerPool,
-  type RunnerScopeRef,
-} from "@pifleet/fleet";
+import { type Fleet, type FleetNode, InputError, memoryBudget, poolsByNode, type RunnerPool, type RunnerScopeRef } from "@pifleet/fleet";
 import { describeRunner, renderNote, runnerKey, runnerName } from "./identity.js";
 import type { Desired, DesiredNode, DesiredRunner, NodeSettings, RunnerScope } from "./types.js";
 
@@ -32,9 +23,9 @@ export function listenAddress(node: FleetNode, port: number): string {
   return family === 4 ? `${node.address}:${port}` : `0.0.0.0:${port}`;
 }
 
-function desiredRunner(fleet: Fleet, node: FleetNode, pool: RunnerPool): DesiredRunner {
+/** `limit`: the pool's job slots on the node, from its memory budget (validation guarantees at least 1). */
+function desiredRunner(fleet: Fleet, node: FleetNode, pool: RunnerPool, limit: number): DesiredRunner {
   const identity = { cluster: fleet.cluster, node: node.name, pool: pool.name };
-  const limit = jobCapacity(fleet, node, pool).jobs;
   const tags = [...pool.tags].sort();
   const description = describeRunner(identity, { tags, protected: pool.protected, runUntagged: pool.runUntagged });
   return {
@@ -68,22 +59,28 @@ function desiredRunner(fleet: Fleet, node: FleetNode, pool: RunnerPool): Desired
   };
 }
 
-/** Pools × nodes: one runner per node and pool, with per-node concurrency from memory and CPUs. */
+/** Pools × nodes: one runner per node and pool, with limit and concurrent from what the node's memory budget leaves. */
 export function desiredFromFleet(fleet: Fleet): Desired {
   const byNode = poolsByNode(fleet);
+  const budgets = new Map(memoryBudget(fleet).map((b) => [b.node, b]));
   const nodes: DesiredNode[] = [];
   for (const node of fleet.nodes) {
     const pools = byNode.get(node.name) ?? [];
+    const budget = budgets.get(node.name);
     // A runner node without pools is kept in view so its old pifleet blocks get removed.
     if (pools.length === 0 && !node.roles.includes("runner")) continue;
     const settings: NodeSettings = {
       // gitlab-runner refuses concurrent = 0.
-      concurrent: Math.max(1, nodeConcurrency(fleet, node)),
+      concurrent: Math.max(1, budget?.jobSlots ?? 0),
       checkInterval: fleet.runners.checkIntervalSeconds,
       listenAddress: listenAddress(node, fleet.runners.metricsPort),
       shutdownTimeout: SHUTDOWN_TIMEOUT_SECONDS,
     };
-    nodes.push({ name: node.name, settings, runners: pools.map((p) => desiredRunner(fleet, node, p)) });
+    nodes.push({
+      name: node.name,
+      settings,
+      runners: pools.map((p) => desiredRunner(fleet, node, p, budget?.pools.find((s) => s.pool === p.name)?.limit ?? 0)),
+    });
   }
   return { cluster: fleet.cluster, nodes };
 }

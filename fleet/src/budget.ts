@@ -38,7 +38,7 @@ export interface NodeBudget {
 const hasGpuSplit = (fleet: Fleet, node: FleetNode) => !fleet.simulated && node.arch !== "amd64";
 
 /** What runs on a node besides jobs, in the order a person reads it: OS, daemons, then the app stack. */
-export function fixedLines(fleet: Fleet, node: FleetNode, topology: FleetTopology, pools: readonly RunnerPool[]): BudgetLine[] {
+function fixedLines(fleet: Fleet, node: FleetNode, topology: FleetTopology, pools: readonly RunnerPool[]): BudgetLine[] {
   const lines: BudgetLine[] = [];
   const add = (on: boolean, item: string, mib: number, why: string) => {
     if (on) lines.push({ item, mib, why });
@@ -59,7 +59,7 @@ export function fixedLines(fleet: Fleet, node: FleetNode, topology: FleetTopolog
 const sum = (lines: readonly { mib: number }[]) => lines.reduce((total, l) => total + l.mib, 0);
 
 /** One node's budget. Pure; `pools` are the runner pools placing a runner on it. */
-export function nodeBudget(fleet: Fleet, node: FleetNode, topology: FleetTopology, pools: readonly RunnerPool[]): NodeBudget {
+function nodeBudget(fleet: Fleet, node: FleetNode, topology: FleetTopology, pools: readonly RunnerPool[]): NodeBudget {
   const fixed = fixedLines(fleet, node, topology, pools);
   const fixedMiB = sum(fixed);
   const leftMiB = node.memoryMiB - fixedMiB;

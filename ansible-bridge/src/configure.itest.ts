@@ -1,16 +1,18 @@
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ExitCode, type Fleet, loadFleetFile } from "@pifleet/fleet";
+import { ExitCode, type Fleet, type FleetInput, loadFleetFile } from "@pifleet/fleet";
 import { type NodeShell, type SshTarget, sshShell } from "@pifleet/io";
 import { type SimStatus, simDown, simFault, simUp } from "@pifleet/sim";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse, stringify } from "yaml";
 import { configure } from "./configure.js";
 import { closeSshMasters } from "./run-dir.js";
 import type { PlaybookResult } from "./run-playbook.js";
 
 // A real 3-node sim (systemd, sshd, nested Docker), the real site.yml over SSH with pinned host keys.
-// The tests run in order: converge, inspect, re-run, check a change, then a node down.
+// The tests run in order: check fresh nodes, converge pi1 and pi2, check and converge the fleet
+// gaining pi3 (a merge request that adds a Pi), inspect, re-run, check a change, then a node down.
 let dir: string;
 let sim: SimStatus;
 let fleet: Fleet;
@@ -25,6 +27,34 @@ const node = (name: string): SshTarget => {
 const sshRun = async (target: SshTarget, command: string) => (await shell.script(target, command)).stdout;
 const log = (message: string) => process.stderr.write(`[ansible itest] ${message}\n`);
 const healthy = (r: PlaybookResult, host: string) => expect(r.hosts[host], host).toMatchObject({ failed: 0, unreachable: 0 });
+const seconds = (r: PlaybookResult) => `${(r.durationMs / 1000).toFixed(1)}s`;
+/** The sim's fleet without one node: out of the nodes and out of every pool that names it. */
+async function fleetWithout(name: string): Promise<Fleet> {
+  const input = parse(await readFile(sim.fleetFile, "utf8")) as FleetInput;
+  const file = join(dir, "sim", `fleet-without-${name}.yaml`);
+  const pools = input.pools?.map((p) => (p.nodes ? { ...p, nodes: p.nodes.filter((n) => n !== name) } : p));
+  await writeFile(file, stringify({ ...input, nodes: input.nodes.filter((n) => n.name !== name), pools }));
+  return (await loadFleetFile(file)).fleet;
+}
+const swarmChanges = (r: PlaybookResult) => r.changes.filter((c) => c.task.startsWith("swarm : ")).map((c) => `${c.host}: ${c.task}`);
+const PREVIEW = "swarm : Preview this node entering the Swarm with its fleet role and labels (check mode, not in the Swarm yet).";
+/** Hostname, role and availability of every Swarm node, with its labels, read on the manager. */
+const swarmNodes = async () =>
+  (
+    await sshRun(
+      node("pi1"),
+      "docker node ls -q | xargs docker node inspect --format '{{.Description.Hostname}} {{.Spec.Role}} {{.Spec.Availability}} {{json .Spec.Labels}}'",
+    )
+  )
+    .trim()
+    .split("\n")
+    .sort();
+// Touched before a check run: anything in these trees newer than it was written by that run.
+const MARKER = "/tmp/pifleet-check-marker";
+const markNodes = (names: string[]) => Promise.all(names.map((n) => sshRun(node(n), `sudo touch ${MARKER}`)));
+const writtenSince = async (name: string) =>
+  (await sshRun(node(name), `sudo find /etc /usr /boot /opt /var/lib/dpkg -xdev -newer ${MARKER} 2>/dev/null || true`)).trim();
+const hasDocker = async (name: string) => (await sshRun(node(name), "command -v docker || echo none")).trim() !== "none";
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "pf-ans-"));
@@ -43,16 +73,60 @@ afterAll(async () => {
 });
 
 describe("configure against a 3-node sim", () => {
-  it("converges fresh nodes: every host ok", async () => {
-    const result = await configure({ fleet, workDir: workDir() });
-    log(`fresh converge: ${(result.durationMs / 1000).toFixed(1)}s`);
+  it("under --check on nodes never configured previews creating the Swarm, fails for nothing and changes nothing", async () => {
+    await markNodes(["pi1", "pi2", "pi3"]);
+    const result = await configure({ fleet, workDir: workDir(), check: true, diff: true });
+    log(`check of fresh nodes: ${seconds(result)}; ${result.ignored.length} steps other roles could not preview`);
     expect(result.failures).toEqual([]);
     expect(result.exitCode).toBe(ExitCode.ok);
-    expect(Object.keys(result.hosts)).toEqual(["pi1", "pi2", "pi3"]);
-    for (const host of ["pi1", "pi2", "pi3"]) {
+    expect(result.ignored.filter((f) => f.task.startsWith("swarm : "))).toEqual([]);
+    expect(swarmChanges(result).sort()).toEqual([`pi1: ${PREVIEW}`, `pi2: ${PREVIEW}`, `pi3: ${PREVIEW}`]);
+    for (const name of ["pi1", "pi2", "pi3"]) {
+      expect(await hasDocker(name), name).toBe(false);
+      expect(await writtenSince(name), name).toBe("");
+    }
+  });
+
+  it("converges fresh nodes: every host ok (pi3 not in the fleet yet)", async () => {
+    const result = await configure({ fleet: await fleetWithout("pi3"), workDir: workDir() });
+    log(`fresh converge of pi1, pi2: ${seconds(result)}`);
+    expect(result.failures).toEqual([]);
+    expect(result.exitCode).toBe(ExitCode.ok);
+    expect(Object.keys(result.hosts)).toEqual(["pi1", "pi2"]);
+    for (const host of ["pi1", "pi2"]) {
       healthy(result, host);
       expect(result.hosts[host]?.changed, host).toBeGreaterThan(0);
     }
+  });
+
+  it("under --check, a fleet gaining an unconfigured node previews its join and labels, fails for nothing and changes nothing", async () => {
+    const before = await swarmNodes();
+    expect(before.map((l) => l.split(" ")[0])).toEqual(["pi1", "pi2"]);
+    await markNodes(["pi1", "pi2", "pi3"]);
+    const result = await configure({ fleet, workDir: workDir(), check: true, diff: true });
+    log(`check of the fleet gaining pi3: ${seconds(result)}`);
+    expect(result.failures).toEqual([]);
+    expect(result.exitCode).toBe(ExitCode.ok);
+    expect(result.ignored.filter((f) => f.task.startsWith("swarm : "))).toEqual([]);
+    // pi1 and pi2 are in the Swarm with the labels they keep: only pi3's join shows.
+    expect(swarmChanges(result)).toEqual([`pi3: ${PREVIEW}`]);
+    expect(await swarmNodes()).toEqual(before);
+    expect(await hasDocker("pi3")).toBe(false);
+    for (const name of ["pi1", "pi2", "pi3"]) expect(await writtenSince(name), name).toBe("");
+  });
+
+  it("converges the fleet gaining pi3: every host ok, pi3 joins the Swarm", async () => {
+    const result = await configure({ fleet, workDir: workDir() });
+    log(`converge with pi3: ${seconds(result)}`);
+    expect(result.failures).toEqual([]);
+    expect(result.exitCode).toBe(ExitCode.ok);
+    expect(Object.keys(result.hosts)).toEqual(["pi1", "pi2", "pi3"]);
+    for (const host of ["pi1", "pi2", "pi3"]) healthy(result, host);
+    expect(result.hosts.pi3?.changed).toBeGreaterThan(0);
+    expect(swarmChanges(result)).toEqual([
+      "pi3: swarm : Ensure every member has joined the Swarm.",
+      "pi1: swarm : Ensure each member has its fleet role and labels.",
+    ]);
   });
 
   it("forms the Swarm with the fleet's managers, workers and labels, inside 198.18.0.0/15", async () => {
@@ -194,11 +268,7 @@ describe("configure against a 3-node sim", () => {
   });
 
   it("drains and removes a node that left the fleet from the Swarm", async () => {
-    const text = await readFile(sim.fleetFile, "utf8");
-    const withoutPi3 = join(dir, "sim", "fleet-without-pi3.yaml");
-    // Cut pi3's entry (from its "- name" line to the next top-level key) out of the nodes list.
-    await writeFile(withoutPi3, text.replace(/^ {2}- name: pi3\n(?: {4}.*\n)+/m, ""));
-    const smaller = (await loadFleetFile(withoutPi3)).fleet;
+    const smaller = await fleetWithout("pi3");
     expect(smaller.nodes.map((n) => n.name)).toEqual(["pi1", "pi2"]);
     const result = await configure({ fleet: smaller, workDir: workDir(), tags: ["swarm"] });
     expect(result.failures).toEqual([]);

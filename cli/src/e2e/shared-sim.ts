@@ -29,6 +29,13 @@ export interface SharedSim {
 
 const log = logger("e2e");
 
+/**
+ * How long a test that runs pipelines may take (vitest's integration default is 10 min). A default-branch
+ * pipeline took up to 15 min on this 2-core machine under load; a test that runs out of time would leave its
+ * pipeline running under the next test's feet, so each such test gets room for two of them.
+ */
+export const PIPELINE_TEST_TIMEOUT_MS = 40 * 60_000;
+
 /** An empty handle, filled by bringUp in beforeAll (the flows read it when their tests run). */
 export const sharedSim = (): SharedSim =>
   ({ root: "", simDir: "", env: {}, project: "", figures: [], jobsPerNode: new Map() }) as unknown as SharedSim;

@@ -5,7 +5,7 @@ import { fleetPathOf } from "@pifleet/pipelines";
 import { SIM_PROJECT_FLEET_FILE, SIM_PROJECT_KNOWN_HOSTS } from "@pifleet/sim";
 import { describe, expect, it } from "vitest";
 import { PIFLEET_BIN } from "../../test-support/run-cli.js";
-import { follow, type SharedSim } from "../shared-sim.js";
+import { follow, PIPELINE_TEST_TIMEOUT_MS, type SharedSim } from "../shared-sim.js";
 import { type Pipeline, pifleet, pifleetJson, REPO } from "../support.js";
 
 interface Variable {
@@ -59,29 +59,33 @@ export function baselineFlow(s: SharedSim): void {
       }
     });
 
-    it("a second push with nothing changed is an empty commit whose default-branch pipeline deploys the baseline", async () => {
-      const out = await pifleet(["sim", "push", "--dir", s.simDir, "--message", "deploy the baseline"], s.env);
-      expect(out).toMatch(
-        /^pushed [0-9a-f]{8} to main of http:\/\/.*\/pifleet\/infra\.git: \d+ files, nothing changed \(an empty commit\)$/m,
-      );
-      expect(out).toMatch(/^CI\/CD variables: 0 created, 0 updated, \d+ unchanged$/m);
-      const id = Number(out.match(/^pipeline #(\d+) \w+: http/m)?.[1]);
-      expect(id).toBeGreaterThan(first.pipeline?.id ?? 0);
-      const jobs = await follow(s, id, "baseline deploy");
-      // No code changed since the [skip ci] commit: rules:changes leave out lint, typecheck and unit tests.
-      expect(jobs.map((j) => j.name).sort()).toEqual(
-        [
-          "app-manifest",
-          "build-image:amd64",
-          "configure",
-          "deploy",
-          "fleet-validate",
-          "pifleet-image",
-          "pipeline-check",
-          "runners-apply",
-          "smoke-test",
-        ].sort(),
-      );
-    });
+    it(
+      "a second push with nothing changed is an empty commit whose default-branch pipeline deploys the baseline",
+      async () => {
+        const out = await pifleet(["sim", "push", "--dir", s.simDir, "--message", "deploy the baseline"], s.env);
+        expect(out).toMatch(
+          /^pushed [0-9a-f]{8} to main of http:\/\/.*\/pifleet\/infra\.git: \d+ files, nothing changed \(an empty commit\)$/m,
+        );
+        expect(out).toMatch(/^CI\/CD variables: 0 created, 0 updated, \d+ unchanged$/m);
+        const id = Number(out.match(/^pipeline #(\d+) \w+: http/m)?.[1]);
+        expect(id).toBeGreaterThan(first.pipeline?.id ?? 0);
+        const jobs = await follow(s, id, "baseline deploy");
+        // No code changed since the [skip ci] commit: rules:changes leave out lint, typecheck and unit tests.
+        expect(jobs.map((j) => j.name).sort()).toEqual(
+          [
+            "app-manifest",
+            "build-image:amd64",
+            "configure",
+            "deploy",
+            "fleet-validate",
+            "pifleet-image",
+            "pipeline-check",
+            "runners-apply",
+            "smoke-test",
+          ].sort(),
+        );
+      },
+      PIPELINE_TEST_TIMEOUT_MS,
+    );
   });
 }

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { run } from "@pifleet/io";
 import { buildHelperImage } from "@pifleet/sim";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { SharedSim } from "../shared-sim.js";
+import { PIPELINE_TEST_TIMEOUT_MS, type SharedSim } from "../shared-sim.js";
 import { type Job, logger, nodeOf, type Pipeline, type Runner, seconds, until } from "../support.js";
 
 const log = logger("e2e engine");
@@ -81,46 +81,50 @@ export function engineFlow(s: SharedSim): void {
       if (s.project) await s.api("DELETE", `${s.project}/variables/DEPLOY_SECRET`).catch(() => undefined);
     });
 
-    it("follows a pushed pipeline to success, each job on a runner that serves its tags, in that pool's docker settings", async () => {
-      const t = Date.now();
-      await writeFile(join(work, ".gitlab-ci.yml"), pipelineYaml(helper));
-      await git(["add", "-A"]);
-      await git(["commit", "-qm", "a pipeline of its own"]);
-      await git(["push", "-q", "origin", "HEAD:main"]);
-      const sha = (await git(["rev-parse", "HEAD"])).stdout.trim();
-      const created = await until(`a pipeline for ${sha.slice(0, 8)}`, 60_000, async () => {
-        const [p] = await s.api<Pipeline[]>("GET", `${s.project}/pipelines?sha=${sha}`);
-        return p;
-      });
-      const pipeline = await until(`pipeline ${created.id} to finish`, 8 * 60_000, async () => {
-        const now = await s.api<Pipeline>("GET", `${s.project}/pipelines/${created.id}`);
-        return FINISHED.includes(now.status) ? now : undefined;
-      });
-      const jobs = await s.api<Job[]>("GET", `${s.project}/pipelines/${created.id}/jobs`);
-      const described = jobs.map((j) => `${j.name} ${j.status} on ${nodeOf(s.sim, j)} (runner #${j.runner?.id ?? "-"})`);
-      s.figures.push(`a pipeline of its own (3 jobs): ${seconds(Date.now() - t)}; ${described.join("; ")}`);
-      expect(pipeline.status).toBe("success");
+    it(
+      "follows a pushed pipeline to success, each job on a runner that serves its tags, in that pool's docker settings",
+      async () => {
+        const t = Date.now();
+        await writeFile(join(work, ".gitlab-ci.yml"), pipelineYaml(helper));
+        await git(["add", "-A"]);
+        await git(["commit", "-qm", "a pipeline of its own"]);
+        await git(["push", "-q", "origin", "HEAD:main"]);
+        const sha = (await git(["rev-parse", "HEAD"])).stdout.trim();
+        const created = await until(`a pipeline for ${sha.slice(0, 8)}`, 60_000, async () => {
+          const [p] = await s.api<Pipeline[]>("GET", `${s.project}/pipelines?sha=${sha}`);
+          return p;
+        });
+        const pipeline = await until(`pipeline ${created.id} to finish`, 8 * 60_000, async () => {
+          const now = await s.api<Pipeline>("GET", `${s.project}/pipelines/${created.id}`);
+          return FINISHED.includes(now.status) ? now : undefined;
+        });
+        const jobs = await s.api<Job[]>("GET", `${s.project}/pipelines/${created.id}/jobs`);
+        const described = jobs.map((j) => `${j.name} ${j.status} on ${nodeOf(s.sim, j)} (runner #${j.runner?.id ?? "-"})`);
+        s.figures.push(`a pipeline of its own (3 jobs): ${seconds(Date.now() - t)}; ${described.join("; ")}`);
+        expect(pipeline.status).toBe("success");
 
-      const list = await s.api<Array<{ id: number }>>("GET", `${s.project}/runners?per_page=100`);
-      const runners = await Promise.all(list.map((r) => s.api<Runner>("GET", `/runners/${r.id}`)));
-      for (const job of jobs) {
-        expect(job.status).toBe("success");
-        const runner = runners.find((r) => r.id === job.runner?.id);
-        expect(runner, `${job.name} ran on a runner of the project`).toBeDefined();
-        for (const tag of job.tag_list) expect(runner?.tag_list).toContain(tag);
-        expect(s.sim.nodes.map((n) => n.address)).toContain(job.runner_manager?.ip_address);
-      }
-      const byName = new Map(jobs.map((j) => [j.name, j]));
-      const trace = (name: string) => s.api<string>("GET", `${s.project}/jobs/${byName.get(name)?.id}/trace`);
-      const deploy = byName.get("deploy") as Job;
-      expect(runners.find((r) => r.id === deploy.runner?.id)?.access_level).toBe("ref_protected");
-      // The artifact travelled from build to the later jobs, whichever nodes they ran on.
-      expect(await trace("check")).toContain(`built by ${byName.get("build")?.runner?.description ?? ""}`);
-      expect(await trace("check")).toContain("no docker socket here");
-      const deployTrace = await trace("deploy");
-      expect(deployTrace).toContain("docker socket mounted");
-      expect(deployTrace).toContain("secret=[MASKED] source=push branch=main");
-      expect(deployTrace).not.toContain(SECRET);
-    });
+        const list = await s.api<Array<{ id: number }>>("GET", `${s.project}/runners?per_page=100`);
+        const runners = await Promise.all(list.map((r) => s.api<Runner>("GET", `/runners/${r.id}`)));
+        for (const job of jobs) {
+          expect(job.status).toBe("success");
+          const runner = runners.find((r) => r.id === job.runner?.id);
+          expect(runner, `${job.name} ran on a runner of the project`).toBeDefined();
+          for (const tag of job.tag_list) expect(runner?.tag_list).toContain(tag);
+          expect(s.sim.nodes.map((n) => n.address)).toContain(job.runner_manager?.ip_address);
+        }
+        const byName = new Map(jobs.map((j) => [j.name, j]));
+        const trace = (name: string) => s.api<string>("GET", `${s.project}/jobs/${byName.get(name)?.id}/trace`);
+        const deploy = byName.get("deploy") as Job;
+        expect(runners.find((r) => r.id === deploy.runner?.id)?.access_level).toBe("ref_protected");
+        // The artifact travelled from build to the later jobs, whichever nodes they ran on.
+        expect(await trace("check")).toContain(`built by ${byName.get("build")?.runner?.description ?? ""}`);
+        expect(await trace("check")).toContain("no docker socket here");
+        const deployTrace = await trace("deploy");
+        expect(deployTrace).toContain("docker socket mounted");
+        expect(deployTrace).toContain("secret=[MASKED] source=push branch=main");
+        expect(deployTrace).not.toContain(SECRET);
+      },
+      PIPELINE_TEST_TIMEOUT_MS,
+    );
   });
 }

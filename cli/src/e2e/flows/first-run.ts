@@ -1,6 +1,6 @@
 import type { SimMirrorResult } from "@pifleet/sim";
 import { describe, expect, it } from "vitest";
-import type { SharedSim } from "../shared-sim.js";
+import { PIPELINE_TEST_TIMEOUT_MS, type SharedSim } from "../shared-sim.js";
 import { logger, onNode, pifleet, pifleetJson, pifleetRaw, type Runner, seconds, until } from "../support.js";
 
 const log = logger("e2e first run");
@@ -27,20 +27,24 @@ export function firstRunFlow(s: SharedSim): void {
       expect(r.stderr).toContain(`the cluster registry at ${address}:5000 (on ${name}) does not answer`);
     });
 
-    it("configure and runners apply converge every node and register one runner per node and pool, all online", async () => {
-      const t0 = Date.now();
-      await pifleet(["configure"], s.env);
-      const t1 = Date.now();
-      await pifleet(["runners", "apply"], s.env);
-      // The runner stand-ins read the new config.toml and ask for jobs: every runner shows online.
-      const runners = await until("every runner online", 120_000, async () => {
-        const list = await s.api<Runner[]>("GET", `${s.project}/runners?per_page=100`);
-        return list.length > 0 && list.every((r) => r.status === "online") ? list : undefined;
-      });
-      s.figures.push(`bootstrap: configure ${seconds(t1 - t0)}, runners apply + online ${seconds(Date.now() - t1)}`);
-      const names = runners.map((r) => r.description.split(" ")[1]?.split("/").slice(1).join("/")).sort();
-      expect(names).toEqual(["pi1/amd64-docker", "pi1/deploy", "pi2/amd64-docker", "pi2/deploy", "pi3/amd64-docker", "pi4/amd64-docker"]);
-    });
+    it(
+      "configure and runners apply converge every node and register one runner per node and pool, all online",
+      async () => {
+        const t0 = Date.now();
+        await pifleet(["configure"], s.env);
+        const t1 = Date.now();
+        await pifleet(["runners", "apply"], s.env);
+        // The runner stand-ins read the new config.toml and ask for jobs: every runner shows online.
+        const runners = await until("every runner online", 120_000, async () => {
+          const list = await s.api<Runner[]>("GET", `${s.project}/runners?per_page=100`);
+          return list.length > 0 && list.every((r) => r.status === "online") ? list : undefined;
+        });
+        s.figures.push(`bootstrap: configure ${seconds(t1 - t0)}, runners apply + online ${seconds(Date.now() - t1)}`);
+        const names = runners.map((r) => r.description.split(" ")[1]?.split("/").slice(1).join("/")).sort();
+        expect(names).toEqual(["pi1/amd64-docker", "pi1/deploy", "pi2/amd64-docker", "pi2/deploy", "pi3/amd64-docker", "pi4/amd64-docker"]);
+      },
+      PIPELINE_TEST_TIMEOUT_MS,
+    );
 
     it("sim mirror builds the stand-ins and pushes them under mirror/; a second run builds and pushes nothing", async () => {
       let t = Date.now();

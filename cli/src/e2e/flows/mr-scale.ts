@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { loadFleetFile } from "@pifleet/fleet";
 import { describe, expect, it } from "vitest";
 import { parseDocument } from "yaml";
-import { follow, latestPipelineId, type SharedSim, simUpShared } from "../shared-sim.js";
+import { follow, latestPipelineId, PIPELINE_TEST_TIMEOUT_MS, type SharedSim, simUpShared } from "../shared-sim.js";
 import { type Job, logger, type Note, nodeOf, onNode, type Pipeline, pifleetJson, type Runner, until } from "../support.js";
 
 const log = logger("e2e mr-scale");
@@ -84,145 +84,161 @@ export function mrScaleFlow(s: SharedSim): void {
       return { url: `http://${topology.loadBalancer?.node.address}:${topology.loadBalancer?.port}`, appNodes: topology.appNodes };
     };
 
-    it("1-3. a fifth Pi is plugged in; the MR that adds it posts ONE note: its Ansible diff, +1 runner, +1 replica", async () => {
-      await simUpShared(s, 5);
-      expect(s.sim.nodes.map((n) => n.name)).toEqual(["pi1", "pi2", "pi3", "pi4", "pi5"]);
-      before = await fleetFacts();
-      expect(before.pi5).toContain("no-config");
-      expect(before.pi5).toContain("no-docker");
+    it(
+      "1-3. a fifth Pi is plugged in; the MR that adds it posts ONE note: its Ansible diff, +1 runner, +1 replica",
+      async () => {
+        await simUpShared(s, 5);
+        expect(s.sim.nodes.map((n) => n.name)).toEqual(["pi1", "pi2", "pi3", "pi4", "pi5"]);
+        before = await fleetFacts();
+        expect(before.pi5).toContain("no-config");
+        expect(before.pi5).toContain("no-docker");
 
-      const pushed = await push("add-pi5", "fleet: plug in pi5");
-      expect(pushed.pipeline).toBeNull(); // a branch without an MR runs nothing (workflow rules)
-      const mr = await openMr("add-pi5", "Add pi5 to the fleet");
-      addIid = mr.iid;
-      expect(mr.pipeline.source).toBe("merge_request_event");
-      const jobs = await follow(s, mr.pipeline.id, "MR add-pi5");
-      // An MR pipeline changes nothing: none of the jobs that change the Pis or push an image.
-      const names = jobs.map((j) => j.name);
-      for (const changing of ["pifleet-image", "configure", "runners-apply", "build-image:amd64", "app-manifest", "deploy", "smoke-test"])
-        expect(names).not.toContain(changing);
-      expect(names).toEqual(expect.arrayContaining(["configure-plan", "runners-plan", "app-plan", "plan-note"]));
+        const pushed = await push("add-pi5", "fleet: plug in pi5");
+        expect(pushed.pipeline).toBeNull(); // a branch without an MR runs nothing (workflow rules)
+        const mr = await openMr("add-pi5", "Add pi5 to the fleet");
+        addIid = mr.iid;
+        expect(mr.pipeline.source).toBe("merge_request_event");
+        const jobs = await follow(s, mr.pipeline.id, "MR add-pi5");
+        // An MR pipeline changes nothing: none of the jobs that change the Pis or push an image.
+        const names = jobs.map((j) => j.name);
+        for (const changing of ["pifleet-image", "configure", "runners-apply", "build-image:amd64", "app-manifest", "deploy", "smoke-test"])
+          expect(names).not.toContain(changing);
+        expect(names).toEqual(expect.arrayContaining(["configure-plan", "runners-plan", "app-plan", "plan-note"]));
 
-      const notes = await planNotes(addIid);
-      expect(notes).toHaveLength(1);
-      const body = notes[0]?.body ?? "";
-      log(`the plan note (${body.length} characters):\n${body}`);
-      // The Ansible diff: pi5 would change (Docker, Swarm, the runner service…), and the others list it as a peer.
-      expect(body).toMatch(/^\| pi5 \| \d+ \| [1-9]\d* \|/m);
-      expect(body).toMatch(/^### pi5$/m);
-      expect(body).toMatch(/^\+198\.19\.\d+\.\d+ pi5$/m);
-      // The runner plan: one runner to create, pi5's in the container pool (the deploy pool names its nodes).
-      expect(body).toMatch(/### Runner plan/);
-      expect(body).toMatch(/Plan: 1 to create, 0 to update/);
-      expect(body).toMatch(/\| `\+` \| create \| `[^`]*pi5\/amd64-docker[^`]*` \|/);
-      // The app rollout: one replica more (the app is a global service: a task on each app node).
-      expect(body).toMatch(/### App rollout/);
-      expect(body).toMatch(/nodes: pi1, pi2, pi3, pi4 → pi1, pi2, pi3, pi4, pi5/);
-      // 4. Read from the nodes: nothing changed on any node.
-      expect(await fleetFacts()).toEqual(before);
-    });
+        const notes = await planNotes(addIid);
+        expect(notes).toHaveLength(1);
+        const body = notes[0]?.body ?? "";
+        log(`the plan note (${body.length} characters):\n${body}`);
+        // The Ansible diff: pi5 would change (Docker, Swarm, the runner service…), and the others list it as a peer.
+        expect(body).toMatch(/^\| pi5 \| \d+ \| [1-9]\d* \|/m);
+        expect(body).toMatch(/^### pi5$/m);
+        expect(body).toMatch(/^\+198\.19\.\d+\.\d+ pi5$/m);
+        // The runner plan: one runner to create, pi5's in the container pool (the deploy pool names its nodes).
+        expect(body).toMatch(/### Runner plan/);
+        expect(body).toMatch(/Plan: 1 to create, 0 to update/);
+        expect(body).toMatch(/\| `\+` \| create \| `[^`]*pi5\/amd64-docker[^`]*` \|/);
+        // The app rollout: one replica more (the app is a global service: a task on each app node).
+        expect(body).toMatch(/### App rollout/);
+        expect(body).toMatch(/nodes: pi1, pi2, pi3, pi4 → pi1, pi2, pi3, pi4, pi5/);
+        // 4. Read from the nodes: nothing changed on any node.
+        expect(await fleetFacts()).toEqual(before);
+      },
+      PIPELINE_TEST_TIMEOUT_MS,
+    );
 
-    it("3. pushing again to the branch keeps that ONE note up to date", async () => {
-      const [first] = await planNotes(addIid);
-      const last = await latestPipelineId(s);
-      await push("add-pi5", "fleet: pi5, again");
-      const again = await mrPipeline(addIid, last);
-      const jobs = await follow(s, again.id, "MR add-pi5 (second push)");
-      const notes = await planNotes(addIid);
-      expect(notes.map((n) => n.id)).toEqual([first?.id]);
-      // The second pipeline's plan-note job found that note and edited it, or left it alone when its
-      // report was the same (pifleet mr note never rewrites an identical note: see docs/pipelines.md).
-      const changed = notes[0]?.body !== first?.body;
-      const planNote = jobs.find((j) => j.name === "plan-note");
-      const trace = await s.api<string>("GET", `${s.project}/jobs/${planNote?.id}/trace`);
-      expect(trace).toContain(`note ${first?.id} on !${addIid}: ${changed ? "updated" : "unchanged"}`);
-      s.figures.push(`the plan note after the second push: ${changed ? "updated in place" : "unchanged (the same plan)"}`);
-      expect(notes[0]?.updated_at === first?.updated_at).toBe(!changed);
-      expect(await fleetFacts()).toEqual(before);
-    });
+    it(
+      "3. pushing again to the branch keeps that ONE note up to date",
+      async () => {
+        const [first] = await planNotes(addIid);
+        const last = await latestPipelineId(s);
+        await push("add-pi5", "fleet: pi5, again");
+        const again = await mrPipeline(addIid, last);
+        const jobs = await follow(s, again.id, "MR add-pi5 (second push)");
+        const notes = await planNotes(addIid);
+        expect(notes.map((n) => n.id)).toEqual([first?.id]);
+        // The second pipeline's plan-note job found that note and edited it, or left it alone when its
+        // report was the same (pifleet mr note never rewrites an identical note: see docs/pipelines.md).
+        const changed = notes[0]?.body !== first?.body;
+        const planNote = jobs.find((j) => j.name === "plan-note");
+        const trace = await s.api<string>("GET", `${s.project}/jobs/${planNote?.id}/trace`);
+        expect(trace).toContain(`note ${first?.id} on !${addIid}: ${changed ? "updated" : "unchanged"}`);
+        s.figures.push(`the plan note after the second push: ${changed ? "updated in place" : "unchanged (the same plan)"}`);
+        expect(notes[0]?.updated_at === first?.updated_at).toBe(!changed);
+        expect(await fleetFacts()).toEqual(before);
+      },
+      PIPELINE_TEST_TIMEOUT_MS,
+    );
 
-    it("5. merging configures pi5, joins it to the Swarm, registers its runner and serves views from it; a runner paused meanwhile stays paused", async () => {
-      const pipeline = await merge(addIid);
-      // As a person would pause it in the UI while the pipeline runs: pi4's container runner.
-      const [pi4] = (await runnersOf("pi4")).filter((r) => r.description.includes("/amd64-docker"));
-      expect(pi4).toBeDefined();
-      await s.api("PUT", `/runners/${pi4?.id}`, { paused: true });
-      const pausedAt = new Date().toISOString();
-      try {
-        const jobs = await follow(s, pipeline.id, "merge add-pi5");
-        expect(jobs.map((j) => j.name)).toContain("runners-apply");
-        // It took no new job, and runners-apply left it paused.
-        const late = jobs.filter((j) => j.started_at !== null && j.started_at > pausedAt);
-        log(`jobs started after pi4's container runner was paused: ${late.map((j) => `${j.name} on ${nodeOf(s.sim, j)}`).join(", ")}`);
-        for (const job of late) expect(job.runner?.id, `${job.name} started after the pause`).not.toBe(pi4?.id);
-        expect((await s.api<Runner>("GET", `/runners/${pi4?.id}`)).paused).toBe(true);
-      } finally {
-        await s.api("PUT", `/runners/${pi4?.id}`, { paused: false });
-      }
-
-      const pi5 = await onNode(s.sim, "pi5", "systemctl is-active docker; docker info --format '{{.Swarm.LocalNodeState}}'");
-      expect(pi5.stdout.split("\n")).toEqual(["active", "active", ""]);
-      const nodes = (await onNode(s.sim, "pi1", "docker node ls --format '{{.Hostname}} {{.Status}} {{.Availability}}'")).stdout;
-      expect(nodes).toMatch(/^pi5 Ready Active$/m);
-      const runners = await until("pi5's runner online", 90_000, async () => {
-        const list = await runnersOf("pi5");
-        return list.length > 0 && list.every((r) => r.status === "online") ? list : undefined;
-      });
-      expect(runners.map((r) => r.description.split(" ")[1]?.split("/").slice(1).join("/"))).toEqual(["pi5/amd64-docker"]);
-
-      const { url, appNodes } = await lbUrl();
-      expect(appNodes.map((n) => n.name)).toContain("pi5");
-      const served = await until("a view served by pi5's replica through the load balancer", 120_000, async () => {
-        for (let i = 0; i < 20; i++) {
-          const res = await fetch(`${url}/api/views/mr-scale`);
-          const text = await res.text();
-          if (res.ok && text.includes('"node":"pi5"')) return text;
+    it(
+      "5. merging configures pi5, joins it to the Swarm, registers its runner and serves views from it; a runner paused meanwhile stays paused",
+      async () => {
+        const pipeline = await merge(addIid);
+        // As a person would pause it in the UI while the pipeline runs: pi4's container runner.
+        const [pi4] = (await runnersOf("pi4")).filter((r) => r.description.includes("/amd64-docker"));
+        expect(pi4).toBeDefined();
+        await s.api("PUT", `/runners/${pi4?.id}`, { paused: true });
+        const pausedAt = new Date().toISOString();
+        try {
+          const jobs = await follow(s, pipeline.id, "merge add-pi5");
+          expect(jobs.map((j) => j.name)).toContain("runners-apply");
+          // It took no new job, and runners-apply left it paused.
+          const late = jobs.filter((j) => j.started_at !== null && j.started_at > pausedAt);
+          log(`jobs started after pi4's container runner was paused: ${late.map((j) => `${j.name} on ${nodeOf(s.sim, j)}`).join(", ")}`);
+          for (const job of late) expect(job.runner?.id, `${job.name} started after the pause`).not.toBe(pi4?.id);
+          expect((await s.api<Runner>("GET", `/runners/${pi4?.id}`)).paused).toBe(true);
+        } finally {
+          await s.api("PUT", `/runners/${pi4?.id}`, { paused: false });
         }
-        return undefined;
-      });
-      log(`served through the load balancer: ${served}`);
-    });
 
-    it("5-6. the MR that removes pi5 runs on pi5's runner while the others are paused; merging it drains pi5: no runner, no Swarm node, no app task", async () => {
-      // The scale-in branch: the fleet file without pi5, as a person would edit it.
-      const doc = parseDocument(await readFile(s.sim.fleetFile, "utf8"));
-      const fleetNodes = doc.get("nodes") as { items: { get(k: string): unknown }[] };
-      fleetNodes.items = fleetNodes.items.filter((n) => n.get("name") !== "pi5");
-      const smaller = join(s.root, "fleet-without-pi5.yaml");
-      await writeFile(smaller, doc.toString());
+        const pi5 = await onNode(s.sim, "pi5", "systemctl is-active docker; docker info --format '{{.Swarm.LocalNodeState}}'");
+        expect(pi5.stdout.split("\n")).toEqual(["active", "active", ""]);
+        const nodes = (await onNode(s.sim, "pi1", "docker node ls --format '{{.Hostname}} {{.Status}} {{.Availability}}'")).stdout;
+        expect(nodes).toMatch(/^pi5 Ready Active$/m);
+        const runners = await until("pi5's runner online", 90_000, async () => {
+          const list = await runnersOf("pi5");
+          return list.length > 0 && list.every((r) => r.status === "online") ? list : undefined;
+        });
+        expect(runners.map((r) => r.description.split(" ")[1]?.split("/").slice(1).join("/"))).toEqual(["pi5/amd64-docker"]);
 
-      // As a person pausing runners in the UI: only pi5's runner may take the MR's jobs, so they show it takes jobs.
-      const others = (await allRunners()).filter((r) => !r.description.includes("/pi5/") && !r.paused);
-      await setPaused(others, true);
-      let jobs: Job[] = [];
-      let iid = 0;
-      try {
-        await push("remove-pi5", "fleet: take pi5 out", ["--fleet-file", smaller]);
-        const mr = await openMr("remove-pi5", "Remove pi5 from the fleet");
-        iid = mr.iid;
-        jobs = await follow(s, mr.pipeline.id, "MR remove-pi5 (only pi5's runner unpaused)");
-      } finally {
-        await setPaused(others, false);
-      }
-      const ran = jobs.filter((j) => j.status === "success");
-      expect(ran.length).toBeGreaterThan(0);
-      expect(ran.map((j) => `${j.name} on ${nodeOf(s.sim, j)}`)).toEqual(ran.map((j) => `${j.name} on pi5`));
-      const [note] = await planNotes(iid);
-      expect(note?.body).toMatch(/\| `-` \| delete \| `[^`]*pi5\/amd64-docker[^`]*` \|/);
-      expect(note?.body).toMatch(/nodes: pi1, pi2, pi3, pi4, pi5 → pi1, pi2, pi3, pi4/);
+        const { url, appNodes } = await lbUrl();
+        expect(appNodes.map((n) => n.name)).toContain("pi5");
+        const served = await until("a view served by pi5's replica through the load balancer", 120_000, async () => {
+          for (let i = 0; i < 20; i++) {
+            const res = await fetch(`${url}/api/views/mr-scale`);
+            const text = await res.text();
+            if (res.ok && text.includes('"node":"pi5"')) return text;
+          }
+          return undefined;
+        });
+        log(`served through the load balancer: ${served}`);
+      },
+      PIPELINE_TEST_TIMEOUT_MS,
+    );
 
-      // Merged with every runner back: the protected deploy runners run the default-branch pipeline.
-      await follow(s, (await merge(iid)).id, "merge remove-pi5");
-      // Drained and gone: no runner of pi5 in GitLab, no pi5 in the Swarm, no app task on it.
-      expect(await runnersOf("pi5")).toEqual([]);
-      const swarm = await onNode(
-        s.sim,
-        "pi1",
-        "docker node ls --format '{{.Hostname}}'; docker service ps pifleet_app --filter desired-state=running --format '{{.Node}}'",
-      );
-      expect(swarm.code).toBe(0);
-      expect(swarm.stdout).toMatch(/^pi1$/m);
-      expect(swarm.stdout).not.toMatch(/pi5/);
-    });
+    it(
+      "5-6. the MR that removes pi5 runs on pi5's runner while the others are paused; merging it drains pi5: no runner, no Swarm node, no app task",
+      async () => {
+        // The scale-in branch: the fleet file without pi5, as a person would edit it.
+        const doc = parseDocument(await readFile(s.sim.fleetFile, "utf8"));
+        const fleetNodes = doc.get("nodes") as { items: { get(k: string): unknown }[] };
+        fleetNodes.items = fleetNodes.items.filter((n) => n.get("name") !== "pi5");
+        const smaller = join(s.root, "fleet-without-pi5.yaml");
+        await writeFile(smaller, doc.toString());
+
+        // As a person pausing runners in the UI: only pi5's runner may take the MR's jobs, so they show it takes jobs.
+        const others = (await allRunners()).filter((r) => !r.description.includes("/pi5/") && !r.paused);
+        await setPaused(others, true);
+        let jobs: Job[] = [];
+        let iid = 0;
+        try {
+          await push("remove-pi5", "fleet: take pi5 out", ["--fleet-file", smaller]);
+          const mr = await openMr("remove-pi5", "Remove pi5 from the fleet");
+          iid = mr.iid;
+          jobs = await follow(s, mr.pipeline.id, "MR remove-pi5 (only pi5's runner unpaused)");
+        } finally {
+          await setPaused(others, false);
+        }
+        const ran = jobs.filter((j) => j.status === "success");
+        expect(ran.length).toBeGreaterThan(0);
+        expect(ran.map((j) => `${j.name} on ${nodeOf(s.sim, j)}`)).toEqual(ran.map((j) => `${j.name} on pi5`));
+        const [note] = await planNotes(iid);
+        expect(note?.body).toMatch(/\| `-` \| delete \| `[^`]*pi5\/amd64-docker[^`]*` \|/);
+        expect(note?.body).toMatch(/nodes: pi1, pi2, pi3, pi4, pi5 → pi1, pi2, pi3, pi4/);
+
+        // Merged with every runner back: the protected deploy runners run the default-branch pipeline.
+        await follow(s, (await merge(iid)).id, "merge remove-pi5");
+        // Drained and gone: no runner of pi5 in GitLab, no pi5 in the Swarm, no app task on it.
+        expect(await runnersOf("pi5")).toEqual([]);
+        const swarm = await onNode(
+          s.sim,
+          "pi1",
+          "docker node ls --format '{{.Hostname}}'; docker service ps pifleet_app --filter desired-state=running --format '{{.Node}}'",
+        );
+        expect(swarm.code).toBe(0);
+        expect(swarm.stdout).toMatch(/^pi1$/m);
+        expect(swarm.stdout).not.toMatch(/pi5/);
+      },
+      PIPELINE_TEST_TIMEOUT_MS,
+    );
   });
 }

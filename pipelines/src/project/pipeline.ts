@@ -16,6 +16,8 @@ export const PUBLIC_IMAGES = {
 
 /** The pifleet image in the cluster registry, by tag. */
 const pifleetImage = (tag: string) => `$PIFLEET_REGISTRY/pifleet/pifleet:${tag}`;
+/** Where build-image pushes the app's images; app-plan names the same refs (quoted for the job's shell). */
+const APP_IMAGE_PREFIX = '"$PIFLEET_REGISTRY/pifleet"';
 /** What this commit's pifleet-image job pushes. */
 const THIS_COMMIT_IMAGE = pifleetImage("$CI_COMMIT_SHA");
 /** What the default branch last pushed: MR pipelines (no protected runner, so no image build) use it, and builds cache from it. */
@@ -125,8 +127,9 @@ export function projectPipeline(fleet: Fleet, options: ProjectPipelineOptions): 
     });
   const configurePlan = planSection("configure-plan", "configure --check --diff --format markdown");
   const runnersPlan = planSection("runners-plan", "runners plan --format markdown");
-  // Reads what the Swarm runs (docker service inspect on a manager) and diffs it with this commit's stack.
-  const appPlan = planSection("app-plan", "app plan --format markdown");
+  // Reads what the Swarm runs (docker service inspect on a manager) and diffs it with this commit's stack, naming the
+  // images as the default branch's deploy will: the manifest lists build-image pushes under the same prefix.
+  const appPlan = planSection("app-plan", `app plan --prefix ${APP_IMAGE_PREFIX} --format markdown`);
   const planNote = job("plan-note", {
     extends: [pifleet],
     stage: "plan",
@@ -154,7 +157,7 @@ export function projectPipeline(fleet: Fleet, options: ProjectPipelineOptions): 
       stage: "build",
       needs: [pifleetImageJob],
       script: [
-        `pifleet app build --arch ${arch} --base-image "$PIFLEET_DEBIAN_IMAGE" --push "$PIFLEET_REGISTRY/pifleet" --json > build-${arch}.json`,
+        `pifleet app build --arch ${arch} --base-image "$PIFLEET_DEBIAN_IMAGE" --push ${APP_IMAGE_PREFIX} --json > build-${arch}.json`,
       ],
       artifacts: { paths: [`build-${arch}.json`], expireIn: "1 week" },
       rules: defaultBranchAndTags,

@@ -120,6 +120,10 @@ export function mrScaleFlow(s: SharedSim): void {
         // The app rollout: one replica more (the app is a global service: a task on each app node).
         expect(body).toMatch(/### App rollout/);
         expect(body).toMatch(/nodes: pi1, pi2, pi3, pi4 → pi1, pi2, pi3, pi4, pi5/);
+        // Only the app changes: the plan names the images as the deploy will (the manifest lists), so no image moves
+        // and Redis and the load balancer are left alone.
+        expect(body).toMatch(/Plan: 0 to create, 1 to update, 0 to remove, 2 unchanged/);
+        expect(body).not.toMatch(/image: /);
         // 4. Read from the nodes: nothing changed on any node.
         expect(await fleetFacts()).toEqual(before);
       },

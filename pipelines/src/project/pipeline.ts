@@ -137,6 +137,8 @@ export function projectPipeline(fleet: Fleet, options: ProjectPipelineOptions): 
     variables: planCredentials,
     script: [
       "cat configure-plan.md runners-plan.md app-plan.md > plan.md",
+      // Which commit the plan is of: a reviewer sees the note follow each push (and the note changes with it).
+      `printf '\\n_Plan of %s, [pipeline #%s](%s)._\\n' "$CI_COMMIT_SHORT_SHA" "$CI_PIPELINE_IID" "$CI_PIPELINE_URL" >> plan.md`,
       // One note per MR, found again by its marker and updated in place.
       'pifleet mr note --project "$CI_PROJECT_ID" --mr "$CI_MERGE_REQUEST_IID" --file plan.md --marker plan',
     ],

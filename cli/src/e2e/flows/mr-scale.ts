@@ -140,14 +140,18 @@ export function mrScaleFlow(s: SharedSim): void {
         const jobs = await follow(s, again.id, "MR add-pi5 (second push)");
         const notes = await planNotes(addIid);
         expect(notes.map((n) => n.id)).toEqual([first?.id]);
-        // The second pipeline's plan-note job found that note and edited it, or left it alone when its
-        // report was the same (pifleet mr note never rewrites an identical note: see docs/pipelines.md).
-        const changed = notes[0]?.body !== first?.body;
+        // The second pipeline's plan-note job found that note and edited it in place: the note names the commit it
+        // plans, so each push shows in it.
+        const body = notes[0]?.body ?? "";
+        expect(body).not.toBe(first?.body);
+        expect(body).toMatch(
+          new RegExp(`_Plan of ${again.sha.slice(0, 8)}, \\[pipeline #\\d+\\]\\(http[^)]*/-/pipelines/${again.id}\\)\\._`),
+        );
         const planNote = jobs.find((j) => j.name === "plan-note");
         const trace = await s.api<string>("GET", `${s.project}/jobs/${planNote?.id}/trace`);
-        expect(trace).toContain(`note ${first?.id} on !${addIid}: ${changed ? "updated" : "unchanged"}`);
-        s.figures.push(`the plan note after the second push: ${changed ? "updated in place" : "unchanged (the same plan)"}`);
-        expect(notes[0]?.updated_at === first?.updated_at).toBe(!changed);
+        expect(trace).toContain(`note ${first?.id} on !${addIid}: updated`);
+        expect(notes[0]?.updated_at).not.toBe(first?.updated_at);
+        s.figures.push("the plan note after the second push: updated in place");
         expect(await fleetFacts()).toEqual(before);
       },
       PIPELINE_TEST_TIMEOUT_MS,

@@ -113,6 +113,9 @@ export function mrScaleFlow(s: SharedSim): void {
         expect(body).toMatch(/^\| pi5 \| \d+ \| [1-9]\d* \|/m);
         expect(body).toMatch(/^### pi5$/m);
         expect(body).toMatch(/^\+198\.19\.\d+\.\d+ pi5$/m);
+        // The Swarm role previews pi5 joining (it is not in the Swarm yet), instead of failing on the unknown node.
+        expect(body).toMatch(/Preview this node entering the Swarm/);
+        expect(body).not.toMatch(/could not be previewed_: swarm/);
         // The runner plan: one runner to create, pi5's in the container pool (the deploy pool names its nodes).
         expect(body).toMatch(/### Runner plan/);
         expect(body).toMatch(/Plan: 1 to create, 0 to update/);

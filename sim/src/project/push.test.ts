@@ -9,6 +9,7 @@ import type { SimStatus } from "../status.js";
 import { PIPELINE_FILE, SIM_PROJECT_FLEET_FILE, SIM_PROJECT_KNOWN_HOSTS } from "./layout.js";
 import { pushProject, type SimPushOptions } from "./push.js";
 import type { SimGitlabTarget } from "./target.js";
+import type { ExistingVariable } from "./variables.js";
 
 // Real git and the emulator in-process (its pipelines evaluated by the real gitlab-ci-local); no Docker.
 const tmp = mkdtempSync(join(tmpdir(), "pifleet-sim-push-"));
@@ -92,15 +93,6 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-interface Variable {
-  key: string;
-  value: string;
-  variable_type: string;
-  protected: boolean;
-  masked: boolean;
-  raw: boolean;
-}
-
 function allFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const p = join(dir, name);
@@ -137,7 +129,7 @@ describe("sim push", { timeout: 240_000 }, () => {
   });
 
   it("sets the project's CI/CD variables: keys as file variables, tokens masked, protected ones apart from the plan ones", async () => {
-    const { body } = await api<Variable[]>(`/projects/${gl.projectId}/variables?per_page=100`);
+    const { body } = await api<ExistingVariable[]>(`/projects/${gl.projectId}/variables?per_page=100`);
     const byKey = new Map(body.map((v) => [v.key, v]));
     expect(byKey.get("PIFLEET_SSH_KEY")).toMatchObject({ value: KEY, variable_type: "file", protected: true, masked: false, raw: true });
     expect(byKey.get("PIFLEET_PLAN_SSH_KEY")).toMatchObject({ value: KEY, variable_type: "file", protected: false });

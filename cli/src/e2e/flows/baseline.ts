@@ -2,19 +2,11 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { run } from "@pifleet/io";
 import { fleetPathOf } from "@pifleet/pipelines";
-import { SIM_PROJECT_FLEET_FILE, SIM_PROJECT_KNOWN_HOSTS } from "@pifleet/sim";
+import { type ExistingVariable, SIM_PROJECT_FLEET_FILE, SIM_PROJECT_KNOWN_HOSTS } from "@pifleet/sim";
 import { describe, expect, it } from "vitest";
 import { PIFLEET_BIN } from "../../test-support/run-cli.js";
 import { follow, PIPELINE_TEST_TIMEOUT_MS, type SharedSim } from "../shared-sim.js";
 import { type Pipeline, pifleet, pifleetJson, REPO } from "../support.js";
-
-interface Variable {
-  key: string;
-  value: string;
-  variable_type: string;
-  protected: boolean;
-  masked: boolean;
-}
 
 /**
  * `pifleet sim push` of this repository, twice, as `npm run up` does it: the first push ([skip ci])
@@ -45,7 +37,7 @@ export function baselineFlow(s: SharedSim): void {
     });
 
     it("sets the variables the pipeline reads: key files, tokens that work, the build proxy and the mirror's images", async () => {
-      const vars = await s.api<Variable[]>("GET", `${s.project}/variables?per_page=100`);
+      const vars = await s.api<ExistingVariable[]>("GET", `${s.project}/variables?per_page=100`);
       const byKey = new Map(vars.map((v) => [v.key, v]));
       expect(byKey.get("PIFLEET_SSH_KEY")).toMatchObject({ variable_type: "file", protected: true });
       expect(byKey.get("PIFLEET_SSH_KEY")?.value).toBe(await readFile(s.sim.sshKey, "utf8"));
@@ -55,7 +47,7 @@ export function baselineFlow(s: SharedSim): void {
       expect(byKey.get("PIFLEET_BUILD_PROXY")?.value).toBe(s.sim.aptProxy);
       expect(byKey.get("PIFLEET_NODE_IMAGE")?.value).toMatch(/^[\d.]+:5000\/mirror\/node:20-bookworm$/);
       for (const key of ["GITLAB_TOKEN", "PIFLEET_PLAN_TOKEN"]) {
-        await expect(s.api("GET", "/user", undefined, byKey.get(key)?.value)).resolves.toBeTruthy();
+        await expect(s.api("GET", "/user", undefined, byKey.get(key)?.value ?? undefined)).resolves.toBeTruthy();
       }
     });
 

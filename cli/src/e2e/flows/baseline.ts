@@ -16,11 +16,19 @@ import { type Pipeline, pifleet, pifleetJson, REPO } from "../support.js";
  */
 export function baselineFlow(s: SharedSim): void {
   describe("sim push: the baseline on the default branch", () => {
-    let first: { sha: string; pipeline: Pipeline | null; changed: boolean };
+    let first: {
+      sha: string;
+      pipeline: Pipeline | null;
+      changed: boolean;
+      variables: { created: string[]; updated: string[]; unchanged: string[] };
+    };
 
     it("pushes the working tree with the sim's fleet file, known_hosts and generated .gitlab-ci.yml; [skip ci] skips its pipeline", async () => {
       first = await pifleetJson(["sim", "push", "--dir", s.simDir, "--message", "baseline [skip ci]"], s.env);
       expect(first.pipeline).toMatchObject({ sha: first.sha, ref: "main", source: "push", status: "skipped" });
+      // `pifleet bootstrap` (first-run flow) set the key and the token: the push finds them as they are, so
+      // every pipeline below runs with what bootstrap put there.
+      expect(first.variables.unchanged).toEqual(expect.arrayContaining(["PIFLEET_SSH_KEY", "GITLAB_TOKEN"]));
       const show = async (path: string) =>
         (await run("git", ["--git-dir", join(s.simDir, "project"), "show", `${first.sha}:${path}`])).stdout;
       expect(await show(SIM_PROJECT_FLEET_FILE)).toBe(await readFile(s.sim.fleetFile, "utf8"));

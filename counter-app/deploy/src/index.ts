@@ -13,7 +13,8 @@ export {
   rollbackApp,
   stackStatus,
 } from "./deploy/deploy.js";
-export type { FieldChange, RolloutPlan, ServiceChange, ServiceSpec, SwarmService } from "./deploy/plan.js";
+export { observeSwarm, parseSwarmObservation, planObservedApp } from "./deploy/observation.js";
+export type { FieldChange, RolloutPlan, ServiceChange, ServiceSpec, SwarmService, SwarmState } from "./deploy/plan.js";
 export { renderRolloutPlanMarkdown, renderRolloutPlanText, rolloutPlanToJson } from "./deploy/plan-render.js";
 export type { RolloutOutcome, ServiceSnapshot, TaskRow } from "./deploy/rollout.js";
 export { renderStack, STACK_NAME, type StackImages, stackModel } from "./deploy/stack.js";
@@ -30,3 +31,6 @@ export {
   type StackKind,
 } from "./images/refs.js";
 export { pushManifestLists } from "./images/registry.js";
+export { type LoadOptions, type LoadResult, type LoadRun, runLoad, startLoad } from "./load/probe.js";
+export { type LoadSample, type LoadSummary, renderLoadSummary, summarizeLoad } from "./load/summary.js";
+export { isLoadableAddress, loadTarget } from "./load/target.js";

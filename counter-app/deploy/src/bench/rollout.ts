@@ -1,4 +1,3 @@
-import { isIP } from "node:net";
 import { loadFleetFile } from "@pifleet/fleet";
 import { run, sleep } from "@pifleet/io";
 import autocannon from "autocannon";
@@ -6,6 +5,7 @@ import { appTopology } from "../deploy/cluster.js";
 import { deployStack } from "../deploy/deploy.js";
 import { buildImages } from "../images/build.js";
 import { IMAGE_LABEL } from "../images/recipe.js";
+import { isLoadableAddress } from "../load/target.js";
 
 /**
  * `npm run bench:rollout -w counter-app/deploy -- FLEET_FILE`: on a deployed stack,
@@ -18,10 +18,7 @@ const CONNECTIONS = 10;
 const MAX_SECONDS = 300;
 
 function allowed(address: string): boolean {
-  if (process.env.PIFLEET_BENCH_ANY_ADDRESS === "1") return true;
-  if (isIP(address) !== 4) return false;
-  const [a, b] = address.split(".").map(Number);
-  return a === 127 || (a === 198 && (b === 18 || b === 19));
+  return process.env.PIFLEET_BENCH_ANY_ADDRESS === "1" || isLoadableAddress(address);
 }
 
 const fleetFile = process.argv[2];

@@ -11,6 +11,7 @@ export type { GitlabApi, RunnerDetail, RunnerSummary } from "./gitlab-api.js";
 export { checkOwnership, waitForNoRunningJobs } from "./guard.js";
 export { describeRunner, parseDescription, parseNote, renderNote } from "./identity.js";
 export { type NodeAccess, NodeError, type NodeState } from "./node-access.js";
+export { planningObservation, REDACTED, redactObserved } from "./observation.js";
 export { observe } from "./observe.js";
 export { checkPlanFresh, readFreshPlan, readPlanFile, type SavedPlan, writePlanFile } from "./plan-file.js";
 export { planRunners } from "./planner.js";

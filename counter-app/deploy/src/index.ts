@@ -13,7 +13,8 @@ export {
   rollbackApp,
   stackStatus,
 } from "./deploy/deploy.js";
-export type { FieldChange, RolloutPlan, ServiceChange, ServiceSpec, SwarmService } from "./deploy/plan.js";
+export { observeSwarm, parseSwarmObservation, planObservedApp } from "./deploy/observation.js";
+export type { FieldChange, RolloutPlan, ServiceChange, ServiceSpec, SwarmService, SwarmState } from "./deploy/plan.js";
 export { renderRolloutPlanMarkdown, renderRolloutPlanText, rolloutPlanToJson } from "./deploy/plan-render.js";
 export type { RolloutOutcome, ServiceSnapshot, TaskRow } from "./deploy/rollout.js";
 export { renderStack, STACK_NAME, type StackImages, stackModel } from "./deploy/stack.js";

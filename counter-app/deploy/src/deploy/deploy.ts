@@ -55,7 +55,7 @@ export function stackImages(t: AppTopology, tags: ImageTags): StackImages {
  */
 export type AppImages = { built: ImageTags } | { registry: StackImages };
 
-const imagesFor = (t: AppTopology, source: AppImages): StackImages =>
+export const imagesFor = (t: AppTopology, source: AppImages): StackImages =>
   "registry" in source ? source.registry : stackImages(t, source.built);
 
 /** Runs fn with the caller's shell, or with an SSH shell of its own that is closed afterwards. */

@@ -10,3 +10,11 @@ export { type ReportOptions, renderMarkdownReport } from "./report.js";
 export { ANSIBLE_DIR, closeSshMasters, controlPathDir, DEFAULT_WORK_DIR, prepareRunDir, type RunDir, SITE_PLAYBOOK } from "./run-dir.js";
 export { type PlaybookResult, playbookArgs, type RunPlaybookOptions, runPlaybook } from "./run-playbook.js";
 export { unifiedDiff } from "./unified-diff.js";
+export {
+  type HostDrift,
+  type HostVarPlan,
+  planInventoryVariables,
+  renderVarPlanMarkdown,
+  type VarChange,
+  type VarPlan,
+} from "./var-plan.js";

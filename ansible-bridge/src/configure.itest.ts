@@ -247,11 +247,14 @@ describe("configure against a 3-node sim", () => {
     expect(result.exitCode).toBe(ExitCode.ok);
     for (const host of ["pi1", "pi2", "pi3"]) {
       const tasks = result.changes.filter((c) => c.host === host);
-      // The one file the variable feeds, and the restart it would trigger.
+      // The one file the variable feeds, and the restart it would record for the rolling restart.
       expect(
         tasks.map((t) => t.task),
         host,
-      ).toEqual(["docker : Ensure daemon.json has log rotation, address pools and the cluster registry.", "docker : Restart docker"]);
+      ).toEqual([
+        "docker : Ensure daemon.json has log rotation, address pools and the cluster registry.",
+        "docker : Record that the engine needs a restart",
+      ]);
       const diff = tasks[0]?.diffs[0];
       expect(diff?.header).toBe("/etc/docker/daemon.json");
       expect(diff?.before).toContain('"max-size": "10m"');

@@ -30,6 +30,9 @@ describe("nodeCreateArgs", () => {
     expect(valuesOf(args, "--cgroupns")).toEqual(["host"]);
     expect(valuesOf(args, "--stop-signal")).toEqual(["SIGRTMIN+3"]);
   });
+  it("starts the node again after a reboot inside it, but not after docker stop", () => {
+    expect(valuesOf(args, "--restart")).toEqual(["unless-stopped"]);
+  });
   it("bind-mounts lxcfs's /proc views only when lxcfs runs", () => {
     expect(valuesOf(args, "-v")).toContain("/var/lib/lxcfs/proc/meminfo:/proc/meminfo:ro");
     const without = nodeCreateArgs(layout, node, "img", undefined);

@@ -22,8 +22,24 @@ export const NESTED_DOCKER_FLAGS = [
   "/sys/fs/cgroup:/sys/fs/cgroup:rw",
 ];
 
-/** systemd as PID 1: fresh /run like a booted machine, and the signal systemd shuts down on. */
-const SYSTEMD_FLAGS = ["--tmpfs", "/run", "--tmpfs", "/run/lock", "--stop-signal", "SIGRTMIN+3", "--stop-timeout", "20"];
+/**
+ * systemd as PID 1: fresh /run like a booted machine, and the signal systemd shuts down on.
+ * A `reboot` inside the node ends PID 1 (a container cannot restart the kernel); the restart policy
+ * starts the container again, so the node boots anew at the same address, as a Pi does. `docker stop`
+ * (sim fault stop, sim down) is the one way to keep it down: unless-stopped leaves a stopped node stopped.
+ */
+const SYSTEMD_FLAGS = [
+  "--tmpfs",
+  "/run",
+  "--tmpfs",
+  "/run/lock",
+  "--stop-signal",
+  "SIGRTMIN+3",
+  "--stop-timeout",
+  "20",
+  "--restart",
+  "unless-stopped",
+];
 
 export function labelArgs(instance: string, node?: string): string[] {
   return ["--label", `${SIM_LABEL}=${instance}`, ...(node ? ["--label", `${NODE_LABEL}=${node}`] : [])];

@@ -1,0 +1,84 @@
+import { describe, expect, it } from "vitest";
+import { type NodeObservation, planRoll, type RollInput } from "./rolling-plan.js";
+import { threeNodeFleet } from "./test-support/fleets.js";
+
+const fleet = threeNodeFleet();
+const seen = (node: string, o: Partial<NodeObservation> = {}): NodeObservation => ({
+  node,
+  rebootRequired: false,
+  dockerRestartRequired: false,
+  upgradable: [],
+  ...o,
+});
+const input = (o: Partial<RollInput> = {}): RollInput => ({
+  fleet,
+  observations: ["pi1", "pi2", "pi3"].map((n) => seen(n, { rebootRequired: true })),
+  holdings: [],
+  runnerNodes: ["pi1", "pi2", "pi3"],
+  upgrade: false,
+  ...o,
+});
+
+describe("planRoll", () => {
+  it("rolls workers before the manager, each node drained, acted on, waited for and undrained in that order", () => {
+    const plan = planRoll(input());
+    expect(plan.nodes.map((n) => n.node)).toEqual(["pi2", "pi3", "pi1"]);
+    expect(plan.nodes[0]?.steps.map((s) => s.kind)).toEqual([
+      "drain-swarm",
+      "drain-runners",
+      "act",
+      "wait-healthy",
+      "undrain-swarm",
+      "undrain-runners",
+    ]);
+  });
+
+  it("hands away what a node holds after draining it, and rolls holders last", () => {
+    const plan = planRoll(input({ holdings: [{ what: "redis-primary", node: "pi2" }] }));
+    expect(plan.nodes.map((n) => n.node)).toEqual(["pi3", "pi1", "pi2"]);
+    const pi2 = plan.nodes.at(-1)?.steps.map((s) => (s.kind === "hand-off" ? `hand-off ${s.what}` : s.kind));
+    expect(pi2?.slice(0, 4)).toEqual(["drain-swarm", "drain-runners", "hand-off redis-primary", "act"]);
+  });
+
+  it("picks the action from the markers: a reboot covers an engine restart", () => {
+    const plan = planRoll(
+      input({
+        observations: [
+          seen("pi1", { dockerRestartRequired: true }),
+          seen("pi2", { rebootRequired: true, dockerRestartRequired: true }),
+          seen("pi3"),
+        ],
+      }),
+    );
+    expect(plan.nodes.map((n) => [n.node, n.action])).toEqual([
+      ["pi2", "reboot"],
+      ["pi1", "restart-docker"],
+    ]);
+    expect(plan.unchanged).toEqual(["pi3"]);
+    expect(plan.nodes[0]?.reasons).toEqual(["/var/run/reboot-required present", "/var/run/pifleet-docker-restart-required present"]);
+  });
+
+  it("upgrades and reboots nodes with packages to upgrade only when upgrading", () => {
+    const observations = [seen("pi1"), seen("pi2", { upgradable: ["libc6", "openssl"] }), seen("pi3")];
+    expect(planRoll(input({ observations })).nodes).toEqual([]);
+    const plan = planRoll(input({ observations, upgrade: true }));
+    expect(plan.nodes.map((n) => [n.node, n.action, n.reasons])).toEqual([["pi2", "upgrade-and-reboot", ["2 packages to upgrade"]]]);
+    expect(plan.nodes[0]?.steps.find((s) => s.kind === "act")).toEqual({
+      kind: "act",
+      node: "pi2",
+      action: "upgrade-and-reboot",
+      upgrade: true,
+    });
+  });
+
+  it("skips the node running the driving job, saying why, and rolls the others", () => {
+    const plan = planRoll(input({ selfNode: "pi3" }));
+    expect(plan.nodes.map((n) => n.node)).toEqual(["pi2", "pi1"]);
+    expect(plan.skipped).toEqual([{ node: "pi3", reason: expect.stringContaining("runs the job driving this roll") }]);
+  });
+
+  it("does not drain runners on a node without any", () => {
+    const plan = planRoll(input({ runnerNodes: ["pi1"] }));
+    expect(plan.nodes[0]?.steps.map((s) => s.kind)).not.toContain("drain-runners");
+  });
+});

@@ -4,6 +4,7 @@ import { registerApp } from "./commands/app.js";
 import { registerBootstrap } from "./commands/bootstrap.js";
 import { registerConfigure } from "./commands/configure.js";
 import { registerMr } from "./commands/mr.js";
+import { registerObserve } from "./commands/observe.js";
 import { registerPipeline } from "./commands/pipeline.js";
 import { registerRunners } from "./commands/runners.js";
 import { registerSim } from "./commands/sim.js";
@@ -37,6 +38,7 @@ Start here:
   registerPipeline(program);
   registerMr(program);
   registerRunners(program);
+  registerObserve(program);
   registerSim(program);
   registerApp(program);
   return program;

@@ -1,4 +1,3 @@
-import { readFile } from "node:fs/promises";
 import {
   type AppImages,
   applyAppPlan,
@@ -12,6 +11,7 @@ import {
   pipelineImages,
   planApp,
   plannedImageTags,
+  planObservedApp,
   pushManifestLists,
   type RolloutResult,
   renderRolloutPlanMarkdown,
@@ -27,6 +27,7 @@ import { type Fleet, type FleetTopology, InputError, OperationError } from "@pif
 import type { Command } from "commander";
 import { globals, loadFleet, progressFor } from "../context.js";
 import { paint, print, printJson, renderTable } from "../output.js";
+import { readInputFile, readObservation } from "./observe-file.js";
 
 export interface BuildFlags {
   arch?: string;
@@ -40,6 +41,7 @@ export interface PlanFlags {
   images?: string;
   baseImage?: string;
   prefix?: string;
+  observed?: string;
 }
 export interface DeployFlags {
   arch?: string;
@@ -70,16 +72,6 @@ async function archFor(cmd: Command, wanted: string | undefined): Promise<ImageA
   if (wanted) return wanted as ImageArch;
   const { fleet, topology } = await loadFleet(cmd);
   return appArch(fleet, topology, undefined);
-}
-
-/** A JSON file a person or a pipeline handed over; unreadable is bad input (exit 2), like malformed. */
-async function readInputFile(file: string, what: string): Promise<string> {
-  return readFile(file, "utf8").catch((err: unknown) => {
-    throw new InputError(
-      `cannot read the ${what} ${file}: ${err instanceof Error ? err.message : String(err)}`,
-      `Give the path of ${what}.`,
-    );
-  });
 }
 
 const readImages = async (file: string) => parseImagesFile(await readInputFile(file, "images file"), file);
@@ -152,9 +144,12 @@ export async function plan(opts: PlanFlags, cmd: Command): Promise<void> {
   // A malformed images file fails before the fleet is read or any node contacted.
   const pinned = opts.images ? await readImages(opts.images) : undefined;
   const { fleet, topology } = await loadFleet(cmd);
+  const observation = opts.observed ? await readObservation(opts.observed, fleet.cluster) : undefined;
   const progress = progressFor(cmd);
   const planned = await (async () => {
     const source = pinned ? { registry: pinned } : await plannedImages(opts, fleet, topology, (m) => progress.update(m));
+    // A merge request's plan holds no SSH key: it plans against the stack a protected job observed.
+    if (observation) return { plan: planObservedApp(source, observation.swarm, { fleet, topology }) };
     progress.update(`reading the stack on ${appTopology(fleet, topology).manager.name}`);
     return planApp(source, { fleet, topology });
   })().finally(() => progress.done());

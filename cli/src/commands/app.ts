@@ -86,6 +86,7 @@ Exit 2 for a malformed report or two reports of one architecture.`,
     .addOption(imagesOption())
     .addOption(baseImageOption())
     .addOption(new Option("--prefix <prefix>", "plan the manifest lists a pipeline deploys (app build --push PREFIX), by tag"))
+    .option("--observed <file>", "plan against the stack recorded in observed.json (pifleet observe) instead of reading the Swarm: no SSH")
     .addHelpText(
       "after",
       `
@@ -93,6 +94,7 @@ Computes the image tags this checkout would deploy (nothing is built or pushed) 
 the Swarm runs on the first manager (docker service ls/inspect, docker stack ps; read-only).
 With --images, plans exactly those refs, compared by digest. With --prefix, plans the lists
 PREFIX/counter:<hash> a pipeline would deploy, compared by tag (their digests do not exist yet).
+With --observed, the Swarm is not contacted: the plan is against the stack a protected job recorded (MR plans).
 --json is --format json: {"version":1,"stack","changes":[...],"unchanged":[...],"warnings":[...]}.`,
     )
     .action(async (opts: PlanFlags, cmd: Command) => (await actions()).plan(opts, cmd));

@@ -2,14 +2,17 @@ import {
   checkConfigureInput,
   type PlaybookResult,
   ProgressTracker,
+  planInventoryVariables,
   renderMarkdownReport,
+  renderVarPlanMarkdown,
   configure as runConfigure,
 } from "@pifleet/ansible-bridge";
-import { ExitCode, type Fleet, InputError, OperationError } from "@pifleet/fleet";
+import { ExitCode, type Fleet, InputError, loadFleetFile, OperationError } from "@pifleet/fleet";
 import type { Command } from "commander";
 import { globals, loadFleet, progressFor } from "../context.js";
 import { print, printJson, renderTable } from "../output.js";
 import type { Progress } from "../progress.js";
+import { readObservation } from "./observe-file.js";
 
 export interface ConfigureFlags {
   check?: boolean;
@@ -18,6 +21,8 @@ export interface ConfigureFlags {
   tags?: string;
   format: "text" | "markdown";
   workDir: string;
+  planAgainst?: string;
+  observed?: string;
 }
 
 const list = (value: string | undefined): string[] =>
@@ -106,7 +111,22 @@ export async function convergeFleet(
 /** Tasks that changed (or would, in check mode), over every host. */
 export const changedTasks = (result: PlaybookResult): number => Object.values(result.hosts).reduce((n, r) => n + r.changed, 0);
 
+/**
+ * `configure --plan-against BASE`: the inventory variables this fleet file changes against BASE's, with the
+ * drift an observation recorded; no Pi is contacted (MR plans: docs/security.md, design D).
+ */
+async function planAgainst(base: string, flags: ConfigureFlags, cmd: Command): Promise<void> {
+  const { fleet } = await loadFleet(cmd);
+  const against = await loadFleetFile(base);
+  const observation = flags.observed ? await readObservation(flags.observed, fleet.cluster) : undefined;
+  const plan = planInventoryVariables(against.fleet, fleet);
+  const drift = observation?.drift ?? null;
+  if (globals(cmd).json) printJson({ ...plan, drift });
+  else print(renderVarPlanMarkdown(plan, drift).trimEnd());
+}
+
 export async function configure(flags: ConfigureFlags, cmd: Command): Promise<void> {
+  if (flags.planAgainst) return planAgainst(flags.planAgainst, flags, cmd);
   const g = globals(cmd);
   const { fleet } = await loadFleet(cmd);
   const result = await convergeFleet(

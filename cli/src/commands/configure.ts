@@ -26,6 +26,11 @@ export function registerConfigure(program: Command): void {
     )
     // The old spelling of --format markdown, kept working for existing pipelines; hidden, warns.
     .addOption(new Option("--report <format>").choices(["markdown"]).implies({ format: "markdown" }).hideHelp())
+    .option(
+      "--plan-against <fleetFile>",
+      "change nothing, contact no Pi: show per host the Ansible variables this fleet file changes against that one (MR plans)",
+    )
+    .option("--observed <file>", "with --plan-against: add the drift recorded in observed.json (pifleet observe --drift)")
     .addOption(
       new Option("--work-dir <dir>", "generated inventory, ansible.cfg, fact cache").env("PIFLEET_ANSIBLE_DIR").default(".pifleet/ansible"),
     )
@@ -42,7 +47,8 @@ Examples:
   $ pifleet configure                                   converge every node
   $ pifleet configure --check --diff --format markdown  what a merge request would change, secrets masked
   $ pifleet configure --limit pi3 --tags docker,swarm   one node, two roles
-  $ pifleet configure --json | jq '.hosts'`,
+  $ pifleet configure --json | jq '.hosts'
+  $ pifleet configure --plan-against base-fleet.yaml --observed observed.json   an MR's plan, without credentials`,
     )
     .on("option:report", () => warn("--report is deprecated: use --format markdown"))
     .action(async (flags: ConfigureFlags, cmd: Command) => (await actions()).configure(flags, cmd));

@@ -3,12 +3,15 @@ import {
   type ApplyReport,
   applyPlan,
   connectRunners,
+  desiredFromFleet,
   drainNode,
   explainRunnerError,
   fleetRunnerStatus,
   type Note,
   type Plan,
   planFleet,
+  planningObservation,
+  planRunners,
   planToJson,
   prune as pruneRunners,
   type RunnerContext,
@@ -23,11 +26,13 @@ import type { Command } from "commander";
 import { type GlobalOptions, globals, loadFleet, progressFor } from "../context.js";
 import { info, paint, print, printJson, renderTable } from "../output.js";
 import type { Progress } from "../progress.js";
+import { readObservation } from "./observe-file.js";
 
 /** The flags of each runners subcommand; durations are milliseconds (parsed by the duration flags). */
 export interface PlanFlags {
   format: string;
   out?: string;
+  observed?: string;
 }
 export interface ApplyFlags {
   drainTimeout: number;
@@ -87,7 +92,21 @@ function printPlan(plan: Plan, g: GlobalOptions, format: string | undefined): vo
   else print(format === "markdown" ? renderPlanMarkdown(plan) : renderPlanText(plan));
 }
 
+/** `runners plan --observed FILE`: the same planner on what a protected job observed; no token, no SSH (MR plans). */
+async function planObserved(file: string, opts: PlanFlags, cmd: Command): Promise<void> {
+  const { fleet } = await loadFleet(cmd);
+  const observation = await readObservation(file, fleet.cluster);
+  const desired = desiredFromFleet(fleet);
+  const { observed, notes } = planningObservation(desired, observation.runners);
+  const plan = planRunners(desired, observed);
+  const withNotes = { ...plan, notes: [...notes, ...plan.notes] };
+  if (opts.out) await writePlanFile(opts.out, { desired, observed, plan: withNotes });
+  printPlan(withNotes, globals(cmd), opts.format);
+  failIfIncomplete({ failures: [], skippedNodes: plan.skippedNodes });
+}
+
 export function plan(opts: PlanFlags, cmd: Command): Promise<void> {
+  if (opts.observed) return planObserved(opts.observed, opts, cmd);
   return withRunners(cmd, async (ctx, fleet, g) => {
     const made = await planFleet(fleet, ctx.api, ctx.nodes);
     const { plan } = made;

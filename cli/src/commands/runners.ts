@@ -36,10 +36,13 @@ Examples:
         .default("text"),
     )
     .option("--out <file>", "also save the plan as JSON, with a fingerprint of what it observed, to run later with `runners apply FILE`")
+    .option("--observed <file>", "plan against observed.json (pifleet observe) instead of GitLab and the nodes: no token, no SSH")
     .addHelpText(
       "after",
       `
-Exit codes: 0 plan made, 1 a node was unreachable (its changes are left out), 2 bad fleet file, 3 token missing.
+With --observed, nothing is contacted: the plan is against what a protected job recorded (MR plans); nodes
+the fleet file adds are planned as fresh ones.
+Exit codes: 0 plan made, 1 a node was unreachable (its changes are left out), 2 bad fleet file or observation, 3 token missing.
 With --json, stdout is {"version":1,"cluster","actions":[...],"notes":[...],"skippedNodes":[...],"summary":{...}}.
 
 Examples:

@@ -7,6 +7,21 @@ export { isSecretName, MASK, maskText, secretValues } from "./mask.js";
 export { type HostProgress, ProgressTracker } from "./progress.js";
 export { type IgnoredFailure, type RunSummary, summarise, type TaskChange, type TaskFailure } from "./recap.js";
 export { type ReportOptions, renderMarkdownReport } from "./report.js";
+export { actOnNode, ROLLING_PLAYBOOK } from "./rolling-act.js";
+export { observeNodes, observeScript, parseObservation } from "./rolling-observe.js";
+export {
+  type Holding,
+  type NodeAction,
+  type NodeObservation,
+  type NodeRoll,
+  planRoll,
+  ROLL_MARKERS,
+  type RollInput,
+  type RollPlan,
+  type RollStep,
+} from "./rolling-plan.js";
+export { maxDrainedAtOnce, type RollActions, type RollEvent, type RollReport, runRoll } from "./rolling-run.js";
+export { managerFor, type SwarmRoll, type SwarmWaits, swarmRoll } from "./rolling-swarm.js";
 export { ANSIBLE_DIR, closeSshMasters, controlPathDir, DEFAULT_WORK_DIR, prepareRunDir, type RunDir, SITE_PLAYBOOK } from "./run-dir.js";
 export { type PlaybookResult, playbookArgs, type RunPlaybookOptions, runPlaybook } from "./run-playbook.js";
 export { unifiedDiff } from "./unified-diff.js";

@@ -133,8 +133,3 @@ export function planRoll(input: RollInput): RollPlan {
   }
   return plan;
 }
-
-/** Whether undrain may set Swarm availability back: only when pifleet changed it (a person's drain or pause stays). */
-export function swarmRestoreNeeded(before: string): boolean {
-  return before === "active";
-}

@@ -18,6 +18,7 @@ export { planRunners } from "./planner.js";
 export { type PruneOptions, prune } from "./prune.js";
 export { planFleet, type Reconciliation } from "./reconcile.js";
 export { planToJson, renderPlanMarkdown, renderPlanText, summarize } from "./render-plan.js";
+export { drainForRoll, nodeRunningThisJob, type RollRunnerOptions, undrainForRoll } from "./roll-runners.js";
 export { type RotateReport, rotateTokens } from "./rotate.js";
 export { SshNodeAccess } from "./ssh-node-access.js";
 export { type FleetRunnerStatus, fleetRunnerStatus, type NodeRow, type RunnerRow } from "./status.js";

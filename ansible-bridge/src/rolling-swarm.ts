@@ -1,0 +1,108 @@
+import { type Fleet, type FleetNode, OperationError, resolveTopology } from "@pifleet/fleet";
+import { type Clock, type NodeShell, systemClock } from "@pifleet/io";
+
+/**
+ * The Swarm side of a roll, over SSH: drain a node through a manager and wait until its tasks have
+ * moved, wait for it to be back (SSH, engine, Ready), set it active again and wait for its tasks.
+ */
+
+export interface SwarmWaits {
+  /** How long a drained node's tasks may take to stop, and a node to come back. */
+  timeoutMs: number;
+  pollMs: number;
+  clock?: Clock;
+}
+
+/** A manager to talk to about `node`: another manager when there is one (this one is going down). */
+export function managerFor(fleet: Fleet, node: string): FleetNode {
+  const { managers, primaryManager } = resolveTopology(fleet);
+  return managers.find((m) => m.name !== node) ?? primaryManager;
+}
+
+async function poll(what: string, hint: string, waits: SwarmWaits, ready: () => Promise<string | undefined>): Promise<void> {
+  const clock = waits.clock ?? systemClock;
+  const deadline = clock.now() + waits.timeoutMs;
+  let last = "";
+  for (;;) {
+    const missing = await ready().catch((err: unknown) => (err instanceof Error ? err.message : String(err)));
+    if (missing === undefined) return;
+    last = missing;
+    if (clock.now() >= deadline)
+      throw new OperationError(`${what} not reached after ${Math.round(waits.timeoutMs / 1000)} s: ${last}`, hint);
+    await clock.sleep(waits.pollMs);
+  }
+}
+
+const inSwarm = (n: FleetNode): boolean => n.roles.includes("swarm-manager") || n.roles.includes("swarm-worker");
+
+/** `docker node ps` for the tasks Swarm wants running on the node: one line per task, its current state. */
+async function desiredTasks(shell: NodeShell, manager: FleetNode, node: string): Promise<string[]> {
+  const out = await shell.run(
+    manager,
+    ["docker", "node", "ps", node, "--filter", "desired-state=running", "--format", "{{.Name}} {{.CurrentState}}"],
+    { root: true },
+  );
+  return out.stdout.split("\n").filter(Boolean);
+}
+
+export interface SwarmRoll {
+  drain(node: string): Promise<string>;
+  undrain(node: string): Promise<void>;
+  waitHealthy(node: string): Promise<void>;
+}
+
+export function swarmRoll(fleet: Fleet, shell: NodeShell, waits: SwarmWaits): SwarmRoll {
+  const find = (name: string): FleetNode => {
+    const n = fleet.nodes.find((x) => x.name === name);
+    if (!n) throw new OperationError(`no node ${name} in the fleet`);
+    return n;
+  };
+  const availability = async (node: string): Promise<string> =>
+    (
+      await shell.run(managerFor(fleet, node), ["docker", "node", "inspect", node, "--format", "{{.Spec.Availability}}"], { root: true })
+    ).stdout.trim();
+  const setAvailability = (node: string, value: string) =>
+    shell.run(managerFor(fleet, node), ["docker", "node", "update", "--availability", value, node], { root: true });
+
+  return {
+    async drain(node) {
+      const before = await availability(node);
+      // A node a person drained or paused stays so; the roll still waits for its tasks to be gone.
+      if (before === "active") await setAvailability(node, "drain");
+      await poll(`${node}: its Swarm tasks moving away`, `See \`docker node ps ${node}\` on a manager.`, waits, async () => {
+        const left = before === "pause" ? [] : await desiredTasks(shell, managerFor(fleet, node), node);
+        return left.length === 0 ? undefined : `still running: ${left.join(", ")}`;
+      });
+      return before;
+    },
+    async undrain(node) {
+      await setAvailability(node, "active");
+      // Global services come back to the node; replicated ones stay where Swarm moved them.
+      await poll(`${node}: its Swarm tasks running`, `See \`docker node ps ${node}\` on a manager.`, waits, async () => {
+        const notYet = (await desiredTasks(shell, managerFor(fleet, node), node)).filter((t) => !/ Running /.test(`${t} `));
+        return notYet.length === 0 ? undefined : `not running yet: ${notYet.join(", ")}`;
+      });
+    },
+    async waitHealthy(node) {
+      const target = find(node);
+      await poll(
+        `${node}: back healthy (SSH, engine, Swarm node Ready)`,
+        `Look at the node: ssh to it, \`systemctl status docker\`, and \`docker node ls\` on a manager. It stays drained until then.`,
+        waits,
+        async () => {
+          const engine = await shell.run(target, ["docker", "info", "--format", "{{.Swarm.LocalNodeState}}"], {
+            root: true,
+            allowFailure: true,
+          });
+          if (engine.code !== 0) return "the engine does not answer";
+          if (!inSwarm(target)) return undefined;
+          const state = await shell.run(managerFor(fleet, node), ["docker", "node", "inspect", node, "--format", "{{.Status.State}}"], {
+            root: true,
+            allowFailure: true,
+          });
+          return state.stdout.trim() === "ready" ? undefined : `Swarm node state ${state.stdout.trim() || state.stderr.trim()}`;
+        },
+      );
+    },
+  };
+}

@@ -7,7 +7,7 @@ import {
   renderVarPlanMarkdown,
   configure as runConfigure,
 } from "@pifleet/ansible-bridge";
-import { ExitCode, type Fleet, InputError, loadFleetFile, OperationError } from "@pifleet/fleet";
+import { ExitCode, type Fleet, InputError, loadFleetFile, OperationError, parseFleet } from "@pifleet/fleet";
 import type { Command } from "commander";
 import { globals, loadFleet, progressFor } from "../context.js";
 import { print, printJson, renderTable } from "../output.js";
@@ -112,21 +112,28 @@ export async function convergeFleet(
 export const changedTasks = (result: PlaybookResult): number => Object.values(result.hosts).reduce((n, r) => n + r.changed, 0);
 
 /**
- * `configure --plan-against BASE`: the inventory variables this fleet file changes against BASE's, with the
- * drift an observation recorded; no Pi is contacted (MR plans: docs/security.md, design D).
+ * `configure --observed FILE` / `--plan-against BASE`: the inventory variables this fleet file changes against
+ * BASE's, or against the fleet file the observation was made with, plus the drift it recorded; no Pi is
+ * contacted (MR plans: docs/security.md, design D).
  */
-async function planAgainst(base: string, flags: ConfigureFlags, cmd: Command): Promise<void> {
+async function planAgainst(flags: ConfigureFlags, cmd: Command): Promise<void> {
   const { fleet } = await loadFleet(cmd);
-  const against = await loadFleetFile(base);
   const observation = flags.observed ? await readObservation(flags.observed, fleet.cluster) : undefined;
-  const plan = planInventoryVariables(against.fleet, fleet);
+  const recorded = observation?.fleetFile;
+  const against = flags.planAgainst
+    ? (await loadFleetFile(flags.planAgainst)).fleet
+    : recorded
+      ? parseFleet(recorded.text, `${flags.observed} (the observed ${recorded.path})`)
+      : undefined;
+  if (!against) throw new InputError(`${flags.observed} records no fleet file to plan against`, "Give one with --plan-against FILE.");
+  const plan = planInventoryVariables(against, fleet);
   const drift = observation?.drift ?? null;
   if (globals(cmd).json) printJson({ ...plan, drift });
   else print(renderVarPlanMarkdown(plan, drift).trimEnd());
 }
 
 export async function configure(flags: ConfigureFlags, cmd: Command): Promise<void> {
-  if (flags.planAgainst) return planAgainst(flags.planAgainst, flags, cmd);
+  if (flags.planAgainst || flags.observed) return planAgainst(flags, cmd);
   const g = globals(cmd);
   const { fleet } = await loadFleet(cmd);
   const result = await convergeFleet(

@@ -30,7 +30,10 @@ export function registerConfigure(program: Command): void {
       "--plan-against <fleetFile>",
       "change nothing, contact no Pi: show per host the Ansible variables this fleet file changes against that one (MR plans)",
     )
-    .option("--observed <file>", "with --plan-against: add the drift recorded in observed.json (pifleet observe --drift)")
+    .option(
+      "--observed <file>",
+      "change nothing, contact no Pi: plan against the fleet file observed.json records (pifleet observe), with its drift (MR plans)",
+    )
     .addOption(
       new Option("--work-dir <dir>", "generated inventory, ansible.cfg, fact cache").env("PIFLEET_ANSIBLE_DIR").default(".pifleet/ansible"),
     )
@@ -48,7 +51,8 @@ Examples:
   $ pifleet configure --check --diff --format markdown  what a merge request would change, secrets masked
   $ pifleet configure --limit pi3 --tags docker,swarm   one node, two roles
   $ pifleet configure --json | jq '.hosts'
-  $ pifleet configure --plan-against base-fleet.yaml --observed observed.json   an MR's plan, without credentials`,
+  $ pifleet configure --observed observed.json      an MR's plan against the deployed fleet file, no credentials
+  $ pifleet configure --plan-against main-fleet.yaml  the same against another fleet file`,
     )
     .on("option:report", () => warn("--report is deprecated: use --format markdown"))
     .action(async (flags: ConfigureFlags, cmd: Command) => (await actions()).configure(flags, cmd));

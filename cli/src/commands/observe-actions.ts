@@ -1,3 +1,4 @@
+import { readFile } from "node:fs/promises";
 import { observeSwarm } from "@pifleet/counter-deploy";
 import { writeFileAtomic } from "@pifleet/io";
 import { connectRunners, explainRunnerError, observe as observeRunners, redactObserved } from "@pifleet/runner-manager";

@@ -22,6 +22,8 @@ export interface FleetObservation {
   swarm: SwarmState;
   /** Per host, the tasks `configure --check` would change; null when not checked (`observe` without --drift). */
   drift: HostDrift[] | null;
+  /** The fleet file the observing job ran with (the deployed one): what an MR's configure plan compares with. No secret: key paths only. */
+  fleetFile?: { path: string; text: string };
 }
 
 export interface ObservationSource {
@@ -82,6 +84,9 @@ export function parseObservation(text: string, file: string, cluster: string): F
     runners: runners as unknown as Observed,
     swarm: parseSwarmObservation(value.swarm, `${file} (swarm)`),
     drift: value.drift as HostDrift[] | null,
+    ...(isObject(value.fleetFile) && typeof value.fleetFile.text === "string"
+      ? { fleetFile: { path: String(value.fleetFile.path), text: value.fleetFile.text } }
+      : {}),
   };
 }
 

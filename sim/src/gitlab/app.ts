@@ -7,6 +7,7 @@ import { injectFaults } from "./faults.js";
 import { gitHttp } from "./git-http.js";
 import { gitlabJsonContentType } from "./json-content-type.js";
 import { logRequests } from "./request-log.js";
+import { accessTokensRouter } from "./routes/access-tokens.js";
 import { controlRouter } from "./routes/control.js";
 import { controlCiRouter } from "./routes/control-ci.js";
 import { controlRunnersRouter } from "./routes/control-runners.js";
@@ -43,7 +44,7 @@ export function buildApp(emu: Emulator): Express {
   api.use(authenticate(emu));
   api.use(userRouter(emu), userRunnersRouter(emu), runnerListRouter(emu), runnerRouter(emu), notesRouter(emu));
   api.use(variablesRouter(emu), pipelinesRouter(emu));
-  api.use(repositoryRouter(emu), mergeRequestsRouter(emu));
+  api.use(repositoryRouter(emu), mergeRequestsRouter(emu), accessTokensRouter(emu));
   api.use((req: Request, res: Response) => {
     res.status(501).json({
       message: "501 Not Implemented",

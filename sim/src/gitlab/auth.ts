@@ -2,6 +2,7 @@ import type { NextFunction, Request, RequestHandler, Response } from "express";
 import type { Caller, Emulator } from "./context.js";
 import { insufficientScope, unauthorized } from "./errors.js";
 import type { Scope } from "./state.js";
+import { tokenOwner } from "./token-model.js";
 
 /** The personal access token of a request: PRIVATE-TOKEN header, or OAuth-style Authorization: Bearer. */
 export function tokenOf(req: Request): string | undefined {
@@ -11,14 +12,12 @@ export function tokenOf(req: Request): string | undefined {
   return bearer?.[1];
 }
 
-/** 401 {"message":"401 Unauthorized"} for a missing, unknown or revoked token, as GitLab answers. */
+/** 401 {"message":"401 Unauthorized"} for a missing, unknown, revoked or expired token, as GitLab answers. */
 export function authenticate(emu: Emulator): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
     const presented = tokenOf(req);
-    const token = presented ? emu.state.tokens.find((t) => t.token === presented && !t.revoked) : undefined;
-    const user = token ? emu.state.users.find((u) => u.id === token.user_id) : undefined;
-    if (!token || !user) throw unauthorized();
-    const found: Caller = { user, token };
+    const found: Caller | undefined = presented ? tokenOwner(emu.state, presented, emu.now()) : undefined;
+    if (!found) throw unauthorized();
     res.locals.caller = found;
     next();
   };

@@ -1,9 +1,11 @@
 import { spawn } from "node:child_process";
 import type { NextFunction, Request, RequestHandler, Response } from "express";
+import { DEVELOPER, memberLevel, REPORTER } from "./access.js";
 import type { Emulator } from "./context.js";
 import { triggerForPushes } from "./pipeline-triggers.js";
 import { ensureRepository, pathWithNamespace, recordPushes, refSnapshot, serialized } from "./repository.js";
 import type { Scope, SimProject, SimUser } from "./state.js";
+import { tokenOwner } from "./token-model.js";
 
 export const GIT_HTTP_BACKEND = "/usr/lib/git-core/git-http-backend";
 
@@ -46,9 +48,8 @@ function basicCaller(emu: Emulator, req: Request): GitCaller | undefined {
   const colon = decoded.indexOf(":");
   if (colon < 0) return undefined;
   const password = decoded.slice(colon + 1);
-  const token = emu.state.tokens.find((t) => t.token === password && !t.revoked);
-  const user = token ? emu.state.users.find((u) => u.id === token.user_id) : undefined;
-  return token && user ? { user, scopes: token.scopes } : undefined;
+  const owner = tokenOwner(emu.state, password, emu.now());
+  return owner ? { user: owner.user, scopes: owner.token.scopes } : undefined;
 }
 
 function plain(res: Response, status: number, text: string, headers: Record<string, string> = {}): void {
@@ -84,16 +85,18 @@ export function gitHttp(emu: Emulator): RequestHandler {
       return;
     }
     const project = emu.state.projects.find((p) => pathWithNamespace(emu, p).toLowerCase() === fullPath.toLowerCase());
-    // The sim's projects are private and only the admin is a member: anyone else cannot see them.
-    if (!project || !caller.user.is_admin) {
+    // The sim's projects are private: a non-member cannot see them (access.ts).
+    const level = project && (caller.user.is_admin ? Number.POSITIVE_INFINITY : memberLevel(emu.state, caller.user, project.id));
+    if (!project || level === undefined) {
       plain(res, 404, PROJECT_NOT_FOUND);
       return;
     }
-    if (!caller.scopes.some((s) => DOWNLOAD.includes(s))) {
+    // download_code: Reporter; push_code: Developer (Gitlab::GitAccess), each also needing a scope that allows it.
+    if (!caller.scopes.some((s) => DOWNLOAD.includes(s)) || level < REPORTER) {
       plain(res, 403, NO_DOWNLOAD);
       return;
     }
-    if (service === "git-receive-pack" && !caller.scopes.some((s) => PUSH.includes(s))) {
+    if (service === "git-receive-pack" && (!caller.scopes.some((s) => PUSH.includes(s)) || level < DEVELOPER)) {
       plain(res, 403, NO_PUSH);
       return;
     }

@@ -1,3 +1,4 @@
+import { hasRole, MAINTAINER } from "./access.js";
 import { ciState, type SimCiJob } from "./ci-state.js";
 import type { AccessLevel, SimManager, SimRunner, SimState, SimUser } from "./state.js";
 
@@ -77,7 +78,10 @@ export function matchesFilters(r: SimRunner, f: RunnerFilters, now: Date): boole
   return true;
 }
 
-/** The runners a list endpoint can show, in id order. Membership model: the admin owns every seeded group and project. */
+/**
+ * The runners a list endpoint can show, in id order. The admin owns every group and project; other
+ * users own project runners of projects they maintain (group members are not modelled).
+ */
 export function runnersInScope(
   state: SimState,
   scope: { kind: "owned"; user: SimUser } | { kind: "all" } | { kind: "group"; groupId: number } | { kind: "project"; projectId: number },
@@ -88,7 +92,7 @@ export function runnersInScope(
       return [...state.runners].sort(byId);
     case "owned":
       // Owned = group runners of groups the user owns and project runners of projects they maintain; never instance runners.
-      return scope.user.is_admin ? state.runners.filter((r) => r.runner_type !== "instance_type").sort(byId) : [];
+      return state.runners.filter((r) => r.runner_type !== "instance_type" && canManageRunner(state, scope.user, r)).sort(byId);
     case "group":
       // The group's runners plus the instance runners it may use.
       return state.runners.filter((r) => r.runner_type === "instance_type" || r.group_id === scope.groupId).sort(byId);
@@ -106,14 +110,19 @@ export function runnersInScope(
   }
 }
 
-/** Who may read a runner: admins, owners of its namespace, and any signed-in user for instance runners. */
-export function canReadRunner(user: SimUser, r: SimRunner): boolean {
-  return user.is_admin || r.runner_type === "instance_type";
+/** Who may read a runner: those who may manage it, and any signed-in user for instance runners. */
+export function canReadRunner(state: SimState, user: SimUser, r: SimRunner): boolean {
+  return r.runner_type === "instance_type" || canManageRunner(state, user, r);
 }
 
-/** Who may update, delete or reset a runner; in the sim that is the admin (owner of everything seeded). */
-export function canManageRunner(user: SimUser): boolean {
-  return user.is_admin;
+/**
+ * Who may update, delete or reset a runner (admin_runner): the admin; for a project runner, a
+ * Maintainer of the project that owns it (its first project). Group owners are not modelled.
+ */
+export function canManageRunner(state: SimState, user: SimUser, r: SimRunner): boolean {
+  if (user.is_admin) return true;
+  const owner = r.runner_type === "project_type" ? r.project_ids[0] : undefined;
+  return owner !== undefined && hasRole(state, user, owner, MAINTAINER);
 }
 
 export interface RunnerAttrs {

@@ -13,6 +13,16 @@ export interface SimState {
   notes: SimNote[];
   /** Pushes received over git smart HTTP (git-http.ts); absent in states written before git hosting. */
   pushEvents?: SimPushEvent[];
+  /** Project memberships with a role (access.ts); absent in states written before roles. The admin needs none. */
+  members?: SimMember[];
+}
+
+/** A user's role in a project (Gitlab::Access): Guest 10, Reporter 20, Developer 30, Maintainer 40, Owner 50. */
+export interface SimMember {
+  project_id: number;
+  user_id: number;
+  access_level: number;
+  created_at: string;
 }
 
 export interface SimUser {
@@ -22,6 +32,8 @@ export interface SimUser {
   email: string;
   is_admin: boolean;
   created_at: string;
+  /** A project access token's bot user (project_<id>_bot_<hex>); absent for people. */
+  bot?: boolean;
 }
 
 export interface SimGroup {
@@ -98,6 +110,12 @@ export interface SimToken {
   scopes: Scope[];
   user_id: number;
   revoked: boolean;
+  /** Set on project access tokens (access-tokens.ts): the project whose bot owns it. */
+  project_id?: number;
+  description?: string | null;
+  created_at?: string;
+  /** YYYY-MM-DD; the token stops working on that day (401), as GitLab's expires_at does. */
+  expires_at?: string | null;
 }
 
 export type RunnerType = "instance_type" | "group_type" | "project_type";

@@ -1,7 +1,9 @@
 import { type Request, type Response, Router } from "express";
+import { ACCESS_LEVEL_VALUES, roleName, setMember } from "../access.js";
 import type { Emulator } from "../context.js";
 import { paramError } from "../errors.js";
 import type { FaultKind } from "../faults.js";
+import { findProject } from "../lookup.js";
 import { intParam, readParams, stringParam } from "../params.js";
 import { newPersonalToken, SCOPES, type Scope, type SimUser } from "../state.js";
 
@@ -25,8 +27,9 @@ export function controlRouter(emu: Emulator): Router {
     });
   });
 
-  // Mint a personal access token with the given scopes, for the admin (default) or a plain user
-  // who is a member of nothing (admin: false), so tests can reach 403 paths.
+  // Mint a personal access token with the given scopes, for the admin (default), a plain user who is
+  // a member of nothing (admin: false), or a new user who is a member of project_id (default the
+  // first project) with access_level (10 Guest … 50 Owner), so tests can reach 403 and 404 paths.
   r.post("/tokens", (req, res) => {
     const p = readParams(req);
     const scopes = Array.isArray(p.scopes)
@@ -40,7 +43,15 @@ export function controlRouter(emu: Emulator): Router {
         `scopes must be a non-empty list of ${SCOPES.join(", ")}${unknown.length ? `; unknown: ${unknown.join(", ")}` : ""}`,
       );
     }
-    const user = p.admin === false || p.admin === "false" ? plainUser(emu) : emu.state.users.find((u) => u.is_admin);
+    const level = intParam(p, "access_level");
+    if (level !== undefined && !ACCESS_LEVEL_VALUES.includes(level))
+      throw paramError(`access_level must be one of ${ACCESS_LEVEL_VALUES.join(", ")}`);
+    const user =
+      level !== undefined
+        ? memberUser(emu, findProject(emu, String(intParam(p, "project_id") ?? emu.state.projects[0]?.id)).id, level)
+        : p.admin === false || p.admin === "false"
+          ? plainUser(emu)
+          : emu.state.users.find((u) => u.is_admin);
     if (!user) throw new Error("the seeded admin user is missing from the emulator state");
     const token = {
       id: emu.state.nextId.token++,
@@ -52,7 +63,14 @@ export function controlRouter(emu: Emulator): Router {
     };
     emu.state.tokens.push(token);
     emu.save();
-    res.status(201).json({ id: token.id, token: token.token, scopes: token.scopes, user_id: user.id, admin: user.is_admin });
+    res.status(201).json({
+      id: token.id,
+      token: token.token,
+      scopes: token.scopes,
+      user_id: user.id,
+      admin: user.is_admin,
+      ...(level !== undefined ? { access_level: level } : {}),
+    });
   });
 
   r.post("/tokens/:id/revoke", (req, res) => {
@@ -100,9 +118,26 @@ export function controlRouter(emu: Emulator): Router {
   return r;
 }
 
+/** A new user who is a member of the project with this role (one per call: tests compare authors). */
+function memberUser(emu: Emulator, projectId: number, level: number): SimUser {
+  const id = emu.state.nextId.user++;
+  const role = roleName(level);
+  const user: SimUser = {
+    id,
+    username: `${role}${id}`,
+    name: `Sim ${role} ${id}`,
+    email: `${role}${id}@example.com`,
+    is_admin: false,
+    created_at: emu.now().toISOString(),
+  };
+  emu.state.users.push(user);
+  setMember(emu.state, { project_id: projectId, user_id: id, access_level: level, created_at: user.created_at });
+  return user;
+}
+
 /** A non-admin user with no memberships, created on first need. */
 function plainUser(emu: Emulator): SimUser {
-  const existing = emu.state.users.find((u) => !u.is_admin);
+  const existing = emu.state.users.find((u) => !u.is_admin && u.username === "developer");
   if (existing) return existing;
   const user: SimUser = {
     id: emu.state.nextId.user++,

@@ -1,7 +1,8 @@
 import { type Request, type Response, Router } from "express";
+import { DEVELOPER, hasRole, MAINTAINER, REPORTER } from "../access.js";
 import { allowScopes } from "../auth.js";
 import { caller, type Emulator } from "../context.js";
-import { ApiError, notFound, paramError, validationError } from "../errors.js";
+import { ApiError, notFound, paramError, unauthorized, validationError } from "../errors.js";
 import { pageRequest, paginate } from "../pagination.js";
 import { boolParam, enumParam, readParams, stringParam } from "../params.js";
 import { triggerForMergeRequest, triggerForPushes } from "../pipeline-triggers.js";
@@ -20,7 +21,7 @@ import {
   ZERO_SHA,
 } from "../repository.js";
 import type { SimMergeRequest, SimProject } from "../state.js";
-import { visibleProject as visibleProjectOf } from "./repository.js";
+import { memberProject } from "./project-access.js";
 
 type MrState = NonNullable<SimMergeRequest["state"]>;
 
@@ -38,7 +39,8 @@ interface Live {
 export function mergeRequestsRouter(emu: Emulator): Router {
   const r = Router();
 
-  const visibleProject = (req: Request, res: Response): SimProject => visibleProjectOf(emu, req, res);
+  // read_merge_request: Reporter; create_merge_request_in: Developer; merging is checked on the MR (below).
+  const visibleProject = (req: Request, res: Response, role = REPORTER): SimProject => memberProject(emu, req, res, role);
 
   const findMr = (project: SimProject, iid: unknown): SimMergeRequest => {
     const mr = emu.state.mergeRequests.find((m) => m.project_id === project.id && String(m.iid) === String(iid));
@@ -101,7 +103,7 @@ export function mergeRequestsRouter(emu: Emulator): Router {
     ].filter(([, v]) => v === undefined);
     if (missing.length > 0) throw paramError(missing.map(([name]) => `${name} is missing`).join(", "));
     const description = stringParam(p, "description") ?? "";
-    const project = visibleProject(req, res);
+    const project = visibleProject(req, res, DEVELOPER);
     if (title === undefined || source === undefined || target === undefined) throw new Error("unreachable");
     if (source === target) throw new ApiError(422, { message: ["You can't use same project/branch for source and target"] });
     const dir = existingRepository(emu, project);
@@ -147,6 +149,9 @@ export function mergeRequestsRouter(emu: Emulator): Router {
     const project = visibleProject(req, res);
     const mr = findMr(project, req.params.iid);
     const user = caller(res).user;
+    // can_be_merged_by?: Developer, Maintainer into a protected branch (the default branch is); else 401, as GitLab answers.
+    const protectedTarget = (mr.target_branch ?? defaultBranch(project)) === defaultBranch(project);
+    if (!hasRole(emu.state, user, project.id, protectedTarget ? MAINTAINER : DEVELOPER)) throw unauthorized();
     const dir = await ensureRepository(emu, project);
     await serialized(dir, async () => {
       const now = live(project, mr);

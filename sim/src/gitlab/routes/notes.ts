@@ -1,12 +1,13 @@
 import { type Request, type Response, Router } from "express";
+import { hasRole, MAINTAINER, REPORTER } from "../access.js";
 import { allowScopes } from "../auth.js";
 import { caller, type Emulator } from "../context.js";
 import { badRequest, forbidden, notFound } from "../errors.js";
-import { findProject } from "../lookup.js";
 import { enumParam, readParams, requireParam, stringParam } from "../params.js";
 import { presentNote } from "../present.js";
 import { sendPage } from "../send-page.js";
 import type { SimMergeRequest, SimNote } from "../state.js";
+import { memberProject } from "./project-access.js";
 
 const MAX_NOTE_LENGTH = 1_000_000;
 
@@ -24,13 +25,16 @@ function validateBody(body: string, prefix: "Note" | "Failed to save note"): voi
   if (problem) throw badRequest(`${prefix} {:note=>[${JSON.stringify(problem)}]}`);
 }
 
-/** Merge-request notes: list, create, update. The sim's projects are private: non-members get 404 as in GitLab. */
+/**
+ * Merge-request notes: list, create, update. Reading and commenting need read_merge_request and
+ * create_note on a private project: the Reporter role (a Guest gets 403, a non-member 404). A note is
+ * updated by its author or a Maintainer (admin_note), anyone else gets 403.
+ */
 export function notesRouter(emu: Emulator): Router {
   const r = Router();
 
   const mergeRequest = (req: Request, res: Response): SimMergeRequest => {
-    const project = findProject(emu, req.params.id);
-    if (!caller(res).user.is_admin) throw notFound("Project");
+    const project = memberProject(emu, req, res, REPORTER);
     const mr = emu.state.mergeRequests.find((m) => m.project_id === project.id && String(m.iid) === req.params.iid);
     // find_noteable: not_found!(MergeRequest) → "404 MergeRequest Not Found".
     if (!mr) throw notFound("MergeRequest");
@@ -75,7 +79,8 @@ export function notesRouter(emu: Emulator): Router {
     const note = emu.state.notes.find((n) => n.mr_id === mr.id && String(n.id) === req.params.note_id);
     // noteable.notes.find raises RecordNotFound, which GitLab answers with the generic 404.
     if (!note) throw notFound();
-    if (note.author_id !== caller(res).user.id && !caller(res).user.is_admin) throw forbidden();
+    const { user } = caller(res);
+    if (note.author_id !== user.id && !hasRole(emu.state, user, mr.project_id, MAINTAINER)) throw forbidden();
     validateBody(body, "Failed to save note");
     note.body = body;
     note.updated_at = emu.now().toISOString();

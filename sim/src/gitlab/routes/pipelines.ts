@@ -1,4 +1,5 @@
 import { type Request, type Response, Router } from "express";
+import { DEVELOPER, REPORTER } from "../access.js";
 import { allowScopes } from "../auth.js";
 import { ciEngine } from "../ci-engine.js";
 import { pipelineFacts, presentJob, presentPipeline, presentPipelineBasic } from "../ci-present.js";
@@ -32,16 +33,17 @@ function jobScopeParam(p: Params): string[] | undefined {
 
 /**
  * Pipelines and jobs (lib/api/ci/pipelines.rb, lib/api/ci/jobs.rb): list and show pipelines, a
- * pipeline's jobs, a project's jobs, one job and its log; cancel a job or a pipeline. The sim's projects are
- * private: a user who is not a member gets 404 "Project Not Found", as in GitLab.
+ * pipeline's jobs, a project's jobs, one job and its log; cancel a job or a pipeline. Reading needs the
+ * Reporter role, cancelling Developer; a non-member gets 404 "Project Not Found" (the projects are private).
  */
 export function pipelinesRouter(emu: Emulator): Router {
   const r = Router();
   const ci = () => ciState(emu.state);
 
-  const project = (req: Request, res: Response) => memberProject(emu, req, res);
-  const pipeline = (req: Request, res: Response) => projectRecord(emu, req, res, "pipeline_id", ci().pipelines);
-  const job = (req: Request, res: Response) => projectRecord(emu, req, res, "job_id", ci().jobs);
+  // read_pipeline / read_build: Reporter; cancel (update_build, update_pipeline): Developer.
+  const project = (req: Request, res: Response) => memberProject(emu, req, res, REPORTER);
+  const pipeline = (req: Request, res: Response, role = REPORTER) => projectRecord(emu, req, res, "pipeline_id", ci().pipelines, role);
+  const job = (req: Request, res: Response, role = REPORTER) => projectRecord(emu, req, res, "job_id", ci().jobs, role);
 
   r.get("/projects/:id/pipelines", allowScopes(), (req, res) => {
     const p = readParams(req);
@@ -149,13 +151,13 @@ export function pipelinesRouter(emu: Emulator): Router {
   // Cancel (Ci::Build#cancel, Ci::Pipeline#cancel_running): 201 with the job or pipeline as it is now;
   // a job that cannot be canceled any more is answered unchanged, as GitLab does.
   r.post("/projects/:id/jobs/:job_id/cancel", allowScopes(), (req, res) => {
-    const found = job(req, res);
+    const found = job(req, res, DEVELOPER);
     ciEngine(emu).cancelJob(found);
     res.status(201).json(presentJob(emu, found));
   });
 
   r.post("/projects/:id/pipelines/:pipeline_id/cancel", allowScopes(), (req, res) => {
-    const found = pipeline(req, res);
+    const found = pipeline(req, res, DEVELOPER);
     ciEngine(emu).cancelPipeline(found);
     res.status(201).json(presentPipeline(emu, found));
   });

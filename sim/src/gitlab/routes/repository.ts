@@ -1,8 +1,8 @@
-import { type Request, type Response, Router } from "express";
+import { Router } from "express";
+import { GUEST, REPORTER } from "../access.js";
 import { allowScopes } from "../auth.js";
-import { caller, type Emulator } from "../context.js";
+import type { Emulator } from "../context.js";
 import { notFound } from "../errors.js";
-import { findProject } from "../lookup.js";
 import { enumParam, readParams, stringParam } from "../params.js";
 import { presentUserBasic } from "../present.js";
 import {
@@ -17,6 +17,7 @@ import {
 } from "../repository.js";
 import { sendPage } from "../send-page.js";
 import type { SimProject, SimPushEvent } from "../state.js";
+import { memberProject } from "./project-access.js";
 
 /** Entities::Commit. */
 export function presentCommit(c: CommitInfo, projectUrl: string) {
@@ -37,13 +38,6 @@ export function presentCommit(c: CommitInfo, projectUrl: string) {
     extended_trailers: {},
     web_url: `${projectUrl}/-/commit/${c.id}`,
   };
-}
-
-/** The project's private visibility, as the notes routes treat it: only the admin (its owner) sees it. */
-export function visibleProject(emu: Emulator, req: Request, res: Response): SimProject {
-  const project = findProject(emu, req.params.id);
-  if (!caller(res).user.is_admin) throw notFound("Project");
-  return project;
 }
 
 /**
@@ -76,11 +70,12 @@ export function repositoryRouter(emu: Emulator): Router {
     return { branches: await listBranches(dir), merged: await branchesMergedInto(dir, defaultBranch(project)) };
   };
 
+  // Branches need download_code (Reporter); the project's events, read_project (Guest).
   r.get("/projects/:id/repository/branches", allowScopes(), async (req, res) => {
     const p = readParams(req);
     const search = stringParam(p, "search");
     const sort = enumParam(p, "sort", ["name_asc", "updated_asc", "updated_desc"] as const) ?? "name_asc";
-    const project = visibleProject(emu, req, res);
+    const project = memberProject(emu, req, res, REPORTER);
     const { branches, merged } = await branchesOf(project);
     const matching = branches.filter((b) => matchesSearch(b.name, search));
     if (sort !== "name_asc") {
@@ -91,7 +86,7 @@ export function repositoryRouter(emu: Emulator): Router {
   });
 
   r.get("/projects/:id/repository/branches/:branch", allowScopes(), async (req, res) => {
-    const project = visibleProject(emu, req, res);
+    const project = memberProject(emu, req, res, REPORTER);
     const { branches, merged } = await branchesOf(project);
     const branch = branches.find((b) => b.name === req.params.branch);
     if (!branch) throw notFound("Branch");
@@ -102,7 +97,7 @@ export function repositoryRouter(emu: Emulator): Router {
     const p = readParams(req);
     const action = stringParam(p, "action");
     const sort = enumParam(p, "sort", ["asc", "desc"] as const) ?? "desc";
-    const project = visibleProject(emu, req, res);
+    const project = memberProject(emu, req, res, GUEST);
     const events = (emu.state.pushEvents ?? [])
       .filter((e) => e.project_id === project.id && (action === undefined || action === "pushed"))
       .sort((a, b) => (sort === "asc" ? a.id - b.id : b.id - a.id));

@@ -1,13 +1,15 @@
 import { type Request, type Response, Router } from "express";
+import { MAINTAINER } from "../access.js";
 import { allowScopes } from "../auth.js";
 import { caller, type Emulator } from "../context.js";
 import { badRequest, forbidden } from "../errors.js";
-import { findGroup, findProject } from "../lookup.js";
+import { findGroup } from "../lookup.js";
 import { boolParam, enumParam, type Params, readParams, stringParam, tagListParam } from "../params.js";
 import { presentRunner } from "../present.js";
 import { matchesFilters, type RunnerFilters, runnersInScope, STATUS_FILTERS } from "../runner-model.js";
 import { sendPage } from "../send-page.js";
 import { RUNNER_TYPES, type SimRunner } from "../state.js";
+import { memberProject } from "./project-access.js";
 
 /** The deprecated `scope` parameter: what each value meant, as a filter. */
 const LEGACY_SCOPES: Record<string, RunnerFilters> = {
@@ -59,9 +61,9 @@ export function runnerListRouter(emu: Emulator): Router {
     if (!caller(res).user.is_admin) throw forbidden();
     listRunners(emu, req, res, runnersInScope(emu.state, { kind: "group", groupId }));
   });
+  // read_project_runners: Maintainer (403 below it, 404 for a non-member).
   r.get("/projects/:id/runners", allowScopes(), (req, res) => {
-    const projectId = findProject(emu, req.params.id).id;
-    if (!caller(res).user.is_admin) throw forbidden();
+    const projectId = memberProject(emu, req, res, MAINTAINER).id;
     listRunners(emu, req, res, runnersInScope(emu.state, { kind: "project", projectId }));
   });
   return r;

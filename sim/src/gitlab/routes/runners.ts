@@ -70,13 +70,13 @@ function replaceRunner(emu: Emulator, updated: SimRunner): void {
 /** A runner the caller may read (404 if missing, 403 "No access granted" if not theirs). */
 function readable(emu: Emulator, res: Response, id: unknown): SimRunner {
   const runner = findRunner(emu, id);
-  if (!canReadRunner(caller(res).user, runner)) throw forbidden("No access granted");
+  if (!canReadRunner(emu.state, caller(res).user, runner)) throw forbidden("No access granted");
   return runner;
 }
 
 function manageable(emu: Emulator, res: Response, id: unknown): SimRunner {
   const runner = findRunner(emu, id);
-  if (!canManageRunner(caller(res).user)) throw forbidden("No access granted");
+  if (!canManageRunner(emu.state, caller(res).user, runner)) throw forbidden("No access granted");
   return runner;
 }
 
@@ -87,7 +87,7 @@ export function runnerRouter(emu: Emulator): Router {
   // GitLab endpoints like DELETE /runners/managers share this path shape; they are not covered, so they fall through to 501.
   r.use("/runners/:id", (req, _res, next) => (OTHER_RUNNER_PATHS.has(String(req.params.id)) ? next("router") : next()));
   const details = (runner: SimRunner, res: Response) =>
-    presentRunnerDetails(runner, emu.state, emu.now(), emu.baseUrl(), canManageRunner(caller(res).user));
+    presentRunnerDetails(runner, emu.state, emu.now(), emu.baseUrl(), canManageRunner(emu.state, caller(res).user, runner));
 
   r.get("/runners/:id", scopes, (req, res) => {
     res.json(details(readable(emu, res, req.params.id), res));

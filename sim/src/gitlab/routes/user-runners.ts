@@ -1,4 +1,5 @@
 import { Router } from "express";
+import { hasRole, MAINTAINER } from "../access.js";
 import { allowScopes } from "../auth.js";
 import { caller, type Emulator } from "../context.js";
 import { badRequest, forbidden } from "../errors.js";
@@ -22,8 +23,9 @@ export function userRunnersRouter(emu: Emulator): Router {
     const project = projectId === undefined ? undefined : emu.state.projects.find((x) => x.id === projectId);
     if (runnerType === "group_type" && !group) throw badRequest("Missing/invalid group");
     if (runnerType === "project_type" && !project) throw badRequest("Missing/invalid project");
-    // Admins may create any type; the sim's plain user owns no group or project and so may create none.
-    if (!user.is_admin) throw forbidden("Insufficient permissions");
+    // create_runner: the admin any type; a project's Maintainer a project runner; group owners are not modelled.
+    const allowed = user.is_admin || (project !== undefined && hasRole(emu.state, user, project.id, MAINTAINER));
+    if (!allowed) throw forbidden("Insufficient permissions");
     const blank: SimRunner = {
       id: emu.state.nextId.runner,
       description: "",

@@ -26,7 +26,7 @@ export function userRouter(emu: Emulator): Router {
       location: "",
       public_email: null,
       email: user.email,
-      bot: false,
+      bot: user.bot ?? false,
       external: false,
       two_factor_enabled: false,
       is_admin: user.is_admin,

@@ -1,4 +1,5 @@
 import { type Request, type Response, Router } from "express";
+import { MAINTAINER } from "../access.js";
 import { allowScopes } from "../auth.js";
 import { presentVariable } from "../ci-present.js";
 import { ciState, type SimVariable, VARIABLE_TYPES } from "../ci-state.js";
@@ -11,14 +12,13 @@ import { variableValidationErrors } from "../variable-model.js";
 import { memberProject } from "./project-access.js";
 
 /**
- * Project CI/CD variables (lib/api/ci/variables.rb). GitLab wants the admin_cicd_variables
- * permission (Maintainer); the sim's projects are private and only the admin is a member, so any
- * other user gets 404 "Project Not Found" as a non-member does in GitLab.
+ * Project CI/CD variables (lib/api/ci/variables.rb). Every route wants the admin_cicd_variables
+ * permission, the Maintainer role: a Reporter or Developer gets 403, a non-member 404 "Project Not Found".
  */
 export function variablesRouter(emu: Emulator): Router {
   const r = Router();
 
-  const project = (req: Request, res: Response) => memberProject(emu, req, res);
+  const project = (req: Request, res: Response) => memberProject(emu, req, res, MAINTAINER);
   const ofProject = (p: SimProject) => ciState(emu.state).variables.filter((v) => v.project_id === p.id);
 
   /** Ci::VariablesFinder plus find_variable: by key, optionally by filter[environment_scope]; two matches is a 409. */

@@ -24,6 +24,18 @@ describe("loadConfig", () => {
     expect(message).toContain("LOG_LEVEL:");
   });
 
+  it("follows the sentinels when REDIS_SENTINELS is set, and then needs one replica to acknowledge a count", () => {
+    const c = loadConfig({ REDIS_SENTINELS: "198.19.255.11:26379, 198.19.255.12:26379" });
+    expect(c.redisSentinels).toEqual([
+      { host: "198.19.255.11", port: 26379 },
+      { host: "198.19.255.12", port: 26379 },
+    ]);
+    expect(c).toMatchObject({ redisMasterName: "pifleet", redisAckReplicas: 1 });
+    expect(loadConfig({}).redisAckReplicas).toBe(0);
+    expect(loadConfig({ REDIS_SENTINELS: "pi1:26379", REDIS_ACK_REPLICAS: "2" }).redisAckReplicas).toBe(2);
+    expect(() => loadConfig({ REDIS_SENTINELS: "pi1" })).toThrow(/REDIS_SENTINELS: must be a comma-separated list of HOST:PORT/);
+  });
+
   it("refuses a non-numeric port", () => {
     expect(() => loadConfig({ PORT: "eighty" })).toThrow(/PORT/);
   });

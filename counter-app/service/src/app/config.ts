@@ -6,6 +6,15 @@ export interface AppConfig {
   port: number;
   host: string;
   redisUrl: string;
+  /** Sentinels to find the Redis primary through (REDIS_SENTINELS); empty: one Redis at redisUrl. */
+  redisSentinels: { host: string; port: number }[];
+  /** The name the sentinels monitor the primary under. */
+  redisMasterName: string;
+  /**
+   * Replicas that must confirm an increment (WAIT) before it is acknowledged: 1 with sentinels,
+   * so a failover never loses a count a client saw; 0 for a single Redis (nothing to wait for).
+   */
+  redisAckReplicas: number;
   nodeName: string;
   replicaId: string;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
@@ -18,6 +27,8 @@ export interface AppConfig {
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+/** host:port with a port, e.g. 198.19.255.11:26379. */
+const SENTINEL = /^[A-Za-z0-9.-]+:\d{1,5}$/;
 const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 const EnvSchema = z.object({
@@ -27,6 +38,18 @@ const EnvSchema = z.object({
     .string()
     .default("redis://127.0.0.1:6379")
     .refine((v) => /^rediss?:\/\/[^\s]+$/.test(v), "must look like redis://HOST:PORT"),
+  REDIS_SENTINELS: z
+    .string()
+    .default("")
+    .refine(
+      (v) => v === "" || v.split(",").every((s) => SENTINEL.test(s.trim())),
+      "must be a comma-separated list of HOST:PORT (the sentinels)",
+    ),
+  REDIS_MASTER_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, "must be the name the sentinels monitor")
+    .default("pifleet"),
+  REDIS_ACK_REPLICAS: intFrom(0, 16).optional(),
   NODE_NAME: z.string().regex(NAME, "must be 1-63 letters, digits, _ . - (the node's hostname)").optional(),
   REPLICA_ID: z.string().regex(NAME, "must be 1-63 letters, digits, _ . -").optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -46,10 +69,20 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
   }
   const e = parsed.data;
   const host = hostname();
+  const redisSentinels = e.REDIS_SENTINELS.split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "")
+    .map((s) => {
+      const colon = s.lastIndexOf(":");
+      return { host: s.slice(0, colon), port: Number(s.slice(colon + 1)) };
+    });
   return {
     port: e.PORT,
     host: e.HOST,
     redisUrl: e.REDIS_URL,
+    redisSentinels,
+    redisMasterName: e.REDIS_MASTER_NAME,
+    redisAckReplicas: e.REDIS_ACK_REPLICAS ?? (redisSentinels.length > 0 ? 1 : 0),
     nodeName: e.NODE_NAME ?? host,
     replicaId: e.REPLICA_ID ?? host,
     logLevel: e.LOG_LEVEL,

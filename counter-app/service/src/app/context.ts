@@ -8,6 +8,7 @@ import type { Redis } from "./redis-store.js";
 export interface AppContext {
   config: AppConfig;
   log: Logger;
+  /** Replaced when a sentinel client gave up before its first connection (server.ts). */
   redis: Redis;
   batcher: ViewBatcher;
   metrics: Metrics;

@@ -1,13 +1,29 @@
 import type { Logger } from "pino";
-import { createClient } from "redis";
-import type { ViewStore } from "./batcher.js";
+import { createClient, createSentinel } from "redis";
+import { StoreUnavailableError, type ViewStore } from "./batcher.js";
+import type { AppConfig } from "./config.js";
 
 /** Hash of page → views, and hash of node → views it served. */
 export const VIEWS_KEY = "pifleet:views";
 export const NODES_KEY = "pifleet:nodes";
 
-/** Named through the package, not inferred: an inferred type would spell out @redis/client's internal paths in the .d.ts. */
-export type Redis = ReturnType<typeof createClient>;
+/**
+ * What the app needs from Redis, whether it reaches one server (REDIS_URL) or
+ * follows the primary the sentinels name (REDIS_SENTINELS). Both node-redis
+ * clients fit it as they are.
+ */
+export interface Redis {
+  readonly isReady: boolean;
+  readonly isOpen: boolean;
+  connect(): Promise<unknown>;
+  close(): Promise<unknown>;
+  destroy(): unknown;
+  ping(): Promise<unknown>;
+  hIncrBy(key: string, field: string, by: number): Promise<number>;
+  hGetAll(key: string): Promise<Record<string, string>>;
+  /** WAIT: how many replicas have every write this connection sent before it. */
+  wait(replicas: number, timeoutMs: number): Promise<number>;
+}
 
 /**
  * Exponential backoff with jitter, capped at 2 s: a restarted Redis is found
@@ -19,43 +35,76 @@ export function reconnectDelay(retries: number, random: () => number = Math.rand
 }
 
 /**
- * A client that never queues commands while disconnected (so requests get a
- * 503 at once instead of hanging) and reconnects forever with backoff.
+ * Never queue commands while disconnected (so requests get a 503 at once
+ * instead of hanging) and reconnect forever with backoff.
  */
-function newClient(url: string): Redis {
-  return createClient({
-    url,
-    disableOfflineQueue: true,
-    socket: { connectTimeout: 2000, reconnectStrategy: (retries: number) => reconnectDelay(retries) },
+const CLIENT_OPTIONS = {
+  disableOfflineQueue: true,
+  socket: { connectTimeout: 2000, reconnectStrategy: (retries: number) => reconnectDelay(retries) },
+};
+
+/** The connection settings that pick one of the two ways to reach Redis. */
+export type RedisTarget = Pick<AppConfig, "redisUrl" | "redisSentinels" | "redisMasterName">;
+
+function newClient(target: RedisTarget): Redis {
+  if (target.redisSentinels.length === 0) return createClient({ url: target.redisUrl, ...CLIENT_OPTIONS });
+  // reserveClient: every command of the app travels on one connection to the primary, so the
+  // commands of a batch are pipelined and its WAIT covers exactly the writes sent before it.
+  return createSentinel({
+    name: target.redisMasterName,
+    sentinelRootNodes: target.redisSentinels,
+    reserveClient: true,
+    masterPoolSize: 1,
+    nodeClientOptions: CLIENT_OPTIONS,
+    sentinelClientOptions: { socket: { connectTimeout: 1000, reconnectStrategy: false } },
   });
 }
 
-export function createRedis(url: string, log: Logger): Redis {
-  const client = newClient(url);
+export function createRedis(target: RedisTarget, log: Logger): Redis {
+  const client = newClient(target);
   let up = false;
-  client.on("ready", () => {
+  const emitter = client as unknown as NodeJS.EventEmitter;
+  emitter.on("ready", () => {
     up = true;
     log.info({ event: "redis.ready" }, "connected to Redis");
   });
-  client.on("error", (err: Error) => {
+  emitter.on("error", (err: unknown) => {
     // Log the first failure of an outage, not every reconnect attempt.
-    if (up || !client.isOpen) log.warn({ event: "redis.error", err: err.message }, "Redis connection failed; retrying with backoff");
+    const message = err instanceof Error ? err.message : String(err);
+    if (up || !client.isOpen) log.warn({ event: "redis.error", err: message }, "Redis connection failed; retrying with backoff");
     up = false;
+  });
+  emitter.on("topology-change", (change: { type: string; node?: { host: string; port: number } }) => {
+    if (change.type === "MASTER_CHANGE")
+      log.info({ event: "redis.primary", primary: change.node }, "the sentinels name a new Redis primary");
   });
   return client;
 }
 
-export function redisViewStore(client: Redis): ViewStore {
+/** A count is acknowledged only once this many replicas confirm they have it (0: no wait). */
+export interface Durability {
+  replicas: number;
+  timeoutMs: number;
+}
+
+/** `redis` is asked for the current client on every batch: a sentinel client may be replaced (server.ts). */
+export function redisViewStore(redis: () => Redis, durability: Durability): ViewStore {
   return {
     async add(batch, node) {
+      const client = redis();
       const pages = [...batch];
       const total = pages.reduce((sum, [, n]) => sum + n, 0);
       // Commands issued in the same tick travel as one pipeline (no MULTI needed:
-      // each HINCRBY is atomic on its own).
-      const [counts] = await Promise.all([
+      // each HINCRBY is atomic on its own). WAIT, sent last, covers all of them.
+      const [counts, , replicas] = await Promise.all([
         Promise.all(pages.map(([page, n]) => client.hIncrBy(VIEWS_KEY, page, n))),
         client.hIncrBy(NODES_KEY, node, total),
+        durability.replicas > 0 ? client.wait(durability.replicas, durability.timeoutMs) : Promise.resolve(0),
       ]);
+      if (replicas < durability.replicas)
+        throw new StoreUnavailableError(
+          `only ${replicas} of ${durability.replicas} Redis replicas confirmed the batch within ${durability.timeoutMs} ms`,
+        );
       return new Map(pages.map(([page], i) => [page, Number(counts[i])]));
     },
   };

@@ -22,10 +22,22 @@ export interface RunningApp {
 
 /** Starts listening at once; Redis may come later (readyz says so, views answer 503 until then). */
 export async function startCounterApp(config: AppConfig, log: Logger): Promise<RunningApp> {
-  const redis = createRedis(config.redisUrl, log);
   const metrics = createMetrics();
-  const batcher = new ViewBatcher(redisViewStore(redis), config.nodeName, config.redisTimeoutMs, metrics.observeBatch);
-  const ctx: AppContext = { config, log, redis, batcher, metrics, state: { shuttingDown: false } };
+  // WAIT gets half the batch's time: a replica that does not confirm by then makes the batch a 503, not a timeout.
+  const durability = { replicas: config.redisAckReplicas, timeoutMs: Math.max(5, Math.floor(config.redisTimeoutMs / 2)) };
+  const ctx: AppContext = {
+    config,
+    log,
+    redis: createRedis(config, log),
+    batcher: new ViewBatcher(
+      redisViewStore(() => ctx.redis, durability),
+      config.nodeName,
+      config.redisTimeoutMs,
+      metrics.observeBatch,
+    ),
+    metrics,
+    state: { shuttingDown: false },
+  };
   const views = createViewsHandler(ctx);
   const app = createExpressApp(ctx);
 
@@ -41,14 +53,20 @@ export async function startCounterApp(config: AppConfig, log: Logger): Promise<R
   });
   server.keepAliveTimeout = 5_000;
 
-  redis.connect().catch((err: Error) => log.warn({ event: "redis.connect", err: err.message }, "first connection to Redis failed"));
+  void connectRedis(ctx);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(config.port, config.host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
   log.info(
-    { event: "app.listening", port, node: config.nodeName, replica: config.replicaId, redis: redactUrl(config.redisUrl) },
+    {
+      event: "app.listening",
+      port,
+      node: config.nodeName,
+      replica: config.replicaId,
+      redis: config.redisSentinels.length > 0 ? config.redisSentinels : redactUrl(config.redisUrl),
+    },
     "listening",
   );
 
@@ -59,13 +77,36 @@ export async function startCounterApp(config: AppConfig, log: Logger): Promise<R
       log.info({ event: "app.shutdown", reason, drainMs: config.drainMs }, "shutting down: readyz now answers 503");
       if (config.drainMs > 0) await delay(config.drainMs);
       await closeGently(server);
-      await batcher.idle();
+      await ctx.batcher.idle();
+      const redis = ctx.redis;
       if (redis.isOpen) await redis.close().catch(() => redis.destroy());
       log.info({ event: "app.stopped" }, "in-flight requests finished, Redis closed");
     })();
     return stopping;
   };
   return { server, port, ctx, shutdown };
+}
+
+/**
+ * The first connection. A single client reconnects by itself, but node-redis's
+ * sentinel client gives up when it finds no primary within its rediscover limit
+ * (about 16 s) and cannot be opened twice: replace it and try again, so an app
+ * started while Redis is down finds it once it is back.
+ */
+async function connectRedis(ctx: AppContext): Promise<void> {
+  for (;;) {
+    try {
+      await ctx.redis.connect();
+      return;
+    } catch (err) {
+      ctx.log.warn({ event: "redis.connect", err: err instanceof Error ? err.message : String(err) }, "no Redis primary found yet");
+      if (ctx.config.redisSentinels.length === 0 || ctx.state.shuttingDown) return;
+      await Promise.resolve(ctx.redis.destroy()).catch(() => undefined);
+      await delay(2000);
+      if (ctx.state.shuttingDown) return;
+      ctx.redis = createRedis(ctx.config, ctx.log);
+    }
+  }
 }
 
 /**

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -27,13 +27,29 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startLocalRedis(binary = "redis-server"): Promise<LocalRedis> {
+export interface LocalRedisOptions {
+  /** Extra redis-server options, e.g. ["--replicaof", "127.0.0.1", "6379"]. */
+  args?: string[];
+  /** Run a sentinel with this config (written to the data directory: a sentinel rewrites its file). */
+  sentinelConfig?: string;
+}
+
+export async function startLocalRedis(binary = "redis-server", options: LocalRedisOptions = {}): Promise<LocalRedis> {
   const dir = await mkdtemp(join(tmpdir(), "pifleet-redis-"));
   const port = await freePort();
   let child: ChildProcess | undefined;
+  const common = ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir];
+  let argv = [...common, "--save", "", "--appendonly", "no", ...(options.args ?? [])];
+  let readyLine = "Ready to accept connections";
+  if (options.sentinelConfig !== undefined) {
+    const file = join(dir, "sentinel.conf");
+    await writeFile(file, options.sentinelConfig);
+    argv = [file, "--sentinel", ...common];
+    readyLine = "Sentinel ID is";
+  }
 
   const start = async () => {
-    const proc = spawn(binary, ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no"], {
+    const proc = spawn(binary, argv, {
       stdio: ["ignore", "pipe", "pipe"],
     });
     child = proc;
@@ -46,7 +62,7 @@ export async function startLocalRedis(binary = "redis-server"): Promise<LocalRed
       });
       proc.stdout?.on("data", (d: Buffer) => {
         out += d.toString();
-        if (out.includes("Ready to accept connections")) {
+        if (out.includes(readyLine)) {
           clearTimeout(timer);
           resolve();
         }

@@ -20,6 +20,7 @@ export {
   type RollPlan,
   type RollStep,
 } from "./rolling-plan.js";
+export { renderRollPlanText, renderRollReportText } from "./rolling-render.js";
 export { maxDrainedAtOnce, type RollActions, type RollEvent, type RollReport, runRoll } from "./rolling-run.js";
 export { managerFor, type SwarmRoll, type SwarmWaits, swarmRoll } from "./rolling-swarm.js";
 export { ANSIBLE_DIR, closeSshMasters, controlPathDir, DEFAULT_WORK_DIR, prepareRunDir, type RunDir, SITE_PLAYBOOK } from "./run-dir.js";

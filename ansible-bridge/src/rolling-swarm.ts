@@ -6,6 +6,9 @@ import { type Clock, type NodeShell, systemClock } from "@pifleet/io";
  * moved, wait for it to be back (SSH, engine, Ready), set it active again and wait for its tasks.
  */
 
+/** Marks a drain pifleet made, so a rerun after a stopped roll still sets the node back. */
+export const DRAINED_LABEL = "pifleet.rolling-drain";
+
 export interface SwarmWaits {
   /** How long a drained node's tasks may take to stop, and a node to come back. */
   timeoutMs: number;
@@ -57,12 +60,17 @@ export function swarmRoll(fleet: Fleet, shell: NodeShell, waits: SwarmWaits): Sw
     if (!n) throw new OperationError(`no node ${name} in the fleet`);
     return n;
   };
-  const availability = async (node: string): Promise<string> =>
-    (
-      await shell.run(managerFor(fleet, node), ["docker", "node", "inspect", node, "--format", "{{.Spec.Availability}}"], { root: true })
-    ).stdout.trim();
-  const setAvailability = (node: string, value: string) =>
-    shell.run(managerFor(fleet, node), ["docker", "node", "update", "--availability", value, node], { root: true });
+  /** The node's availability as a person set it: a drain pifleet left behind (a roll that stopped) counts as active. */
+  const availability = async (node: string): Promise<string> => {
+    const format = `{{.Spec.Availability}} {{index .Spec.Labels "${DRAINED_LABEL}"}}`;
+    const out = await shell.run(managerFor(fleet, node), ["docker", "node", "inspect", node, "--format", format], { root: true });
+    const [value, ours] = out.stdout.trim().split(" ");
+    return ours === "true" ? "active" : (value ?? "");
+  };
+  const setAvailability = (node: string, value: "drain" | "active") => {
+    const label = value === "drain" ? ["--label-add", `${DRAINED_LABEL}=true`] : ["--label-rm", DRAINED_LABEL];
+    return shell.run(managerFor(fleet, node), ["docker", "node", "update", "--availability", value, ...label, node], { root: true });
+  };
 
   return {
     async drain(node) {

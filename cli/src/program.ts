@@ -8,6 +8,7 @@ import { registerObserve } from "./commands/observe.js";
 import { registerPipeline } from "./commands/pipeline.js";
 import { registerRunners } from "./commands/runners.js";
 import { registerSim } from "./commands/sim.js";
+import { registerUpgrade } from "./commands/upgrade.js";
 import { registerValidate } from "./commands/validate.js";
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
@@ -39,6 +40,7 @@ Start here:
   registerMr(program);
   registerRunners(program);
   registerObserve(program);
+  registerUpgrade(program);
   registerSim(program);
   registerApp(program);
   return program;

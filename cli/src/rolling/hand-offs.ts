@@ -1,0 +1,29 @@
+import type { Holding } from "@pifleet/ansible-bridge";
+
+/**
+ * The seam for what a node holds that clients need while it is down: the Redis primary (a
+ * `SENTINEL FAILOVER` moves it to a replica) and the load balancer's virtual address (keepalived
+ * moves it to a backup). Each provider says which node holds its thing now, and hands it away.
+ * The roll drains a node, then hands away what it holds, then reboots it; holders go last.
+ */
+export interface HandOffProvider {
+  /** Names the thing in plans and timelines, e.g. "redis-primary". */
+  what: string;
+  /** The node holding it now, or undefined when none does (not deployed, or no standby to hand to). */
+  holder(): Promise<string | undefined>;
+  /** Moves it off `node`; resolves once another node holds it. */
+  handAway(node: string): Promise<void>;
+}
+
+/**
+ * Today's providers. The HA work (Redis replication with Sentinel, keepalived in front of the load
+ * balancers) adds its hooks here; until then a node holding Redis or the load balancer is rolled
+ * last, and clients see that node's reboot as an outage.
+ */
+export const HAND_OFF_PROVIDERS: readonly HandOffProvider[] = [];
+
+/** Who holds what now, for the plan. */
+export async function currentHoldings(providers: readonly HandOffProvider[]): Promise<Holding[]> {
+  const found = await Promise.all(providers.map(async (p) => ({ what: p.what, node: await p.holder() })));
+  return found.flatMap((h) => (h.node ? [{ what: h.what, node: h.node }] : []));
+}

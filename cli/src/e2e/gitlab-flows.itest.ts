@@ -4,11 +4,13 @@ import { ciViewFlow } from "./flows/ci-view.js";
 import { engineFlow } from "./flows/engine.js";
 import { firstRunFlow } from "./flows/first-run.js";
 import { mrScaleFlow } from "./flows/mr-scale.js";
+import { rollingFlow } from "./flows/rolling.js";
 import { sharedSim, simDownShared, simUpShared } from "./shared-sim.js";
 
 // The end-to-end flows on ONE simulated fleet (4 Pi-like nodes and the GitLab emulator), in the order a
 // person meets them: the first run (bootstrap and image mirror), a pipeline pushed to the project, the
-// baseline deployed by `sim push`, the live view, then merge-request review with scaling out and in.
+// baseline deployed by `sim push`, the live view, merge-request review with scaling out and in, then a
+// change that needs a reboot and an engine restart on every node, rolled under load.
 //
 // Why sharing is honest: each flow is what happens, in this order, to one fleet in real life, and each
 // asserts on what it did itself (its own pipelines, notes, runners and views), not on a fresh fleet.
@@ -26,3 +28,4 @@ engineFlow(s);
 baselineFlow(s);
 ciViewFlow(s);
 mrScaleFlow(s);
+rollingFlow(s);

@@ -12,7 +12,7 @@ import type { Command } from "commander";
 import { globals, loadFleet, progressFor } from "../context.js";
 import { print, printJson, renderTable } from "../output.js";
 import type { Progress } from "../progress.js";
-import { readObservation } from "./observe-file.js";
+import { describeObservation, readObservation } from "./observe-file.js";
 
 export interface ConfigureFlags {
   check?: boolean;
@@ -129,7 +129,11 @@ async function planAgainst(flags: ConfigureFlags, cmd: Command): Promise<void> {
   const plan = planInventoryVariables(against, fleet);
   const drift = observation?.drift ?? null;
   if (globals(cmd).json) printJson({ ...plan, drift });
-  else print(renderVarPlanMarkdown(plan, drift).trimEnd());
+  else {
+    // Which pipeline observed the fleet and when: the note's reader sees how old its state is.
+    if (observation) print(`_${describeObservation(observation)}_\n`);
+    print(renderVarPlanMarkdown(plan, drift).trimEnd());
+  }
 }
 
 export async function configure(flags: ConfigureFlags, cmd: Command): Promise<void> {

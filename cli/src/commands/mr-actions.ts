@@ -12,6 +12,7 @@ export interface NoteFlags {
   file: string;
   marker: string;
   gitlabUrl?: string;
+  tokenEnv?: string;
 }
 
 function positiveInt(value: string, flag: string): number {
@@ -35,7 +36,7 @@ export async function note(opts: NoteFlags, cmd: Command): Promise<void> {
   const report = await readFile(opts.file, "utf8").catch(() => {
     throw new InputError(`cannot read the report ${opts.file}`, "Pass --file with the Markdown the previous job wrote.");
   });
-  const target = resolveGitlabTarget(process.env, opts.gitlabUrl, await fleetTokenEnv(cmd));
+  const target = resolveGitlabTarget(process.env, opts.gitlabUrl, opts.tokenEnv ?? (await fleetTokenEnv(cmd)));
   const api = notesApi({
     ...target,
     onRetry: (r) =>

@@ -12,11 +12,12 @@ export function registerMr(program: Command): void {
     .requiredOption("--file <path>", "the report to post (Markdown)")
     .option("--marker <key>", "identifies the note across pipelines; one note per key", "pifleet")
     .option("--gitlab-url <url>", "GitLab base URL; default $CI_API_V4_URL or $CI_SERVER_URL")
+    .option("--token-env <name>", "the variable holding the token (the pipeline: PIFLEET_NOTE_TOKEN, a Reporter project access token)")
     .addHelpText(
       "after",
       `
-The token comes from the environment only: the variable the fleet's gitlab.tokenEnv names
-(GITLAB_TOKEN by default; api scope), else CI_JOB_TOKEN.
+The token comes from the environment only: the variable --token-env names, else the one the fleet's
+gitlab.tokenEnv names (GITLAB_TOKEN by default; api scope), else CI_JOB_TOKEN.
 It is never printed. The note starts with a hidden <!-- pifleet:KEY --> marker; the next
 pipeline finds it and edits it in place. 429 and 5xx answers are retried, honouring Retry-After.
 

@@ -6,8 +6,8 @@ import { syntheticFleet } from "../bench/synthetic-fleet.js";
 import { fleetPathOf, generateProjectPipeline } from "../generate.js";
 import { lintText } from "../lint/lint.js";
 import { schemaProblems } from "../lint/schema.js";
-import { projectPipeline } from "./pipeline.js";
-import { CODE_CHANGES, WORKSPACES, when } from "./rules.js";
+import { FLEET_ENVIRONMENT, projectPipeline } from "./pipeline.js";
+import { CODE_CHANGES, notScheduled, WORKSPACES, when } from "./rules.js";
 
 const ROOT = new URL("../../../", import.meta.url);
 const fleet = parseFleet(readFileSync(new URL("examples/fleet.yaml", ROOT), "utf8"), "examples/fleet.yaml");
@@ -22,11 +22,11 @@ interface JobBody {
   image?: string;
   script?: string[];
   before_script?: string[];
-  rules?: Array<{ if?: string; changes?: string[] }>;
+  rules?: Array<{ if?: string; changes?: string[]; when?: string; variables?: Record<string, string> }>;
   tags?: string[];
   resource_group?: string;
   interruptible?: boolean;
-  needs?: string[];
+  needs?: Array<string | { job: string; optional?: boolean }>;
   variables?: Record<string, string>;
   environment?: { name: string; url?: string; action?: string };
 }
@@ -43,15 +43,19 @@ const body = (name: string): JobBody => jobs.get(name) ?? expect.unreachable(`no
 const KINDS = {
   "merge request": [when.mergeRequest.if],
   "default branch": [when.defaultBranch.if],
+  schedule: [when.schedule.if, notScheduled.if],
   tag: [when.tag.if],
 } as const;
 type Kind = keyof typeof KINDS;
 
-/** Whether a job may run in a pipeline of that kind: no rules, a rule whose `if` holds, or a rule with no `if` (changes only). */
+/** Whether a job may run in a pipeline of that kind: no rules, or its first rule that holds (no `if`: changes only) is not `when: never`. */
 function runsIn(kind: Kind, name: string): boolean {
   const rules = body(name).rules;
-  return rules === undefined || rules.some((r) => r.if === undefined || (KINDS[kind] as readonly string[]).includes(r.if));
+  const first = rules?.find((r) => r.if === undefined || (KINDS[kind] as readonly string[]).includes(r.if));
+  return rules === undefined || (first !== undefined && first.when !== "never");
 }
+
+const needName = (need: string | { job: string }) => (typeof need === "string" ? need : need.job);
 
 describe("the repository's .gitlab-ci.yml", () => {
   it("is exactly what the code generates from the fleet it names (pifleet pipeline check passes)", () => {
@@ -80,7 +84,7 @@ describe("the repository's .gitlab-ci.yml", () => {
       "app-plan",
       "plan-note",
     ]);
-    const changing = /pifleet (configure(?! --check)|runners apply|app deploy|app build)|docker (build|push)/;
+    const changing = /pifleet (configure(?! --check| --observed)|runners apply|app deploy|app build)|docker (build|push)/;
     const changers = jobNames.filter((n) => body(n).script?.some((line) => changing.test(line)));
     expect(changers).toEqual(["pifleet-image", "configure", "runners-apply", "build-image:arm64", "deploy"]);
     for (const n of changers) expect(runsIn("merge request", n), n).toBe(false);
@@ -119,7 +123,7 @@ describe("the repository's .gitlab-ci.yml", () => {
 
   it("pifleet jobs use the image's pifleet: no npm ci or tsc, and the SSH key copied private before use", () => {
     const pifleetJobs = jobNames.filter((n) => body(n).script?.some((l) => /^pifleet /.test(l)));
-    expect(pifleetJobs.length).toBe(11);
+    expect(pifleetJobs.length).toBe(12);
     for (const n of pifleetJobs) {
       const lines = [...(body(n).before_script ?? []), ...(body(n).script ?? [])].join("\n");
       expect(lines, n).not.toMatch(/npm ci|tsc/);
@@ -129,27 +133,58 @@ describe("the repository's .gitlab-ci.yml", () => {
     }
   });
 
-  it("MR plan jobs use the unprotected plan key and token, on the unprotected docker pool", () => {
+  it("MR plan jobs hold no credential: they plan against the default branch's observation, fetched with the job token", () => {
     const unprotected = fleet.pools.find((p) => p.name === "arm64-docker");
     for (const n of ["configure-plan", "runners-plan", "app-plan", "plan-note"]) {
-      expect(body(n).variables, n).toEqual({ PIFLEET_SSH_KEY: "$PIFLEET_PLAN_SSH_KEY", GITLAB_TOKEN: "$PIFLEET_PLAN_TOKEN" });
+      expect(body(n).variables, n).toBeUndefined();
+      expect(body(n).environment, n).toBeUndefined();
       expect(body(n).tags, n).toEqual(unprotected?.tags);
     }
-    expect(body("configure-plan").script).toEqual(["pifleet configure --check --diff --format markdown > configure-plan.md"]);
+    for (const n of ["configure-plan", "runners-plan", "app-plan"]) {
+      const [fetch, plan] = body(n).script ?? [];
+      expect(fetch, n).toContain('--header "JOB-TOKEN: $CI_JOB_TOKEN"');
+      expect(fetch, n).toContain(
+        '"$CI_API_V4_URL/projects/$CI_PROJECT_ID/jobs/artifacts/$CI_DEFAULT_BRANCH/raw/observed.json?job=fleet-observe"',
+      );
+      expect(plan, n).toMatch(/^pifleet .* --observed observed\.json > /);
+    }
+    expect(body("configure-plan").script?.[1]).toBe("pifleet configure --observed observed.json > configure-plan.md");
     expect(body("plan-note").script).toContain(
-      'pifleet mr note --project "$CI_PROJECT_ID" --mr "$CI_MERGE_REQUEST_IID" --file plan.md --marker plan',
+      'pifleet mr note --token-env PIFLEET_NOTE_TOKEN --project "$CI_PROJECT_ID" --mr "$CI_MERGE_REQUEST_IID" --file plan.md --marker plan',
     );
+  });
+
+  it("only jobs naming the fleet's environment get its credentials, and every one of them runs on the protected pool", () => {
+    const protectedPools = fleet.pools.filter((p) => p.protected).map((p) => p.tags);
+    const named = jobNames.filter((n) => body(n).environment?.name === FLEET_ENVIRONMENT);
+    expect(named.sort()).toEqual(["configure", "deploy", "fleet-observe", "runners-apply", "smoke-test"]);
+    for (const n of named) {
+      expect(protectedPools, n).toContainEqual(body(n).tags);
+      expect(runsIn("merge request", n), n).toBe(false);
+    }
+    // No job is handed the deploy credentials under another name.
+    for (const n of jobNames) expect(Object.values(body(n).variables ?? {}).join(" "), n).not.toMatch(/PIFLEET_SSH_KEY|GITLAB_TOKEN|PLAN_/);
+  });
+
+  it("fleet-observe records the fleet after each deploy and on a schedule, with drift in scheduled runs only", () => {
+    const observe = body("fleet-observe");
+    expect(observe.script).toEqual(["pifleet observe $PIFLEET_OBSERVE_FLAGS --out observed.json"]);
+    expect(observe.needs).toEqual([{ job: "deploy", artifacts: false, optional: true }]);
+    expect(observe.resource_group).toBe("fleet");
+    expect(observe.rules).toEqual([
+      { if: when.schedule.if, variables: { PIFLEET_OBSERVE_FLAGS: "--drift" } },
+      { if: when.defaultBranch.if },
+    ]);
+    expect(jobNames.filter((n) => runsIn("schedule", n))).toEqual(["fleet-observe"]);
   });
 
   it("holds no secret: tokens and keys are only ever named as CI/CD variables", () => {
     expect(committed).not.toMatch(/glpat-|glrt-|PRIVATE KEY/);
-    for (const line of committed.split("\n").filter((l) => /^\s+(GITLAB_TOKEN|PIFLEET_SSH_KEY):/.test(l))) {
-      expect(line).toMatch(/: \$PIFLEET_PLAN_(TOKEN|SSH_KEY)$/);
-    }
+    expect(committed).not.toMatch(/^\s+(GITLAB_TOKEN|PIFLEET_SSH_KEY|PIFLEET_NOTE_TOKEN):/m);
   });
 
   it("jobs that change the fleet share one resource group, are not interruptible and run on the protected socket pool", () => {
-    for (const n of ["configure", "runners-apply", "deploy"]) {
+    for (const n of ["configure", "runners-apply", "deploy", "fleet-observe"]) {
       expect(body(n).resource_group, n).toBe("fleet");
       expect(body(n).interruptible, n).toBe(false);
       expect(body(n).tags, n).toEqual(["deploy", "pifleet", "arm64"]);
@@ -166,7 +201,7 @@ describe("the repository's .gitlab-ci.yml", () => {
   });
 
   it("checks what is published after the deploy: the load balancer's port, a counted view, and the Swarm's status", () => {
-    expect(body("deploy").environment).toMatchObject({ name: "production", url: "http://192.168.1.11/" });
+    expect(body("deploy").environment).toMatchObject({ name: FLEET_ENVIRONMENT, url: "http://192.168.1.11/" });
     expect(body("smoke-test").variables).toEqual({ APP_URL: "http://192.168.1.11" });
     const script = body("smoke-test").script?.join("\n") ?? "";
     expect(script).toContain('"$APP_URL/readyz"');
@@ -177,8 +212,8 @@ describe("the repository's .gitlab-ci.yml", () => {
   });
 
   it("verify jobs run when code changed, so a fleet-only merge request skips them; pipeline-check and fleet-validate always run", () => {
-    for (const n of ["lint", "typecheck", "unit-tests"]) expect(body(n).rules, n).toEqual([{ changes: [...CODE_CHANGES] }]);
-    for (const n of ["pipeline-check", "fleet-validate"]) expect(body(n).rules, n).toBeUndefined();
+    for (const n of ["lint", "typecheck", "unit-tests"]) expect(body(n).rules, n).toEqual([notScheduled, { changes: [...CODE_CHANGES] }]);
+    for (const n of ["pipeline-check", "fleet-validate"]) expect(body(n).rules, n).toEqual([notScheduled, { when: "on_success" }]);
     for (const n of ["lint", "typecheck", "unit-tests", "pipeline-check"])
       expect(body(n).before_script, n).toEqual(["sh pipelines/image/checkout-deps.sh"]);
   });
@@ -190,7 +225,9 @@ describe("every pipeline kind is complete", () => {
       const running = jobNames.filter((n) => runsIn(kind, n));
       expect(running.length).toBeGreaterThan(0);
       for (const n of running)
-        for (const need of body(n).needs ?? []) expect(runsIn(kind, need), `${n} needs ${need} in a ${kind} pipeline`).toBe(true);
+        for (const need of body(n).needs ?? [])
+          if (typeof need === "string" || !need.optional)
+            expect(runsIn(kind, needName(need)), `${n} needs ${needName(need)} in a ${kind} pipeline`).toBe(true);
     });
   }
 });

@@ -1,8 +1,8 @@
-import { DEFAULT_LB_PORT, type Fleet, resolveTopology } from "@pifleet/fleet";
+import { type Fleet, resolveTopology } from "@pifleet/fleet";
 import { job, template } from "../model/job.js";
 import type { Job, PipelineSpec, Variables } from "../model/types.js";
 import { pipelinePools } from "./pools.js";
-import { CODE_CHANGES, when, workflowRules } from "./rules.js";
+import { CODE_CHANGES, notScheduled, when, workflowRules } from "./rules.js";
 
 /** This file, named in the generated file's header. */
 export const PROJECT_PIPELINE_SOURCE = "pipelines/src/project/pipeline.ts";
@@ -23,6 +23,17 @@ const THIS_COMMIT_IMAGE = pifleetImage("$CI_COMMIT_SHA");
 /** What the default branch last pushed: MR pipelines (no protected runner, so no image build) use it, and builds cache from it. */
 const DEFAULT_BRANCH_IMAGE = pifleetImage("$CI_DEFAULT_BRANCH");
 
+/**
+ * The fleet's GitLab environment. The deploy credentials (PIFLEET_SSH_KEY, GITLAB_TOKEN) are scoped to it,
+ * so only the jobs naming it get them, and every such job runs on the protected deploy pool
+ * (docs/security.md, design D). sim's project variables scope them to the same name (a unit test holds the two together).
+ */
+export const FLEET_ENVIRONMENT = "production";
+
+/** Where merge-request plans read the fleet from: the default branch's last fleet-observe artifact, with the job token. */
+const FETCH_OBSERVATION =
+  'curl --fail --silent --show-error --location --header "JOB-TOKEN: $CI_JOB_TOKEN" --output observed.json "$CI_API_V4_URL/projects/$CI_PROJECT_ID/jobs/artifacts/$CI_DEFAULT_BRANCH/raw/observed.json?job=fleet-observe"';
+
 export interface ProjectPipelineOptions {
   /** The fleet file as the repository names it (relative, e.g. examples/fleet.yaml); jobs read it via PIFLEET_FLEET. */
   fleetPath: string;
@@ -31,8 +42,8 @@ export interface ProjectPipelineOptions {
 /** Where the app answers, without a trailing slash: the load balancer's published port. */
 function appUrl(fleet: Fleet): string {
   const { loadBalancer, primaryManager } = resolveTopology(fleet);
-  const { node, port } = loadBalancer ?? { node: primaryManager, port: DEFAULT_LB_PORT };
-  return `http://${node.address}${port === 80 ? "" : `:${port}`}`;
+  // Without an app section nothing answers; the URL is where the LB would be (first manager, port 80).
+  return loadBalancer?.url ?? `http://${primaryManager.address}`;
 }
 
 function globalVariables(fleet: Fleet, options: ProjectPipelineOptions): Variables {
@@ -63,6 +74,9 @@ export function projectPipeline(fleet: Fleet, options: ProjectPipelineOptions): 
   const pools = pipelinePools(fleet);
   const onDeployPool = { tags: [...pools.deploy.pool.tags] };
   const defaultBranchOnly = [when.defaultBranch];
+  // Scheduled pipelines only observe the fleet.
+  const unlessScheduled = [notScheduled, { when: "on_success" as const }];
+  const inFleetEnvironment = (action: "start" | "prepare" | "verify" | "access") => ({ name: FLEET_ENVIRONMENT, action });
   const defaultBranchAndTags = [when.defaultBranch, when.tag];
 
   // Builds the pifleet image with the deploy node's own engine (through its socket), reusing the
@@ -88,7 +102,7 @@ export function projectPipeline(fleet: Fleet, options: ProjectPipelineOptions): 
   // Verify jobs test this checkout with the image's tools: its node_modules when the lock file is
   // the image's, else npm ci. They run only when code or its configuration changed.
   const checkout = template(".checkout", { stage: "verify", beforeScript: ["sh pipelines/image/checkout-deps.sh"] });
-  const verifyCode = template(".verify-code", { extends: [checkout], rules: [{ changes: CODE_CHANGES }] });
+  const verifyCode = template(".verify-code", { extends: [checkout], rules: [notScheduled, { changes: CODE_CHANGES }] });
   const lint = job("lint", { extends: [verifyCode], script: ["npx biome check ."] });
   // Builds the sources, then type-checks every TypeScript file, tests included (vitest does not type-check).
   const typecheck = job("typecheck", { extends: [verifyCode], script: ["npx tsc -b", "npm run typecheck"] });
@@ -100,7 +114,11 @@ export function projectPipeline(fleet: Fleet, options: ProjectPipelineOptions): 
   });
   // Always: a fleet-only change must come with its regenerated .gitlab-ci.yml. The checkout's
   // generator decides, not the image's (an MR's image is the default branch's).
-  const pipelineCheck = job("pipeline-check", { extends: [checkout], script: ["npx tsc -b", "npx pifleet pipeline check"] });
+  const pipelineCheck = job("pipeline-check", {
+    extends: [checkout],
+    script: ["npx tsc -b", "npx pifleet pipeline check"],
+    rules: unlessScheduled,
+  });
 
   // pifleet jobs run the image's `pifleet`. ssh refuses a key file others may read, and a file
   // variable's mode is the runner's choice, so pifleet reads a private copy; the added newline
@@ -110,46 +128,61 @@ export function projectPipeline(fleet: Fleet, options: ProjectPipelineOptions): 
       'if [ -n "$PIFLEET_SSH_KEY" ]; then key=$(mktemp) && { cat "$PIFLEET_SSH_KEY"; echo; } > "$key" && export PIFLEET_SSH_KEY="$key"; fi',
     ],
   });
-  const fleetValidate = job("fleet-validate", { extends: [pifleet], stage: "verify", script: ["pifleet validate"] });
+  const fleetValidate = job("fleet-validate", {
+    extends: [pifleet],
+    stage: "verify",
+    script: ["pifleet validate"],
+    rules: unlessScheduled,
+  });
 
-  // MR plan jobs: the unprotected plan key and token (protected variables never reach MR pipelines).
+  // MR plan jobs hold no fleet credential (docs/security.md, design D): they plan this commit's fleet file
+  // against the default branch's last observation, fetched with the job token (the triggering user's rights).
   const mrOnly = [when.mergeRequest];
-  const planCredentials = { PIFLEET_SSH_KEY: "$PIFLEET_PLAN_SSH_KEY", GITLAB_TOKEN: "$PIFLEET_PLAN_TOKEN" };
   const planSection = (name: string, command: string) =>
     job(name, {
       extends: [pifleet],
       stage: "plan",
       needs: [fleetValidate],
-      variables: planCredentials,
-      script: [`pifleet ${command} > ${name}.md`],
+      script: [FETCH_OBSERVATION, `pifleet ${command} --observed observed.json > ${name}.md`],
       artifacts: { paths: [`${name}.md`], expireIn: "1 week" },
       rules: mrOnly,
     });
-  const configurePlan = planSection("configure-plan", "configure --check --diff --format markdown");
+  // Inventory variables against the fleet file the observation was made with, plus its recorded drift.
+  const configurePlan = planSection("configure-plan", "configure");
   const runnersPlan = planSection("runners-plan", "runners plan --format markdown");
-  // Reads what the Swarm runs (docker service inspect on a manager) and diffs it with this commit's stack, naming the
-  // images as the default branch's deploy will: the manifest lists build-image pushes under the same prefix.
+  // Names the images as the default branch's deploy will: the manifest lists build-image pushes under the same prefix.
   const appPlan = planSection("app-plan", `app plan --prefix ${APP_IMAGE_PREFIX} --format markdown`);
   const planNote = job("plan-note", {
     extends: [pifleet],
     stage: "plan",
     needs: [configurePlan, runnersPlan, appPlan],
-    variables: planCredentials,
     script: [
       "cat configure-plan.md runners-plan.md app-plan.md > plan.md",
       // Which commit the plan is of: a reviewer sees the note follow each push (and the note changes with it).
       `printf '\\n_Plan of %s, [pipeline #%s](%s)._\\n' "$CI_COMMIT_SHORT_SHA" "$CI_PIPELINE_IID" "$CI_PIPELINE_URL" >> plan.md`,
-      // One note per MR, found again by its marker and updated in place.
-      'pifleet mr note --project "$CI_PROJECT_ID" --mr "$CI_MERGE_REQUEST_IID" --file plan.md --marker plan',
+      // One note per MR, found again by its marker and updated in place; the note token is a Reporter's (can comment, nothing more).
+      'pifleet mr note --token-env PIFLEET_NOTE_TOKEN --project "$CI_PROJECT_ID" --mr "$CI_MERGE_REQUEST_IID" --file plan.md --marker plan',
     ],
     rules: mrOnly,
   });
 
   // The jobs that change the fleet take turns across pipelines: one resource group.
+  // They name the fleet's environment (so they get its credentials) and run on the protected deploy pool.
   const changesFleet = { ...onDeployPool, extends: [pifleet], resourceGroup: "fleet", interruptible: false, rules: defaultBranchOnly };
-  const configure = job("configure", { ...changesFleet, stage: "configure", script: ["pifleet configure"] });
+  const configure = job("configure", {
+    ...changesFleet,
+    stage: "configure",
+    script: ["pifleet configure"],
+    environment: inFleetEnvironment("prepare"),
+  });
   // Also pauses, drains and deletes the runners of nodes that left the fleet.
-  const runnersApply = job("runners-apply", { ...changesFleet, stage: "runners", needs: [configure], script: ["pifleet runners apply"] });
+  const runnersApply = job("runners-apply", {
+    ...changesFleet,
+    stage: "runners",
+    needs: [configure],
+    script: ["pifleet runners apply"],
+    environment: inFleetEnvironment("prepare"),
+  });
 
   // Build once, natively on each arch's socket pool; the deploy rolls out exactly these images.
   const builds: Job[] = pools.builders.map(({ pool, arch }) =>
@@ -180,11 +213,13 @@ export function projectPipeline(fleet: Fleet, options: ProjectPipelineOptions): 
     stage: "deploy",
     needs: [appManifest, runnersApply],
     script: ["pifleet app deploy --images images.json"],
-    environment: { name: "production", url: `${appUrl(fleet)}/`, deploymentTier: "production" },
+    environment: { name: FLEET_ENVIRONMENT, url: `${appUrl(fleet)}/`, deploymentTier: "production" },
   });
   // What people reach: the load balancer's published port, then what the Swarm runs.
+  // On the deploy pool: `app status` reads the Swarm over SSH, with the environment's key.
   const smoke = job("smoke-test", {
     extends: [pifleet],
+    ...onDeployPool,
     stage: "verify-deploy",
     needs: [deploy],
     variables: { APP_URL: appUrl(fleet) },
@@ -196,8 +231,19 @@ export function projectPipeline(fleet: Fleet, options: ProjectPipelineOptions): 
       'test "$second" -gt "$first"',
       "pifleet app status",
     ],
-    environment: { name: "production", action: "verify" },
+    environment: inFleetEnvironment("verify"),
     rules: defaultBranchOnly,
+  });
+  // What MR plans read instead of the fleet: after each deploy, and on a schedule so that changes made
+  // outside pipelines (the GitLab UI, a Pi replaced) show up; scheduled runs also record configure drift.
+  const fleetObserve = job("fleet-observe", {
+    ...changesFleet,
+    stage: "observe",
+    needs: [{ job: deploy, artifacts: false, optional: true }],
+    script: ["pifleet observe $PIFLEET_OBSERVE_FLAGS --out observed.json"],
+    artifacts: { paths: ["observed.json"], expireIn: "30 days" },
+    environment: inFleetEnvironment("access"),
+    rules: [{ ...when.schedule, variables: { PIFLEET_OBSERVE_FLAGS: "--drift" } }, when.defaultBranch],
   });
 
   return {
@@ -206,7 +252,7 @@ export function projectPipeline(fleet: Fleet, options: ProjectPipelineOptions): 
       autoCancel: { onNewCommit: "interruptible" },
       rules: workflowRules({ PIFLEET_IMAGE: DEFAULT_BRANCH_IMAGE }),
     },
-    stages: ["image", "verify", "plan", "configure", "runners", "build", "deploy", "verify-deploy"],
+    stages: ["image", "verify", "plan", "configure", "runners", "build", "deploy", "verify-deploy", "observe"],
     variables: globalVariables(fleet, options),
     default: { image: "$PIFLEET_IMAGE", interruptible: true, tags: [...pools.container.pool.tags] },
     jobs: [
@@ -229,6 +275,7 @@ export function projectPipeline(fleet: Fleet, options: ProjectPipelineOptions): 
       appManifest,
       deploy,
       smoke,
+      fleetObserve,
     ],
   };
 }

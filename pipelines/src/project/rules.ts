@@ -3,12 +3,18 @@ import type { Rule, WorkflowRule } from "../model/types.js";
 /** Reusable rules, named for when a job runs. */
 export const when = {
   mergeRequest: { if: '$CI_PIPELINE_SOURCE == "merge_request_event"' },
-  defaultBranch: { if: "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH" },
+  /** A push to the default branch (or a run from the UI or API), not a scheduled pipeline: those only observe. */
+  defaultBranch: { if: '$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH && $CI_PIPELINE_SOURCE != "schedule"' },
+  /** A scheduled pipeline of the default branch (hourly, say): records the fleet's state, changes nothing. */
+  schedule: { if: '$CI_PIPELINE_SOURCE == "schedule" && $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH' },
   tag: { if: "$CI_COMMIT_TAG" },
 } as const satisfies Record<string, Rule>;
 
+/** The first rule of a job that has no business in a scheduled pipeline. */
+export const notScheduled: Rule = { if: '$CI_PIPELINE_SOURCE == "schedule"', when: "never" };
+
 /**
- * Pipelines run for merge requests, the default branch and tags. A branch with
+ * Pipelines run for merge requests, the default branch (pushes and schedules) and tags. A branch with
  * an open MR gets only the MR pipeline, never a second branch pipeline.
  * `mergeRequestVariables` apply to every job of an MR pipeline.
  */
@@ -17,6 +23,7 @@ export function workflowRules(mergeRequestVariables: Readonly<Record<string, str
     { ...when.mergeRequest, when: "always", variables: mergeRequestVariables },
     { if: "$CI_COMMIT_BRANCH && $CI_OPEN_MERGE_REQUESTS", when: "never" },
     { ...when.defaultBranch, when: "always" },
+    { ...when.schedule, when: "always" },
     { ...when.tag, when: "always" },
   ];
 }

@@ -11,6 +11,7 @@ import { accessTokensRouter } from "./routes/access-tokens.js";
 import { controlRouter } from "./routes/control.js";
 import { controlCiRouter } from "./routes/control-ci.js";
 import { controlRunnersRouter } from "./routes/control-runners.js";
+import { jobArtifactsRouter } from "./routes/job-artifacts.js";
 import { jobsRequestRouter } from "./routes/jobs-request.js";
 import { mergeRequestsRouter } from "./routes/merge-requests.js";
 import { notesRouter } from "./routes/notes.js";
@@ -39,8 +40,9 @@ export function buildApp(emu: Emulator): Express {
   api.use(injectFaults(emu.faults));
   api.use(logRequests(emu.requests, emu.now));
   api.use(express.json({ limit: "10mb" }), express.urlencoded({ extended: true, limit: "10mb" }));
-  // Runner- and job-facing: authenticated by the runner token in the body or the job token, not a personal token.
-  api.use(runnerVerifyRouter(emu), jobsRequestRouter(emu));
+  // Runner- and job-facing: authenticated by the runner token in the body or the job token (artifact
+  // downloads take a job token or a personal one), before the personal-token-only routes.
+  api.use(runnerVerifyRouter(emu), jobsRequestRouter(emu), jobArtifactsRouter(emu));
   api.use(authenticate(emu));
   api.use(userRouter(emu), userRunnersRouter(emu), runnerListRouter(emu), runnerRouter(emu), notesRouter(emu));
   api.use(variablesRouter(emu), pipelinesRouter(emu));

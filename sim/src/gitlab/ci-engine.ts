@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { runnerShortToken } from "../ci-runner/shell-plan.js";
+import { keepArtifacts } from "./artifacts.js";
 import { advancePipelines } from "./ci-advance.js";
 import { type JobChange, updateJob, whyRunnerCannotPick } from "./ci-jobs.js";
 import { dependenciesOf, hasCapacity, jobTimeoutSeconds, pickJob } from "./ci-schedule.js";
@@ -7,7 +8,7 @@ import { ACTIVE_STATUSES, type CiStatus, ciState, type SimCiJob, type SimPipelin
 import { markIfStuck, markJobsRunnable, SIM_EXECUTORS, type SimExecutor } from "./ci-stuck.js";
 import { recordContact } from "./contact.js";
 import type { Emulator } from "./context.js";
-import { jobPayload, jobVariables } from "./job-payload.js";
+import { jobPayload, jobVariables, payloadRecord } from "./job-payload.js";
 import { defaultBranch, pathWithNamespace, repositoryDir } from "./repository.js";
 import type { RunnerConfigReport, SimRunner } from "./state.js";
 
@@ -59,6 +60,8 @@ export interface JobResult {
   /** E.g. failed for an allow_failure job whose script failed (gitlab-ci-local exits 0 then). */
   status?: "success" | "failed" | "canceled";
   failureReason?: string;
+  /** Where the executor collected the job's artifacts (artifacts:paths, per artifacts:when); the emulator keeps them. */
+  artifactsDir?: string;
 }
 
 /** Runs one job to its end. Throwing means the runner failed (system failure). */
@@ -174,6 +177,8 @@ export class CiEngine {
       user,
     };
     const variables = jobVariables(facts, defaultBranch(project));
+    // What the runner got, by key only, for the control API (who received which protected variable, on which runner).
+    job.payload_record = payloadRecord(facts, variables, defaultBranch(project), emu.now());
     const pipelineJobs = ciState(emu.state).jobs.filter((j) => j.pipeline_id === pipeline.id);
     const dependencies = dependenciesOf(job, pipelineJobs, pipeline.stages ?? []).filter((d) => d.status === "success");
     const payload = jobPayload(facts, variables, dependencies);
@@ -238,7 +243,15 @@ export class CiEngine {
       },
     })
       .then(
-        (result) => outcome(active.stop, result, spec.timeoutMs),
+        async (result) => {
+          // Uploaded before the job ends, as gitlab-runner does: a later job (or a job token) finds them.
+          if (result.artifactsDir && !active.stop) {
+            await keepArtifacts(emu, job.id, result.artifactsDir).catch((err: unknown) => {
+              buffer += `WARNING: Uploading artifacts failed: ${(err as Error).message}\n`;
+            });
+          }
+          return outcome(active.stop, result, spec.timeoutMs);
+        },
         (err: unknown) => outcome(active.stop, err instanceof Error ? err : new Error(String(err)), spec.timeoutMs),
       )
       .then((change) => {

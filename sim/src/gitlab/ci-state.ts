@@ -139,6 +139,23 @@ export interface SimCiJob {
   timeout_s?: number | null;
   /** The job's expanded configuration (gitlab-ci-local --preview), for the runner's job payload. */
   config?: Record<string, unknown>;
+  /** What the runner's payload carried, keys only (job-payload.ts payloadRecord); set when a runner takes the job. */
+  payload_record?: JobPayloadRecord;
+}
+
+/**
+ * The emulator's record of one job payload, never with a value: every variable key it carried, the
+ * project variables among them (and which of those are protected), whether the ref was protected,
+ * the job's environment and the runner that took it.
+ */
+export interface JobPayloadRecord {
+  variable_keys: string[];
+  project_variable_keys: string[];
+  protected_variable_keys: string[];
+  protected_ref: boolean;
+  environment: string | null;
+  runner: { id: number; description: string; access_level: "not_protected" | "ref_protected"; protected: boolean };
+  recorded_at: string;
 }
 
 /** What a job keeps for the scheduler (ci-schedule.ts) and the runner's job payload. */

@@ -15,6 +15,8 @@ export interface Emulator {
   requests: RequestLog;
   /** Where the projects' bare git repositories live (git-http.ts): DIR/repositories, or a temporary dir without a state dir. */
   repoRoot: string;
+  /** Where the jobs' artifacts are kept (artifacts.ts): DIR/artifacts, or a temporary dir without a state dir. */
+  artifactRoot: string;
 }
 
 export interface Caller {

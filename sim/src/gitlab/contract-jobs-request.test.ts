@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import type { JobExecutor, JobRun } from "./index.js";
 import { call, control, NEEDS_CONTROL, REAL_GITLAB, type Target, useContractTarget } from "./test-support/target.js";
+import { until } from "./test-support/until.js";
 
 // GitLab contract of the runner-facing job request (lib/api/ci/runner.rb POST /jobs/request) and the
 // job-token endpoint GET /job. python-gitlab has no runner client: plain fetch, as gitlab-runner sends it.
@@ -37,16 +38,6 @@ function info(executorName = "docker") {
 
 const request = (token: string, extra: Record<string, unknown> = {}) =>
   call(target, "POST", "/jobs/request", { token: null, body: { token, system_id: SYSTEM_ID, info: info(), ...extra } });
-
-async function until<T>(what: () => Promise<T | undefined>, ms = 5000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = await what();
-    if (value !== undefined) return value;
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 /** A pipeline the scheduler runs (stages given), with jobs on the default branch unless told otherwise. */
 async function pipeline(t: Target, jobs: Array<Record<string, unknown>>, fields: Record<string, unknown> = {}) {

@@ -65,9 +65,16 @@ export async function startGitlabEmulator(options: GitlabEmulatorOptions = {}): 
   let url = "";
   // Bare repositories: in the state dir, or (in-memory state) a temporary dir removed on close.
   const repoRoot = stateDir ? join(stateDir, "repositories") : mkdtempSync(join(tmpdir(), "pifleet-gitlab-repos-"));
-  const dropRepos = stateDir ? () => {} : () => rmSync(repoRoot, { recursive: true, force: true });
+  const artifactRoot = stateDir ? join(stateDir, "artifacts") : mkdtempSync(join(tmpdir(), "pifleet-gitlab-artifacts-"));
+  const dropRepos = stateDir
+    ? () => {}
+    : () => {
+        rmSync(repoRoot, { recursive: true, force: true });
+        rmSync(artifactRoot, { recursive: true, force: true });
+      };
   const emu: Emulator = {
     repoRoot,
+    artifactRoot,
     state,
     now,
     baseUrl: () => url,

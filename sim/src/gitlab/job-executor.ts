@@ -2,6 +2,7 @@ import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { sweepFileVariableLitter } from "../ci-runner/file-variable-litter.js";
 import {
+  artifactsDir,
   ensureHelperImage,
   type PipelineCheckout,
   pipelinePreview,
@@ -49,7 +50,7 @@ async function dockerJob(run: JobRun, checkout: PipelineCheckout, options: { ssh
   const helperImage = await ensureHelperImage(run.node, options.ssh, { arch });
   const stateHome = join(options.workRoot, "homes", `job-${run.jobId}`);
   try {
-    return await runJob({
+    const result = await runJob({
       checkoutDir: checkout.dir,
       jobName: run.jobName,
       evaluateChanges: checkout.evaluateChanges,
@@ -64,6 +65,7 @@ async function dockerJob(run: JobRun, checkout: PipelineCheckout, options: { ssh
       signal: run.signal,
       timeoutMs: run.timeoutMs,
     });
+    return { ...result, artifactsDir: artifactsDir(checkout.dir, run.jobName) };
   } finally {
     await rm(stateHome, { recursive: true, force: true });
     await sweepFileVariableLitter(LITTER_AGE_MS);
@@ -72,7 +74,8 @@ async function dockerJob(run: JobRun, checkout: PipelineCheckout, options: { ssh
 
 /**
  * The executor `sim up` gives the emulator: each job runs in the pipeline's checkout under
- * `workRoot/builds/…` (gitlab-ci-local's state dir there carries artifacts between jobs), by the
+ * `workRoot/builds/…` (gitlab-ci-local's state dir there carries artifacts between jobs, and the
+ * emulator keeps a copy of each job's for downloads: JobResult.artifactsDir), by the
  * runner's executor: docker → a container on the node (gitlab-ci-local over SSH); shell → as
  * gitlab-runner on the node (ci-runner/shell-job.ts), with the YAML variables gitlab-ci-local's
  * --preview of the pipeline gives.
@@ -93,7 +96,7 @@ export function sshJobExecutor(options: { ssh: RunnerSsh; workRoot: string }): J
     const key = `${run.runnerShortToken}/${run.projectId}`;
     const slot = slots.take(key);
     try {
-      return await runShellJob({
+      const result = await runShellJob({
         checkoutDir: checkout.dir,
         sha: run.sha,
         jobName: run.jobName,
@@ -107,6 +110,7 @@ export function sshJobExecutor(options: { ssh: RunnerSsh; workRoot: string }): J
         signal: run.signal,
         timeoutMs: run.timeoutMs,
       });
+      return { ...result, artifactsDir: artifactsDir(checkout.dir, run.jobName) };
     } finally {
       slots.release(key, slot);
     }

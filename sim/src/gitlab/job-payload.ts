@@ -1,4 +1,4 @@
-import type { SimCiJob, SimPipeline, SimVariable } from "./ci-state.js";
+import type { JobPayloadRecord, SimCiJob, SimPipeline, SimVariable } from "./ci-state.js";
 import { variablesForJob } from "./job-variables.js";
 import type { SimRunner } from "./state.js";
 
@@ -99,6 +99,26 @@ export function jobVariables(f: JobFacts, defaultBranch: string): RunnerVariable
   }).map((v): RunnerVariable => ({ key: v.key, value: v.value, public: false, file: v.file, masked: v.masked }));
   const keys = new Set(project.map((v) => v.key));
   return [...predefined.filter((v) => !keys.has(v.key)), token, ...project];
+}
+
+/** The keys-only record of a payload (ci-state.ts JobPayloadRecord), from the same facts the payload came from. */
+export function payloadRecord(f: JobFacts, variables: readonly RunnerVariable[], defaultBranch: string, at: Date): JobPayloadRecord {
+  const protectedRef = isProtectedRef(f.pipeline, defaultBranch);
+  const project = variablesForJob(f.projectVariables, { protectedRef, environment: f.job.environment ?? undefined });
+  return {
+    variable_keys: variables.map((v) => v.key),
+    project_variable_keys: project.map((v) => v.key),
+    protected_variable_keys: project.filter((v) => v.protected).map((v) => v.key),
+    protected_ref: protectedRef,
+    environment: f.job.environment ?? null,
+    runner: {
+      id: f.runner.id,
+      description: f.runner.description,
+      access_level: f.runner.access_level,
+      protected: f.runner.access_level === "ref_protected",
+    },
+    recorded_at: at.toISOString(),
+  };
 }
 
 const list = (value: unknown): string[] => (Array.isArray(value) ? value.map(String) : typeof value === "string" ? [value] : []);

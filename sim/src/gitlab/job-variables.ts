@@ -9,6 +9,8 @@ export interface JobVariable {
   masked: boolean;
   /** Not expanded ($OTHER stays as it is). */
   raw: boolean;
+  /** A protected variable (only protected refs get it); recorded, never sent in the payload. */
+  protected: boolean;
 }
 
 export interface JobContext {
@@ -43,5 +45,5 @@ export function variablesForJob(variables: readonly SimVariable[], ctx: JobConte
   }
   return [...byKey.values()]
     .sort((a, b) => a.id - b.id)
-    .map((v) => ({ key: v.key, value: v.value, file: v.variable_type === "file", masked: v.masked, raw: v.raw }));
+    .map((v) => ({ key: v.key, value: v.value, file: v.variable_type === "file", masked: v.masked, raw: v.raw, protected: v.protected }));
 }

@@ -2,7 +2,7 @@ import { Router } from "express";
 import { advancePipelines } from "../ci-advance.js";
 import { createPipeline, findCiJob, type NewJob, updateJob } from "../ci-jobs.js";
 import { presentJob, presentPipeline } from "../ci-present.js";
-import { CI_STATUSES, PIPELINE_SOURCES } from "../ci-state.js";
+import { CI_STATUSES, ciState, PIPELINE_SOURCES } from "../ci-state.js";
 import { stuckReason } from "../ci-stuck.js";
 import type { Emulator } from "../context.js";
 import { ApiError, paramError } from "../errors.js";
@@ -72,11 +72,23 @@ export function controlCiRouter(emu: Emulator): Router {
     res.status(201).json({ pipeline: presentPipeline(emu, created.pipeline), jobs: created.jobs.map((j) => presentJob(emu, j)) });
   });
 
-  // A job as the API shows it, plus what only GitLab's job page shows: why a pending job is stuck.
+  // A job as the API shows it, plus what only GitLab's job page shows: why a pending job is stuck;
+  // and the emulator's record of the payload its runner got (keys only; null until a runner took it).
   r.get("/jobs/:id", (req, res) => {
     const job = findCiJob(emu, req.params.id);
     if (!job) throw new ApiError(404, { message: `404 Job Not Found (no job ${req.params.id})` });
-    res.json({ ...presentJob(emu, job), stuck_reason: stuckReason(emu, job.id) ?? null });
+    res.json({ ...presentJob(emu, job), stuck_reason: stuckReason(emu, job.id) ?? null, payload: job.payload_record ?? null });
+  });
+
+  // Every job of a pipeline with its payload record: [{job_id, name, stage, status, payload}], in job order.
+  // Tests assert with it which jobs received which protected variables, and on which runners they ran.
+  r.get("/pipelines/:id/payloads", (req, res) => {
+    const id = Number(req.params.id);
+    const ci = ciState(emu.state);
+    if (!ci.pipelines.some((p) => p.id === id))
+      throw new ApiError(404, { message: `404 Pipeline Not Found (no pipeline ${req.params.id})` });
+    const jobs = ci.jobs.filter((j) => j.pipeline_id === id).sort((a, b) => a.id - b.id);
+    res.json(jobs.map((j) => ({ job_id: j.id, name: j.name, stage: j.stage, status: j.status, payload: j.payload_record ?? null })));
   });
 
   // Move a job: {status?, runner_id?, system_id?, failure_reason?, trace?, append_trace?}.

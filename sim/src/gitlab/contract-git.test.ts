@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GitClient, projectPathOf } from "./test-support/git-client.js";
-import { call, mintToken, NEEDS_CONTROL, REAL_GITLAB, useContractTarget } from "./test-support/target.js";
+import { call, control, mintToken, NEEDS_CONTROL, REAL_GITLAB, useContractTarget } from "./test-support/target.js";
 
 // GitLab contract: git hosting over smart HTTP with token auth, the branches API and push events.
 const { target } = useContractTarget();
@@ -127,6 +127,41 @@ describe("git over HTTP", () => {
     expect(forbidden.status).toBe(403);
     expect(await forbidden.text()).toBe("You are not allowed to download code from this project.");
   });
+
+  it.skipIf(REAL_GITLAB)(
+    `roles: a Reporter clones but cannot push; a Developer pushes a branch but not the protected default branch; a Maintainer does${NEEDS_CONTROL}`,
+    async () => {
+      const member = async (access_level: number) =>
+        ((await control(target, "POST", "/tokens", { scopes: ["api"], access_level })) as { token: string }).token;
+      const developer = await member(30);
+      const { dir, result } = await client.clone(developer);
+      expect(result.code, result.stderr).toBe(0);
+      await client.commit(dir, `roles-${BRANCH}.txt`, "x\n", "roles");
+
+      const reporter = await client.git(dir, ["push", "origin", `HEAD:${BRANCH}-reporter`], await member(20));
+      expect(reporter.code).not.toBe(0);
+      expect(reporter.stderr).toMatch(/403/);
+      const branch = await client.git(dir, ["push", "--quiet", "origin", `HEAD:${BRANCH}-developer`], developer);
+      expect(branch.code, branch.stderr).toBe(0);
+      const main = await client.git(dir, ["push", "origin", "HEAD:main"], developer);
+      expect(main.code).not.toBe(0);
+      expect(main.stderr).toContain("GitLab: You are not allowed to push code to protected branches on this project.");
+      expect(main.stderr).toMatch(/\[remote rejected\] HEAD -> main \(pre-receive hook declined\)/);
+      const head = (await call(target, "GET", `/projects/${target.projectId}/repository/branches/main`)).body as { commit: { id: string } };
+      const mine = (await client.must(dir, ["rev-parse", "HEAD"])).stdout.trim();
+      expect(head.commit.id).not.toBe(mine);
+      const maintainer = await client.git(dir, ["push", "--quiet", "origin", "HEAD:main"], await member(40));
+      expect(maintainer.code, maintainer.stderr).toBe(0);
+      expect(
+        ((await call(target, "GET", `/projects/${target.projectId}/repository/branches/main`)).body as { commit: { id: string } }).commit
+          .id,
+      ).toBe(mine);
+      const stranger = await client.clone(
+        ((await control(target, "POST", "/tokens", { scopes: ["api"], admin: false })) as { token: string }).token,
+      );
+      expect(stranger.result.code).not.toBe(0);
+    },
+  );
 
   it("GET an unknown branch: 404 Branch Not Found", async () => {
     expect(await call(target, "GET", `/projects/${target.projectId}/repository/branches/no-such-branch-${BRANCH}`)).toMatchObject({

@@ -1,9 +1,10 @@
 import { spawn } from "node:child_process";
 import type { NextFunction, Request, RequestHandler, Response } from "express";
-import { DEVELOPER, memberLevel, REPORTER } from "./access.js";
+import { DEVELOPER, MAINTAINER, memberLevel, REPORTER } from "./access.js";
 import type { Emulator } from "./context.js";
 import { triggerForPushes } from "./pipeline-triggers.js";
-import { ensureRepository, pathWithNamespace, recordPushes, refSnapshot, serialized } from "./repository.js";
+import { protectedPushEnv, protectedPushHooks } from "./protected-push.js";
+import { defaultBranch, ensureRepository, pathWithNamespace, recordPushes, refSnapshot, serialized } from "./repository.js";
 import type { Scope, SimProject, SimUser } from "./state.js";
 import { tokenOwner } from "./token-model.js";
 
@@ -100,21 +101,33 @@ export function gitHttp(emu: Emulator): RequestHandler {
       plain(res, 403, NO_PUSH);
       return;
     }
-    serve(emu, project, caller.user, service, rest, req, res).catch(next);
+    // Below Maintainer, the protected default branch is refused by receive-pack's hook (protected-push.ts).
+    const guarded = level < MAINTAINER ? [`refs/heads/${defaultBranch(project)}`] : [];
+    serve(emu, project, caller.user, service, rest, req, res, guarded).catch(next);
   };
 }
 
-async function serve(emu: Emulator, project: SimProject, user: SimUser, service: Service, rest: string, req: Request, res: Response) {
+async function serve(
+  emu: Emulator,
+  project: SimProject,
+  user: SimUser,
+  service: Service,
+  rest: string,
+  req: Request,
+  res: Response,
+  protectedRefs: readonly string[],
+) {
   const dir = await ensureRepository(emu, project);
   const isPush = service === "git-receive-pack" && req.method === "POST";
   if (!isPush) {
-    await runBackend(emu, project, user, rest, req, res);
+    await runBackend(emu, project, user, rest, req, res, {});
     return;
   }
+  const hookEnv = protectedRefs.length > 0 ? protectedPushEnv(await protectedPushHooks(emu.repoRoot), protectedRefs) : {};
   await serialized(dir, async () => {
     const before = await refSnapshot(dir);
     // Recorded before the response ends, so a client that pushed finds its events at once.
-    await runBackend(emu, project, user, rest, req, res, async () => {
+    await runBackend(emu, project, user, rest, req, res, hookEnv, async () => {
       const events = await recordPushes(emu, project, user, dir, before, await refSnapshot(dir));
       // Pipelines are evaluated after the push has answered (pipelineTriggersSettled awaits them).
       triggerForPushes(emu, project, events);
@@ -130,9 +143,11 @@ function runBackend(
   rest: string,
   req: Request,
   res: Response,
+  extraEnv: NodeJS.ProcessEnv,
   beforeEnd: () => Promise<void> = async () => {},
 ): Promise<void> {
   const env: NodeJS.ProcessEnv = {
+    ...extraEnv,
     PATH: process.env.PATH ?? "/usr/bin:/bin",
     GIT_PROJECT_ROOT: emu.repoRoot,
     GIT_HTTP_EXPORT_ALL: "1",

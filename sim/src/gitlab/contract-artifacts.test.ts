@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { run } from "@pifleet/io";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { JobExecutor, JobRun } from "./index.js";
+import { GitClient, projectPathOf } from "./test-support/git-client.js";
 import { call, control, useContractTarget } from "./test-support/target.js";
 import { until } from "./test-support/until.js";
 
@@ -176,6 +177,28 @@ describe("artifacts by ref and job name, with a CI_JOB_TOKEN", () => {
       jobs: Array<{ id: number }>;
     };
     expect((await call(target, "GET", `/projects/${target.projectId}/jobs/${made.jobs[0]?.id}/artifacts`)).status).toBe(404);
+  });
+});
+
+describe("git over HTTP with a CI_JOB_TOKEN (user gitlab-ci-token)", () => {
+  it("clones while the job runs, never pushes, and is refused once the job ended", async () => {
+    const client = new GitClient(target, projectPathOf(target));
+    try {
+      const seed = await client.clone();
+      await client.commit(seed.dir, "seed.txt", "seed\n", "seed");
+      await client.must(seed.dir, ["push", "--quiet", "origin", "HEAD:main"]);
+      const job = await startJob("clone-job", `clone-${TAG}`);
+      const cloned = await client.clone(job.jobToken, "gitlab-ci-token");
+      expect(cloned.result.code, cloned.result.stderr).toBe(0);
+      await client.commit(cloned.dir, "by-job.txt", "x\n", "a job's commit");
+      const push = await client.git(cloned.dir, ["push", "origin", `HEAD:job-${TAG}`], job.jobToken, "gitlab-ci-token");
+      expect(push.code).not.toBe(0);
+      expect(push.stderr).toMatch(/403/);
+      await finish(job.jobId);
+      expect((await client.clone(job.jobToken, "gitlab-ci-token")).result.code).not.toBe(0);
+    } finally {
+      client.cleanup();
+    }
   });
 });
 

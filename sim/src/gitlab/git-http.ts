@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import { DEVELOPER, MAINTAINER, memberLevel, REPORTER } from "./access.js";
 import type { Emulator } from "./context.js";
+import { jobTokenUser } from "./job-token.js";
 import { triggerForPushes } from "./pipeline-triggers.js";
 import { protectedPushEnv, protectedPushHooks } from "./protected-push.js";
 import { defaultBranch, ensureRepository, pathWithNamespace, recordPushes, refSnapshot, serialized } from "./repository.js";
@@ -39,8 +40,10 @@ interface GitCaller {
 }
 
 /**
- * HTTP Basic as GitLab takes it over HTTPS: the username is not checked (oauth2, the user's name…),
- * the password is a personal access token. Job tokens (gitlab-ci-token) are not modelled yet.
+ * HTTP Basic as GitLab takes it over HTTPS: the password is a personal or project access token, and
+ * then the username is not checked (oauth2, the user's name…); or, with the username gitlab-ci-token,
+ * a running job's CI_JOB_TOKEN, which clones with its pipeline user's role and never pushes (GitLab's
+ * default: pushing with a job token is off).
  */
 function basicCaller(emu: Emulator, req: Request): GitCaller | undefined {
   const m = /^Basic\s+(\S+)$/i.exec(req.get("authorization") ?? "");
@@ -49,6 +52,10 @@ function basicCaller(emu: Emulator, req: Request): GitCaller | undefined {
   const colon = decoded.indexOf(":");
   if (colon < 0) return undefined;
   const password = decoded.slice(colon + 1);
+  if (decoded.slice(0, colon) === "gitlab-ci-token") {
+    const user = jobTokenUser(emu, password);
+    if (user) return { user, scopes: ["read_repository"] };
+  }
   const owner = tokenOwner(emu.state, password, emu.now());
   return owner ? { user: owner.user, scopes: owner.token.scopes } : undefined;
 }

@@ -3,10 +3,10 @@ import { type Request, type Response, Router } from "express";
 import { projectAccess, REPORTER } from "../access.js";
 import { artifactArchive, artifactFile, latestSuccessfulJobForRef, validArtifactPath } from "../artifacts.js";
 import { tokenOf } from "../auth.js";
-import { ciEngine } from "../ci-engine.js";
 import { ciState, type SimCiJob } from "../ci-state.js";
 import type { Emulator } from "../context.js";
 import { badRequest, forbidden, insufficientScope, notFound, paramError, unauthorized } from "../errors.js";
+import { jobTokenUser } from "../job-token.js";
 import { findProject } from "../lookup.js";
 import { readParams, requireParam, stringParam } from "../params.js";
 import type { SimProject, SimUser } from "../state.js";
@@ -21,9 +21,7 @@ import { tokenOwner } from "../token-model.js";
 function downloader(emu: Emulator, req: Request): SimUser | undefined {
   const jobToken = req.get("job-token") ?? stringParam(readParams(req), "job_token");
   if (jobToken !== undefined) {
-    const job = ciEngine(emu).jobForToken(jobToken);
-    const pipeline = job && ciState(emu.state).pipelines.find((p) => p.id === job.pipeline_id);
-    const user = pipeline && emu.state.users.find((u) => u.id === pipeline.user_id);
+    const user = jobTokenUser(emu, jobToken);
     if (!user) throw unauthorized();
     return user;
   }

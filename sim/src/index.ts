@@ -18,10 +18,12 @@ export {
   type DesiredVariable,
   desiredVariables,
   type ExistingVariable,
+  FLEET_ENVIRONMENT,
   type ProjectVariableInputs,
   planVariables,
+  RETIRED_KEYS,
   type VariablePlan,
 } from "./project/variables.js";
-export { applyVariables, listVariables, type ProjectApi } from "./project/variables-api.js";
+export { applyVariables, listVariables, NOTE_TOKEN_NAME, noteTokenFor, type ProjectApi } from "./project/variables-api.js";
 export { type NodeState, type SimNodeStatus, type SimStatus, simStatus } from "./status.js";
 export { DEFAULT_SIM_DIR, type SimUpOptions, simUp } from "./up.js";

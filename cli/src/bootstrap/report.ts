@@ -3,27 +3,48 @@ import type { Reach } from "./probe.js";
 
 /** What bootstrap shows (pure): reachability lines, the plan, the variables by name and flags — never a value. */
 
-export type VariableAction = "create" | "update" | "unchanged";
+export type VariableAction = "create" | "update" | "unchanged" | "remove";
 
 export interface VariableRow {
   key: string;
   action: VariableAction;
-  variable_type: DesiredVariable["variable_type"];
+  variable_type: DesiredVariable["variable_type"] | string;
+  /** `*`, or the environment whose jobs alone get the variable. */
+  environment_scope: string;
   protected: boolean;
   masked: boolean;
 }
 
 export function variableRows(plan: VariablePlan): VariableRow[] {
-  const rows = (list: readonly DesiredVariable[], action: VariableAction) =>
-    list.map((v) => ({ key: v.key, action, variable_type: v.variable_type, protected: v.protected, masked: v.masked }));
-  return [...rows(plan.create, "create"), ...rows(plan.update, "update"), ...rows(plan.unchanged, "unchanged")];
+  type Listed = Pick<DesiredVariable, "key" | "environment_scope" | "protected" | "masked"> & { variable_type: string };
+  const rows = (list: readonly Listed[], action: VariableAction) =>
+    list.map((v) => ({
+      key: v.key,
+      action,
+      variable_type: v.variable_type,
+      environment_scope: v.environment_scope,
+      protected: v.protected,
+      masked: v.masked,
+    }));
+  return [
+    ...rows(plan.create, "create"),
+    ...rows(plan.update, "update"),
+    ...rows(plan.unchanged, "unchanged"),
+    ...rows(plan.remove, "remove"),
+  ];
 }
 
 const flags = (r: VariableRow) =>
-  [r.variable_type === "file" ? "file" : "", r.protected ? "protected" : "", r.masked ? "masked" : ""].filter(Boolean).join(", ") ||
-  "plain";
+  [
+    r.variable_type === "file" ? "file" : "",
+    r.protected ? "protected" : "",
+    r.masked ? "masked" : "",
+    r.environment_scope === "*" ? "" : `environment ${r.environment_scope} only`,
+  ]
+    .filter(Boolean)
+    .join(", ") || "plain";
 
-const MARK: Record<VariableAction, string> = { create: "+", update: "~", unchanged: "=" };
+const MARK: Record<VariableAction, string> = { create: "+", update: "~", unchanged: "=", remove: "-" };
 
 /** `  + PIFLEET_SSH_KEY  file, protected` — terraform-like marks, names and flags only. */
 export function renderVariableRows(rows: readonly VariableRow[]): string {

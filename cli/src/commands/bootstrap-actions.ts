@@ -3,13 +3,22 @@ import { relative } from "node:path";
 import { OperationError } from "@pifleet/fleet";
 import { type GitlabTransport, gitlabTransport, Secret } from "@pifleet/io";
 import { connectRunners, desiredFromFleet, explainRunnerError, planToJson, renderPlanText } from "@pifleet/runner-manager";
-import { applyVariables, desiredVariables, listVariables, type ProjectApi, planVariables } from "@pifleet/sim";
+import {
+  applyVariables,
+  desiredVariables,
+  type ExistingVariable,
+  listVariables,
+  noteTokenFor,
+  type ProjectApi,
+  planVariables,
+} from "@pifleet/sim";
 import type { Command } from "commander";
 import { pinHostKeys } from "../bootstrap/pin.js";
 import { CONTROLLER_TOOLS, controllerProblems, prerequisitesError } from "../bootstrap/prerequisites.js";
 import { askYes, missingTools, tcpReach, unreadable } from "../bootstrap/probe.js";
 import { bootstrapProject, explainGitlabRefusal, type ProjectInfo, pushInstructions } from "../bootstrap/project.js";
 import { renderPlan, renderReach, renderVariableRows, variableRows } from "../bootstrap/report.js";
+import { type ProtectedBranch, type ProtectedTag, projectSettingFindings, renderSettingFindings } from "../bootstrap/settings.js";
 import { globals, loadFleet, progressFor } from "../context.js";
 import { info, print, printJson } from "../output.js";
 import { changedTasks, convergeFleet, throwIfFailed } from "./configure-actions.js";
@@ -18,8 +27,6 @@ import { failIfIncomplete, reconcileRunners } from "./runners-actions.js";
 export interface BootstrapFlags {
   project?: string;
   yes?: boolean;
-  planKey?: string;
-  planTokenEnv?: string;
   workDir: string;
   drainTimeout: number;
 }
@@ -38,6 +45,23 @@ async function projectInfo(api: GitlabTransport, project: number | string): Prom
   }
 }
 
+/** A list GitLab may refuse or not have (an older GitLab, the sim): null, as the settings check only informs. */
+async function listOrNull<T>(api: GitlabTransport, path: string): Promise<T[] | null> {
+  return api.paginate<T>(path, { per_page: 100 }).catch(() => null);
+}
+
+/** The project settings design D relies on (docs/security.md), read through the API where it allows. */
+async function settingFindings(api: GitlabTransport, project: number | string, defaultBranch: string) {
+  const base = `/projects/${encodeURIComponent(String(project))}`;
+  const branches = await listOrNull<ProtectedBranch>(api, `${base}/protected_branches`);
+  const branch = branches === null ? null : (branches.find((b) => b.name === defaultBranch) ?? "unprotected");
+  return projectSettingFindings(defaultBranch, branch, await listOrNull<ProtectedTag>(api, `${base}/protected_tags`));
+}
+
+/** PIFLEET_NOTE_TOKEN as the plan shows it: the value held, or a stand-in for the token apply mints. */
+const plannedNoteToken = (existing: readonly ExistingVariable[]) =>
+  new Secret(existing.find((v) => v.key === "PIFLEET_NOTE_TOKEN")?.value ?? "(a Reporter token, minted on apply)");
+
 /**
  * `pifleet bootstrap`: the first run, from a laptop, for a fresh cluster — and every rerun after a lost
  * laptop or a new key. Checks, pins host keys, shows the plan, then configures, registers runners and
@@ -53,16 +77,10 @@ export async function bootstrap(flags: BootstrapFlags, cmd: Command): Promise<vo
   const tokenEnv = fleet.gitlab.tokenEnv;
 
   // 1. This machine, GitLab, and each Pi's sshd.
-  const planTokenEnv = flags.planTokenEnv;
   const problems = controllerProblems({
     missingTools: await missingTools(CONTROLLER_TOOLS),
-    keys: await Promise.all(
-      [fleet.ssh.privateKey, ...(flags.planKey ? [flags.planKey] : [])].map(async (path) => ({ path, problem: await unreadable(path) })),
-    ),
-    env: [
-      { name: tokenEnv, set: Boolean(process.env[tokenEnv]), holds: "the runner manager's GitLab token, docs/runners.md" },
-      ...(planTokenEnv ? [{ name: planTokenEnv, set: Boolean(process.env[planTokenEnv]), holds: "the merge-request plan token" }] : []),
-    ],
+    keys: [{ path: fleet.ssh.privateKey, problem: await unreadable(fleet.ssh.privateKey) }],
+    env: [{ name: tokenEnv, set: Boolean(process.env[tokenEnv]), holds: "the runner manager's GitLab token, docs/runners.md" }],
   });
   if (problems.length > 0) throw prerequisitesError(problems);
   const fleetToken = new Secret(process.env[tokenEnv] as string);
@@ -99,12 +117,8 @@ export async function bootstrap(flags: BootstrapFlags, cmd: Command): Promise<vo
   });
 
   // The plan: what the next steps will do.
-  const desired = desiredVariables({
-    sshKey: new Secret(await readFile(fleet.ssh.privateKey, "utf8")),
-    fleetToken,
-    ...(flags.planKey ? { planSshKey: new Secret(await readFile(flags.planKey, "utf8")) } : {}),
-    ...(planTokenEnv ? { planToken: new Secret(process.env[planTokenEnv] as string) } : {}),
-  });
+  const sshKey = new Secret(await readFile(fleet.ssh.privateKey, "utf8"));
+  const desired = desiredVariables({ sshKey, fleetToken, noteToken: plannedNoteToken(existing) });
   const runnersWanted = desiredFromFleet(fleet).nodes.reduce((n, node) => n + node.runners.length, 0);
   show(
     renderPlan({
@@ -116,11 +130,9 @@ export async function bootstrap(flags: BootstrapFlags, cmd: Command): Promise<vo
       variables: variableRows(planVariables(desired, existing)),
     }),
   );
-  if (!flags.planKey || !planTokenEnv) {
-    show(
-      "  (merge-request plan jobs read PIFLEET_PLAN_SSH_KEY and PIFLEET_PLAN_TOKEN; without --plan-key and --plan-token-env bootstrap leaves them as they are: docs/security.md)",
-    );
-  }
+  const info_ = await projectInfo(api, project);
+  const settings = await settingFindings(api, project, info_?.default_branch ?? "main");
+  show(`Project settings merge-request safety relies on (docs/security.md):\n${renderSettingFindings(settings)}`);
   if (!flags.yes && !(await askYes("Apply? [y/N] "))) {
     throw new OperationError("not applied: the Pis, the runners and the variables are as they were", "Rerun and answer y, or pass --yes.");
   }
@@ -141,15 +153,20 @@ export async function bootstrap(flags: BootstrapFlags, cmd: Command): Promise<vo
   }
   failIfIncomplete(runners.report);
 
-  // 4. The project's CI/CD variables: listed again, as someone may have changed them since the plan.
-  const applied = await applyVariables(projectApi, desired, await listVariables(projectApi)).catch((err) => {
+  // 4. The project's CI/CD variables: listed again, as someone may have changed them since the plan. The MR
+  // note's Reporter token is minted here (once: a rerun keeps it while it is active).
+  const applied = await (async () => {
+    const current = await listVariables(projectApi);
+    const noteToken = await noteTokenFor(projectApi, current);
+    return applyVariables(projectApi, desiredVariables({ sshKey, fleetToken, noteToken }), current);
+  })().catch((err) => {
     throw explainGitlabRefusal(err, fleet.gitlab.url, project, tokenEnv);
   });
   const variables = variableRows(applied);
   show(`CI/CD variables of project ${project} (names and flags; values never shown):\n${renderVariableRows(variables)}`);
 
   // 5. What to push.
-  const push = pushInstructions(fleet.gitlab.url, project, await projectInfo(api, project), {
+  const push = pushInstructions(fleet.gitlab.url, project, info_, {
     fleet: relative(process.cwd(), loaded.file) || loaded.file,
     knownHosts: relative(process.cwd(), fleet.ssh.knownHosts) || fleet.ssh.knownHosts,
   });
@@ -166,6 +183,7 @@ export async function bootstrap(flags: BootstrapFlags, cmd: Command): Promise<vo
       configure: { hosts: configured.hosts, changed: changedTasks(configured) },
       runners: { plan: planToJson(runners.plan), applied: runners.report.applied.length },
       variables,
+      settings,
       push,
     });
   }

@@ -114,16 +114,26 @@ describe("pifleet bootstrap on a fresh sim", () => {
     expect(first.runners.applied).toBeGreaterThan(0);
 
     // The variables, read back through the API, with GitLab's flags.
-    const vars = await api<{ key: string; value: string; variable_type: string; protected: boolean; masked: boolean }[]>(
-      `/projects/${sim.gitlab?.projectId}/variables?per_page=100`,
-    );
+    const vars = await api<
+      { key: string; value: string; variable_type: string; protected: boolean; masked: boolean; environment_scope: string }[]
+    >(`/projects/${sim.gitlab?.projectId}/variables?per_page=100`);
     const byKey = new Map(vars.map((v) => [v.key, v]));
-    expect(byKey.get("PIFLEET_SSH_KEY")).toMatchObject({ variable_type: "file", protected: true, masked: false });
+    const scoped = { protected: true, environment_scope: "production" };
+    expect(byKey.get("PIFLEET_SSH_KEY")).toMatchObject({ variable_type: "file", masked: false, ...scoped });
     expect(byKey.get("PIFLEET_SSH_KEY")?.value).toBe(await readFile(sim.sshKey, "utf8"));
-    expect(byKey.get("GITLAB_TOKEN")).toMatchObject({ variable_type: "env_var", protected: true, masked: true, value: sim.gitlab?.token });
+    expect(byKey.get("GITLAB_TOKEN")).toMatchObject({ variable_type: "env_var", masked: true, value: sim.gitlab?.token, ...scoped });
+    // The MR note's token: minted by bootstrap, a Reporter's, unprotected; it may not read the variables.
+    const note = byKey.get("PIFLEET_NOTE_TOKEN");
+    expect(note).toMatchObject({ protected: false, masked: true, environment_scope: "*" });
+    expect(note?.value).not.toBe(sim.gitlab?.token);
+    const refused = await fetch(`${sim.gitlab?.url}/api/v4/projects/${sim.gitlab?.projectId}/variables`, {
+      headers: { "PRIVATE-TOKEN": note?.value ?? "" },
+    });
+    expect(refused.status).toBe(403);
     expect(first.variables.map((v) => [v.key, v.action])).toEqual([
       ["PIFLEET_SSH_KEY", "create"],
       ["GITLAB_TOKEN", "create"],
+      ["PIFLEET_NOTE_TOKEN", "create"],
     ]);
 
     // Names and flags only: neither secret in anything it printed.

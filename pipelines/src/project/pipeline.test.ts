@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { type Fleet, InputError, parseFleet } from "@pifleet/fleet";
+import { FLEET_ENVIRONMENT as VARIABLES_ENVIRONMENT } from "@pifleet/sim";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { syntheticFleet } from "../bench/synthetic-fleet.js";
@@ -156,6 +157,8 @@ describe("the repository's .gitlab-ci.yml", () => {
 
   it("only jobs naming the fleet's environment get its credentials, and every one of them runs on the protected pool", () => {
     const protectedPools = fleet.pools.filter((p) => p.protected).map((p) => p.tags);
+    // The environment the project's key and token are scoped to (sim push and bootstrap set them).
+    expect(FLEET_ENVIRONMENT).toBe(VARIABLES_ENVIRONMENT);
     const named = jobNames.filter((n) => body(n).environment?.name === FLEET_ENVIRONMENT);
     expect(named.sort()).toEqual(["configure", "deploy", "fleet-observe", "runners-apply", "smoke-test"]);
     for (const n of named) {
@@ -201,8 +204,9 @@ describe("the repository's .gitlab-ci.yml", () => {
   });
 
   it("checks what is published after the deploy: the load balancer's port, a counted view, and the Swarm's status", () => {
-    expect(body("deploy").environment).toMatchObject({ name: FLEET_ENVIRONMENT, url: "http://192.168.1.11/" });
-    expect(body("smoke-test").variables).toEqual({ APP_URL: "http://192.168.1.11" });
+    // The VIP keepalived keeps on a healthy load balancer (app.loadBalancer.vip).
+    expect(body("deploy").environment).toMatchObject({ name: FLEET_ENVIRONMENT, url: "http://192.168.1.250/" });
+    expect(body("smoke-test").variables).toEqual({ APP_URL: "http://192.168.1.250" });
     const script = body("smoke-test").script?.join("\n") ?? "";
     expect(script).toContain('"$APP_URL/readyz"');
     expect(script).toContain('"$APP_URL/api/views/pipeline-smoke-test" | jq -e .views');
@@ -278,7 +282,7 @@ describe("projectPipeline for other fleets", () => {
     expect(mixed.get("app-manifest")?.needs).toEqual(["build-image:arm64", "build-image:amd64"]);
   });
 
-  it("generates for an amd64 fleet like the sim's: the amd64 pools, the registry and load balancer on pi1", () => {
+  it("generates for an amd64 fleet like the sim's: the amd64 pools, the registry on pi1, the app at the VIP", () => {
     const text = readFileSync(new URL("examples/fleet.yaml", ROOT), "utf8")
       .replaceAll("arm64", "amd64")
       .replaceAll("192.168.1.", "198.19.255.");
@@ -290,7 +294,7 @@ describe("projectPipeline for other fleets", () => {
     expect([...amd64Jobs.keys()].filter((n) => n.startsWith("build-image"))).toEqual(["build-image:amd64"]);
     expect(generated).toContain("value: 198.19.255.11:5000");
     expect(generated).toContain("value: fleet/sim/fleet.yaml");
-    expect(amd64Jobs.get("smoke-test")?.variables).toEqual({ APP_URL: "http://198.19.255.11" });
+    expect(amd64Jobs.get("smoke-test")?.variables).toEqual({ APP_URL: "http://198.19.255.250" });
   });
 
   it("says what to add when the fleet has no docker-socket pool, or no unprotected pool for MR jobs", () => {

@@ -1,7 +1,7 @@
 import { OperationError } from "@pifleet/fleet";
 import { GitlabHttpError, gitlabTransport, Secret, sleep } from "@pifleet/io";
 import type { SimGitlabTarget } from "./target.js";
-import { type ExistingVariable, SCOPE } from "./variables.js";
+import type { ExistingVariable } from "./variables.js";
 
 /** The emulator's control API (no auth: it answers on loopback or the sim network only). */
 export async function simControl<T>(target: SimGitlabTarget, method: string, path: string, body?: unknown): Promise<T | undefined> {
@@ -51,7 +51,7 @@ async function tokenWorks(target: SimGitlabTarget, token: string): Promise<boole
  * nothing), else a new `api` token. The variables are the only record of these tokens.
  */
 export async function tokenFor(target: SimGitlabTarget, existing: readonly ExistingVariable[], key: string): Promise<Secret> {
-  const held = existing.find((v) => v.key === key && v.environment_scope === SCOPE)?.value;
+  const held = existing.find((v) => v.key === key)?.value;
   if (held && (await tokenWorks(target, held))) return new Secret(held);
   return (await mintToken(target, `pifleet sim ${key}`, ["api"])).token;
 }

@@ -9,7 +9,8 @@ import type { SimStatus } from "../status.js";
 import { PIPELINE_FILE, SIM_PROJECT_FLEET_FILE, SIM_PROJECT_KNOWN_HOSTS } from "./layout.js";
 import { pushProject, type SimPushOptions } from "./push.js";
 import type { SimGitlabTarget } from "./target.js";
-import type { ExistingVariable } from "./variables.js";
+import { type ExistingVariable, FLEET_ENVIRONMENT, RETIRED_KEYS } from "./variables.js";
+import { NOTE_TOKEN_NAME } from "./variables-api.js";
 
 // Real git and the emulator in-process (its pipelines evaluated by the real gitlab-ci-local); no Docker.
 const tmp = mkdtempSync(join(tmpdir(), "pifleet-sim-push-"));
@@ -128,23 +129,29 @@ describe("sim push", { timeout: 240_000 }, () => {
     ]);
   });
 
-  it("sets the project's CI/CD variables: keys as file variables, tokens masked, protected ones apart from the plan ones", async () => {
+  it("sets the project's CI/CD variables: the key and runner token protected in the fleet's environment, a Reporter note token for MRs", async () => {
     const { body } = await api<ExistingVariable[]>(`/projects/${gl.projectId}/variables?per_page=100`);
     const byKey = new Map(body.map((v) => [v.key, v]));
-    expect(byKey.get("PIFLEET_SSH_KEY")).toMatchObject({ value: KEY, variable_type: "file", protected: true, masked: false, raw: true });
-    expect(byKey.get("PIFLEET_PLAN_SSH_KEY")).toMatchObject({ value: KEY, variable_type: "file", protected: false });
-    expect(byKey.get("GITLAB_TOKEN")).toMatchObject({ variable_type: "env_var", protected: true, masked: true });
-    expect(byKey.get("PIFLEET_PLAN_TOKEN")).toMatchObject({ protected: false, masked: true });
+    const scoped = { protected: true, environment_scope: FLEET_ENVIRONMENT };
+    expect(byKey.get("PIFLEET_SSH_KEY")).toMatchObject({ value: KEY, variable_type: "file", masked: false, raw: true, ...scoped });
+    expect(byKey.get("GITLAB_TOKEN")).toMatchObject({ variable_type: "env_var", masked: true, ...scoped });
+    expect(byKey.get("PIFLEET_NOTE_TOKEN")).toMatchObject({ protected: false, masked: true, environment_scope: "*" });
+    for (const key of RETIRED_KEYS) expect(byKey.has(key), key).toBe(false);
     expect(byKey.get("PIFLEET_BUILD_PROXY")?.value).toBe("http://198.18.0.1:3142");
     expect(byKey.get("PIFLEET_NODE_IMAGE")?.value).toBe("198.19.255.11:5000/mirror/node:20-bookworm");
-    // Two tokens of their own, not the admin's, and both work against the API.
+    // Two tokens of their own, not the admin's; the note token is a Reporter's: it may comment, not read variables.
     const fleetToken = byKey.get("GITLAB_TOKEN")?.value ?? "";
-    const planToken = byKey.get("PIFLEET_PLAN_TOKEN")?.value ?? "";
-    expect(new Set([fleetToken, planToken, gl.adminToken]).size).toBe(3);
+    const noteToken = byKey.get("PIFLEET_NOTE_TOKEN")?.value ?? "";
+    expect(new Set([fleetToken, noteToken, gl.adminToken]).size).toBe(3);
     expect((await api(`/user`, fleetToken)).status).toBe(200);
-    expect((await api(`/user`, planToken)).status).toBe(200);
+    expect((await api(`/projects/${gl.projectId}/merge_requests`, noteToken)).status).toBe(200);
+    expect((await api(`/projects/${gl.projectId}/variables`, noteToken)).status).toBe(403);
+    const { body: tokens } = await api<{ name: string; access_level: number; active: boolean }[]>(
+      `/projects/${gl.projectId}/access_tokens`,
+    );
+    expect(tokens.filter((t) => t.active).map((t) => [t.name, t.access_level])).toEqual([[NOTE_TOKEN_NAME, 20]]);
     expect(first.variables.created.sort()).toEqual(
-      ["GITLAB_TOKEN", "PIFLEET_BUILD_PROXY", "PIFLEET_NODE_IMAGE", "PIFLEET_PLAN_SSH_KEY", "PIFLEET_PLAN_TOKEN", "PIFLEET_SSH_KEY"].sort(),
+      ["GITLAB_TOKEN", "PIFLEET_BUILD_PROXY", "PIFLEET_NODE_IMAGE", "PIFLEET_NOTE_TOKEN", "PIFLEET_SSH_KEY"].sort(),
     );
   });
 
@@ -161,7 +168,7 @@ describe("sim push", { timeout: 240_000 }, () => {
     expect(again.sha).not.toBe(first.sha);
     expect(again.pipeline).toMatchObject({ sha: again.sha });
     expect(again.pipeline?.id).not.toBe(first.pipeline?.id);
-    expect(again.variables).toEqual({ created: [], updated: [], unchanged: expect.arrayContaining(first.variables.created) });
+    expect(again.variables).toEqual({ created: [], updated: [], unchanged: expect.arrayContaining(first.variables.created), removed: [] });
   });
 
   it("builds on what the emulator has (a commit pushed by someone else), and a new branch starts from the default branch", async () => {

@@ -6,7 +6,7 @@ import { buildCommit, ensureProjectRepo, fetchCommit, pushCommit, remoteHeads, r
 import { PIPELINE_FILE, projectGitUrl, SIM_DEFAULT_BRANCH, SIM_PROJECT_FLEET_FILE, SIM_PROJECT_KNOWN_HOSTS } from "./layout.js";
 import { type SimGitlabTarget, simGitlabTarget } from "./target.js";
 import { desiredVariables } from "./variables.js";
-import { applyVariables, listVariables } from "./variables-api.js";
+import { applyVariables, listVariables, noteTokenFor } from "./variables-api.js";
 
 export interface SimPushOptions {
   /** The sim's directory (its fleet file, key, known_hosts and emulator). */
@@ -40,7 +40,7 @@ export interface SimPushResult {
   /** The pushed tree differs from the parent's; false: an empty commit, a pipeline that changes nothing. */
   changed: boolean;
   files: number;
-  variables: { created: string[]; updated: string[]; unchanged: string[] };
+  variables: { created: string[]; updated: string[]; unchanged: string[]; removed: string[] };
   /** The pipeline the emulator created for the push; null when none appeared (workflow rules may make none). */
   pipeline: PipelineBasic | null;
 }
@@ -133,9 +133,9 @@ async function setProjectVariables(target: SimGitlabTarget, images: Readonly<Rec
   const existing = await listVariables(target);
   const sshKey = new Secret(await readFile(target.status.sshKey, "utf8"));
   const fleetToken = await tokenFor(target, existing, "GITLAB_TOKEN");
-  const planToken = await tokenFor(target, existing, "PIFLEET_PLAN_TOKEN");
-  const desired = desiredVariables({ sshKey, fleetToken, planSshKey: sshKey, planToken, buildProxy: target.status.aptProxy, images });
+  const noteToken = await noteTokenFor(target, existing);
+  const desired = desiredVariables({ sshKey, fleetToken, noteToken, buildProxy: target.status.aptProxy, images });
   const plan = await applyVariables(target, desired, existing);
   const keys = (list: { key: string }[]) => list.map((v) => v.key);
-  return { created: keys(plan.create), updated: keys(plan.update), unchanged: keys(plan.unchanged) };
+  return { created: keys(plan.create), updated: keys(plan.update), unchanged: keys(plan.unchanged), removed: keys(plan.remove) };
 }

@@ -50,8 +50,15 @@ function fixedLines(fleet: Fleet, node: FleetNode, topology: FleetTopology, pool
   add(swarmRole(node) === "manager", "Swarm manager", DAEMON_MEMORY_MIB.swarmManager, "Raft store and dispatcher in dockerd");
   add(node.roles.includes("runner") || pools.length > 0, "gitlab-runner", DAEMON_MEMORY_MIB.gitlabRunner, "the runner process");
   add(here(topology.registry.node), "registry", DAEMON_MEMORY_MIB.registry, "app.registry (default: first manager)");
-  add(here(topology.redisNode), "redis", STACK_MEMORY_MIB.redis, "stack limit; app.redis.node");
-  add(here(topology.loadBalancer?.node), "load balancer", STACK_MEMORY_MIB.loadBalancer, "stack limit; app.loadBalancer");
+  const redis = fleet.app !== undefined && node.roles.includes("redis");
+  add(redis, "redis-server", DAEMON_MEMORY_MIB.redisServer, "redis role: the primary or a replica, maxmemory + AOF fork");
+  add(redis, "redis-sentinel", DAEMON_MEMORY_MIB.redisSentinel, "redis role: votes on failovers");
+  add(
+    topology.loadBalancer?.nodes.some(here) ?? false,
+    "load balancer",
+    STACK_MEMORY_MIB.loadBalancer,
+    "stack limit; loadbalancer role or app.loadBalancer",
+  );
   add(fleet.app !== undefined && node.roles.includes("app"), "app", STACK_MEMORY_MIB.app, "stack limit; one replica per app node");
   return lines;
 }

@@ -1,3 +1,4 @@
+import { checkLoadBalancer } from "./load-balancer-check.js";
 import { isValidAddress } from "./schema.js";
 import type { PathSegment } from "./source-map.js";
 
@@ -84,7 +85,7 @@ export function checkFleet(doc: unknown): FleetProblem[] {
     if (roles.includes("swarm-manager") && roles.includes("swarm-worker")) {
       problems.push({ path: ["nodes", i, "roles"], message: `node "${name}" is both swarm-manager and swarm-worker; give it one of them` });
     }
-    for (const r of ["app", "redis"]) {
+    for (const r of ["app", "redis", "loadbalancer"]) {
       if (roles.includes(r) && !roles.includes("swarm-manager") && !roles.includes("swarm-worker")) {
         problems.push({
           path: ["nodes", i, "roles"],
@@ -144,6 +145,12 @@ export function checkFleet(doc: unknown): FleetProblem[] {
       if (ref !== undefined && !seenNames.has(ref))
         problems.push({ path: ["app", key, "node"], message: `app.${key}.node names unknown node "${ref}"` });
     }
+    problems.push(
+      ...checkLoadBalancer(
+        app,
+        nodes.map((n) => ({ ...n, address: str((rawList[n.index] as Rec).address) })),
+      ),
+    );
     if (nodes.length > 0 && !nodes.some((n) => n.roles.includes("app"))) {
       problems.push({ path: ["app"], message: "app is configured but no node has the app role" });
     }

@@ -33,6 +33,6 @@ export function swarmLabels(node: FleetNode, topology: FleetTopology): Record<st
   set(SWARM_ROLE_LABELS.redis, node.roles.includes("redis"));
   set(SWARM_ROLE_LABELS.runner, node.roles.includes("runner"));
   set(SWARM_ROLE_LABELS.registry, topology.registry.node.name === node.name);
-  set(SWARM_ROLE_LABELS.loadBalancer, topology.loadBalancer?.node.name === node.name);
+  set(SWARM_ROLE_LABELS.loadBalancer, topology.loadBalancer?.nodes.some((n) => n.name === node.name) ?? false);
   return labels;
 }

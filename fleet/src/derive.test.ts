@@ -39,14 +39,24 @@ describe("where the cluster's pieces run", () => {
     expect(names(topology.appNodes)).toEqual(["pi1", "pi2", "pi3", "pi4"]);
     expect(topology.redisNode?.name).toBe("pi1");
   });
-  it("defaults the registry and load balancer to the first swarm manager", () => {
+  it("defaults the registry to the first swarm manager; runs the load balancer on the loadbalancer nodes behind the VIP", () => {
     expect(topology.registry).toMatchObject({ node: { name: "pi1" }, port: 5000, host: "192.168.1.11:5000" });
-    expect(topology.loadBalancer).toMatchObject({ node: { name: "pi1" }, port: 80 });
+    expect(topology.loadBalancer).toMatchObject({
+      port: 80,
+      vip: { address: "192.168.1.250", prefixLength: 24 },
+      address: "192.168.1.250",
+      url: "http://192.168.1.250",
+    });
+    expect(names(topology.loadBalancer?.nodes ?? [])).toEqual(["pi1", "pi4"]);
   });
-  it("places the registry and load balancer where the app section says, brackets an IPv6 registry host", () => {
+  it("places the registry and the one load balancer where the app section says, brackets an IPv6 registry host", () => {
     const fleet = {
       ...reference,
-      nodes: reference.nodes.map((n) => (n.name === "pi2" ? { ...n, address: "fd00::12" } : n)),
+      nodes: reference.nodes.map((n) => ({
+        ...n,
+        address: n.name === "pi2" ? "fd00::12" : n.address,
+        roles: n.roles.filter((r) => r !== "loadbalancer"),
+      })),
       app: {
         ...(reference.app as NonNullable<typeof reference.app>),
         registry: { node: "pi2", port: 5050 },
@@ -55,7 +65,7 @@ describe("where the cluster's pieces run", () => {
     };
     const t = resolveTopology(fleet);
     expect(t.registry).toMatchObject({ node: { name: "pi2" }, port: 5050, host: "[fd00::12]:5050" });
-    expect(t.loadBalancer).toMatchObject({ node: { name: "pi3" }, port: 8081 });
+    expect(t.loadBalancer).toMatchObject({ nodes: [{ name: "pi3" }], port: 8081, url: "http://192.168.1.13:8081" });
   });
   it("has no load balancer or Redis node without an app section, and carries the runner scope with its id", () => {
     const { app: _app, ...withoutApp } = reference;
@@ -76,6 +86,7 @@ describe("where the cluster's pieces run", () => {
       "pifleet.arch": "arm64",
       "pifleet.app": "true",
       "pifleet.runner": "true",
+      "pifleet.lb": "true",
     });
   });
 });

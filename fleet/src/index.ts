@@ -9,3 +9,4 @@ export * from "./memory-figures.js";
 export * from "./schema.js";
 export { diagnosticAt, formatPath, type LocatedYaml, locate, type PathSegment, parseLocatedYaml } from "./source-map.js";
 export * from "./topology.js";
+export { inVipNetwork, parseVirtualAddress, type VirtualAddress } from "./vip.js";

@@ -48,7 +48,7 @@ describe("every error kind points at its source", () => {
     ],
     "no-swarm-manager.yaml": ["no-swarm-manager.yaml:33:3: no node has the swarm-manager role; the Swarm needs at least one manager"],
     "unknown-role.yaml": [
-      'unknown-role.yaml:62:35: unknown role "webserver" at nodes[3].roles[2]: expected one of swarm-manager, swarm-worker, runner, app, redis',
+      'unknown-role.yaml:62:35: unknown role "webserver" at nodes[3].roles[2]: expected one of swarm-manager, swarm-worker, runner, app, redis, loadbalancer',
     ],
     "unknown-arch.yaml": ['unknown-arch.yaml:51:11: unknown arch "x86" at nodes[2].arch: expected one of arm64, armhf, amd64'],
     "yaml-syntax.yaml": ["yaml-syntax.yaml:55:5: Flow sequence in block collection must be sufficiently indented and end with a ]"],
@@ -127,6 +127,32 @@ ${extra}`;
     expect(messages(text)).toEqual([
       'node "a" is both swarm-manager and swarm-worker; give it one of them',
       'node "b" has role app but is not in the Swarm; add swarm-manager or swarm-worker',
+    ]);
+  });
+
+  it("places the load balancer one way, and needs a VIP on the LB nodes' LAN for more than one", () => {
+    const lbNodes = (extra: string) =>
+      minimal(extra)
+        .replace("[swarm-manager, runner, redis]", "[swarm-manager, runner, redis, loadbalancer]")
+        .replace("[swarm-worker, runner, app]", "[swarm-worker, runner, app, loadbalancer]")
+        .replace("address: b.local", "address: 198.18.0.11");
+    expect(messages(lbNodes("app: { image: x, redis: { node: a }, loadBalancer: { vip: 198.18.0.250/24 } }"))).toEqual([]);
+    expect(messages(lbNodes("app: { image: x, redis: { node: a } }"))).toEqual([
+      "2 nodes have the loadbalancer role, so clients need one address that moves between them: set app.loadBalancer.vip (a free address on their LAN, e.g. 192.168.1.250/24)",
+    ]);
+    expect(messages(lbNodes("app: { image: x, redis: { node: a }, loadBalancer: { node: a, vip: 198.18.0.11/24 } }"))).toEqual([
+      "app.loadBalancer.node and the loadbalancer role (a, b) both place the load balancer; remove app.loadBalancer.node",
+      'app.loadBalancer.vip 198.18.0.11 is node "b"\'s address; the VIP must be a free address',
+    ]);
+    expect(messages(lbNodes("app: { image: x, redis: { node: a }, loadBalancer: { vip: 198.18.1.250/24 } }"))).toEqual([
+      'node "a" (198.18.0.10) is outside app.loadBalancer.vip\'s network 198.18.1.250/24: VRRP and ARP move the VIP only within one LAN (a node named by DNS is not checked)',
+      'node "b" (198.18.0.11) is outside app.loadBalancer.vip\'s network 198.18.1.250/24: VRRP and ARP move the VIP only within one LAN (a node named by DNS is not checked)',
+    ]);
+    expect(messages(lbNodes("app: { image: x, redis: { node: a }, loadBalancer: { vip: 198.18.0.255/24 } }"))).toEqual([
+      "app.loadBalancer.vip 198.18.0.255/24 is the network's broadcast address; pick a free host address",
+    ]);
+    expect(messages(lbNodes("app: { image: x, redis: { node: a }, loadBalancer: { vip: fd00::250/64 } }"))).toEqual([
+      'app.loadBalancer.vip "fd00::250/64" must be an IPv4 address with the LAN\'s prefix, e.g. 192.168.1.250/24',
     ]);
   });
 

@@ -6,7 +6,7 @@ import { z } from "zod";
  * is an error, not a silently ignored setting.
  */
 
-export const ROLES = ["swarm-manager", "swarm-worker", "runner", "app", "redis"] as const;
+export const ROLES = ["swarm-manager", "swarm-worker", "runner", "app", "redis", "loadbalancer"] as const;
 export const ARCHES = ["arm64", "armhf", "amd64"] as const;
 export const EXECUTORS = ["docker", "shell"] as const;
 export const RUNNER_SCOPES = ["instance", "group", "project"] as const;
@@ -53,7 +53,7 @@ export const NodeSchema = z.strictObject({
   arch: ArchSchema.default("arm64"),
   memoryMiB: positiveInt.default(2048).describe("RAM in MiB (a Pi 4 2 GB is 2048)."),
   cpus: positiveInt.default(4),
-  roles: z.array(RoleSchema).min(1).describe("Roles: swarm-manager, swarm-worker, runner, app, redis."),
+  roles: z.array(RoleSchema).min(1).describe("Roles: swarm-manager, swarm-worker, runner, app, redis, loadbalancer."),
   labels: Labels.default({}),
   network: z
     .strictObject({
@@ -171,9 +171,22 @@ export const AppSchema = z.strictObject({
     .optional()
     .describe("The cluster's image registry; defaults to the first swarm manager, port 5000."),
   loadBalancer: z
-    .strictObject({ node: z.string(), port: z.number().int().min(1).max(65535).default(80) })
+    .strictObject({
+      node: z
+        .string()
+        .optional()
+        .describe("The one load-balancer node when no node has the loadbalancer role; defaults to the first swarm manager."),
+      port: z.number().int().min(1).max(65535).default(80),
+      vip: cidr
+        .optional()
+        .describe(
+          "Virtual IPv4 address with the LAN's prefix, e.g. 192.168.1.250/24, that keepalived keeps on one healthy loadbalancer node; clients use it. Required with more than one loadbalancer node; inside the nodes' network, no node's address.",
+        ),
+    })
     .optional()
-    .describe("Where the health-checked load balancer runs; defaults to the first swarm manager, port 80."),
+    .describe(
+      "The health-checked load balancer: on every node with the loadbalancer role behind app.loadBalancer.vip, else on app.loadBalancer.node (default: the first swarm manager); port 80 by default.",
+    ),
 });
 
 export const FleetSchema = z.strictObject({

@@ -1,6 +1,7 @@
 import { isIP } from "node:net";
 import { findNode, nodesWithRole } from "./derive.js";
 import type { Fleet, FleetNode } from "./schema.js";
+import { parseVirtualAddress, type VirtualAddress } from "./vip.js";
 
 /** Default port of the cluster registry (fleet app.registry.port). */
 export const DEFAULT_REGISTRY_PORT = 5000;
@@ -16,8 +17,15 @@ export interface RegistryEndpoint {
 }
 
 export interface LoadBalancerEndpoint {
-  node: FleetNode;
+  /** Nodes running the LB: those with the loadbalancer role, else app.loadBalancer.node (default: the first manager). */
+  nodes: FleetNode[];
   port: number;
+  /** The address keepalived moves between `nodes` (app.loadBalancer.vip); only when set. */
+  vip?: VirtualAddress;
+  /** What clients use: the VIP, else the one LB node's address. */
+  address: string;
+  /** "http://address[:port]", no trailing slash. */
+  url: string;
 }
 
 /** Where runners are registered; group and project scopes always carry their id. */
@@ -77,13 +85,25 @@ export function resolveTopology(fleet: Fleet): FleetTopology {
     registry: { node: registryNode, port: registryPort, host: hostPort(registryNode.address, registryPort) },
     ...(app
       ? {
-          loadBalancer: { node: at(app.loadBalancer?.node, "app.loadBalancer.node"), port: app.loadBalancer?.port ?? DEFAULT_LB_PORT },
+          loadBalancer: loadBalancerEndpoint(fleet, at(app.loadBalancer?.node, "app.loadBalancer.node")),
           redisNode: mustFind(fleet, app.redis.node, "app.redis.node"),
         }
       : {}),
     appNodes: nodesWithRole(fleet, "app"),
     runnerScope,
   };
+}
+
+function loadBalancerEndpoint(fleet: Fleet, defaultNode: FleetNode): LoadBalancerEndpoint {
+  const lbNodes = nodesWithRole(fleet, "loadbalancer");
+  const port = fleet.app?.loadBalancer?.port ?? DEFAULT_LB_PORT;
+  const vipText = fleet.app?.loadBalancer?.vip;
+  const vip = vipText === undefined ? undefined : parseVirtualAddress(vipText);
+  if (vipText !== undefined && !vip) throw new Error(`app.loadBalancer.vip ${vipText} is not IPv4/BITS: resolve only validated fleets`);
+  const nodes = lbNodes.length > 0 ? lbNodes : [defaultNode];
+  const address = vip?.address ?? defaultNode.address;
+  const host = isIP(address) === 6 ? `[${address}]` : address;
+  return { nodes, port, ...(vip ? { vip } : {}), address, url: `http://${host}${port === 80 ? "" : `:${port}`}` };
 }
 
 function mustHaveScopeId(type: string): never {

@@ -59,7 +59,8 @@ export function simFleet(layout: SimLayout, gitlab: SimGitlab): FleetInput {
           .map((n) => n.name),
       },
     ],
-    app: { image: "pifleet/counter", port: 8080, redis: { node: "pi1" } },
+    // The load balancer runs on the loadbalancer nodes; clients (tests, `sim status`) use the VIP.
+    app: { image: "pifleet/counter", port: 8080, redis: { node: "pi1" }, loadBalancer: { vip: layout.network.vip } },
     simulated: true,
   };
 }

@@ -49,18 +49,22 @@ describe("cidrsOverlap", () => {
 });
 
 describe("planLayout", () => {
-  it("names containers by instance, gives fixed addresses from .11 and pi1 the extra roles", () => {
+  it("names containers by instance, gives fixed addresses from .11, three managers, two load balancers, the VIP at .250", () => {
     const layout = planLayout(options, "198.19.250.0/24");
     const id = instanceIdFor(options.dir);
-    expect(layout.network).toEqual({ name: `${id}-net`, subnet: "198.19.250.0/24", gateway: "198.19.250.1" });
+    expect(layout.network).toEqual({ name: `${id}-net`, subnet: "198.19.250.0/24", gateway: "198.19.250.1", vip: "198.19.250.250/24" });
     expect(layout.nodes.map((n) => [n.name, n.container, n.address, n.dockerVolume])).toEqual([
       ["pi1", `${id}-pi1`, "198.19.250.11", `${id}-pi1-docker`],
       ["pi2", `${id}-pi2`, "198.19.250.12", `${id}-pi2-docker`],
       ["pi3", `${id}-pi3`, "198.19.250.13", `${id}-pi3-docker`],
       ["pi4", `${id}-pi4`, "198.19.250.14", `${id}-pi4-docker`],
     ]);
-    expect(layout.nodes[0]?.roles).toEqual(["swarm-manager", "runner", "app", "redis"]);
-    expect(layout.nodes[3]?.roles).toEqual(["swarm-worker", "runner", "app"]);
+    expect(layout.nodes.map((n) => n.roles)).toEqual([
+      ["swarm-manager", "runner", "app", "redis", "loadbalancer"],
+      ["swarm-manager", "runner", "app", "loadbalancer"],
+      ["swarm-manager", "runner", "app"],
+      ["swarm-worker", "runner", "app"],
+    ]);
     expect(layout.files.fleet).toBe("/work/project/.pifleet/sim/fleet.yaml");
     expect(layout.files.gitlabToken).toBe("/work/project/.pifleet/sim/gitlab/gitlab-token");
   });

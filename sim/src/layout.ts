@@ -36,7 +36,12 @@ export interface SimLayout {
   arch: SimArch;
   memoryMiB: number;
   cpus: number;
-  network: { name: string; subnet: string; gateway: string };
+  network: {
+    name: string;
+    subnet: string;
+    gateway: string /** The load balancer's virtual address, e.g. 198.19.255.250/24. */;
+    vip: string;
+  };
   nodes: NodePlan[];
   files: SimFiles;
 }
@@ -118,8 +123,18 @@ function hostAddress(subnet: string, host: number): string {
   return `${base}.${host}`;
 }
 
+/** Three Swarm managers: losing any one node, pi1 included, leaves a Raft quorum of two. */
+const MANAGERS = 3;
+/** Nodes running the app's load balancer; keepalived keeps the VIP on one of them. */
+const LOAD_BALANCERS = 2;
+/** The VIP's host number: above every node (.11 … .74) and far from the low addresses Docker gives containers joined without --ip. */
+export const VIP_HOST = 250;
+
 export function nodeRoles(index: number): Role[] {
-  return index === 0 ? ["swarm-manager", "runner", "app", "redis"] : ["swarm-worker", "runner", "app"];
+  const roles: Role[] = [index < MANAGERS ? "swarm-manager" : "swarm-worker", "runner", "app"];
+  if (index === 0) roles.push("redis");
+  if (index < LOAD_BALANCERS) roles.push("loadbalancer");
+  return roles;
 }
 
 export function simFiles(dir: string): SimFiles {
@@ -158,7 +173,12 @@ export function planLayout(options: SimOptions, subnet: string): SimLayout {
     arch: options.arch,
     memoryMiB: options.memoryMiB,
     cpus: options.cpus,
-    network: { name: `${instance}-net`, subnet, gateway: hostAddress(subnet, 1) },
+    network: {
+      name: `${instance}-net`,
+      subnet,
+      gateway: hostAddress(subnet, 1),
+      vip: `${hostAddress(subnet, VIP_HOST)}/${subnet.split("/")[1]}`,
+    },
     nodes,
     files: simFiles(options.dir),
   };

@@ -81,7 +81,7 @@ export function mrScaleFlow(s: SharedSim): void {
 
     const lbUrl = async () => {
       const { topology } = await loadFleetFile(s.sim.fleetFile);
-      return { url: `http://${topology.loadBalancer?.node.address}:${topology.loadBalancer?.port}`, appNodes: topology.appNodes };
+      return { url: topology.loadBalancer?.url, appNodes: topology.appNodes };
     };
 
     it(

@@ -27,14 +27,12 @@ if (!fleetFile) {
   process.exit(2);
 }
 const { fleet, topology } = await loadFleetFile(fleetFile);
-const lbNode = appTopology(fleet, topology).loadBalancer;
-if (!allowed(lbNode.node.address)) {
-  process.stderr.write(
-    `refusing to load ${lbNode.node.address}: not loopback or 198.18.0.0/15 (set PIFLEET_BENCH_ANY_ADDRESS=1 for real Pis)\n`,
-  );
+const lb = appTopology(fleet, topology).loadBalancer;
+if (!allowed(lb.address)) {
+  process.stderr.write(`refusing to load ${lb.address}: not loopback or 198.18.0.0/15 (set PIFLEET_BENCH_ANY_ADDRESS=1 for real Pis)\n`);
   process.exit(2);
 }
-const base = `http://${lbNode.node.address}:${lbNode.port}`;
+const base = lb.url;
 const { tags } = await buildImages("amd64", { progress: (m) => process.stderr.write(`${m}\n`) });
 const variants = {
   "new version": {

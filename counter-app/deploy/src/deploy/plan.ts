@@ -98,6 +98,8 @@ interface ComposeService {
 export function desiredStack(fleet: Fleet, images: StackImages, stack: string, topology?: FleetTopology): DesiredStack {
   const t = appTopology(fleet, topology);
   const services: Record<string, ComposeService> = stackModel(fleet, images, stack, topology).services;
+  // The global services: the LB on the LB nodes, the app on the app nodes.
+  const globalNodes = (key: string) => (key === "lb" ? t.loadBalancer.nodes : t.appNodes);
   return {
     stack,
     services: Object.entries(services).map(([key, s]): ServiceSpec => {
@@ -106,7 +108,13 @@ export function desiredStack(fleet: Fleet, images: StackImages, stack: string, t
         name: `${stack}_${key}`,
         image: s.image,
         mode: global ? "global" : "replicated",
-        ...(global ? { nodes: t.appNodes.map((n) => n.name).sort() } : { replicas: s.deploy.replicas ?? 1 }),
+        ...(global
+          ? {
+              nodes: globalNodes(key)
+                .map((n) => n.name)
+                .sort(),
+            }
+          : { replicas: s.deploy.replicas ?? 1 }),
         placement: [...s.deploy.placement.constraints].sort(),
         update: {
           order: s.deploy.update_config.order,

@@ -59,7 +59,10 @@ describe("stackModel", () => {
 
   it("uses dnsrr everywhere and publishes only the load balancer, in host mode", () => {
     for (const service of Object.values(stack.services)) expect(service.deploy.endpoint_mode).toBe("dnsrr");
-    expect(stack.services.lb.ports).toEqual([{ target: 8080, published: 80, protocol: "tcp", mode: "host" }]);
+    expect(stack.services.lb.ports).toEqual([
+      { target: 8080, published: 80, protocol: "tcp", mode: "host" },
+      { target: 8404, published: 8404, protocol: "tcp", mode: "host" },
+    ]);
     expect("ports" in stack.services.app).toBe(false);
     expect(stack.services.lb.environment).toEqual({ APP_SERVICE: "pifleet_app", APP_PORT: "8080", APP_SLOTS: "6" });
     expect(stack.services.lb.deploy.placement.constraints).toEqual(["node.labels.pifleet.lb == true"]);
@@ -70,6 +73,20 @@ describe("stackModel", () => {
     const mib = limits.map((m) => Number(m.replace("M", "")));
     expect(mib.every((m) => m > 0)).toBe(true);
     expect(mib.reduce((a, b) => a + b, 0)).toBeLessThan(600);
+  });
+
+  it("runs one LB on every loadbalancer node (global on the pifleet.lb label)", () => {
+    const fleet = parseFleet(
+      fleetText({ appExtra: "  loadBalancer: { vip: 198.19.7.250/24 }\n" }).replace(
+        /roles: \[swarm-worker, app\]/g,
+        "roles: [swarm-worker, app, loadbalancer]",
+      ),
+      "f.yaml",
+    );
+    const s = stackModel(fleet, IMAGES);
+    expect(s.services.lb.deploy).toMatchObject({ mode: "global", placement: { constraints: ["node.labels.pifleet.lb == true"] } });
+    expect(appTopology(fleet).loadBalancer).toMatchObject({ address: "198.19.7.250", url: "http://198.19.7.250" });
+    expect(appTopology(fleet).loadBalancer.nodes.map((n) => n.name)).toEqual(["pi2", "pi3"]);
   });
 
   it("honours app.loadBalancer.port", () => {
@@ -100,7 +117,8 @@ describe("appTopology", () => {
     const t = appTopology(testFleet());
     expect(t.registry).toMatchObject({ port: 5000, host: "198.19.7.11:5000" });
     expect(t.registry.node.name).toBe("pi1");
-    expect(t.loadBalancer.node.name).toBe("pi1");
+    expect(t.loadBalancer.nodes.map((n) => n.name)).toEqual(["pi1"]);
+    expect(t.loadBalancer.url).toBe("http://198.19.7.11");
     expect(t.appNodes.map((n) => n.name)).toEqual(["pi1", "pi2", "pi3"]);
   });
 

@@ -128,7 +128,11 @@ export function stackModel(fleet: Fleet, images: StackImages, stackName = STACK_
           APP_PORT: String(APP_CONTAINER_PORT),
           APP_SLOTS: String(Math.max(4, t.appNodes.length * 2)),
         },
-        ports: [{ target: LB_CONTAINER_PORT, published: t.loadBalancer.port, protocol: "tcp", mode: "host" }],
+        ports: [
+          { target: LB_CONTAINER_PORT, published: t.loadBalancer.port, protocol: "tcp", mode: "host" },
+          // keepalived on the node tracks this (docs/app.md, "Load balancer and VIP").
+          { target: LB_HEALTH_PORT, published: LB_HEALTH_PORT, protocol: "tcp", mode: "host" },
+        ],
         networks: ["counter"],
         healthcheck: {
           test: ["CMD", "bash", "-c", `exec 3<>/dev/tcp/127.0.0.1/${LB_HEALTH_PORT}`],
@@ -138,7 +142,8 @@ export function stackModel(fleet: Fleet, images: StackImages, stackName = STACK_
         },
         stop_grace_period: "10s",
         deploy: {
-          replicas: 1,
+          // One LB on every LB-labelled node (the loadbalancer role); keepalived's VIP picks the one clients reach.
+          mode: "global",
           endpoint_mode: "dnsrr",
           placement: { constraints: [constraint(PLACEMENT_LABELS.loadBalancer)] },
           // A host-mode port cannot be bound twice on one node: stop the old LB first.

@@ -205,8 +205,8 @@ describe("the repository's .gitlab-ci.yml", () => {
 
   it("checks what is published after the deploy: the load balancer's port, a counted view, and the Swarm's status", () => {
     // The VIP keepalived keeps on a healthy load balancer (app.loadBalancer.vip).
-    expect(body("deploy").environment).toMatchObject({ name: FLEET_ENVIRONMENT, url: "http://192.168.1.11/" });
-    expect(body("smoke-test").variables).toEqual({ APP_URL: "http://192.168.1.11" });
+    expect(body("deploy").environment).toMatchObject({ name: FLEET_ENVIRONMENT, url: "http://192.168.1.250/" });
+    expect(body("smoke-test").variables).toEqual({ APP_URL: "http://192.168.1.250" });
     const script = body("smoke-test").script?.join("\n") ?? "";
     expect(script).toContain('"$APP_URL/readyz"');
     expect(script).toContain('"$APP_URL/api/views/pipeline-smoke-test" | jq -e .views');
@@ -294,7 +294,7 @@ describe("projectPipeline for other fleets", () => {
     expect([...amd64Jobs.keys()].filter((n) => n.startsWith("build-image"))).toEqual(["build-image:amd64"]);
     expect(generated).toContain("value: 198.19.255.11:5000");
     expect(generated).toContain("value: fleet/sim/fleet.yaml");
-    expect(amd64Jobs.get("smoke-test")?.variables).toEqual({ APP_URL: "http://198.19.255.11" });
+    expect(amd64Jobs.get("smoke-test")?.variables).toEqual({ APP_URL: "http://198.19.255.250" });
   });
 
   it("says what to add when the fleet has no docker-socket pool, or no unprotected pool for MR jobs", () => {

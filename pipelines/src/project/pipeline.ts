@@ -1,4 +1,4 @@
-import { DEFAULT_LB_PORT, type Fleet, resolveTopology } from "@pifleet/fleet";
+import { type Fleet, resolveTopology } from "@pifleet/fleet";
 import { job, template } from "../model/job.js";
 import type { Job, PipelineSpec, Variables } from "../model/types.js";
 import { pipelinePools } from "./pools.js";
@@ -42,8 +42,8 @@ export interface ProjectPipelineOptions {
 /** Where the app answers, without a trailing slash: the load balancer's published port. */
 function appUrl(fleet: Fleet): string {
   const { loadBalancer, primaryManager } = resolveTopology(fleet);
-  const { node, port } = loadBalancer ?? { node: primaryManager, port: DEFAULT_LB_PORT };
-  return `http://${node.address}${port === 80 ? "" : `:${port}`}`;
+  // Without an app section nothing answers; the URL is where the LB would be (first manager, port 80).
+  return loadBalancer?.url ?? `http://${primaryManager.address}`;
 }
 
 function globalVariables(fleet: Fleet, options: ProjectPipelineOptions): Variables {

@@ -31,6 +31,7 @@ let api: GitlabApi;
 let nodes: SshNodeAccess;
 let shell: SimShell;
 let token: string;
+let projectId: number;
 const drain = { timeoutMs: 30_000, pollMs: 500 };
 
 async function control<T>(path: string, body: unknown): Promise<T> {
@@ -40,6 +41,21 @@ async function control<T>(path: string, body: unknown): Promise<T> {
     body: JSON.stringify(body),
   });
   return (await res.json()) as T;
+}
+
+/**
+ * The runner manager's token as docs/runners.md prescribes it, minted through GitLab's API with the
+ * sim's admin token: a project access token with the Maintainer role and read_api, create_runner,
+ * manage_runner — least privilege, so every call the tests make must work without an admin.
+ */
+async function mintRunnerManagerToken(adminToken: string, project: number): Promise<string> {
+  const res = await fetch(`${sim.gitlab?.url}/api/v4/projects/${project}/access_tokens`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "PRIVATE-TOKEN": adminToken },
+    body: JSON.stringify({ name: "pifleet-runner-manager", scopes: ["read_api", "create_runner", "manage_runner"], access_level: 40 }),
+  });
+  if (res.status !== 201) throw new Error(`minting the runner manager's project access token failed: HTTP ${res.status}`);
+  return ((await res.json()) as { token: string }).token;
 }
 
 async function verifyStatus(runnerToken: string): Promise<number> {
@@ -72,9 +88,12 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "pifleet-runners-itest-"));
   sim = await simUp({ dir, nodes: 2 });
   if (!sim.gitlab) throw new Error("sim started without its GitLab emulator");
-  token = sim.gitlab.token;
   const loaded = await loadFleetFile(sim.fleetFile);
   fleet = loaded.fleet;
+  const scope = loaded.topology.runnerScope;
+  if (scope.type !== "project") throw new Error(`the sim fleet's runner scope is ${scope.type}; this test mints a project access token`);
+  projectId = scope.id;
+  token = await mintRunnerManagerToken(sim.gitlab.token, projectId);
   const transport = gitlabTransport({ url: fleet.gitlab.url, auth: { header: "PRIVATE-TOKEN", token: new Secret(token) } });
   api = createGitlabClient(transport, runnerScope(loaded.topology.runnerScope));
   nodes = new SshNodeAccess(fleet);
@@ -88,6 +107,25 @@ afterAll(async () => {
 }, 300_000);
 
 describe("runners on sim nodes", () => {
+  it("the runner manager's token is a Maintainer bot's: not an admin, and refused what its scopes and role do not allow", async () => {
+    const get = (path: string) => fetch(`${sim.gitlab?.url}/api/v4${path}`, { headers: { "PRIVATE-TOKEN": token } });
+    const me = await get("/user");
+    expect(me.status).toBe(200);
+    expect(await me.json()).toMatchObject({ is_admin: false, bot: true });
+    // An administrator's endpoint: 403.
+    const all = await get("/runners/all");
+    expect(all.status).toBe(403);
+    expect(await all.json()).toEqual({ message: "403 Forbidden" });
+    // A write outside its scopes (read_api does not write variables): 403 insufficient_scope.
+    const write = await fetch(`${sim.gitlab?.url}/api/v4/projects/${projectId}/variables`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "PRIVATE-TOKEN": token },
+      body: JSON.stringify({ key: "NOT_ALLOWED", value: "x" }),
+    });
+    expect(write.status).toBe(403);
+    expect(await write.json()).toMatchObject({ error: "insufficient_scope" });
+  });
+
   it("plan → apply → plan is empty; config.toml is root's, 0600; the runner process verifies its tokens", async () => {
     const first = await reconcile();
     expect(first.report.failures).toEqual([]);

@@ -102,6 +102,9 @@ describe("buildInventory", () => {
     expect(inv.all.children.swarm_workers?.hosts).toEqual({ pi4: null });
     expect(inv.all.vars).toMatchObject({ ansible_user: "pi", ansible_port: 22 });
     expect(inv.all.vars.docker_insecure_registries).toEqual(["192.168.1.11:5000"]);
+    // Redis on three nodes; app.redis.node only names the first primary (the sentinels pick later ones).
+    expect(inv.all.children.redis?.hosts).toEqual({ pi1: null, pi2: null, pi3: null });
+    expect(inv.all.vars).toMatchObject({ redis_initial_primary: "pi1", redis_persistence: "aof", redis_maxmemory: "48mb" });
   });
 
   it("tells the roles they run in the sim only for a simulated fleet", () => {

@@ -1,5 +1,5 @@
 import { isIP } from "node:net";
-import { type Fleet, nodesWithRole, type Role, resolveTopology, swarmLabels, swarmRole } from "@pifleet/fleet";
+import { type Fleet, nodesWithRole, REDIS_MAXMEMORY_MIB, type Role, resolveTopology, swarmLabels, swarmRole } from "@pifleet/fleet";
 
 /** Inventory group of the registry node (site.yml's registry play). */
 export const REGISTRY_GROUP = "registry";
@@ -9,6 +9,7 @@ const ROLE_GROUPS: Partial<Record<Role, string>> = {
   "swarm-manager": "swarm_managers",
   "swarm-worker": "swarm_workers",
   runner: "runners",
+  redis: "redis",
 };
 
 /** An Ansible YAML inventory. */
@@ -73,6 +74,13 @@ export function buildInventory(fleet: Fleet): AnsibleInventory {
         swarm_subnet_size: docker.swarmAddressPool?.size ?? 24,
         swarm_members: fleet.nodes.filter((n) => swarmRole(n) !== "none").map((n) => n.name),
         registry_port: registry.port,
+        ...(fleet.app && topology.redisNode
+          ? {
+              redis_initial_primary: topology.redisNode.name,
+              redis_persistence: fleet.app.redis.persistence,
+              redis_maxmemory: `${REDIS_MAXMEMORY_MIB}mb`,
+            }
+          : {}),
         // The one switch telling the roles they run in pifleet's sim (containers, not Pis).
         pifleet_sim: fleet.simulated,
       },

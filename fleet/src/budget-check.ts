@@ -13,8 +13,8 @@ function overCommittedNode(b: NodeBudget, index: number): FleetProblem {
     path: ["nodes", index, "memoryMiB"],
     message:
       `node "${b.node}" is over-committed before any job: ${fixedSum(b)} of its ${b.memoryMiB} MiB (${-b.leftMiB} MiB over); ` +
-      "move the registry, Redis or the load balancer to another node (app.registry.node, app.redis.node, " +
-      "app.loadBalancer.node), take a role off it, or lower runners.osReserveMiB",
+      "move the registry or the load balancer to another node (app.registry.node, app.loadBalancer.node), " +
+      "take a role off it (redis, app, runner, ...), or lower runners.osReserveMiB",
   };
 }
 

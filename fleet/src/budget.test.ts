@@ -46,10 +46,10 @@ describe("the memory budget of the reference fleet (4 × Pi 4 2 GB)", () => {
       expect(b.freeMiB, b.node).toBe(b.memoryMiB - b.totalMiB);
     }
     expect(budgets.map((b) => [b.node, b.totalMiB, b.freeMiB])).toEqual([
-      ["pi1", 1200, 848],
-      ["pi2", 1904, 144],
-      ["pi3", 1904, 144],
-      ["pi4", 1872, 176],
+      ["pi1", 1072, 976],
+      ["pi2", 2032, 16],
+      ["pi3", 2032, 16],
+      ["pi4", 1936, 112],
     ]);
   });
 
@@ -61,23 +61,32 @@ describe("the memory budget of the reference fleet (4 × Pi 4 2 GB)", () => {
       ["dockerd + containerd", d.dockerEngine],
       ["Swarm manager", d.swarmManager],
       ["registry", d.registry],
-      ["redis", STACK_MEMORY_MIB.redis],
+      ["redis-server", d.redisServer],
+      ["redis-sentinel", d.redisSentinel],
       ["load balancer", STACK_MEMORY_MIB.loadBalancer],
       ["app", STACK_MEMORY_MIB.app],
     ]);
-    // A worker: no Swarm manager, no services of the whole cluster; a runner.
+    // A worker: no Swarm manager, no Redis, no registry; a runner and the second load balancer.
     expect(items(byNode(budgets, "pi4"))).toEqual([
       ["OS", 384],
       ["GPU", 16],
       ["dockerd + containerd", d.dockerEngine],
       ["gitlab-runner", d.gitlabRunner],
+      ["load balancer", STACK_MEMORY_MIB.loadBalancer],
       ["app", STACK_MEMORY_MIB.app],
     ]);
+    // A Redis replica beside a runner: the fleet's tightest node, 16 MiB free with its one 1 GiB job.
+    expect(items(byNode(budgets, "pi2"))).toEqual(
+      expect.arrayContaining([
+        ["redis-server", d.redisServer],
+        ["redis-sentinel", d.redisSentinel],
+      ]),
+    );
   });
 
   it("derives job capacity from what is left: pi2 has room for one 1 GiB job, not one more 512 MiB job beside it", () => {
     const pi2 = byNode(budgets, "pi2");
-    expect(pi2.leftMiB).toBe(1168);
+    expect(pi2.leftMiB).toBe(1040);
     expect(pi2.pools.map((p) => [p.pool, p.limit])).toEqual([
       ["arm64-docker", 1],
       ["deploy", 2],
@@ -113,7 +122,7 @@ describe("budget lines", () => {
   it("gives more job slots to a node with more memory, never more than its CPUs", () => {
     const big = { ...reference, nodes: reference.nodes.map((n) => (n.name === "pi4" ? { ...n, memoryMiB: 8192 } : n)) };
     const pi4 = byNode(memoryBudget(big), "pi4");
-    expect(pi4.leftMiB).toBe(8192 - 848);
+    expect(pi4.leftMiB).toBe(8192 - 912);
     expect(pi4).toMatchObject({ jobSlots: 4, jobsMiB: 4096 });
     expect(pi4.pools[0]).toMatchObject({ limit: 4, limitedBy: "cpus" });
   });
@@ -128,7 +137,7 @@ describe("over-commitment is an error at the node or pool to change", () => {
   it("accepts a fleet whose nodes fit", () => {
     const fleet = parseFleet(fleetText(nodes, "  - {name: small, jobMemoryMiB: 256}"));
     expect(memoryBudget(fleet).map((b) => [b.leftMiB, b.jobSlots])).toEqual([
-      [784, 3],
+      [912, 3],
       [688, 2],
     ]);
   });
@@ -137,17 +146,17 @@ describe("over-commitment is an error at the node or pool to change", () => {
     const tiny = nodes.replace("memoryMiB: 2048", "memoryMiB: 1024");
     expect(problemsOf(fleetText(tiny, "  - {name: small, jobMemoryMiB: 256}"))).toEqual([
       'fleet.yaml:6:50: node "pi1" is over-committed before any job: OS 384 + GPU 16 + dockerd + containerd 192 + ' +
-        "Swarm manager 32 + gitlab-runner 64 + registry 64 + redis 256 + load balancer 64 + app 192 = 1264 MiB of its " +
-        "1024 MiB (240 MiB over); move the registry, Redis or the load balancer to another node (app.registry.node, " +
-        "app.redis.node, app.loadBalancer.node), take a role off it, or lower runners.osReserveMiB",
+        "Swarm manager 32 + gitlab-runner 64 + registry 64 + redis-server 112 + redis-sentinel 16 + load balancer 64 + " +
+        "app 192 = 1136 MiB of its 1024 MiB (112 MiB over); move the registry or the load balancer to another node " +
+        "(app.registry.node, app.loadBalancer.node), take a role off it (redis, app, runner, ...), or lower runners.osReserveMiB",
     ]);
   });
 
   it("reports a pool whose job does not fit in what is left on one of its nodes, at its jobMemoryMiB", () => {
     expect(problemsOf(fleetText(nodes, "  - name: containers\n    jobMemoryMiB: 1024"))).toEqual([
       'fleet.yaml:10:19: runner pool "containers" gives each job 1024 MiB, more than is left on pi1 (2048 MiB, ' +
-        "OS 384 + GPU 16 + dockerd + containerd 192 + Swarm manager 32 + gitlab-runner 64 + registry 64 + redis 256 + " +
-        "load balancer 64 + app 192 = 1264 MiB: 784 MiB left, 240 MiB short); pi2 (1536 MiB, OS 384 + GPU 16 + " +
+        "OS 384 + GPU 16 + dockerd + containerd 192 + Swarm manager 32 + gitlab-runner 64 + registry 64 + redis-server 112 + " +
+        "redis-sentinel 16 + load balancer 64 + app 192 = 1136 MiB: 912 MiB left, 112 MiB short); pi2 (1536 MiB, OS 384 + GPU 16 + " +
         "dockerd + containerd 192 + gitlab-runner 64 + app 192 = 848 MiB: 688 MiB left, 336 MiB short): its runner " +
         "there could not take one job; take pi1, pi2 out of the pool (nodes or select), lower jobMemoryMiB, or move " +
         "services off those nodes",
@@ -155,9 +164,9 @@ describe("over-commitment is an error at the node or pool to change", () => {
   });
 
   it("counts runners.osReserveMiB: a smaller OS reserve leaves room for the job", () => {
-    const pools = "  - {name: containers, jobMemoryMiB: 896, nodes: [pi1]}";
-    expect(problemsOf(fleetText(nodes, pools))[0]).toContain("784 MiB left, 112 MiB short");
+    const pools = "  - {name: containers, jobMemoryMiB: 1024, nodes: [pi1]}";
+    expect(problemsOf(fleetText(nodes, pools))[0]).toContain("912 MiB left, 112 MiB short");
     const fleet = parseFleet(fleetText(nodes, pools, "runners: {osReserveMiB: 256}"));
-    expect(byNode(memoryBudget(fleet), "pi1")).toMatchObject({ leftMiB: 912, jobSlots: 1, jobsMiB: 896, freeMiB: 16 });
+    expect(byNode(memoryBudget(fleet), "pi1")).toMatchObject({ leftMiB: 1040, jobSlots: 1, jobsMiB: 1024, freeMiB: 16 });
   });
 });

@@ -50,7 +50,9 @@ function fixedLines(fleet: Fleet, node: FleetNode, topology: FleetTopology, pool
   add(swarmRole(node) === "manager", "Swarm manager", DAEMON_MEMORY_MIB.swarmManager, "Raft store and dispatcher in dockerd");
   add(node.roles.includes("runner") || pools.length > 0, "gitlab-runner", DAEMON_MEMORY_MIB.gitlabRunner, "the runner process");
   add(here(topology.registry.node), "registry", DAEMON_MEMORY_MIB.registry, "app.registry (default: first manager)");
-  add(here(topology.redisNode), "redis", STACK_MEMORY_MIB.redis, "stack limit; app.redis.node");
+  const redis = fleet.app !== undefined && node.roles.includes("redis");
+  add(redis, "redis-server", DAEMON_MEMORY_MIB.redisServer, "redis role: the primary or a replica, maxmemory + AOF fork");
+  add(redis, "redis-sentinel", DAEMON_MEMORY_MIB.redisSentinel, "redis role: votes on failovers");
   add(
     topology.loadBalancer?.nodes.some(here) ?? false,
     "load balancer",

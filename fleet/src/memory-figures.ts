@@ -19,7 +19,18 @@ export const DAEMON_MEMORY_MIB = {
   gitlabRunner: 64,
   /** Debian's docker-registry on the registry node: 42 MiB measured after pushing the app's three images. */
   registry: 64,
+  /**
+   * Debian's redis-server on a redis node (the primary or a replica: each holds all counts): its
+   * maxmemory (REDIS_MAXMEMORY_MIB) + ~16 MiB for the process and buffers + the worst copy-on-write
+   * of the fork that rewrites the AOF (the whole dataset). The counter's data is a few hundred kB.
+   */
+  redisServer: 112,
+  /** Debian's redis-sentinel beside it: a few MiB resident. */
+  redisSentinel: 16,
 } as const;
+
+/** Redis's maxmemory (noeviction: writes fail beyond it); the Ansible role gets it from the inventory. */
+export const REDIS_MAXMEMORY_MIB = 48;
 
 /**
  * The counter stack's cgroup memory limits: a container can never use more. counter-app/deploy
@@ -28,8 +39,6 @@ export const DAEMON_MEMORY_MIB = {
 export const STACK_MEMORY_MIB = {
   /** One app replica; a node of the app role runs one (a global service). */
   app: 192,
-  /** Redis on app.redis.node (maxmemory 160mb inside it, plus the AOF rewrite's fork). */
-  redis: 256,
   /** HAProxy on the load balancer's node. */
   loadBalancer: 64,
 } as const;

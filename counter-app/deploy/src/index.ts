@@ -16,8 +16,16 @@ export {
 export { observeSwarm, parseSwarmObservation, planObservedApp } from "./deploy/observation.js";
 export type { FieldChange, RolloutPlan, ServiceChange, ServiceSpec, SwarmService, SwarmState } from "./deploy/plan.js";
 export { renderRolloutPlanMarkdown, renderRolloutPlanText, rolloutPlanToJson } from "./deploy/plan-render.js";
+export {
+  handOffRedisPrimary,
+  parseMasterAddress,
+  parseReplicationInfo,
+  type RedisHandOffOptions,
+  type ReplicationInfo,
+  redisPrimary,
+} from "./deploy/redis-failover.js";
 export type { RolloutOutcome, ServiceSnapshot, TaskRow } from "./deploy/rollout.js";
-export { renderStack, STACK_NAME, type StackImages, stackModel } from "./deploy/stack.js";
+export { REDIS_MASTER_NAME, REDIS_SENTINEL_PORT, renderStack, STACK_NAME, type StackImages, stackModel } from "./deploy/stack.js";
 export { type BuildOptions, type BuildResult, buildAndPushImages, buildImages, type PushResult, plannedImageTags } from "./images/build.js";
 export { IMAGE_ARCHES, IMAGE_LABEL, type ImageArch, type ImageTags } from "./images/recipe.js";
 export {

@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 /** counter-app/service/, the same from src/ and dist/. */
 export const SERVICE_DIR = fileURLToPath(new URL("../", import.meta.url));
 
-/** The Dockerfiles, one folder per image: app/, node-base/, redis/, lb/. */
+/** The Dockerfiles, one folder per image: app/, node-base/, lb/. */
 export const IMAGE_RECIPES_DIR = join(SERVICE_DIR, "images");
 
 /** The compiled app the app image runs (dist/app/*.js). */

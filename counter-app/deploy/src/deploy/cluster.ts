@@ -4,6 +4,7 @@ import {
   type FleetTopology,
   InputError,
   type LoadBalancerEndpoint,
+  nodesWithRole,
   type RegistryEndpoint,
   resolveTopology,
   SWARM_ROLE_LABELS,
@@ -12,7 +13,6 @@ import {
 /** Swarm node labels the stack places services by; the Ansible swarm role sets them (docs/ansible.md). */
 export const PLACEMENT_LABELS = {
   app: SWARM_ROLE_LABELS.app,
-  redis: SWARM_ROLE_LABELS.redis,
   loadBalancer: SWARM_ROLE_LABELS.loadBalancer,
 } as const;
 
@@ -20,7 +20,8 @@ export const PLACEMENT_LABELS = {
 export interface AppTopology {
   app: NonNullable<Fleet["app"]>;
   appNodes: FleetNode[];
-  redisNode: FleetNode;
+  /** Nodes running redis-server and a sentinel (role redis); app.redis.node only names the first primary. */
+  redisNodes: FleetNode[];
   registry: RegistryEndpoint;
   loadBalancer: LoadBalancerEndpoint;
   /** The manager pifleet runs `docker stack` and `docker service` on. */
@@ -36,8 +37,9 @@ export function appTopology(fleet: Fleet, topology: FleetTopology = resolveTopol
   const app = fleet.app;
   if (!app)
     throw new InputError("the fleet has no app section", "Add app: {image, redis: {node}} to fleet.yaml (see examples/fleet.yaml).");
-  const { redisNode, loadBalancer } = topology;
-  // resolveTopology sets both whenever the fleet has an app section.
-  if (!redisNode || !loadBalancer) throw new Error("the fleet's topology has no Redis node or load balancer despite an app section");
-  return { app, appNodes: topology.appNodes, redisNode, registry: topology.registry, loadBalancer, manager: topology.primaryManager };
+  const { loadBalancer } = topology;
+  // resolveTopology sets it whenever the fleet has an app section.
+  if (!loadBalancer) throw new Error("the fleet's topology has no load balancer despite an app section");
+  const redisNodes = nodesWithRole(fleet, "redis");
+  return { app, appNodes: topology.appNodes, redisNodes, registry: topology.registry, loadBalancer, manager: topology.primaryManager };
 }

@@ -8,15 +8,14 @@ const TAGS = {
   debian: "pifleet/counter-debian:amd64-d",
   nodeBase: "pifleet/counter-node:amd64-n",
   app: "pifleet/counter:amd64-new",
-  redis: "pifleet/counter-redis:amd64-r",
   loadBalancer: "pifleet/counter-lb:amd64-l",
 };
 const REGISTRY = "198.19.7.11:5000";
-const SERVICES = ["pifleet_app", "pifleet_lb", "pifleet_redis"];
+const SERVICES = ["pifleet_app", "pifleet_lb"];
 
 /** `docker service inspect` of the stack as deployed from TAGS, the app running `appTag`. */
 function inspectJson(appTag = TAGS.app, appUpdateStatus?: object): string {
-  const images = { app: `${REGISTRY}/${appTag}`, redis: `${REGISTRY}/${TAGS.redis}`, loadBalancer: `${REGISTRY}/${TAGS.loadBalancer}` };
+  const images = { app: `${REGISTRY}/${appTag}`, loadBalancer: `${REGISTRY}/${TAGS.loadBalancer}` };
   const services = desiredStack(testFleet(), images, "pifleet").services.map((s) => ({
     Spec: {
       Name: s.name,
@@ -43,7 +42,6 @@ function tasksOutput(appTag = TAGS.app): string {
     row("pifleet_app.a", "pi1", appTag),
     row("pifleet_app.b", "pi2", appTag),
     row("pifleet_app.c", "pi3", appTag),
-    row("pifleet_redis.1", "pi1", TAGS.redis),
     row("pifleet_lb.1", "pi1", TAGS.loadBalancer),
   ].join("\n");
 }
@@ -58,7 +56,7 @@ function swarm(appTag?: string) {
     if (is(call, "docker", "service", "ls")) return deployed ? SERVICES.join("\n") : "";
     if (is(call, "docker", "service", "inspect")) return inspectJson(running);
     if (is(call, "docker", "stack", "ps")) return tasksOutput(running);
-    if (is(call, "docker", "image", "ls")) return `${TAGS.redis}\n${TAGS.loadBalancer}\n`;
+    if (is(call, "docker", "image", "ls")) return `${TAGS.loadBalancer}\n`;
     if (is(call, "docker", "stack", "deploy")) {
       deployed = true;
       running = TAGS.app;
@@ -70,15 +68,11 @@ function swarm(appTag?: string) {
 const commands = (calls: ShellCall[]) => calls.map((c) => `${c.node}: ${(c.argv ?? [c.script ?? ""]).slice(0, 3).join(" ")}`);
 
 describe("planApp", () => {
-  it("reads the Swarm on the manager, read-only, and plans a first deploy as three creates", async () => {
+  it("reads the Swarm on the manager, read-only, and plans a first deploy as two creates", async () => {
     const shell = swarm();
     const { plan, images } = await planApp({ built: TAGS }, { fleet: testFleet(), shell });
     expect(commands(shell.calls)).toEqual(["pi1: docker service ls"]);
-    expect(plan.changes.map((c) => `${c.action} ${c.service}`)).toEqual([
-      "create pifleet_app",
-      "create pifleet_redis",
-      "create pifleet_lb",
-    ]);
+    expect(plan.changes.map((c) => `${c.action} ${c.service}`)).toEqual(["create pifleet_app", "create pifleet_lb"]);
     expect(images.app).toBe(`${REGISTRY}/${TAGS.app}`);
   });
 });
@@ -96,7 +90,6 @@ describe("applyAppPlan", () => {
     expect(load).toMatchObject({ node: "pi1", local: ["docker", ["save", TAGS.app]], argv: ["docker", "load", "-q"] });
     expect(shell.calls.filter((c) => is(c, "docker", "push")).map((c) => c.argv?.[3])).toEqual([
       `${REGISTRY}/${TAGS.app}`,
-      `${REGISTRY}/${TAGS.redis}`,
       `${REGISTRY}/${TAGS.loadBalancer}`,
     ]);
     const stackFile = shell.calls.find((c) => c.script?.includes("cat > pifleet/pifleet-stack.yml"));
@@ -107,7 +100,6 @@ describe("applyAppPlan", () => {
   it("images from the registry (an images file) are deployed exactly as written: nothing copied, tagged or pushed", async () => {
     const pinned = {
       app: `${REGISTRY}/pifleet/counter:aaa@sha256:${"1".repeat(64)}`,
-      redis: `${REGISTRY}/pifleet/counter-redis:bbb@sha256:${"2".repeat(64)}`,
       loadBalancer: `${REGISTRY}/pifleet/counter-lb:ccc@sha256:${"3".repeat(64)}`,
     };
     let deployed = false;
@@ -120,7 +112,6 @@ describe("applyAppPlan", () => {
           JSON.stringify({ Name: name, Node: "pi1", DesiredState: "Running", CurrentState: "Running 1 second ago", Image: image });
         return [
           ...["pi1", "pi2", "pi3"].map((n) => row(`pifleet_app.${n}`, pinned.app).replace('"pi1"', `"${n}"`)),
-          row("pifleet_redis.1", pinned.redis),
           row("pifleet_lb.1", pinned.loadBalancer),
         ].join("\n");
       }
@@ -158,7 +149,7 @@ describe("applyAppPlan", () => {
       return undefined;
     });
     await expect(deployStack({ built: TAGS }, { fleet: testFleet(), shell, clock, timeoutMs: 10_000, pollMs: 2000 })).rejects.toThrow(
-      /the rollout did not settle within 10 s \(app 0\/3 updating, lb 1\/1, redis 1\/1\)/,
+      /the rollout did not settle within 10 s \(app 0\/3 updating, lb 1\/1\)/,
     );
     expect(clock.sleeps.length).toBeGreaterThan(4);
   });

@@ -44,7 +44,7 @@ export function registryRef(t: AppTopology, localTag: string): string {
 
 /** The cluster's references for the three images the stack runs. */
 export function stackImages(t: AppTopology, tags: ImageTags): StackImages {
-  return { app: registryRef(t, tags.app), redis: registryRef(t, tags.redis), loadBalancer: registryRef(t, tags.loadBalancer) };
+  return { app: registryRef(t, tags.app), loadBalancer: registryRef(t, tags.loadBalancer) };
 }
 
 /**
@@ -59,7 +59,8 @@ export const imagesFor = (t: AppTopology, source: AppImages): StackImages =>
   "registry" in source ? source.registry : stackImages(t, source.built);
 
 /** Runs fn with the caller's shell, or with an SSH shell of its own that is closed afterwards. */
-async function withShell<T>(options: RolloutOptions, fn: (shell: NodeShell) => Promise<T>): Promise<T> {
+/** Runs fn on options.shell, or on an SSH shell for the fleet that is closed afterwards. */
+export async function withShell<T>(options: { fleet: Fleet; shell?: NodeShell }, fn: (shell: NodeShell) => Promise<T>): Promise<T> {
   if (options.shell) return fn(options.shell);
   const shell = sshShell(options.fleet.ssh);
   try {
@@ -187,8 +188,8 @@ async function applyOn(shell: NodeShell, source: AppImages, planned: AppPlan, op
   const previousAppImage = before.state.services.find((s) => s.name === `${stack}_app`)?.pinnedImage;
   if (plan.changes.length > 0) {
     if ("built" in source) {
-      const { app, redis, loadBalancer } = source.built;
-      const built = [app, redis, loadBalancer].map((local) => ({ local, ref: registryRef(t, local) }));
+      const { app, loadBalancer } = source.built;
+      const built = [app, loadBalancer].map((local) => ({ local, ref: registryRef(t, local) }));
       await pushImagesThroughNode(shell, t.registry.node, built, progress);
     }
     progress(`docker stack deploy ${stack} on ${t.manager.name}`);
@@ -203,7 +204,7 @@ async function applyOn(shell: NodeShell, source: AppImages, planned: AppPlan, op
   } else {
     progress("no changes to apply; checking that the stack runs as planned");
   }
-  const expected = { [`${stack}_app`]: images.app, [`${stack}_redis`]: images.redis, [`${stack}_lb`]: images.loadBalancer };
+  const expected = { [`${stack}_app`]: images.app, [`${stack}_lb`]: images.loadBalancer };
   const result = await waitForRollout(shell, t.manager, options, { images: expected, staleUpdates: staleUpdatesOf(before.state) });
   return { ...result, images, plan, ...(previousAppImage ? { previousAppImage } : {}) };
 }

@@ -8,7 +8,6 @@ import type { TaskRow } from "./rollout.js";
 const REGISTRY = "198.19.7.11:5000";
 const IMAGES = {
   app: `${REGISTRY}/pifleet/counter:amd64-new`,
-  redis: `${REGISTRY}/pifleet/counter-redis:amd64-r1`,
   loadBalancer: `${REGISTRY}/pifleet/counter-lb:amd64-l1`,
 };
 const DIGEST = "@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
@@ -44,7 +43,7 @@ function task(service: string, node: string, desiredState = "Running"): TaskRow 
 
 /** The Swarm after a clean deploy of the desired stack: every app node has its task. */
 function deployedTasks(nodes = ["pi1", "pi2", "pi3"]): TaskRow[] {
-  return [...nodes.map((n) => task("pifleet_app", n)), task("pifleet_redis", "pi1"), task("pifleet_lb", "pi1")];
+  return [...nodes.map((n) => task("pifleet_app", n)), task("pifleet_lb", "pi1")];
 }
 
 const byName = (name: string) => {
@@ -62,7 +61,7 @@ const asDeployed = () => desired().services.map((s) => inspected(s));
 describe("desiredStack", () => {
   it("reads the generated stack: images, global app on the app nodes, the update policies", () => {
     const d = desired();
-    expect(d.services.map((s) => s.name)).toEqual(["pifleet_app", "pifleet_redis", "pifleet_lb"]);
+    expect(d.services.map((s) => s.name)).toEqual(["pifleet_app", "pifleet_lb"]);
     expect(byName("pifleet_app")).toMatchObject({
       image: IMAGES.app,
       mode: "global",
@@ -70,7 +69,7 @@ describe("desiredStack", () => {
       placement: ["node.labels.pifleet.app == true"],
       update: { order: "start-first", failureAction: "rollback", parallelism: 1 },
     });
-    expect(byName("pifleet_redis")).toMatchObject({ mode: "replicated", replicas: 1, update: { order: "stop-first" } });
+    expect(byName("pifleet_lb")).toMatchObject({ update: { order: "stop-first" } });
   });
 });
 
@@ -79,7 +78,6 @@ describe("planRollout", () => {
     const plan = planRollout(desired(), actual([], []));
     expect(plan.changes.map((c) => [c.action, c.service])).toEqual([
       ["create", "pifleet_app"],
-      ["create", "pifleet_redis"],
       ["create", "pifleet_lb"],
     ]);
     expect(plan.unchanged).toEqual([]);
@@ -89,7 +87,7 @@ describe("planRollout", () => {
   it("no change: an empty plan, although Swarm pinned each image to a digest", () => {
     const plan = planRollout(desired(), actual(asDeployed()));
     expect(plan.changes).toEqual([]);
-    expect(plan.unchanged).toEqual(["pifleet_app", "pifleet_redis", "pifleet_lb"]);
+    expect(plan.unchanged).toEqual(["pifleet_app", "pifleet_lb"]);
   });
 
   it("image bump: only the app changes, old → new, rolled out start-first with rollback", () => {
@@ -104,13 +102,12 @@ describe("planRollout", () => {
         update: { order: "start-first", failureAction: "rollback", parallelism: 1 },
       },
     ]);
-    expect(plan.unchanged).toEqual(["pifleet_redis", "pifleet_lb"]);
+    expect(plan.unchanged).toEqual(["pifleet_lb"]);
   });
 
   it("pinned images (an images file) are compared by digest: same tag, other digest is an update; same digest is none", () => {
     const pinnedTo = (digest: string) => ({
       app: `${REGISTRY}/pifleet/counter:aaa${digest}`,
-      redis: `${REGISTRY}/pifleet/counter-redis:bbb${digest}`,
       loadBalancer: `${REGISTRY}/pifleet/counter-lb:ccc${digest}`,
     });
     const OTHER = `@sha256:${"f".repeat(64)}`;
@@ -128,13 +125,12 @@ describe("planRollout", () => {
         update: { order: "start-first", failureAction: "rollback", parallelism: 1 },
       },
     ]);
-    expect(plan.unchanged).toEqual(["pifleet_redis", "pifleet_lb"]);
+    expect(plan.unchanged).toEqual(["pifleet_lb"]);
   });
 
   it("a tag planned against a pinned deploy compares tags: a pipeline's unchanged app plans no image change", () => {
     const lists = {
       app: `${REGISTRY}/pifleet/counter:aaa`,
-      redis: `${REGISTRY}/pifleet/counter-redis:bbb`,
       loadBalancer: `${REGISTRY}/pifleet/counter-lb:ccc`,
     };
     const running = desiredStack(testFleet(), lists, "pifleet").services.map((spec) => inspected(spec));
@@ -145,39 +141,32 @@ describe("planRollout", () => {
     ]);
   });
 
-  it("a service the stack no longer has is removed, after the others", () => {
-    const old = inspected({ ...byName("pifleet_lb"), name: "pifleet_web", image: `${REGISTRY}/pifleet/web:1` });
+  it("a service the stack no longer has is removed, after the others (the Redis service of stacks before the sentinels)", () => {
+    const old = inspected({ ...byName("pifleet_lb"), name: "pifleet_redis", image: `${REGISTRY}/pifleet/counter-redis:r0` });
     const running = [old, ...asDeployed()];
-    running[2] = inspected(byName("pifleet_redis"), { image: `${REGISTRY}/pifleet/counter-redis:amd64-r0` });
+    running[2] = inspected(byName("pifleet_lb"), { image: `${REGISTRY}/pifleet/counter-lb:amd64-l0` });
     const plan = planRollout(desired(), actual(running));
     expect(plan.changes.map((c) => [c.action, c.service])).toEqual([
-      ["update", "pifleet_redis"],
-      ["remove", "pifleet_web"],
+      ["update", "pifleet_lb"],
+      ["remove", "pifleet_redis"],
     ]);
-    expect(plan.changes[1]).toEqual({ action: "remove", service: "pifleet_web", image: `${REGISTRY}/pifleet/web:1` });
+    expect(plan.changes[1]).toEqual({ action: "remove", service: "pifleet_redis", image: `${REGISTRY}/pifleet/counter-redis:r0` });
   });
 
-  it("replica and placement changes, and an app node that gains its task", () => {
-    const fleet = testFleet({ redisNodes: ["pi1", "pi2"] });
-    const want = desired(fleet);
+  it("placement changes, and an app node that gains its task", () => {
+    const want = desired();
     const spec = (name: string) => want.services.find((s) => s.name === name) as ServiceSpec;
     const running = [
       inspected(spec("pifleet_app")),
-      inspected(spec("pifleet_redis"), { replicas: 2, constraints: ["node.labels.pifleet.redis == true"] }),
-      inspected(spec("pifleet_lb")),
+      inspected(spec("pifleet_lb"), { constraints: ["node.hostname == pi1", "node.labels.pifleet.lb == true"] }),
     ];
     const plan = planRollout(want, actual(running, deployedTasks(["pi1", "pi2"])));
     expect(plan.changes).toMatchObject([
       { service: "pifleet_app", changes: [{ field: "nodes", from: "pi1, pi2", to: "pi1, pi2, pi3" }] },
       {
-        service: "pifleet_redis",
+        service: "pifleet_lb",
         changes: [
-          { field: "replicas", from: "2", to: "1" },
-          {
-            field: "placement",
-            from: "node.labels.pifleet.redis == true",
-            to: "node.hostname == pi1, node.labels.pifleet.redis == true",
-          },
+          { field: "placement", from: "node.hostname == pi1, node.labels.pifleet.lb == true", to: "node.labels.pifleet.lb == true" },
         ],
       },
     ]);
@@ -195,17 +184,17 @@ describe("planRollout", () => {
       image: `${REGISTRY}/pifleet/counter:amd64-old`,
       updateStatus: { State: "rollback_started", StartedAt: "2026-11-24T13:00:00Z", Message: "update rolled back due to failure" },
     });
-    running[1] = inspected(byName("pifleet_redis"), { updateStatus: { State: "paused", Message: "update paused due to failure" } });
+    running[1] = inspected(byName("pifleet_lb"), { updateStatus: { State: "paused", Message: "update paused due to failure" } });
     const plan = planRollout(desired(), actual(running));
     expect(plan.changes.map((c) => c.service)).toEqual(["pifleet_app"]);
-    expect(plan.unchanged).toEqual(["pifleet_redis", "pifleet_lb"]);
+    expect(plan.unchanged).toEqual(["pifleet_lb"]);
     expect(plan.warnings).toEqual([
       {
         service: "pifleet_app",
         message: "an automatic rollback is under way (update rolled back due to failure); deploying now replaces it",
       },
       {
-        service: "pifleet_redis",
+        service: "pifleet_lb",
         message: "its last update is paused (update paused due to failure); deploying starts a new update from the spec it runs now",
       },
     ]);
@@ -257,7 +246,7 @@ describe("rendering", () => {
     expect(text).toContain("  ~ update pifleet_app");
     expect(text).toContain(`image: ${REGISTRY}/pifleet/counter:amd64-old → ${IMAGES.app}`);
     expect(text).toContain("rolled out start-first, 1 at a time, on failure rollback");
-    expect(text).toContain("Plan: 0 to create, 1 to update, 0 to remove, 2 unchanged.");
+    expect(text).toContain("Plan: 0 to create, 1 to update, 0 to remove, 1 unchanged.");
   });
 
   it("markdown: a heading and a table row per change, for the MR note", () => {
@@ -265,19 +254,18 @@ describe("rendering", () => {
     expect(md).toContain("### App rollout — stack pifleet");
     expect(md).toContain("| `~` | update | `pifleet_app` | image: ");
     expect(renderRolloutPlanMarkdown(planRollout(desired(), actual(asDeployed())))).toContain(
-      "No changes: the Swarm runs the planned images and settings for all 3 services.",
+      "No changes: the Swarm runs the planned images and settings for all 2 services.",
     );
   });
 
   it("text for a first deploy: where each service will run and how it updates", () => {
     const text = renderRolloutPlanText(planRollout(desired(), actual([], [])));
     expect(text).toContain("one task on each of pi1, pi2, pi3, placed by node.labels.pifleet.app == true");
-    expect(text).toContain("1 replica, placed by node.labels.pifleet.redis == true");
     expect(text).toContain("updates: stop-first, 1 at a time, on failure rollback");
-    expect(text).toContain("Plan: 3 to create, 0 to update, 0 to remove, 0 unchanged.");
+    expect(text).toContain("Plan: 2 to create, 0 to update, 0 to remove, 0 unchanged.");
   });
 
   it("json: the plan with a version", () => {
-    expect(rolloutPlanToJson(plan)).toMatchObject({ version: 1, stack: "pifleet", unchanged: ["pifleet_redis", "pifleet_lb"] });
+    expect(rolloutPlanToJson(plan)).toMatchObject({ version: 1, stack: "pifleet", unchanged: ["pifleet_lb"] });
   });
 });

@@ -7,7 +7,6 @@ import { renderStack, stackModel } from "./stack.js";
 
 const IMAGES = {
   app: "198.19.7.11:5000/pifleet/counter:abc",
-  redis: "198.19.7.11:5000/pifleet/redis:def",
   loadBalancer: "198.19.7.11:5000/pifleet/lb:123",
 };
 
@@ -21,11 +20,7 @@ describe("stackModel", () => {
     expect(deploy.update_config).toMatchObject({ order: "start-first", failure_action: "rollback", monitor: "30s", parallelism: 1 });
     expect(stack.services.app.stop_grace_period).toBe("15s");
     expect(stack.services.app.healthcheck.test).toEqual(["CMD", "node", "dist/app/healthcheck.js"]);
-    expect(stack.services.app.environment).toMatchObject({
-      NODE_NAME: "{{.Node.Hostname}}",
-      REDIS_URL: "redis://redis:6379",
-      PORT: "8080",
-    });
+    expect(stack.services.app.environment).toMatchObject({ NODE_NAME: "{{.Node.Hostname}}", PORT: "8080" });
   });
 
   it("keeps the app's shutdown inside its grace period", () => {
@@ -34,27 +29,20 @@ describe("stackModel", () => {
     expect(Number(env.SHUTDOWN_TIMEOUT_MS)).toBeLessThan(15_000);
   });
 
-  it("pins Redis with AOF to the redis-labelled node's volume, one writer at a time", () => {
-    const redis = stack.services.redis;
-    expect(redis.deploy.placement.constraints).toEqual(["node.labels.pifleet.redis == true"]);
-    expect(redis.volumes).toEqual(["redis-data:/data"]);
-    expect(redis.command).toEqual(expect.arrayContaining(["--appendonly", "yes", "--appendfsync", "everysec"]));
-    expect(redis.command.join(" ")).toContain("--maxmemory-policy noeviction");
-    expect(redis.deploy.update_config.order).toBe("stop-first");
-    expect(stack.volumes).toEqual({ "redis-data": {} });
+  it("runs no Redis in the stack: the app follows the sentinels on the redis nodes and waits for a replica", () => {
+    expect(Object.keys(stack.services)).toEqual(["app", "lb"]);
+    expect("volumes" in stack).toBe(false);
+    const env = stackModel(testFleet({ redisNodes: ["pi1", "pi2", "pi3"] }), IMAGES).services.app.environment;
+    expect(env).toMatchObject({
+      REDIS_SENTINELS: "198.19.7.11:26379,198.19.7.12:26379,198.19.7.13:26379",
+      REDIS_MASTER_NAME: "pifleet",
+      REDIS_ACK_REPLICAS: "1",
+    });
+    expect("REDIS_URL" in env).toBe(false);
   });
 
-  it("adds a hostname constraint when several nodes carry the redis role", () => {
-    const s = stackModel(testFleet({ redisNodes: ["pi1", "pi2"] }), IMAGES);
-    expect(s.services.redis.deploy.placement.constraints).toEqual(["node.labels.pifleet.redis == true", "node.hostname == pi1"]);
-  });
-
-  it.each([
-    ["rdb", ["--appendonly", "no", "--save", "60 1"]],
-    ["none", ["--appendonly", "no", "--save", ""]],
-  ])("maps persistence %s to redis-server flags", (persistence, flags) => {
-    const s = stackModel(testFleet({ persistence }), IMAGES);
-    expect(s.services.redis.command.slice(-4)).toEqual(flags);
+  it("waits for no replica when the fleet has a single Redis node", () => {
+    expect(stack.services.app.environment).toMatchObject({ REDIS_SENTINELS: "198.19.7.11:26379", REDIS_ACK_REPLICAS: "0" });
   });
 
   it("uses dnsrr everywhere and publishes only the load balancer, in host mode", () => {
@@ -104,10 +92,10 @@ describe("renderStack", () => {
     expect(text).toContain('NODE_NAME: "{{.Node.Hostname}}"');
   });
 
-  it("quotes strings YAML 1.1 (docker stack deploy's parser) would read as booleans", () => {
-    const fleet = testFleet({ persistence: "rdb" });
+  it("renders what YAML 1.1 (docker stack deploy's parser) reads back as the model: numbers-as-strings stay strings", () => {
+    const fleet = testFleet();
     const text = renderStack(fleet, IMAGES);
-    expect(text).toContain('- "no"');
+    expect(text).toContain('REDIS_ACK_REPLICAS: "0"');
     expect(parse(text, { version: "1.1" })).toEqual(JSON.parse(JSON.stringify(stackModel(fleet, IMAGES))));
   });
 });

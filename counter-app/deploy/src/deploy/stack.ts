@@ -1,11 +1,10 @@
-import { type Fleet, type FleetTopology, nodesWithRole, STACK_MEMORY_MIB } from "@pifleet/fleet";
+import { type Fleet, type FleetTopology, STACK_MEMORY_MIB } from "@pifleet/fleet";
 import { stringify } from "yaml";
 import { appTopology, PLACEMENT_LABELS } from "./cluster.js";
 
 /** Image references the stack runs, e.g. 198.19.1.11:5000/pifleet/counter:3f2a…. */
 export interface StackImages {
   app: string;
-  redis: string;
   loadBalancer: string;
 }
 
@@ -18,35 +17,20 @@ export const LB_CONTAINER_PORT = 8080;
 
 /**
  * Sized for a Raspberry Pi 4 with 2 GB shared with the OS, a GitLab runner
- * and its jobs: the app is ~60 MB resident, Redis holds a few thousand keys.
- * The limits are the fleet's (STACK_MEMORY_MIB), which its memory budget counts.
+ * and its jobs: the app is ~60 MB resident. The limits are the fleet's
+ * (STACK_MEMORY_MIB), which its memory budget counts.
  */
 export const MEMORY = {
   app: `${STACK_MEMORY_MIB.app}M`,
-  redis: `${STACK_MEMORY_MIB.redis}M`,
-  redisMaxMemory: "160mb",
   loadBalancer: `${STACK_MEMORY_MIB.loadBalancer}M`,
 } as const;
 
-const constraint = (label: string) => `node.labels.${label} == true`;
+/** Port of the sentinels the Ansible role `redis` runs beside redis-server (docs/app.md, "Redis"). */
+export const REDIS_SENTINEL_PORT = 26379;
+/** The name the sentinels monitor the primary under (the role's redis_master_name). */
+export const REDIS_MASTER_NAME = "pifleet";
 
-function redisCommand(persistence: "aof" | "rdb" | "none"): string[] {
-  // protected-mode off: clients come over the stack's private overlay network, not loopback.
-  const base = [
-    "redis-server",
-    "--dir",
-    "/data",
-    "--protected-mode",
-    "no",
-    "--maxmemory",
-    MEMORY.redisMaxMemory,
-    "--maxmemory-policy",
-    "noeviction",
-  ];
-  if (persistence === "aof") return [...base, "--appendonly", "yes", "--appendfsync", "everysec", "--save", ""];
-  if (persistence === "rdb") return [...base, "--appendonly", "no", "--save", "60 1"];
-  return [...base, "--appendonly", "no", "--save", ""];
-}
+const constraint = (label: string) => `node.labels.${label} == true`;
 
 /**
  * The counter's Swarm stack as a compose object, from the fleet alone (pure).
@@ -60,9 +44,6 @@ function redisCommand(persistence: "aof" | "rdb" | "none"): string[] {
 export function stackModel(fleet: Fleet, images: StackImages, stackName = STACK_NAME, topology?: FleetTopology) {
   const t = appTopology(fleet, topology);
   const appService = `${stackName}_app`;
-  // Several nodes may carry the redis role (and label); the volume is on app.redis.node only.
-  const redisConstraints = [constraint(PLACEMENT_LABELS.redis)];
-  if (nodesWithRole(fleet, "redis").length > 1) redisConstraints.push(`node.hostname == ${t.redisNode.name}`);
   return {
     version: "3.8",
     services: {
@@ -70,7 +51,12 @@ export function stackModel(fleet: Fleet, images: StackImages, stackName = STACK_
         image: images.app,
         environment: {
           PORT: String(APP_CONTAINER_PORT),
-          REDIS_URL: "redis://redis:6379",
+          // Redis runs on the redis nodes as OS services (role redis); the app follows the primary
+          // their sentinels name, and acknowledges a count once a replica has it (docs/app.md).
+          REDIS_SENTINELS: t.redisNodes.map((n) => `${n.address}:${REDIS_SENTINEL_PORT}`).join(","),
+          REDIS_MASTER_NAME,
+          // A lone Redis has no replica to wait for (and no failover either).
+          REDIS_ACK_REPLICAS: t.redisNodes.length > 1 ? "1" : "0",
           NODE_NAME: "{{.Node.Hostname}}",
           LOG_LEVEL: "info",
           // The LB checks /readyz every second and drops a server after 2 failures.
@@ -101,24 +87,6 @@ export function stackModel(fleet: Fleet, images: StackImages, stackName = STACK_
           rollback_config: { parallelism: 1, delay: "2s", order: "start-first", failure_action: "pause", monitor: "15s" },
           restart_policy: { condition: "any", delay: "2s", window: "20s" },
           resources: { limits: { memory: MEMORY.app }, reservations: { memory: "96M" } },
-        },
-      },
-      redis: {
-        image: images.redis,
-        command: redisCommand(t.app.redis.persistence),
-        volumes: ["redis-data:/data"],
-        networks: ["counter"],
-        healthcheck: { test: ["CMD", "redis-cli", "ping"], interval: "5s", timeout: "2s", retries: 3, start_period: "5s" },
-        stop_grace_period: "30s",
-        deploy: {
-          replicas: 1,
-          endpoint_mode: "dnsrr",
-          // The volume lives on one node, so Redis must always land there.
-          placement: { constraints: redisConstraints },
-          // One writer per AOF: never run the old and new Redis at once.
-          update_config: { parallelism: 1, order: "stop-first", failure_action: "rollback", monitor: "20s" },
-          restart_policy: { condition: "any", delay: "2s" },
-          resources: { limits: { memory: MEMORY.redis }, reservations: { memory: "64M" } },
         },
       },
       lb: {
@@ -154,7 +122,6 @@ export function stackModel(fleet: Fleet, images: StackImages, stackName = STACK_
       },
     },
     networks: { counter: { driver: "overlay" } },
-    volumes: { "redis-data": {} },
   };
 }
 

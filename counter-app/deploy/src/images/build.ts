@@ -173,7 +173,6 @@ async function imageInputs(arch: ImageArch, options: BuildOptions): Promise<Imag
     ...(baseImage ? { baseImage } : {}),
     nodeVersion,
     app: await appFiles(),
-    redis: await recipeFiles(join(IMAGE_RECIPES_DIR, "redis")),
     loadBalancer: await recipeFiles(join(IMAGE_RECIPES_DIR, "lb")),
     nodeBase: await recipeFiles(join(IMAGE_RECIPES_DIR, "node-base")),
   };
@@ -216,7 +215,7 @@ async function ensureBase(ref: string, arch: ImageArch, progress: Progress): Pro
 
 /**
  * Makes the engine hold the images of `kinds` and what they are built from
- * (Debian → Node base → app; Debian → Redis; Debian → HAProxy), building only
+ * (Debian → Node base → app; Debian → HAProxy), building only
  * the tags it lacks. Returns the tags built.
  */
 async function ensureImages(arch: ImageArch, tags: ImageTags, inputs: ImageInputs, kinds: readonly StackKind[], progress: Progress) {
@@ -235,8 +234,6 @@ async function ensureImages(arch: ImageArch, tags: ImageTags, inputs: ImageInput
     await ensure(tags.nodeBase, () => buildNodeBase(tags, arch, inputs.nodeVersion));
     await ensure(tags.app, () => buildApp(tags, arch, inputs.app));
   }
-  if (kinds.includes("redis"))
-    await ensure(tags.redis, () => dockerBuild(tags.redis, "redis", arch, join(IMAGE_RECIPES_DIR, "redis"), { DEBIAN_IMAGE: tags.debian }));
   if (kinds.includes("loadBalancer"))
     await ensure(tags.loadBalancer, () =>
       dockerBuild(tags.loadBalancer, "lb", arch, join(IMAGE_RECIPES_DIR, "lb"), { DEBIAN_IMAGE: tags.debian }),

@@ -11,7 +11,6 @@ function report(arch: "amd64" | "arm64", n: number): BuildReport {
     arch,
     images: {
       app: { ref: `${PREFIX}/counter:aaa-${arch}`, digest: digest(n) },
-      redis: { ref: `${PREFIX}/counter-redis:bbb-${arch}`, digest: digest(n + 1) },
       loadBalancer: { ref: `${PREFIX}/counter-lb:ccc-${arch}`, digest: digest(n + 2) },
     },
   };
@@ -22,7 +21,6 @@ describe("manifestLists", () => {
     const lists = manifestLists([report("arm64", 4), report("amd64", 1)]);
     expect(lists.map((l) => [l.kind, l.list])).toEqual([
       ["app", `${PREFIX}/counter:aaa`],
-      ["redis", `${PREFIX}/counter-redis:bbb`],
       ["loadBalancer", `${PREFIX}/counter-lb:ccc`],
     ]);
     expect(lists[0]?.members).toEqual([
@@ -71,11 +69,9 @@ describe("pinnedImages", () => {
       pinnedImages([
         { kind: "loadBalancer", list: `${PREFIX}/counter-lb:ccc`, digest: digest(3) },
         { kind: "app", list: `${PREFIX}/counter:aaa`, digest: digest(1) },
-        { kind: "redis", list: `${PREFIX}/counter-redis:bbb`, digest: digest(2) },
       ]),
     ).toEqual({
       app: `${PREFIX}/counter:aaa@${digest(1)}`,
-      redis: `${PREFIX}/counter-redis:bbb@${digest(2)}`,
       loadBalancer: `${PREFIX}/counter-lb:ccc@${digest(3)}`,
     });
   });

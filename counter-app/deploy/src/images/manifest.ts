@@ -62,5 +62,5 @@ export function pinnedImages(lists: ReadonlyArray<{ kind: StackKind; list: strin
     if (!l) throw new Error(`no manifest list for ${kind}`);
     return `${l.list}@${l.digest}`;
   };
-  return { app: ref("app"), redis: ref("redis"), loadBalancer: ref("loadBalancer") };
+  return { app: ref("app"), loadBalancer: ref("loadBalancer") };
 }

@@ -16,7 +16,6 @@ const inputs: ImageInputs = {
     { path: "dist/app/main.js", content: "main" },
     { path: "Dockerfile", content: "FROM x" },
   ],
-  redis: [{ path: "Dockerfile", content: "redis" }],
   loadBalancer: [{ path: "haproxy.cfg", content: "cfg" }],
   nodeBase: [{ path: "Dockerfile", content: "node" }],
 };
@@ -27,7 +26,6 @@ describe("imageTags", () => {
   it("names every image by architecture and content", () => {
     expect(tags.debian).toMatch(/^pifleet\/counter-debian:amd64-[0-9a-f]{12}$/);
     expect(tags.app).toMatch(/^pifleet\/counter:amd64-[0-9a-f]{12}$/);
-    expect(tags.redis).toMatch(/^pifleet\/counter-redis:amd64-/);
     expect(tags.loadBalancer).toMatch(/^pifleet\/counter-lb:amd64-/);
   });
 
@@ -41,7 +39,7 @@ describe("imageTags", () => {
       ],
     });
     expect(changed.app).not.toBe(tags.app);
-    expect(changed.redis).toBe(tags.redis);
+    expect(changed.loadBalancer).toBe(tags.loadBalancer);
     expect(changed.nodeBase).toBe(tags.nodeBase);
   });
 
@@ -49,14 +47,14 @@ describe("imageTags", () => {
     const newer = imageTags({ ...inputs, nodeVersion: "20.21.0" });
     expect(newer.nodeBase).not.toBe(tags.nodeBase);
     expect(newer.app).not.toBe(tags.app);
-    expect(newer.redis).toBe(tags.redis);
+    expect(newer.loadBalancer).toBe(tags.loadBalancer);
     expect(imageTags({ ...inputs, arch: "arm64" }).debian).not.toBe(tags.debian);
   });
 
   it("gives every architecture of one checkout the same hash, so their tags name one manifest list", () => {
     const hash = (tag: string) => tag.split(":")[1]?.replace(/^(amd64|arm64)-/, "");
     const arm = imageTags({ ...inputs, arch: "arm64" });
-    for (const kind of ["app", "redis", "loadBalancer", "nodeBase"] as const) {
+    for (const kind of ["app", "loadBalancer", "nodeBase"] as const) {
       expect(arm[kind]).toBe(tags[kind].replace(":amd64-", ":arm64-"));
       expect(hash(arm[kind])).toBe(hash(tags[kind]));
     }
@@ -65,7 +63,7 @@ describe("imageTags", () => {
   it("builds on a given base image instead of a debootstrapped one, and every image depends on which", () => {
     const slim = imageTags({ ...inputs, baseImage: "198.19.255.11:5000/mirror/debian:bookworm-slim" });
     expect(slim.debian).toBe("198.19.255.11:5000/mirror/debian:bookworm-slim");
-    for (const kind of ["nodeBase", "app", "redis", "loadBalancer"] as const) expect(slim[kind]).not.toBe(tags[kind]);
+    for (const kind of ["nodeBase", "app", "loadBalancer"] as const) expect(slim[kind]).not.toBe(tags[kind]);
     expect(imageTags({ ...inputs, baseImage: "debian:bookworm-slim" }).app).not.toBe(slim.app);
   });
 });

@@ -41,7 +41,6 @@ export interface ImageInputs {
   baseImage?: string;
   nodeVersion: string;
   app: ContextFile[];
-  redis: ContextFile[];
   loadBalancer: ContextFile[];
   nodeBase: ContextFile[];
 }
@@ -50,7 +49,6 @@ export interface ImageTags {
   debian: string;
   nodeBase: string;
   app: string;
-  redis: string;
   loadBalancer: string;
 }
 
@@ -72,7 +70,6 @@ export function imageTags(inputs: ImageInputs): ImageTags {
     debian: baseImage ?? tag("counter-debian", debianHash),
     nodeBase: tag("counter-node", nodeHash),
     app: tag("counter", contentHash([nodeHash, ...filesHash(inputs.app)])),
-    redis: tag("counter-redis", contentHash([debianHash, ...filesHash(inputs.redis)])),
     loadBalancer: tag("counter-lb", contentHash([debianHash, ...filesHash(inputs.loadBalancer)])),
   };
 }

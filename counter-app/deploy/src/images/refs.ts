@@ -9,7 +9,7 @@ import type { StackImages } from "../deploy/stack.js";
 import { contentHash, IMAGE_ARCHES, type ImageArch, type ImageTags } from "./recipe.js";
 
 /** The three images the stack runs, in the order reports and files list them. */
-export const STACK_KINDS = ["app", "redis", "loadBalancer"] as const satisfies ReadonlyArray<keyof StackImages & keyof ImageTags>;
+export const STACK_KINDS = ["app", "loadBalancer"] as const satisfies ReadonlyArray<keyof StackImages & keyof ImageTags>;
 export type StackKind = (typeof STACK_KINDS)[number];
 
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
@@ -112,7 +112,7 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 }
 
 /**
- * Reads a build report (pure): `{arch, images: {app|redis|loadBalancer: {ref, digest}}}`;
+ * Reads a build report (pure): `{arch, images: {app|loadBalancer: {ref, digest}}}`;
  * other fields (tags, built, pushed) are the build's own and ignored. Every
  * problem is listed in one InputError.
  */
@@ -142,7 +142,7 @@ export function parseBuildReport(text: string, file: string): BuildReport {
 }
 
 /**
- * Reads an images file (pure): `{app, redis, loadBalancer}`, each
+ * Reads an images file (pure): `{app, loadBalancer}`, each
  * `REF@sha256:<64 hex>`. Anything else — a missing or unknown key, a ref
  * without a digest — is an InputError listing every problem: a deploy rolls
  * out exactly these images or nothing.
@@ -162,7 +162,7 @@ export function parseImagesFile(text: string, file: string): StackImages {
   if (problems.length > 0) {
     throw new InputError(`${file} is not an images file: ${problems.join("; ")}`, `Give the JSON ${what} printed.`);
   }
-  return { app: data.app as string, redis: data.redis as string, loadBalancer: data.loadBalancer as string };
+  return { app: data.app as string, loadBalancer: data.loadBalancer as string };
 }
 
 /** `REF@sha256:…` (a ref pinned by digest) → the digest; undefined for a ref without one. */
@@ -178,5 +178,5 @@ export function digestOf(ref: string): string | undefined {
  */
 export function pipelineImages(prefix: string, tags: ImageTags, arch: ImageArch): StackImages {
   const list = (kind: StackKind) => listRef([{ ref: pushedRef(prefix, tags[kind]), arch }]);
-  return { app: list("app"), redis: list("redis"), loadBalancer: list("loadBalancer") };
+  return { app: list("app"), loadBalancer: list("loadBalancer") };
 }

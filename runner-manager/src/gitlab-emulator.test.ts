@@ -245,7 +245,8 @@ describe("resilience and secrets", () => {
   });
 
   it("never shows the API token in an error, and says which scopes are needed", async () => {
-    const minted = await gl.control<{ token: string }>("POST", "/tokens", { scopes: ["read_api"], admin: false });
+    // A Developer: a member, but below the Maintainer role listing a project's runners needs (403; a non-member gets 404).
+    const minted = await gl.control<{ token: string }>("POST", "/tokens", { scopes: ["read_api"], access_level: 30 });
     const api = gl.client({ token: minted.token });
     const err = explainRunnerError(await api.listRunners().catch((e: unknown) => e)) as Error & { hint?: string };
     expect(err.message).toMatch(/^GitLab GET \/projects\/\d+\/runners\?\S* answered 403/);

@@ -3,13 +3,15 @@ import { baselineFlow } from "./flows/baseline.js";
 import { ciViewFlow } from "./flows/ci-view.js";
 import { engineFlow } from "./flows/engine.js";
 import { firstRunFlow } from "./flows/first-run.js";
+import { mrCredentialsFlow } from "./flows/mr-credentials.js";
 import { mrScaleFlow } from "./flows/mr-scale.js";
 import { rollingFlow } from "./flows/rolling.js";
 import { sharedSim, simDownShared, simUpShared } from "./shared-sim.js";
 
 // The end-to-end flows on ONE simulated fleet (4 Pi-like nodes and the GitLab emulator), in the order a
 // person meets them: the first run (bootstrap and image mirror), a pipeline pushed to the project, the
-// baseline deployed by `sim push`, the live view, merge-request review with scaling out and in, then a
+// baseline deployed by `sim push`, the live view, merge-request review with scaling out and in, an MR
+// whose own YAML tries to reach the fleet's credentials, then a
 // change that needs a reboot and an engine restart on every node, rolled under load.
 //
 // Why sharing is honest: each flow is what happens, in this order, to one fleet in real life, and each
@@ -28,4 +30,5 @@ engineFlow(s);
 baselineFlow(s);
 ciViewFlow(s);
 mrScaleFlow(s);
+mrCredentialsFlow(s);
 rollingFlow(s);

@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { parseDocument } from "yaml";
 import { follow, latestPipelineId, PIPELINE_TEST_TIMEOUT_MS, type SharedSim, simUpShared } from "../shared-sim.js";
 import { type Job, logger, type Note, nodeOf, onNode, type Pipeline, pifleetJson, type Runner, until } from "../support.js";
+import { expectNoCredentials } from "./mr-credentials.js";
 
 const log = logger("e2e mr-scale");
 const MARKER = "<!-- pifleet:plan -->";
@@ -85,7 +86,7 @@ export function mrScaleFlow(s: SharedSim): void {
     };
 
     it(
-      "1-3. a fifth Pi is plugged in; the MR that adds it posts ONE note: its Ansible diff, +1 runner, +1 replica",
+      "1-3. a fifth Pi is plugged in; the MR that adds it, with no fleet credential, posts ONE note: pi5's full converge, +1 runner, +1 replica",
       async () => {
         await simUpShared(s, 5);
         expect(s.sim.nodes.map((n) => n.name)).toEqual(["pi1", "pi2", "pi3", "pi4", "pi5"]);
@@ -105,17 +106,20 @@ export function mrScaleFlow(s: SharedSim): void {
           expect(names).not.toContain(changing);
         expect(names).toEqual(expect.arrayContaining(["configure-plan", "runners-plan", "app-plan", "plan-note"]));
 
+        // No job of the MR pipeline got the fleet key, the runner token or any protected variable (docs/security.md, design D).
+        await expectNoCredentials(s, mr.pipeline.id);
+
         const notes = await planNotes(addIid);
         expect(notes).toHaveLength(1);
         const body = notes[0]?.body ?? "";
         log(`the plan note (${body.length} characters):\n${body}`);
-        // The Ansible diff: pi5 would change (Docker, Swarm, the runner service…), and the others list it as a peer.
-        expect(body).toMatch(/^\| pi5 \| \d+ \| [1-9]\d* \|/m);
-        expect(body).toMatch(/^### pi5$/m);
-        expect(body).toMatch(/^\+198\.19\.\d+\.\d+ pi5$/m);
-        // The Swarm role previews pi5 joining (it is not in the Swarm yet), instead of failing on the unknown node.
-        expect(body).toMatch(/Preview this node entering the Swarm/);
-        expect(body).not.toMatch(/could not be previewed_: swarm/);
+        // Planned from the default branch's last observation, which the note names.
+        const [observer] = await s.api<Pipeline[]>("GET", `${s.project}/pipelines?ref=main&status=success&per_page=1`);
+        expect(body).toMatch(new RegExp(`Fleet state as observed by \\[pipeline #\\d+\\]\\([^)]*/-/pipelines/${observer?.id}\\) at `));
+        // The configure plan, from inventory variables (no Pi contacted): pi5 is new, and every other host lists it.
+        expect(body).toMatch(/\*\*pi5\*\*: new host, full converge/);
+        expect(body).toMatch(/\| `base_hosts_entries` \|[^\n]*"name":"pi5","address":"198\.19\.\d+\.\d+"/);
+        expect(body).toMatch(/\| `swarm_members` \|[^\n]*"pi5"/);
         // The runner plan: one runner to create, pi5's in the container pool (the deploy pool names its nodes).
         expect(body).toMatch(/### Runner plan/);
         expect(body).toMatch(/Plan: 1 to create, 0 to update/);
@@ -233,6 +237,7 @@ export function mrScaleFlow(s: SharedSim): void {
         expect(ran.length).toBeGreaterThan(0);
         expect(ran.map((j) => `${j.name} on ${nodeOf(s.sim, j)}`)).toEqual(ran.map((j) => `${j.name} on pi5`));
         const [note] = await planNotes(iid);
+        expect(note?.body).toMatch(/\*\*pi5\*\*: leaves the fleet: drained and removed/);
         expect(note?.body).toMatch(/\| `-` \| delete \| `[^`]*pi5\/amd64-docker[^`]*` \|/);
         expect(note?.body).toMatch(/nodes: pi1, pi2, pi3, pi4, pi5 → pi1, pi2, pi3, pi4/);
 

@@ -16,7 +16,7 @@ import { askYes, missingTools } from "../bootstrap/probe.js";
 import { globals, loadFleet, progressFor } from "../context.js";
 import { info, print, printJson } from "../output.js";
 import { rollActions } from "../rolling/actions.js";
-import { currentHoldings, HAND_OFF_PROVIDERS } from "../rolling/hand-offs.js";
+import { currentHoldings, handOffProviders } from "../rolling/hand-offs.js";
 
 export interface UpgradeFlags {
   pendingOnly?: boolean;
@@ -61,6 +61,7 @@ export async function upgrade(flags: UpgradeFlags, cmd: Command): Promise<void> 
   // Only a roll that touches runner nodes needs GitLab (and its token: exit 3 when missing).
   const runners = runnerNodes.length > 0 ? connectRunners(loaded, { progress: (m) => progress.update(m) }) : undefined;
   const shell = sshShell(fleet.ssh);
+  const handOffs = handOffProviders(fleet, shell);
   try {
     progress.update(`reading ${limit.length || fleet.nodes.length} nodes${flags.pendingOnly ? "" : " (apt update, simulated upgrade)"}`);
     const observations = await observeNodes(fleet, shell, { upgrade: !flags.pendingOnly, ...(limit.length > 0 ? { nodes: limit } : {}) });
@@ -68,7 +69,7 @@ export async function upgrade(flags: UpgradeFlags, cmd: Command): Promise<void> 
     const plan = planRoll({
       fleet,
       observations,
-      holdings: await currentHoldings(HAND_OFF_PROVIDERS),
+      holdings: await currentHoldings(handOffs),
       runnerNodes,
       upgrade: !flags.pendingOnly,
       ...(selfNode ? { selfNode } : {}),
@@ -85,7 +86,7 @@ export async function upgrade(flags: UpgradeFlags, cmd: Command): Promise<void> 
         fleet,
         shell,
         runners,
-        handOffs: HAND_OFF_PROVIDERS,
+        handOffs,
         timeoutMs: flags.timeout,
         pollMs: 2_000,
         workDir: flags.workDir,

@@ -1,4 +1,6 @@
 import type { Holding } from "@pifleet/ansible-bridge";
+import type { Fleet } from "@pifleet/fleet";
+import type { NodeShell } from "@pifleet/io";
 
 /**
  * The seam for what a node holds that clients need while it is down: the Redis primary (a
@@ -15,12 +17,20 @@ export interface HandOffProvider {
   handAway(node: string): Promise<void>;
 }
 
+/** A provider's maker: what it hands off, and how to reach it for this fleet. */
+export interface HandOffKind {
+  what: string;
+  create(fleet: Fleet, shell: NodeShell): HandOffProvider;
+}
+
 /**
- * Today's providers. The HA work (Redis replication with Sentinel, keepalived in front of the load
- * balancers) adds its hooks here; until then a node holding Redis or the load balancer is rolled
+ * Today's kinds. The HA work (Redis replication with Sentinel, keepalived in front of the load
+ * balancers) registers its hooks here; until then a node holding Redis or the load balancer is rolled
  * last, and clients see that node's reboot as an outage.
  */
-export const HAND_OFF_PROVIDERS: readonly HandOffProvider[] = [];
+export const HAND_OFF_KINDS: readonly HandOffKind[] = [];
+
+export const handOffProviders = (fleet: Fleet, shell: NodeShell): HandOffProvider[] => HAND_OFF_KINDS.map((k) => k.create(fleet, shell));
 
 /** Who holds what now, for the plan. */
 export async function currentHoldings(providers: readonly HandOffProvider[]): Promise<Holding[]> {

@@ -5,7 +5,7 @@ import { startLoad } from "@pifleet/counter-deploy";
 import { loadFleetFile } from "@pifleet/fleet";
 import { describe, expect, it } from "vitest";
 import { parseDocument } from "yaml";
-import { HAND_OFF_PROVIDERS } from "../../rolling/hand-offs.js";
+import { HAND_OFF_KINDS } from "../../rolling/hand-offs.js";
 import type { SharedSim } from "../shared-sim.js";
 import { logger, onNode, pifleetRaw, type Runner, seconds } from "../support.js";
 
@@ -38,7 +38,7 @@ export function rollingFlow(s: SharedSim): void {
         // Until the HA hooks are registered (Redis failover, the load balancer's address), the node that
         // holds the one Redis and load balancer cannot be rebooted without an outage: it is left out.
         const holders =
-          HAND_OFF_PROVIDERS.length > 0
+          HAND_OFF_KINDS.length > 0
             ? []
             : [...(topology.loadBalancer?.nodes.map((n) => n.name) ?? []), ...(topology.redisNode ? [topology.redisNode.name] : [])];
         const rolled = fleet.nodes.map((n) => n.name).filter((n) => !holders.includes(n));

@@ -114,7 +114,7 @@ describe("buildInventory", () => {
 
   it("emits only groups a play targets and variables a role reads", () => {
     const inv = buildInventory(threeNodeFleet());
-    expect(Object.keys(inv.all.children).sort()).toEqual(["registry", "runners", "swarm_managers", "swarm_workers"]);
+    expect(Object.keys(inv.all.children).sort()).toEqual(["redis", "registry", "runners", "swarm_managers", "swarm_workers"]);
     const hostVars = Object.values(inv.all.hosts).flatMap((h) => Object.keys(h));
     const readByRoles = roleSources();
     for (const name of [...Object.keys(inv.all.vars), ...hostVars].filter((n) => !n.startsWith("ansible_"))) {

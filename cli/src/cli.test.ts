@@ -86,11 +86,12 @@ describe("pifleet binary", () => {
     const r = pifleet("validate", "--fleet", `${examples}fleet.yaml`);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/valid — cluster picluster, 4 nodes, 2 runner pools/);
-    expect(r.stdout).toMatch(/^pi4 +192\.168\.1\.14 +arm64 +swarm-worker,runner,app +1 +arm64,docker,pi$/m);
+    expect(r.stdout).toMatch(/^pi4 +192\.168\.1\.14 +arm64 +swarm-worker,runner,app,loadbalancer +1 +arm64,docker,pi$/m);
     expect(r.stdout).toMatch(/^pi1 +OS +384 +runners\.osReserveMiB/m);
-    expect(r.stdout).toMatch(/^ +redis +256 +stack limit/m);
+    expect(r.stdout).toMatch(/^ +redis-server +112 +redis role/m);
+    expect(r.stdout).toMatch(/^ +redis-sentinel +16 +redis role/m);
     expect(r.stdout).toMatch(/^ +jobs: 1 × arm64-docker +1024 +1 at once/m);
-    expect(r.stdout).toMatch(/^ +total +1872 +of 2048 MiB, 176 free$/m);
+    expect(r.stdout).toMatch(/^ +total +2032 +of 2048 MiB, 16 free$/m);
   });
 
   it("prints one JSON object on stdout with --json", () => {
@@ -102,18 +103,18 @@ describe("pifleet binary", () => {
       name: "pi2",
       address: "192.168.1.12",
       arch: "arm64",
-      roles: ["swarm-manager", "runner", "app"],
+      roles: ["swarm-manager", "runner", "app", "redis"],
       concurrency: 1,
       tags: ["arm64", "deploy", "docker", "pi", "pifleet"],
     });
     expect(out.nodes[1].memory).toMatchObject({
       memoryMiB: 2048,
-      fixedMiB: 880,
-      leftMiB: 1168,
+      fixedMiB: 1008,
+      leftMiB: 1040,
       jobSlots: 1,
       jobs: [{ pool: "arm64-docker", jobMemoryMiB: 1024, jobs: 1, mib: 1024 }],
-      totalMiB: 1904,
-      freeMiB: 144,
+      totalMiB: 2032,
+      freeMiB: 16,
     });
     expect(out.nodes[1].memory.fixed[0]).toEqual({ item: "OS", mib: 384, why: expect.stringContaining("runners.osReserveMiB") });
   });

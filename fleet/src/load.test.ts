@@ -54,8 +54,8 @@ describe("every error kind points at its source", () => {
     "yaml-syntax.yaml": ["yaml-syntax.yaml:55:5: Flow sequence in block collection must be sufficiently indented and end with a ]"],
     "over-committed.yaml": [
       'over-committed.yaml:74:19: runner pool "arm64-docker" gives each job 1024 MiB, more than is left on pi1 (2048 MiB, ' +
-        "OS 512 + GPU 16 + dockerd + containerd 192 + Swarm manager 32 + gitlab-runner 64 + registry 64 + redis 256 + " +
-        "load balancer 64 + app 192 = 1392 MiB: 656 MiB left, 368 MiB short): its runner there could not take one job; " +
+        "OS 512 + GPU 16 + dockerd + containerd 192 + Swarm manager 32 + gitlab-runner 64 + registry 64 + redis-server 112 + " +
+        "redis-sentinel 16 + load balancer 64 + app 192 = 1264 MiB: 784 MiB left, 240 MiB short): its runner there could not take one job; " +
         "take pi1 out of the pool (nodes or select), lower jobMemoryMiB, or move services off that node",
     ],
   };

@@ -61,8 +61,8 @@ describe("planLayout", () => {
     ]);
     expect(layout.nodes.map((n) => n.roles)).toEqual([
       ["swarm-manager", "runner", "app", "redis", "loadbalancer"],
-      ["swarm-manager", "runner", "app", "loadbalancer"],
-      ["swarm-manager", "runner", "app"],
+      ["swarm-manager", "runner", "app", "redis", "loadbalancer"],
+      ["swarm-manager", "runner", "app", "redis"],
       ["swarm-worker", "runner", "app"],
     ]);
     expect(layout.files.fleet).toBe("/work/project/.pifleet/sim/fleet.yaml");

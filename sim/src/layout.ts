@@ -125,6 +125,8 @@ function hostAddress(subnet: string, host: number): string {
 
 /** Three Swarm managers: losing any one node, pi1 included, leaves a Raft quorum of two. */
 const MANAGERS = 3;
+/** Redis nodes: a primary and two replicas with sentinels, so losing any one node loses no acknowledged count. */
+const REDIS_NODES = 3;
 /** Nodes running the app's load balancer; keepalived keeps the VIP on one of them. */
 const LOAD_BALANCERS = 2;
 /** The VIP's host number: above every node (.11 … .74) and far from the low addresses Docker gives containers joined without --ip. */
@@ -132,7 +134,7 @@ export const VIP_HOST = 250;
 
 export function nodeRoles(index: number): Role[] {
   const roles: Role[] = [index < MANAGERS ? "swarm-manager" : "swarm-worker", "runner", "app"];
-  if (index === 0) roles.push("redis");
+  if (index < REDIS_NODES) roles.push("redis");
   if (index < LOAD_BALANCERS) roles.push("loadbalancer");
   return roles;
 }

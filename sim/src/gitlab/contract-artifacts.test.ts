@@ -6,6 +6,7 @@ import { run } from "@pifleet/io";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { JobExecutor, JobRun } from "./index.js";
 import { GitClient, projectPathOf } from "./test-support/git-client.js";
+import { pythonGitlab } from "./test-support/python-gitlab.js";
 import { call, control, useContractTarget } from "./test-support/target.js";
 import { until } from "./test-support/until.js";
 
@@ -116,6 +117,22 @@ describe("artifacts by ref and job name, with a CI_JOB_TOKEN", () => {
       headers: { "JOB-TOKEN": planner.jobToken },
     });
     expect(after).toMatchObject({ status: 401, body: { message: "401 Unauthorized" } });
+  });
+
+  it("python-gitlab 3.12 downloads it with a job token (Gitlab(job_token=…), project.artifacts.raw)", async () => {
+    const planner = await startJob("app-plan", `py-${TAG}`);
+    const result = await pythonGitlab(
+      `
+import os, json, gitlab
+gl = gitlab.Gitlab(os.environ["GL_URL"], job_token=os.environ["GL_JOB_TOKEN"])
+project = gl.projects.get(int(os.environ["GL_PROJECT"]), lazy=True)
+print(json.loads(project.artifacts.raw("main", "observed.json", "fleet-observe"))["job"])
+`,
+      { GL_URL: target.url, GL_JOB_TOKEN: planner.jobToken, GL_PROJECT: String(target.projectId) },
+    );
+    await finish(planner.jobId);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout.trim()).toBe("fleet-observe");
   });
 
   it("the newest successful pipeline of the ref wins; a failed one is passed over", async () => {

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { Gitlab } from "@gitbeaker/rest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pythonGitlab } from "./test-support/python-gitlab.js";
 import { call, control, NEEDS_CONTROL, REAL_GITLAB, type Target, useContractTarget } from "./test-support/target.js";
 
 // GitLab contract: project access tokens (a bot member with a role) and what each role may do
@@ -138,6 +139,30 @@ describe("the Reporter role (the MR note token)", () => {
     expect((await call(target, "GET", `/projects/${target.projectId}/merge_requests/${target.mrIid}`, { token })).status).toBe(200);
     expect((await call(target, "GET", `/projects/${target.projectId}/pipelines`, { token })).status).toBe(200);
     expect((await call(target, "GET", `/projects/${target.projectId}/jobs`, { token })).status).toBe(200);
+  });
+
+  it("python-gitlab 3.12 with it creates and edits the note, and its variables list raises a 403", async () => {
+    const result = await pythonGitlab(
+      `
+import os, gitlab
+gl = gitlab.Gitlab(os.environ["GL_URL"], private_token=os.environ["GL_TOKEN"])
+project = gl.projects.get(int(os.environ["GL_PROJECT"]), lazy=True)
+mr = project.mergerequests.get(int(os.environ["GL_MR"]), lazy=True)
+note = mr.notes.create({"body": "python-gitlab " + os.environ["GL_RUN"]})
+note.body = "python-gitlab edited " + os.environ["GL_RUN"]
+note.save()
+print("note", note.id, mr.notes.get(note.id).body)
+try:
+    project.variables.list()
+    print("variables listed")
+except gitlab.exceptions.GitlabListError as e:
+    print("variables refused", e.response_code)
+`,
+      { GL_URL: target.url, GL_TOKEN: reporter.token, GL_PROJECT: String(target.projectId), GL_MR: String(target.mrIid), GL_RUN: RUN },
+    );
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(new RegExp(`^note \\d+ python-gitlab edited ${RUN}$`, "m"));
+    expect(result.stdout).toContain("variables refused 403");
   });
 
   it("cannot edit someone else's note, read or write CI/CD variables, list runners or manage access tokens", async () => {

@@ -26,7 +26,7 @@ function validateBody(body: string, prefix: "Note" | "Failed to save note"): voi
 }
 
 /**
- * Merge-request notes: list, create, update. Reading and commenting need read_merge_request and
+ * Merge-request notes: list, get one, create, update. Reading and commenting need read_merge_request and
  * create_note on a private project: the Reporter role (a Guest gets 403, a non-member 404). A note is
  * updated by its author or a Maintainer (admin_note), anyone else gets 403.
  */
@@ -73,12 +73,22 @@ export function notesRouter(emu: Emulator): Router {
     res.status(201).json(presentNote(note, emu.state, emu.baseUrl()));
   });
 
+  /** noteable.notes.find raises RecordNotFound, which GitLab answers with the generic 404. */
+  const findNote = (mr: SimMergeRequest, id: unknown): SimNote => {
+    const note = emu.state.notes.find((n) => n.mr_id === mr.id && String(n.id) === String(id));
+    if (!note) throw notFound();
+    return note;
+  };
+
+  r.get("/projects/:id/merge_requests/:iid/notes/:note_id", allowScopes(), (req, res) => {
+    const note = findNote(mergeRequest(req, res), req.params.note_id);
+    res.json(presentNote(note, emu.state, emu.baseUrl()));
+  });
+
   r.put("/projects/:id/merge_requests/:iid/notes/:note_id", allowScopes(), (req, res) => {
     const body = requireParam(stringParam(readParams(req), "body"), "body");
     const mr = mergeRequest(req, res);
-    const note = emu.state.notes.find((n) => n.mr_id === mr.id && String(n.id) === req.params.note_id);
-    // noteable.notes.find raises RecordNotFound, which GitLab answers with the generic 404.
-    if (!note) throw notFound();
+    const note = findNote(mr, req.params.note_id);
     const { user } = caller(res);
     if (note.author_id !== user.id && !hasRole(emu.state, user, mr.project_id, MAINTAINER)) throw forbidden();
     validateBody(body, "Failed to save note");

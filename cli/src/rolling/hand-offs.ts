@@ -1,4 +1,5 @@
 import type { Holding } from "@pifleet/ansible-bridge";
+import { handOffRedisPrimary, redisPrimary } from "@pifleet/counter-deploy";
 import type { Fleet } from "@pifleet/fleet";
 import type { NodeShell } from "@pifleet/io";
 
@@ -23,12 +24,27 @@ export interface HandOffKind {
   create(fleet: Fleet, shell: NodeShell): HandOffProvider;
 }
 
+/** The Redis primary: the sentinels say where it is; SENTINEL FAILOVER moves it to a synced replica (counter-deploy's hooks). */
+const REDIS_PRIMARY: HandOffKind = {
+  what: "redis-primary",
+  create: (fleet, shell) => ({
+    what: "redis-primary",
+    // With one Redis node there is no replica to hand to: its reboot is an outage whatever the roll does.
+    holder: async () =>
+      fleet.app && fleet.nodes.filter((n) => n.roles.includes("redis")).length > 1
+        ? (await redisPrimary({ fleet, shell })).name
+        : undefined,
+    handAway: async (node) => {
+      await handOffRedisPrimary(node, { fleet, shell });
+    },
+  }),
+};
+
 /**
- * Today's kinds. The HA work (Redis replication with Sentinel, keepalived in front of the load
- * balancers) registers its hooks here; until then a node holding Redis or the load balancer is rolled
- * last, and clients see that node's reboot as an outage.
+ * The kinds registered. The load balancer's virtual address (keepalived) joins when its hook exists;
+ * until then a node holding the VIP is rolled last, and clients see its reboot as an outage.
  */
-export const HAND_OFF_KINDS: readonly HandOffKind[] = [];
+export const HAND_OFF_KINDS: readonly HandOffKind[] = [REDIS_PRIMARY];
 
 export const handOffProviders = (fleet: Fleet, shell: NodeShell): HandOffProvider[] => HAND_OFF_KINDS.map((k) => k.create(fleet, shell));
 

@@ -35,12 +35,14 @@ export function rollingFlow(s: SharedSim): void {
         const env = { ...s.env, PIFLEET_FLEET: changed };
         const { topology, fleet } = await loadFleetFile(changed);
 
-        // Until the HA hooks are registered (Redis failover, the load balancer's address), the node that
-        // holds the one Redis and load balancer cannot be rebooted without an outage: it is left out.
-        const holders =
-          HAND_OFF_KINDS.length > 0
-            ? []
-            : [...(topology.loadBalancer?.nodes.map((n) => n.name) ?? []), ...(topology.redisNode ? [topology.redisNode.name] : [])];
+        // A node holding something no registered hand-off can move (the one Redis, the load balancer
+        // without its VIP hook) cannot reboot without an outage: it is left out until the hook exists.
+        const kinds = HAND_OFF_KINDS.map((k) => k.what);
+        const singleRedis = fleet.nodes.filter((n) => n.roles.includes("redis")).length < 2;
+        const holders = [
+          ...(kinds.includes("lb-vip") ? [] : (topology.loadBalancer?.nodes.map((n) => n.name) ?? [])),
+          ...(kinds.includes("redis-primary") && !singleRedis ? [] : topology.redisNode ? [topology.redisNode.name] : []),
+        ];
         const rolled = fleet.nodes.map((n) => n.name).filter((n) => !holders.includes(n));
         log(`rolling ${rolled.join(", ")}${holders.length > 0 ? `; left out (no hand-off yet): ${[...new Set(holders)].join(", ")}` : ""}`);
 

@@ -21,7 +21,9 @@ describe("checkConfigureInput", () => {
     try {
       checkConfigureInput(fleet, [], ["dockr"]);
     } catch (err) {
-      expect((err as InputError).hint).toBe("Tags (one per role): base, raspberrypi, docker, registry, swarm, gitlab_runner.");
+      expect((err as InputError).hint).toBe(
+        "Tags (one per role): base, raspberrypi, docker, registry, swarm, gitlab_runner, redis, keepalived.",
+      );
     }
   });
 });

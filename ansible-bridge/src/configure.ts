@@ -4,7 +4,7 @@ import { SITE_PLAYBOOK } from "./run-dir.js";
 import { type PlaybookResult, type RunPlaybookOptions, runPlaybook } from "./run-playbook.js";
 
 /** site.yml's tags, one per role, in the order the roles run. */
-export const ROLE_TAGS = ["base", "raspberrypi", "docker", "registry", "swarm", "gitlab_runner", "redis"] as const;
+export const ROLE_TAGS = ["base", "raspberrypi", "docker", "registry", "swarm", "gitlab_runner", "redis", "keepalived"] as const;
 
 export type ConfigureOptions = Omit<RunPlaybookOptions, "playbook" | "limit"> & {
   /** Node names to configure; default every node. */

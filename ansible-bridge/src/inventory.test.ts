@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadFleetFile, resolveTopology, swarmLabels } from "@pifleet/fleet";
 import { describe, expect, it } from "vitest";
-import { buildInventory } from "./inventory.js";
+import { buildInventory, vrrpRouterId } from "./inventory.js";
 import { ANSIBLE_DIR } from "./run-dir.js";
 import { threeNodeFleet } from "./test-support/fleets.js";
 
@@ -105,6 +105,19 @@ describe("buildInventory", () => {
     // Redis on three nodes; app.redis.node only names the first primary (the sentinels pick later ones).
     expect(inv.all.children.redis?.hosts).toEqual({ pi1: null, pi2: null, pi3: null });
     expect(inv.all.vars).toMatchObject({ redis_initial_primary: "pi1", redis_persistence: "aof", redis_maxmemory: "48mb" });
+    // keepalived on the two load balancers, each advertising to the other, the VIP with its prefix.
+    expect(inv.all.children.loadbalancers?.hosts).toEqual({ pi1: null, pi4: null });
+    expect(inv.all.hosts.pi1).toMatchObject({ keepalived_priority: 150, keepalived_unicast_peers: ["192.168.1.14"] });
+    expect(inv.all.hosts.pi4).toMatchObject({ keepalived_priority: 140, keepalived_unicast_peers: ["192.168.1.11"] });
+    expect(inv.all.hosts.pi2).not.toHaveProperty("keepalived_priority");
+    expect(inv.all.vars).toMatchObject({ keepalived_vip: "192.168.1.250/24", keepalived_virtual_router_id: vrrpRouterId("picluster") });
+  });
+
+  it("derives a VRRP router id in 1-255 from the cluster name, the same every time", () => {
+    const ids = ["picluster", "pfs-0a1b2c3d", "c", "another-cluster"].map(vrrpRouterId);
+    for (const id of ids) expect(id >= 1 && id <= 255, `router id ${id}`).toBe(true);
+    expect(vrrpRouterId("picluster")).toBe(ids[0]);
+    expect(new Set(ids).size).toBeGreaterThan(1);
   });
 
   it("tells the roles they run in the sim only for a simulated fleet", () => {

@@ -1,8 +1,11 @@
+import { createHash } from "node:crypto";
 import { isIP } from "node:net";
 import { type Fleet, nodesWithRole, REDIS_MAXMEMORY_MIB, type Role, resolveTopology, swarmLabels, swarmRole } from "@pifleet/fleet";
 
 /** Inventory group of the registry node (site.yml's registry play). */
 export const REGISTRY_GROUP = "registry";
+/** Inventory group of the nodes keepalived keeps the VIP on (site.yml's keepalived play); only with app.loadBalancer.vip. */
+export const LOADBALANCER_GROUP = "loadbalancers";
 
 /** The groups site.yml's plays target, by the fleet role that puts a node in them ("-" is not allowed in group names). */
 const ROLE_GROUPS: Partial<Record<Role, string>> = {
@@ -49,6 +52,17 @@ export function buildInventory(fleet: Fleet): AnsibleInventory {
     if (members.length > 0) children[group] = { hosts: Object.fromEntries(members.map((n) => [n.name, null])) };
   }
   children[REGISTRY_GROUP] = { hosts: { [registry.node.name]: null } };
+  const lb = topology.loadBalancer;
+  if (lb?.vip) {
+    children[LOADBALANCER_GROUP] = { hosts: Object.fromEntries(lb.nodes.map((n) => [n.name, null])) };
+    lb.nodes.forEach((node, i) => {
+      Object.assign(hosts[node.name] ?? {}, {
+        // Earlier nodes first when several may take the VIP at once; nopreempt keeps it where it is.
+        keepalived_priority: 150 - 10 * i,
+        keepalived_unicast_peers: lb.nodes.filter((n) => n !== node).map((n) => n.address),
+      });
+    });
+  }
 
   return {
     all: {
@@ -81,6 +95,7 @@ export function buildInventory(fleet: Fleet): AnsibleInventory {
               redis_maxmemory: `${REDIS_MAXMEMORY_MIB}mb`,
             }
           : {}),
+        ...(lb?.vip ? { keepalived_vip: lb.vip.cidr, keepalived_virtual_router_id: vrrpRouterId(fleet.cluster) } : {}),
         // The one switch telling the roles they run in pifleet's sim (containers, not Pis).
         pifleet_sim: fleet.simulated,
       },
@@ -88,4 +103,13 @@ export function buildInventory(fleet: Fleet): AnsibleInventory {
       children,
     },
   };
+}
+
+/**
+ * VRRP's router id (1-255) from the cluster name: stable across runs, and two pifleet clusters
+ * (or two sims) on one LAN rarely share it. A clash with another VRRP router stays possible; set
+ * keepalived_virtual_router_id by hand then.
+ */
+export function vrrpRouterId(cluster: string): number {
+  return ((createHash("sha256").update(cluster).digest()[0] as number) % 255) + 1;
 }

@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import type { FleetProblem } from "./checks.js";
 import { inVipNetwork, parseVirtualAddress, vipShapeProblem } from "./vip.js";
 
@@ -50,7 +51,9 @@ export function checkLoadBalancer(app: Rec, nodes: readonly LbNode[]): FleetProb
     if (n.address !== undefined && !inVipNetwork(parsed, n.address))
       problems.push({
         path: ["app", "loadBalancer", "vip"],
-        message: `node "${n.name}" (${n.address}) is outside app.loadBalancer.vip's network ${vip}: VRRP and ARP move the VIP only within one LAN (a node named by DNS is not checked)`,
+        message: isIP(n.address)
+          ? `node "${n.name}" (${n.address}) is outside app.loadBalancer.vip's network ${vip}: VRRP and ARP move the VIP only within one LAN`
+          : `node "${n.name}" holds the VIP but its address ${n.address} is not an IPv4 address: keepalived's unicast VRRP needs the nodes' IPv4 addresses`,
       });
   return problems;
 }

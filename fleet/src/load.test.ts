@@ -145,8 +145,8 @@ ${extra}`;
       'app.loadBalancer.vip 198.18.0.11 is node "b"\'s address; the VIP must be a free address',
     ]);
     expect(messages(lbNodes("app: { image: x, redis: { node: a }, loadBalancer: { vip: 198.18.1.250/24 } }"))).toEqual([
-      'node "a" (198.18.0.10) is outside app.loadBalancer.vip\'s network 198.18.1.250/24: VRRP and ARP move the VIP only within one LAN (a node named by DNS is not checked)',
-      'node "b" (198.18.0.11) is outside app.loadBalancer.vip\'s network 198.18.1.250/24: VRRP and ARP move the VIP only within one LAN (a node named by DNS is not checked)',
+      'node "a" (198.18.0.10) is outside app.loadBalancer.vip\'s network 198.18.1.250/24: VRRP and ARP move the VIP only within one LAN',
+      'node "b" (198.18.0.11) is outside app.loadBalancer.vip\'s network 198.18.1.250/24: VRRP and ARP move the VIP only within one LAN',
     ]);
     expect(messages(lbNodes("app: { image: x, redis: { node: a }, loadBalancer: { vip: 198.18.0.255/24 } }"))).toEqual([
       "app.loadBalancer.vip 198.18.0.255/24 is the network's broadcast address; pick a free host address",

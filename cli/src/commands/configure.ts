@@ -9,7 +9,16 @@ const actions = () => import("./configure-actions.js");
  * site.yml's role tags, for the help text. Spelled out so that registering the command does not load
  * ansible-bridge; the type is the bridge's own constant's, so the compiler rejects any difference.
  */
-const ROLE_TAGS: typeof RoleTagsOfTheBridge = ["base", "raspberrypi", "docker", "registry", "swarm", "gitlab_runner", "redis"];
+const ROLE_TAGS: typeof RoleTagsOfTheBridge = [
+  "base",
+  "raspberrypi",
+  "docker",
+  "registry",
+  "swarm",
+  "gitlab_runner",
+  "redis",
+  "keepalived",
+];
 
 export function registerConfigure(program: Command): void {
   program

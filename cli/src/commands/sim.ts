@@ -153,9 +153,10 @@ Examples:
       "after",
       `
 What a person does with a real GitLab, on the sim's:
-  1. sets the project's CI/CD variables: PIFLEET_SSH_KEY and PIFLEET_PLAN_SSH_KEY (file: the sim's
-     key; the first protected), GITLAB_TOKEN and PIFLEET_PLAN_TOKEN (masked api tokens; the first
-     protected), PIFLEET_BUILD_PROXY (the host's apt proxy) and the image variables (sim mirror);
+  1. sets the project's CI/CD variables: PIFLEET_SSH_KEY (file: the sim's key) and GITLAB_TOKEN (a masked
+     api token), both protected and scoped to the environment production; PIFLEET_NOTE_TOKEN (a masked
+     Reporter project access token, for the MR plan note); PIFLEET_BUILD_PROXY (the host's apt proxy)
+     and the image variables (sim mirror);
   2. commits the working tree's git-tracked files (uncommitted edits included, untracked files not)
      plus the sim's fleet file and known_hosts as fleet/sim/ and the .gitlab-ci.yml generated for
      that fleet, on top of the branch on the emulator; an empty commit when nothing changed;

@@ -11,10 +11,12 @@ import { IMAGE_LABEL } from "../images/recipe.js";
 import { pushManifestLists } from "../images/registry.js";
 import { forwardDockerSocket } from "../test-support/docker-socket.js";
 import { deployStack } from "./deploy.js";
+import { handOffRedisPrimary, parseReplicationInfo, redisPrimary } from "./redis-failover.js";
 import type { StackImages } from "./stack.js";
 
 // End to end: a 3-node sim configured by the real site.yml (Docker, registry, Swarm with
-// pifleet's node labels), the real images, `docker stack deploy` over SSH with pinned host keys.
+// pifleet's node labels, Redis with sentinels on all three), the real images, `docker stack deploy`
+// over SSH with pinned host keys.
 const log = (m: string) => process.stderr.write(`[app deploy itest] ${m}\n`);
 const BROKEN_TAG = `pifleet/counter:amd64-broken-${process.pid}`;
 let dir = "";
@@ -31,7 +33,7 @@ beforeAll(async () => {
     sim = await simUp({ dir: join(dir, "sim"), nodes: 3, gitlab: false, progress: log });
     ({ fleet, topology } = await loadFleetFile(sim.fleetFile));
     const started = Date.now();
-    const configured = await configure({ fleet, workDir: join(dir, "ansible"), tags: ["base", "docker", "registry", "swarm"] });
+    const configured = await configure({ fleet, workDir: join(dir, "ansible"), tags: ["base", "docker", "registry", "swarm", "redis"] });
     log(`configure: exit ${configured.exitCode} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
     return configured;
   };
@@ -65,7 +67,8 @@ describe("pifleet app deploy on a configured sim", () => {
     expect(result.outcome).toBe("converged");
     expect(result.images.app).toBe(`${sim.nodes[0]?.address}:5000/${images.tags.app}`);
     const byName = Object.fromEntries(result.services.map((s) => [s.name, `${s.running}/${s.desired}`]));
-    expect(byName).toEqual({ pifleet_app: "3/3", pifleet_lb: "1/1", pifleet_redis: "1/1" });
+    const lbs = topology.loadBalancer?.nodes.length ?? 0;
+    expect(byName).toEqual({ pifleet_app: "3/3", pifleet_lb: `${lbs}/${lbs}` });
     const appNodes = result.tasks.filter((t) => t.service === "pifleet_app" && t.desiredState === "Running").map((t) => t.node);
     expect(appNodes.sort()).toEqual(["pi1", "pi2", "pi3"]);
   });
@@ -112,6 +115,77 @@ describe("pifleet app deploy on a configured sim", () => {
   });
 });
 
+describe("Redis without a single point of failure (role redis: redis-server + sentinel on pi1-pi3)", () => {
+  it("kill the primary's redis-server under a trickle of increments: sentinel promotes, the app follows, no acknowledged count lost", async () => {
+    const shell = sshShell(fleet.ssh);
+    try {
+      const primary = await redisPrimary({ fleet, shell });
+      const acked: number[] = [];
+      let failed = 0;
+      let stoppedAt = 0;
+      let resumedAt = 0;
+      let firstFailure = 0;
+      const started = Date.now();
+      // Bounded: one request at a time for at most 60 s, until 5 s after counting resumed.
+      const trickle = (async () => {
+        while (Date.now() - started < 60_000 && !(resumedAt && Date.now() - resumedAt > 5000)) {
+          const views = await json<{ views: number }>("/api/views/failover").then(
+            (b) => b.views,
+            () => undefined,
+          );
+          if (views === undefined) {
+            failed++;
+            if (stoppedAt) firstFailure ||= Date.now();
+          } else {
+            acked.push(views);
+            if (firstFailure && !resumedAt) resumedAt = Date.now();
+          }
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      })();
+      await new Promise((r) => setTimeout(r, 2000));
+      stoppedAt = Date.now();
+      await shell.run(primary, ["systemctl", "stop", "redis-server"], { root: true, describe: "stop the primary's redis-server" });
+      await trickle;
+      const promoted = await redisPrimary({ fleet, shell });
+      log(
+        `Redis failover: ${primary.name} stopped → ${promoted.name} primary; ${acked.length} acknowledged, ${failed} failed; ` +
+          `counting resumed ${((resumedAt - stoppedAt) / 1000).toFixed(1)} s after the stop`,
+      );
+      expect(promoted.name).not.toBe(primary.name);
+      expect(resumedAt).toBeGreaterThan(stoppedAt);
+      // A lost acknowledged count would make the new primary hand the same number out again.
+      expect(new Set(acked).size).toBe(acked.length);
+      expect((await json<{ pages: Record<string, number> }>("/api/stats")).pages.failover).toBeGreaterThanOrEqual(Math.max(...acked));
+
+      // The old primary comes back as a replica; a rerun of the role does not undo the failover.
+      let t = Date.now();
+      const rerun = await configure({ fleet, workDir: join(dir, "ansible"), tags: ["redis"] });
+      log(`configure --tags redis after the failover: exit ${rerun.exitCode} in ${((Date.now() - t) / 1000).toFixed(0)} s`);
+      expect(rerun.failures).toEqual([]);
+      expect((await redisPrimary({ fleet, shell })).name).toBe(promoted.name);
+
+      // The hook rolling changes use: hand the primary away and wait until the old one is a synced replica.
+      t = Date.now();
+      const handOff = await handOffRedisPrimary(promoted.name, { fleet, shell, progress: log });
+      log(`handOffRedisPrimary(${promoted.name}): ${((Date.now() - t) / 1000).toFixed(1)} s, now ${handOff.primary.name}`);
+      expect(handOff.moved).toBe(true);
+      expect(handOff.primary.name).not.toBe(promoted.name);
+      const info = parseReplicationInfo((await shell.run(promoted, ["redis-cli", "INFO", "replication"])).stdout);
+      expect(info).toMatchObject({ role: "slave", masterHost: handOff.primary.address, synced: true });
+      await expect
+        .poll(async () => (await json<{ views: number }>("/api/views/failover").catch(() => ({ views: 0 }))).views > Math.max(...acked), {
+          timeout: 30_000,
+          interval: 200,
+          message: "counting after the hand-off",
+        })
+        .toBe(true);
+    } finally {
+      await shell.close();
+    }
+  });
+});
+
 describe("build once on a node's engine, deploy what was built (the pipeline's way)", () => {
   let report: Awaited<ReturnType<typeof buildAndPushImages>>;
   let pinned: StackImages;
@@ -144,7 +218,7 @@ describe("build once on a node's engine, deploy what was built (the pipeline's w
       report = await buildAndPushImages("amd64", prefix, { baseImage: base, progress: log });
       log(`build --push on pi2's engine: ${((Date.now() - started) / 1000).toFixed(0)} s, built ${report.built.join(", ")}`);
       expect(report.built).toContain(report.tags.app);
-      expect(report.pushed).toEqual([report.images.app.ref, report.images.redis.ref, report.images.loadBalancer.ref]);
+      expect(report.pushed).toEqual([report.images.app.ref, report.images.loadBalancer.ref]);
       expect(report.images.app.ref).toBe(`${prefix}/counter:${report.tags.app.split(":amd64-")[1]}-amd64`);
       // pi2 pulled the base from the registry and built on it: the app image's bottom layer is the base's.
       const layers = async (ref: string) =>
@@ -181,11 +255,10 @@ describe("build once on a node's engine, deploy what was built (the pipeline's w
     const before = (await json<{ views: number }>("/api/views/e2e")).views;
     const result = await deployStack({ registry: pinned }, { fleet, progress: log });
     expect(result.outcome).toBe("converged");
-    expect(result.plan.changes.map((c) => c.service)).toEqual(["pifleet_app", "pifleet_redis", "pifleet_lb"]);
+    expect(result.plan.changes.map((c) => c.service)).toEqual(["pifleet_app", "pifleet_lb"]);
     const running = result.tasks.filter((t) => t.desiredState === "Running");
     const imageOf = (service: string) => [...new Set(running.filter((t) => t.service === service).map((t) => t.image))];
     expect(imageOf("pifleet_app")).toEqual([pinned.app]);
-    expect(imageOf("pifleet_redis")).toEqual([pinned.redis]);
     expect(imageOf("pifleet_lb")).toEqual([pinned.loadBalancer]);
     await expect
       .poll(async () => (await json<{ views: number }>("/api/views/e2e").catch(() => ({ views: 0 }))).views > before, {

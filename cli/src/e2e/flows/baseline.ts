@@ -44,17 +44,18 @@ export function baselineFlow(s: SharedSim): void {
       expect(check.code, check.stderr + check.stdout).toBe(0);
     });
 
-    it("sets the variables the pipeline reads: key files, tokens that work, the build proxy and the mirror's images", async () => {
+    it("sets the variables the pipeline reads: the key and token for the fleet's environment, the note token, the build proxy and the mirror's images", async () => {
       const vars = await s.api<ExistingVariable[]>("GET", `${s.project}/variables?per_page=100`);
       const byKey = new Map(vars.map((v) => [v.key, v]));
-      expect(byKey.get("PIFLEET_SSH_KEY")).toMatchObject({ variable_type: "file", protected: true });
+      // Design D (docs/security.md): the deploy credentials only for the jobs of environment production; no plan pair.
+      expect(byKey.get("PIFLEET_SSH_KEY")).toMatchObject({ variable_type: "file", protected: true, environment_scope: "production" });
       expect(byKey.get("PIFLEET_SSH_KEY")?.value).toBe(await readFile(s.sim.sshKey, "utf8"));
-      expect(byKey.get("PIFLEET_PLAN_SSH_KEY")).toMatchObject({ variable_type: "file", protected: false });
-      expect(byKey.get("GITLAB_TOKEN")).toMatchObject({ masked: true, protected: true });
-      expect(byKey.get("PIFLEET_PLAN_TOKEN")).toMatchObject({ masked: true, protected: false });
+      expect(byKey.get("GITLAB_TOKEN")).toMatchObject({ masked: true, protected: true, environment_scope: "production" });
+      expect(byKey.get("PIFLEET_NOTE_TOKEN")).toMatchObject({ masked: true, protected: false, environment_scope: "*" });
+      expect(byKey.has("PIFLEET_PLAN_SSH_KEY") || byKey.has("PIFLEET_PLAN_TOKEN")).toBe(false);
       expect(byKey.get("PIFLEET_BUILD_PROXY")?.value).toBe(s.sim.aptProxy);
       expect(byKey.get("PIFLEET_NODE_IMAGE")?.value).toMatch(/^[\d.]+:5000\/mirror\/node:20-bookworm$/);
-      for (const key of ["GITLAB_TOKEN", "PIFLEET_PLAN_TOKEN"]) {
+      for (const key of ["GITLAB_TOKEN", "PIFLEET_NOTE_TOKEN"]) {
         await expect(s.api("GET", "/user", undefined, byKey.get(key)?.value ?? undefined)).resolves.toBeTruthy();
       }
     });
@@ -77,6 +78,7 @@ export function baselineFlow(s: SharedSim): void {
             "build-image:amd64",
             "configure",
             "deploy",
+            "fleet-observe",
             "fleet-validate",
             "pifleet-image",
             "pipeline-check",

@@ -31,6 +31,8 @@ export interface LoadResult {
 export interface LoadRun {
   /** Ends the run: workers finish their current request and start no new one. */
   stop(): void;
+  /** Milliseconds since the run started: marks an event (a fault) on the samples' timeline. */
+  elapsedMs(): number;
   done: Promise<LoadResult>;
 }
 
@@ -80,6 +82,7 @@ export async function startLoad(options: LoadOptions): Promise<LoadRun> {
     stop: () => {
       stopped = true;
     },
+    elapsedMs: now,
     done,
   };
 }

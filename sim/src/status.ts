@@ -24,7 +24,8 @@ export interface SimStatus {
   sshKey: string;
   knownHosts: string;
   sshUser: string;
-  network: { name: string; subnet: string; gateway: string };
+  /** vip: the app's VIP (app.loadBalancer.vip); absent in sims made before there was one. */
+  network: { name: string; subnet: string; gateway: string; vip?: string };
   nodes: SimNodeStatus[];
   /** The emulator; token is the admin's API token (a secret: print the tokenFile path to people, not this). */
   gitlab: { url: string; token: string; tokenFile: string; projectId: number; running: boolean } | null;

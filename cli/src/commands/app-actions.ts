@@ -191,6 +191,8 @@ export async function status(cmd: Command): Promise<void> {
   print(servicesTable(status.services));
   print();
   print(tasksTable(status.tasks));
+  const lb = topology.loadBalancer;
+  if (lb) print(`\nserved at ${lb.url}${lb.vip ? ` (the VIP; load balancers on ${lb.nodes.map((n) => n.name).join(", ")})` : ""}`);
 }
 
 export async function rollback(opts: RollbackFlags, cmd: Command): Promise<void> {

@@ -85,6 +85,10 @@ function printStatus(s: SimStatus): void {
     print(`token file:  ${s.gitlab.tokenFile}   (export GITLAB_TOKEN=$(cat ${s.gitlab.tokenFile}))`);
   }
   print(`apt proxy:   ${s.aptProxy}`);
+  if (s.network.vip)
+    print(
+      `app VIP:     ${s.network.vip} (keepalived on the loadbalancer nodes; the app at http://${s.network.vip.split("/")[0]} once deployed)`,
+    );
   if (s.runnerService === "stand-in")
     print("runners:     gitlab-runner.service is sim/runner-standin: it contacts the emulator, so runners show online; it runs no jobs");
 }

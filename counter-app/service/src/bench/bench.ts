@@ -5,11 +5,13 @@ import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
 import { createClient } from "redis";
 import { freePort, startLocalRedis } from "../dev/redis-server.js";
+import { startLocalSentinelGroup } from "../dev/sentinel-group.js";
 
 /**
  * `npm run bench -w counter-app/service`: (a) node:http + one INCR per request vs
  * (b) the counter app with all its middleware, against the same local
- * redis-server, 50 connections. Prints figures; asserts nothing.
+ * redis-server, 50 connections (BENCH_REDIS=sentinels: b follows sentinels and
+ * WAITs for a replica, as on the fleet). Prints figures; asserts nothing.
  *
  * The two alternate in ROUNDS short runs so that load from other processes on
  * a shared machine hits both alike. Each run sends a fixed number of requests
@@ -100,7 +102,10 @@ function summary(t: Target) {
   };
 }
 
-const redis = await startLocalRedis();
+// BENCH_REDIS=sentinels: the fleet's layout in miniature (primary + two replicas + three sentinels);
+// the app then follows the sentinels and WAITs for a replica per batch, as on the fleet.
+const sentinels = process.env.BENCH_REDIS === "sentinels" ? await startLocalSentinelGroup() : undefined;
+const redis = sentinels?.primary ?? (await startLocalRedis());
 const client = createClient({ url: redis.url });
 await client.connect();
 const children: ChildProcess[] = [];
@@ -109,7 +114,7 @@ try {
   const appPort = await freePort();
   const base = startServer("./baseline.js", { REDIS_URL: redis.url, PORT: String(basePort) });
   const app = startServer("../app/main.js", {
-    REDIS_URL: redis.url,
+    ...(sentinels ? { REDIS_SENTINELS: sentinels.sentinelList } : { REDIS_URL: redis.url }),
     PORT: String(appPort),
     HOST: "127.0.0.1",
     NODE_NAME: "bench",
@@ -148,7 +153,7 @@ try {
     `${name.padEnd(22)} ${s.rps.toFixed(0).padStart(8)} ${String(s.p50).padStart(6)} ${String(s.p99).padStart(6)} ${String(s.ok).padStart(9)} ${String(s.failed).padStart(7)} ${String(s.lost).padStart(5)} ${s.cpuMicros.toFixed(1).padStart(11)}`;
   const redisVersion = (await import("redis/package.json", { with: { type: "json" } })).default.version as string;
   console.log(
-    `\nautocannon, ${CONNECTIONS} connections, ${ROUNDS} alternating rounds, ~${SECONDS} s per server; Node ${process.version}, redis client ${redisVersion}, redis-server on ${redis.url}`,
+    `\nautocannon, ${CONNECTIONS} connections, ${ROUNDS} alternating rounds, ~${SECONDS} s per server; Node ${process.version}, redis client ${redisVersion}, redis-server on ${redis.url}${sentinels ? " (b through the sentinels, WAIT 1 per batch)" : ""}`,
   );
   console.log(
     `${"server".padEnd(22)} ${"req/s".padStart(8)} ${"p50ms".padStart(6)} ${"p99ms".padStart(6)} ${"2xx".padStart(9)} ${"failed".padStart(7)} ${"lost".padStart(5)} ${"cpu µs/req".padStart(11)}`,
@@ -162,5 +167,5 @@ try {
 } finally {
   for (const c of children) await stopServer(c);
   await client.close();
-  await redis.dispose();
+  await (sentinels ?? redis).dispose();
 }

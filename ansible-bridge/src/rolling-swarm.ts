@@ -38,15 +38,16 @@ async function poll(what: string, hint: string, waits: SwarmWaits, ready: () => 
 
 const inSwarm = (n: FleetNode): boolean => n.roles.includes("swarm-manager") || n.roles.includes("swarm-worker");
 
-/** `docker node ps` for the tasks Swarm wants running on the node: one line per task, its current state. */
-async function desiredTasks(shell: NodeShell, manager: FleetNode, node: string): Promise<string[]> {
-  const out = await shell.run(
-    manager,
-    ["docker", "node", "ps", node, "--filter", "desired-state=running", "--format", "{{.Name}} {{.CurrentState}}"],
-    { root: true },
-  );
+/** `docker node ps` on a manager: one line per task ("NAME CURRENT-STATE …"); `desired` keeps only those Swarm wants running. */
+async function nodeTasks(shell: NodeShell, manager: FleetNode, node: string, desired?: "running"): Promise<string[]> {
+  const filter = desired ? ["--filter", `desired-state=${desired}`] : [];
+  const out = await shell.run(manager, ["docker", "node", "ps", node, ...filter, "--format", "{{.Name}} {{.CurrentState}}"], {
+    root: true,
+  });
   return out.stdout.split("\n").filter(Boolean);
 }
+
+const isRunning = (task: string): boolean => / Running /.test(`${task} `);
 
 export interface SwarmRoll {
   drain(node: string): Promise<string>;
@@ -78,7 +79,8 @@ export function swarmRoll(fleet: Fleet, shell: NodeShell, waits: SwarmWaits): Sw
       // A node a person drained or paused stays so; the roll still waits for its tasks to be gone.
       if (before === "active") await setAvailability(node, "drain");
       await poll(`${node}: its Swarm tasks moving away`, `See \`docker node ps ${node}\` on a manager.`, waits, async () => {
-        const left = before === "pause" ? [] : await desiredTasks(shell, managerFor(fleet, node), node);
+        // Drained tasks stay listed (desired: shutdown) until their containers have stopped; wait for that.
+        const left = before === "pause" ? [] : (await nodeTasks(shell, managerFor(fleet, node), node)).filter(isRunning);
         return left.length === 0 ? undefined : `still running: ${left.join(", ")}`;
       });
       return before;
@@ -87,7 +89,7 @@ export function swarmRoll(fleet: Fleet, shell: NodeShell, waits: SwarmWaits): Sw
       await setAvailability(node, "active");
       // Global services come back to the node; replicated ones stay where Swarm moved them.
       await poll(`${node}: its Swarm tasks running`, `See \`docker node ps ${node}\` on a manager.`, waits, async () => {
-        const notYet = (await desiredTasks(shell, managerFor(fleet, node), node)).filter((t) => !/ Running /.test(`${t} `));
+        const notYet = (await nodeTasks(shell, managerFor(fleet, node), node, "running")).filter((t) => !isRunning(t));
         return notYet.length === 0 ? undefined : `not running yet: ${notYet.join(", ")}`;
       });
     },

@@ -2,13 +2,15 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { closeSshMasters, configure } from "@pifleet/ansible-bridge";
-import { type Fleet, type FleetTopology, loadFleetFile } from "@pifleet/fleet";
+import { type Fleet, type FleetNode, type FleetTopology, loadFleetFile } from "@pifleet/fleet";
 import { run, sshShell } from "@pifleet/io";
-import { type SimStatus, simDown, simUp } from "@pifleet/sim";
+import { type SimStatus, simDown, simFault, simUp } from "@pifleet/sim";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BuildResult, buildAndPushImages, buildImages } from "../images/build.js";
 import { IMAGE_LABEL } from "../images/recipe.js";
 import { pushManifestLists } from "../images/registry.js";
+import { startLoad } from "../load/probe.js";
+import { renderLoadSummary } from "../load/summary.js";
 import { forwardDockerSocket } from "../test-support/docker-socket.js";
 import { deployStack } from "./deploy.js";
 import { handOffRedisPrimary, parseReplicationInfo, redisPrimary } from "./redis-failover.js";
@@ -33,7 +35,11 @@ beforeAll(async () => {
     sim = await simUp({ dir: join(dir, "sim"), nodes: 3, gitlab: false, progress: log });
     ({ fleet, topology } = await loadFleetFile(sim.fleetFile));
     const started = Date.now();
-    const configured = await configure({ fleet, workDir: join(dir, "ansible"), tags: ["base", "docker", "registry", "swarm", "redis"] });
+    const configured = await configure({
+      fleet,
+      workDir: join(dir, "ansible"),
+      tags: ["base", "docker", "registry", "swarm", "redis", "keepalived"],
+    });
     log(`configure: exit ${configured.exitCode} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
     return configured;
   };
@@ -41,8 +47,8 @@ beforeAll(async () => {
   const [built, configured] = await Promise.all([buildImages("amd64", { progress: log }), cluster()]);
   images = built;
   expect(configured.failures).toEqual([]);
-  const lbNode = sim.nodes.find((n) => n.name === "pi1");
-  lb = `http://${lbNode?.address}:80`;
+  // The VIP keepalived keeps on one of the two load balancers.
+  lb = topology.loadBalancer?.url ?? "";
 });
 
 afterAll(async () => {
@@ -270,5 +276,75 @@ describe("build once on a node's engine, deploy what was built (the pipeline's w
     const again = await deployStack({ registry: pinned }, { fleet, progress: log });
     expect(again.plan.changes).toEqual([]);
     expect(again.outcome).toBe("converged");
+  });
+});
+
+describe("losing a whole node under load (keepalived VIP over two LBs, three Swarm managers, Redis with sentinels)", () => {
+  it("stop the node holding the VIP and the Redis primary: the VIP and the primary move, counting resumes, no acknowledged count lost", async () => {
+    const lb = topology.loadBalancer;
+    if (!lb?.vip) throw new Error("the sim fleet has no app.loadBalancer.vip");
+    const vip = lb.vip.address;
+    const shell = sshShell(fleet.ssh);
+    const holdsVip = async (node: FleetNode) =>
+      (await shell.run(node, ["ip", "-4", "-brief", "address", "show"])).stdout.split(/\s+/).includes(`${vip}/${lb.vip?.prefixLength}`);
+    const vipHolder = async () => {
+      for (const node of lb.nodes) if (await holdsVip(node).catch(() => false)) return node;
+      return undefined;
+    };
+    try {
+      // Put the Redis primary and the VIP on one LB node, with the two hooks rolling changes use.
+      let t = Date.now();
+      let primary = await redisPrimary({ fleet, shell });
+      if (!lb.nodes.some((n) => n.name === primary.name))
+        primary = (await handOffRedisPrimary(primary.name, { fleet, shell, progress: log })).primary;
+      await expect.poll(vipHolder, { timeout: 60_000, interval: 500, message: "a node holds the VIP" }).toBeDefined();
+      const holder = await vipHolder();
+      if (holder && holder.name !== primary.name) {
+        await shell.run(holder, ["touch", "/run/keepalived-hand-away"], { root: true, describe: "hand the VIP away" });
+        await expect
+          .poll(async () => (await vipHolder())?.name, { timeout: 30_000, interval: 200, message: "the VIP moves" })
+          .toBe(primary.name);
+        await shell.run(holder, ["rm", "-f", "/run/keepalived-hand-away"], { root: true, describe: "make the node eligible again" });
+      }
+      const victim = primary;
+      log(`setup: VIP ${vip} and the Redis primary on ${victim.name} in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+      expect((await fetch(`${lb.url}/readyz`)).status).toBe(200);
+
+      // Steady load through the VIP; stop the node; keep counting; start it again; keep counting.
+      const load = await startLoad({ url: lb.url, page: "node-loss", workers: 4, pauseMs: 20, maxSeconds: 150, timeoutMs: 2000 });
+      await new Promise((r) => setTimeout(r, 3000));
+      const stopAt = load.elapsedMs();
+      t = Date.now();
+      await simFault(sim.dir, victim.name, "stop");
+      log(`sim fault ${victim.name} stop: ${((Date.now() - t) / 1000).toFixed(1)} s`);
+      await new Promise((r) => setTimeout(r, 25_000));
+      const startAt = load.elapsedMs();
+      t = Date.now();
+      await simFault(sim.dir, victim.name, "start");
+      log(`sim fault ${victim.name} start (sshd answers): ${((Date.now() - t) / 1000).toFixed(1)} s`);
+      await new Promise((r) => setTimeout(r, 15_000));
+      load.stop();
+      const { summary, samples } = await load.done;
+
+      const okAfter = (ms: number) => samples.filter((s) => s.ok && s.startMs > ms).length;
+      const firstOkAfterStop = samples
+        .filter((s) => s.ok && s.startMs > stopAt)
+        .reduce((min, s) => Math.min(min, s.endMs), Number.POSITIVE_INFINITY);
+      const failedAfterStop = samples.filter((s) => !s.ok && s.startMs >= stopAt);
+      const lastFailure = failedAfterStop.reduce((max, s) => Math.max(max, s.endMs), stopAt);
+      log(`node loss under load: ${renderLoadSummary(summary)}`);
+      log(
+        `node loss figures: ${summary.failed} failed requests, ${summary.lost} lost counts; ${victim.name} stopped at ${(stopAt / 1000).toFixed(1)} s, ` +
+          `started at ${(startAt / 1000).toFixed(1)} s; last failure ${((lastFailure - stopAt) / 1000).toFixed(1)} s after the stop ` +
+          `(service resumed); ${okAfter(stopAt)} ok after the stop, ${okAfter(startAt)} after the start; VIP now on ${(await vipHolder())?.name ?? "no node"}, ` +
+          `Redis primary ${(await redisPrimary({ fleet, shell })).name}`,
+      );
+      expect(summary.lost).toBe(0);
+      expect(summary.repeatedCounts).toBe(0);
+      expect(Number.isFinite(firstOkAfterStop)).toBe(true);
+      expect(okAfter(startAt)).toBeGreaterThan(0);
+    } finally {
+      await shell.close();
+    }
   });
 });

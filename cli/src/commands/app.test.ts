@@ -22,9 +22,7 @@ function file(name: string, content: unknown): string {
 
 const report = (arch: string) => ({
   arch,
-  images: Object.fromEntries(
-    ["app", "redis", "loadBalancer"].map((k) => [k, { ref: `${PREFIX}/counter-${k}:aaa-${arch}`, digest: DIGEST }]),
-  ),
+  images: Object.fromEntries(["app", "loadBalancer"].map((k) => [k, { ref: `${PREFIX}/counter-${k}:aaa-${arch}`, digest: DIGEST }])),
 });
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -33,7 +31,6 @@ describe("pifleet app with images files (the binary)", () => {
   it("deploy --images refuses a ref without a digest, exit 2, naming the file and the key, before the fleet is read", () => {
     const images = file("unpinned.json", {
       app: `${PREFIX}/counter:aaa`,
-      redis: `${PREFIX}/r:b@${DIGEST}`,
       loadBalancer: `${PREFIX}/l:c@${DIGEST}`,
     });
     const r = runCli(["app", "deploy", "--images", images, "--fleet", NO_FLEET]);

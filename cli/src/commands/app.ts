@@ -23,8 +23,8 @@ export function registerApp(program: Command): void {
     .addHelpText(
       "after",
       `
-The stack (app on every app node, Redis with AOF on app.redis.node, HAProxy on the
-load-balancer node) is generated from fleet.yaml; see docs/app.md.
+The stack (app on every app node, HAProxy on the load-balancer nodes; Redis with sentinels runs
+on the redis nodes, set up by pifleet configure) is generated from fleet.yaml; see docs/app.md.
 
 Examples:
   $ pifleet app build                  build or reuse the images (content-hashed tags)
@@ -41,7 +41,7 @@ Build once, deploy what was built (the pipeline's way):
 
   app
     .command("build")
-    .description("build the app, Redis and load-balancer images in the Docker engine (unchanged ones are reused)")
+    .description("build the app and load-balancer images in the Docker engine (unchanged ones are reused)")
     .addOption(archOption())
     .addOption(baseImageOption())
     .addOption(new Option("--push <prefix>", "push them as PREFIX/counter:<hash>-<arch> etc. and report their digests"))
@@ -55,7 +55,7 @@ architecture builds natively; another one needs qemu-user (binfmt_misc).
 PIFLEET_BUILD_PROXY (when not empty) is apt's proxy in the builds (http_proxy/https_proxy build
 args) and npm's proxy here unless npm has its own settings.
 With --push, a tag the registry already holds is neither built nor pushed again, and --json prints
-{"arch", "images": {"app"|"redis"|"loadBalancer": {"ref", "digest"}}, "tags", "built", "pushed"}
+{"arch", "images": {"app"|"loadBalancer": {"ref", "digest"}}, "tags", "built", "pushed"}
 (\`pifleet app manifest\` reads it). Without --push, --json prints {"tags", "built"}.`,
     )
     .action(async (opts: BuildFlags, cmd: Command) => (await actions()).build(opts, cmd));
@@ -69,7 +69,7 @@ With --push, a tag the registry already holds is neither built nor pushed again,
       `
 For each image: docker manifest create/annotate/push --insecure in the registry the builds pushed
 to, named PREFIX/counter:<hash> (the tags' common hash). One report still makes a list.
---json prints the images file: {"app": "REF@sha256:…", "redis": …, "loadBalancer": …}.
+--json prints the images file: {"app": "REF@sha256:…", "loadBalancer": …}.
 Exit 2 for a malformed report or two reports of one architecture.`,
     )
     .action(async (files: string[], _opts, cmd: Command) => (await actions()).manifest(files, cmd));

@@ -33,11 +33,12 @@ describe("planRoll", () => {
     ]);
   });
 
-  it("hands away what a node holds after draining it, and rolls holders last", () => {
+  it("hands away what a node holds before draining it, lets it hold it again at the end, and rolls holders last", () => {
     const plan = planRoll(input({ holdings: [{ what: "redis-primary", node: "pi2" }] }));
     expect(plan.nodes.map((n) => n.node)).toEqual(["pi3", "pi1", "pi2"]);
     const pi2 = plan.nodes.at(-1)?.steps.map((s) => (s.kind === "hand-off" ? `hand-off ${s.what}` : s.kind));
-    expect(pi2?.slice(0, 4)).toEqual(["drain-swarm", "drain-runners", "hand-off redis-primary", "act"]);
+    expect(pi2?.slice(0, 4)).toEqual(["hand-off redis-primary", "drain-swarm", "drain-runners", "act"]);
+    expect(plan.nodes.at(-1)?.steps.at(-1)).toEqual({ kind: "release", node: "pi2", what: "redis-primary" });
   });
 
   it("picks the action from the markers: a reboot covers an engine restart", () => {

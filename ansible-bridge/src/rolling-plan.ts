@@ -39,7 +39,9 @@ export type RollStep =
   | { kind: "act"; node: string; action: NodeAction; upgrade: boolean }
   | { kind: "wait-healthy"; node: string }
   | { kind: "undrain-swarm"; node: string }
-  | { kind: "undrain-runners"; node: string };
+  | { kind: "undrain-runners"; node: string }
+  /** The node may hold it again (its hand-off left a mark that a reboot may not clear: an engine restart does not). */
+  | { kind: "release"; node: string; what: string };
 
 export interface NodeRoll {
   node: string;
@@ -87,14 +89,18 @@ function stepsFor(input: RollInput, node: string, action: NodeAction): RollStep[
   const inSwarm = def?.roles.some((r) => r === "swarm-manager" || r === "swarm-worker") ?? false;
   const runsJobs = input.runnerNodes.includes(node);
   const upgrade = action === "upgrade-and-reboot";
+  const held = input.holdings.filter((h) => h.node === node);
+  // Hand-offs come first: draining first would stop the node's load balancer task while it still
+  // holds the VIP, and clients would wait for keepalived to notice instead of a planned move.
   return [
+    ...held.map((h) => ({ kind: "hand-off", node, what: h.what }) as const),
     ...(inSwarm ? [{ kind: "drain-swarm", node } as const] : []),
     ...(runsJobs ? [{ kind: "drain-runners", node } as const] : []),
-    ...input.holdings.filter((h) => h.node === node).map((h) => ({ kind: "hand-off", node, what: h.what }) as const),
     { kind: "act", node, action, upgrade },
     { kind: "wait-healthy", node },
     ...(inSwarm ? [{ kind: "undrain-swarm", node } as const] : []),
     ...(runsJobs ? [{ kind: "undrain-runners", node } as const] : []),
+    ...held.map((h) => ({ kind: "release", node, what: h.what }) as const),
   ];
 }
 

@@ -7,6 +7,8 @@ const stepText = (s: RollStep): string => {
   switch (s.kind) {
     case "hand-off":
       return `hand away ${s.what}`;
+    case "release":
+      return `may hold ${s.what} again`;
     case "act":
       return s.action === "upgrade-and-reboot" ? "upgrade packages, reboot" : s.action === "reboot" ? "reboot" : "restart docker";
     default:

@@ -30,6 +30,7 @@ function fakeActions(availability: Record<string, string> = {}, failOn?: string)
     drainRunners: (n) => call(`drain-runners ${n}`),
     undrainRunners: (n) => call(`undrain-runners ${n}`),
     handOff: (n, w) => call(`hand-off ${n} ${w}`),
+    release: (n, w) => call(`release ${n} ${w}`),
     act: (n, a) => call(`act ${n} ${a}`),
     waitHealthy: (n) => call(`wait-healthy ${n}`),
   };

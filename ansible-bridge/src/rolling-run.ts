@@ -16,6 +16,8 @@ export interface RollActions {
   /** Resumes the runners pifleet paused and waits for them to be online. */
   undrainRunners(node: string): Promise<void>;
   handOff(node: string, what: string): Promise<void>;
+  /** Lets the node hold `what` again once it is back. */
+  release(node: string, what: string): Promise<void>;
   act(node: string, action: NodeAction, upgrade: boolean): Promise<void>;
   /** SSH, the engine, the Swarm node Ready. */
   waitHealthy(node: string): Promise<void>;
@@ -64,6 +66,9 @@ async function runStep(step: RollStep, actions: RollActions, swarmBefore: Map<st
       return {};
     case "hand-off":
       await actions.handOff(step.node, step.what);
+      return { detail: step.what };
+    case "release":
+      await actions.release(step.node, step.what);
       return { detail: step.what };
     case "act":
       await actions.act(step.node, step.action, step.upgrade);

@@ -18,6 +18,11 @@ export function rollActions(options: {
 }): RollActions {
   const { fleet, runners, timeoutMs, pollMs } = options;
   const swarm = swarmRoll(fleet, options.shell, { timeoutMs, pollMs });
+  const provider = (node: string, what: string): HandOffProvider => {
+    const found = options.handOffs.find((p) => p.what === what);
+    if (!found) throw new OperationError(`${node}: no way to hand away ${what}`);
+    return found;
+  };
   const needRunners = (): RunnerContext => {
     if (!runners)
       throw new OperationError("this node has runners, but no GitLab connection was set up", "Set the fleet's token variable and rerun.");
@@ -31,11 +36,8 @@ export function rollActions(options: {
       const { keptPaused } = await undrainForRoll(needRunners(), node, { timeoutMs, pollMs });
       for (const id of keptPaused) options.progress(`${node}: runner #${id} stays paused: a person paused it in GitLab`);
     },
-    handOff: async (node, what) => {
-      const provider = options.handOffs.find((p) => p.what === what);
-      if (!provider) throw new OperationError(`${node}: no way to hand away ${what}`);
-      await provider.handAway(node);
-    },
+    handOff: (node, what) => provider(node, what).handAway(node),
+    release: (node, what) => provider(node, what).release(node),
     act: async (node, action) => {
       await actOnNode({
         fleet,

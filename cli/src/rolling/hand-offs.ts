@@ -1,7 +1,7 @@
 import type { Holding } from "@pifleet/ansible-bridge";
 import { handOffRedisPrimary, redisPrimary } from "@pifleet/counter-deploy";
-import type { Fleet } from "@pifleet/fleet";
-import type { NodeShell } from "@pifleet/io";
+import { type Fleet, type FleetNode, OperationError, resolveTopology } from "@pifleet/fleet";
+import { type NodeShell, sleep } from "@pifleet/io";
 
 /**
  * The seam for what a node holds that clients need while it is down: the Redis primary (a
@@ -16,6 +16,8 @@ export interface HandOffProvider {
   holder(): Promise<string | undefined>;
   /** Moves it off `node`; resolves once another node holds it. */
   handAway(node: string): Promise<void>;
+  /** Once `node` is back and undrained: it may hold it again (it does not take it back). */
+  release(node: string): Promise<void>;
 }
 
 /** A provider's maker: what it hands off, and how to reach it for this fleet. */
@@ -37,14 +39,58 @@ const REDIS_PRIMARY: HandOffKind = {
     handAway: async (node) => {
       await handOffRedisPrimary(node, { fleet, shell });
     },
+    // A replica that came back is a sentinel's candidate again by itself.
+    release: async () => {},
   }),
 };
 
-/**
- * The kinds registered. The load balancer's virtual address (keepalived) joins when its hook exists;
- * until then a node holding the VIP is rolled last, and clients see its reboot as an outage.
- */
-export const HAND_OFF_KINDS: readonly HandOffKind[] = [REDIS_PRIMARY];
+/** keepalived's hand-away file (the keepalived role): while it exists the node's health check fails and a peer takes the VIP. */
+const KEEPALIVED_HAND_AWAY_FILE = "/run/keepalived-hand-away";
+
+/** The load balancer's virtual address: keepalived holds it on one load-balancer node. */
+const LB_VIP: HandOffKind = {
+  what: "lb-vip",
+  create: (fleet, shell) => {
+    const { loadBalancer } = resolveTopology(fleet);
+    const nodes = loadBalancer?.nodes ?? [];
+    const vip = loadBalancer?.vip?.address;
+    // hostname -I lists every address of the node, the VIP included while keepalived holds it there.
+    const holds = async (node: FleetNode) =>
+      (await shell.run(node, ["hostname", "-I"], { allowFailure: true })).stdout.split(/\s+/).includes(vip ?? "");
+    const holder = async () => {
+      for (const n of nodes) if (await holds(n)) return n;
+      return undefined;
+    };
+    return {
+      what: "lb-vip",
+      // Without a VIP or a second load balancer there is nothing to hand to.
+      holder: async () => (vip && nodes.length > 1 ? (await holder())?.name : undefined),
+      handAway: async (name) => {
+        const node = nodes.find((n) => n.name === name);
+        if (!node) return;
+        await shell.run(node, ["touch", KEEPALIVED_HAND_AWAY_FILE], { root: true });
+        const deadline = Date.now() + 30_000;
+        for (;;) {
+          const now = await holder();
+          if (now && now.name !== name) return;
+          if (Date.now() > deadline)
+            throw new OperationError(
+              `the load balancer's address ${vip} did not move off ${name} within 30 s (${now ? `still on ${now.name}` : "on no node"})`,
+              `Look at keepalived on the load-balancer nodes (journalctl -u keepalived); ${name} keeps ${KEEPALIVED_HAND_AWAY_FILE} until you remove it.`,
+            );
+          await sleep(500);
+        }
+      },
+      release: async (name) => {
+        const node = nodes.find((n) => n.name === name);
+        if (node) await shell.run(node, ["rm", "-f", KEEPALIVED_HAND_AWAY_FILE], { root: true });
+      },
+    };
+  },
+};
+
+/** The kinds registered: each node's holdings are handed away before it goes down. */
+export const HAND_OFF_KINDS: readonly HandOffKind[] = [REDIS_PRIMARY, LB_VIP];
 
 export const handOffProviders = (fleet: Fleet, shell: NodeShell): HandOffProvider[] => HAND_OFF_KINDS.map((k) => k.create(fleet, shell));
 

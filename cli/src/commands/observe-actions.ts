@@ -31,6 +31,8 @@ export async function observe(flags: ObserveFlags, cmd: Command): Promise<void> 
     progress.update("reading the app stack");
     const swarm = await observeSwarm({ fleet, topology });
     const drift = flags.drift ? driftOf(await convergeFleet(fleet, { check: true, workDir: flags.workDir }, progress)) : null;
+    // The fleet file this ran with: what a merge request's configure plan compares its own with.
+    const fleetFile = { path: globals(cmd).fleet, text: await readFile(loaded.file, "utf8") };
     observation = {
       version: 1,
       cluster: fleet.cluster,
@@ -39,6 +41,7 @@ export async function observe(flags: ObserveFlags, cmd: Command): Promise<void> 
       runners,
       swarm,
       drift,
+      fleetFile,
     };
   } catch (err) {
     throw explainRunnerError(err);

@@ -165,12 +165,17 @@ describe("configure against a 3-node sim", () => {
         "pifleet.runner": "true",
       },
     });
-    for (const name of ["pi2", "pi3"])
-      expect(byName[name]).toEqual({
-        role: "worker",
-        state: "ready",
-        labels: { "pifleet.app": "true", "pifleet.arch": "amd64", "pifleet.runner": "true" },
-      });
+    // The sim's layout: three managers, load balancers on pi1-pi2, Redis on pi1-pi3.
+    expect(byName.pi2).toEqual({
+      role: "manager",
+      state: "ready",
+      labels: { "pifleet.app": "true", "pifleet.arch": "amd64", "pifleet.lb": "true", "pifleet.redis": "true", "pifleet.runner": "true" },
+    });
+    expect(byName.pi3).toEqual({
+      role: "manager",
+      state: "ready",
+      labels: { "pifleet.app": "true", "pifleet.arch": "amd64", "pifleet.redis": "true", "pifleet.runner": "true" },
+    });
     const subnets = await sshRun(
       node("pi2"),
       "docker network inspect -f '{{.Name}} {{range .IPAM.Config}}{{.Subnet}}{{end}}' bridge docker_gwbridge ingress",

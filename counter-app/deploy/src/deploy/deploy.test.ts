@@ -140,6 +140,28 @@ describe("applyAppPlan", () => {
     expect(shell.calls.filter((c) => is(c, "docker", "push") || is(c, "docker", "stack", "deploy") || c.local)).toEqual([]);
   });
 
+  it("a converged reading counts only once it holds: a global task waiting out its restart delay is not missed", async () => {
+    let reads = 0;
+    const shell = recordingShell((call) => {
+      if (is(call, "docker", "service", "ls")) return SERVICES.join("\n");
+      if (is(call, "docker", "service", "inspect")) return inspectJson();
+      if (is(call, "docker", "stack", "ps")) {
+        reads++;
+        // The first reading: pi3's app task failed at start and Swarm has not yet made its next one.
+        return reads === 1 ? tasksOutput().replace(/^.*"pifleet_app\.c".*\n/m, "") : tasksOutput();
+      }
+      return undefined;
+    });
+    const result = await applyAppPlan({ built: TAGS }, await planApp({ built: TAGS }, { fleet: testFleet(), shell }), {
+      fleet: testFleet(),
+      shell,
+      clock: manualClock(),
+    });
+    expect(result.outcome).toBe("converged");
+    expect(result.services.find((x) => x.name === "pifleet_app")).toMatchObject({ desired: 3, running: 3 });
+    expect(reads).toBeGreaterThan(2);
+  });
+
   it("a rollout that does not settle fails after the timeout, polling on the clock", async () => {
     const clock = manualClock();
     const shell = recordingShell((call) => {

@@ -126,7 +126,14 @@ function snapshot({ state, tasks }: StackReading, expect: Expectation = {}): Ser
 
 const staleUpdatesOf = (state: SwarmState) => Object.fromEntries(state.services.map((s) => [s.name, s.updateStartedAt]));
 
-/** Polls Swarm until the stack converges, rolls back or pauses, reporting progress as it goes. */
+/**
+ * How long a converged reading must hold before it counts. A global service's task that failed at start
+ * waits out its restart delay (restart_policy, 2 s) with no task wanted on that node, so a single
+ * reading can show such a service converged one node short (seen: app 2/2 on a 3-node sim).
+ */
+const SETTLE_MS = 5000;
+
+/** Polls Swarm until the stack converges (and stays so for SETTLE_MS), rolls back or pauses, reporting progress as it goes. */
 async function waitForRollout(
   shell: NodeShell,
   manager: FleetNode,
@@ -138,6 +145,7 @@ async function waitForRollout(
   const stack = options.stackName ?? STACK_NAME;
   const started = clock.now();
   let last = "";
+  let sameSince = started;
   for (;;) {
     const reading = await readStack(shell, manager, stack);
     const services = snapshot(reading, expected);
@@ -145,10 +153,14 @@ async function waitForRollout(
     const line = services
       .map((s) => `${s.name.replace(`${stack}_`, "")} ${s.running}/${s.desired}${s.update === "none" ? "" : ` ${s.update}`}`)
       .join(", ");
-    if (line !== last) progress(`rollout: ${line || "waiting for services"}`);
+    if (line !== last) {
+      progress(`rollout: ${line || "waiting for services"}`);
+      sameSince = clock.now();
+    }
     last = line;
     const seconds = (clock.now() - started) / 1000;
-    if (outcome !== "in-progress" && settled(services)) return { outcome, services, tasks: reading.tasks, seconds };
+    const steady = outcome !== "converged" || clock.now() - sameSince >= SETTLE_MS;
+    if (outcome !== "in-progress" && steady && settled(services)) return { outcome, services, tasks: reading.tasks, seconds };
     if (clock.now() - started > timeoutMs) {
       throw new OperationError(
         `the rollout did not settle within ${Math.round(timeoutMs / 1000)} s (${line})`,

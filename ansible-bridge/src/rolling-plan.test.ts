@@ -14,6 +14,7 @@ const input = (o: Partial<RollInput> = {}): RollInput => ({
   fleet,
   observations: ["pi1", "pi2", "pi3"].map((n) => seen(n, { rebootRequired: true })),
   holdings: [],
+  holders: [],
   runnerNodes: ["pi1", "pi2", "pi3"],
   upgrade: false,
   ...o,
@@ -34,11 +35,16 @@ describe("planRoll", () => {
   });
 
   it("hands away what a node holds before draining it, lets it hold it again at the end, and rolls holders last", () => {
-    const plan = planRoll(input({ holdings: [{ what: "redis-primary", node: "pi2" }] }));
+    const plan = planRoll(
+      input({ holdings: [{ what: "redis-primary", node: "pi2" }], holders: [{ what: "redis-primary", nodes: ["pi2", "pi3"] }] }),
+    );
     expect(plan.nodes.map((n) => n.node)).toEqual(["pi3", "pi1", "pi2"]);
     const pi2 = plan.nodes.at(-1)?.steps.map((s) => (s.kind === "hand-off" ? `hand-off ${s.what}` : s.kind));
     expect(pi2?.slice(0, 4)).toEqual(["hand-off redis-primary", "drain-swarm", "drain-runners", "act"]);
     expect(plan.nodes.at(-1)?.steps.at(-1)).toEqual({ kind: "release", node: "pi2", what: "redis-primary" });
+    // pi3 may hold it by its turn (pi2's hand-off can move it there): its turn hands it away too; pi1 never holds it.
+    expect(plan.nodes[0]?.steps.filter((s) => s.kind === "hand-off")).toEqual([{ kind: "hand-off", node: "pi3", what: "redis-primary" }]);
+    expect(plan.nodes[1]?.steps.some((s) => s.kind === "hand-off")).toBe(false);
   });
 
   it("picks the action from the markers: a reboot covers an engine restart", () => {

@@ -63,6 +63,11 @@ export interface RollInput {
   fleet: Fleet;
   observations: NodeObservation[];
   holdings: Holding[];
+  /**
+   * Which nodes may hold each thing. A hand-off moves what a node holds when its turn comes, not when
+   * the plan was made: an earlier node's hand-off may have moved the Redis primary onto it.
+   */
+  holders: { what: string; nodes: string[] }[];
   /** Nodes with at least one pifleet runner (runner-manager's desired state). */
   runnerNodes: string[];
   /** The node whose runner runs the job driving the roll: rebooting it would kill the roll. */
@@ -89,7 +94,7 @@ function stepsFor(input: RollInput, node: string, action: NodeAction): RollStep[
   const inSwarm = def?.roles.some((r) => r === "swarm-manager" || r === "swarm-worker") ?? false;
   const runsJobs = input.runnerNodes.includes(node);
   const upgrade = action === "upgrade-and-reboot";
-  const held = input.holdings.filter((h) => h.node === node);
+  const held = input.holders.filter((h) => h.nodes.includes(node));
   // Hand-offs come first: draining first would stop the node's load balancer task while it still
   // holds the VIP, and clients would wait for keepalived to notice instead of a planned move.
   return [

@@ -13,6 +13,7 @@ describe("renderRollPlanText", () => {
         { node: "pi3", rebootRequired: false, dockerRestartRequired: true, upgradable: [] },
       ],
       holdings: [],
+      holders: [],
       runnerNodes: ["pi2"],
       selfNode: "pi3",
       upgrade: false,

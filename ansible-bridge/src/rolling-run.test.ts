@@ -10,6 +10,7 @@ const plan = planRoll({
   fleet,
   observations: ["pi1", "pi2", "pi3"].map(needsReboot),
   holdings: [],
+  holders: [],
   runnerNodes: ["pi1", "pi2", "pi3"],
   upgrade: false,
 });

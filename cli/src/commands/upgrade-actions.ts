@@ -16,7 +16,7 @@ import { askYes, missingTools } from "../bootstrap/probe.js";
 import { globals, loadFleet, progressFor } from "../context.js";
 import { info, print, printJson } from "../output.js";
 import { rollActions } from "../rolling/actions.js";
-import { currentHoldings, handOffProviders } from "../rolling/hand-offs.js";
+import { candidateHolders, currentHoldings, handOffProviders } from "../rolling/hand-offs.js";
 
 export interface UpgradeFlags {
   pendingOnly?: boolean;
@@ -70,6 +70,7 @@ export async function upgrade(flags: UpgradeFlags, cmd: Command): Promise<void> 
       fleet,
       observations,
       holdings: await currentHoldings(handOffs),
+      holders: candidateHolders(handOffs),
       runnerNodes,
       upgrade: !flags.pendingOnly,
       ...(selfNode ? { selfNode } : {}),

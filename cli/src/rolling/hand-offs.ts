@@ -12,6 +12,8 @@ import { type NodeShell, sleep } from "@pifleet/io";
 export interface HandOffProvider {
   /** Names the thing in plans and timelines, e.g. "redis-primary". */
   what: string;
+  /** The nodes that may hold it (each of them hands it away on its turn, if it holds it then). */
+  candidates: string[];
   /** The node holding it now, or undefined when none does (not deployed, or no standby to hand to). */
   holder(): Promise<string | undefined>;
   /** Moves it off `node`; resolves once another node holds it. */
@@ -31,6 +33,7 @@ const REDIS_PRIMARY: HandOffKind = {
   what: "redis-primary",
   create: (fleet, shell) => ({
     what: "redis-primary",
+    candidates: fleet.nodes.filter((n) => n.roles.includes("redis")).map((n) => n.name),
     // With one Redis node there is no replica to hand to: its reboot is an outage whatever the roll does.
     holder: async () =>
       fleet.app && fleet.nodes.filter((n) => n.roles.includes("redis")).length > 1
@@ -63,6 +66,7 @@ const LB_VIP: HandOffKind = {
     };
     return {
       what: "lb-vip",
+      candidates: vip && nodes.length > 1 ? nodes.map((n) => n.name) : [],
       // Without a VIP or a second load balancer there is nothing to hand to.
       holder: async () => (vip && nodes.length > 1 ? (await holder())?.name : undefined),
       handAway: async (name) => {
@@ -94,7 +98,10 @@ export const HAND_OFF_KINDS: readonly HandOffKind[] = [REDIS_PRIMARY, LB_VIP];
 
 export const handOffProviders = (fleet: Fleet, shell: NodeShell): HandOffProvider[] => HAND_OFF_KINDS.map((k) => k.create(fleet, shell));
 
-/** Who holds what now, for the plan. */
+/** Which nodes may hold what, for the plan's hand-off steps. */
+export const candidateHolders = (providers: readonly HandOffProvider[]) => providers.map((p) => ({ what: p.what, nodes: p.candidates }));
+
+/** Who holds what now, for the plan's order. */
 export async function currentHoldings(providers: readonly HandOffProvider[]): Promise<Holding[]> {
   const found = await Promise.all(providers.map(async (p) => ({ what: p.what, node: await p.holder() })));
   return found.flatMap((h) => (h.node ? [{ what: h.what, node: h.node }] : []));

@@ -163,7 +163,11 @@ export const AppSchema = z.strictObject({
   replicas: positiveInt.optional().describe("Defaults to the number of app nodes."),
   port: z.number().int().min(1).max(65535).default(8080),
   redis: z.strictObject({
-    node: z.string().describe("The first Redis primary; must have the redis role. Redis and a sentinel run on every redis node; the sentinels pick later primaries."),
+    node: z
+      .string()
+      .describe(
+        "The first Redis primary; must have the redis role. Redis and a sentinel run on every redis node; the sentinels pick later primaries.",
+      ),
     persistence: z.enum(["aof", "rdb", "none"]).default("aof"),
   }),
   registry: z

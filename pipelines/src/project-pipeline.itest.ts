@@ -121,6 +121,7 @@ describe("which jobs each kind of pipeline gets, by gitlab-ci-local's own rules 
       "app-manifest",
       "deploy",
       "smoke-test",
+      "fleet-observe",
     ]);
   });
 

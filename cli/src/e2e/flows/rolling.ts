@@ -1,8 +1,10 @@
-import { readFile, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { maxDrainedAtOnce, type RollPlan, type RollReport } from "@pifleet/ansible-bridge";
 import { startLoad } from "@pifleet/counter-deploy";
 import { loadFleetFile } from "@pifleet/fleet";
+import { run } from "@pifleet/io";
+import { SIM_PROJECT_FLEET_FILE } from "@pifleet/sim";
 import { describe, expect, it } from "vitest";
 import { parseDocument } from "yaml";
 import { HAND_OFF_KINDS } from "../../rolling/hand-offs.js";
@@ -26,8 +28,10 @@ export function rollingFlow(s: SharedSim): void {
       "reboots every node one at a time, drained and undrained, under load through the VIP (failed requests and lost counts printed)",
       async () => {
         const t0 = Date.now();
-        // The change, in a copy next to the sim's fleet file (its key and known_hosts paths are relative to it).
-        const doc = parseDocument(await readFile(s.sim.fleetFile, "utf8"));
+        // The change, made to the fleet file the default branch deploys (after the MR flows: without pi5, which
+        // is still plugged in), in a copy next to the sim's fleet file (its key and known_hosts paths are relative to it).
+        const deployed = await run("git", ["--git-dir", join(s.simDir, "project"), "show", `main:${SIM_PROJECT_FLEET_FILE}`]);
+        const doc = parseDocument(deployed.stdout);
         doc.setIn(["os", "gpuMemMiB"], 32);
         doc.setIn(["docker", "logMaxSize"], "20m");
         const changed = join(dirname(s.sim.fleetFile), "fleet-rolling.yaml");

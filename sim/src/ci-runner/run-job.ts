@@ -1,5 +1,5 @@
 import { constants } from "node:fs";
-import { access, chmod, mkdir, mkdtemp, realpath, rm } from "node:fs/promises";
+import { access, chmod, mkdir, mkdtemp, readFile, realpath, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { delimiter, join, relative } from "node:path";
 import { EnvironmentError, InputError } from "@pifleet/fleet";
@@ -32,7 +32,8 @@ import { maskingStream } from "./masking.js";
  * - Masked values are replaced by [MASKED] in everything passed to onOutput.
  * - gitlab-ci-local runs under `timeout -k`: at timeoutMs (or on abort) its whole process group gets
  *   SIGTERM (gitlab-ci-local then removes the job's containers and volumes on the node), and SIGKILL
- *   KILL_GRACE_S later if it has not ended.
+ *   KILL_GRACE_S later if it has not ended. An abort signals timeout(1) alone, once: a tree kill
+ *   would also end the docker commands gitlab-ci-local starts for that clean-up, and leave them behind.
  * - Caches: the project's cache dir (next to the checkouts) is copied into the checkout's state dir
  *   before the run and back after it (cache-sync.ts).
  * - Several runJob calls may run side by side in one checkout (different jobs of one pipeline, on
@@ -98,6 +99,39 @@ async function sshBinary(path: string | undefined): Promise<string> {
   throw new EnvironmentError("ssh is not installed", "Install openssh-client (scripts/setup does).");
 }
 
+/**
+ * On abort, SIGTERM to the pid in pidFile (timeout(1), which passes it on to its process group once).
+ * The file may not be written yet when the abort comes: it is looked for until dispose().
+ */
+function cancelOnAbort(signal: AbortSignal | undefined, pidFile: string): { dispose: () => void } {
+  if (!signal) return { dispose: () => undefined };
+  let timer: NodeJS.Timeout | undefined;
+  let disposed = false;
+  const terminate = async () => {
+    if (disposed) return;
+    const pid = Number.parseInt(await readFile(pidFile, "utf8").catch(() => ""), 10);
+    if (Number.isInteger(pid) && pid > 0) {
+      try {
+        process.kill(pid, "SIGTERM");
+      } catch {
+        // Already ended.
+      }
+      return;
+    }
+    timer = setTimeout(() => void terminate(), 100);
+  };
+  const onAbort = () => void terminate();
+  signal.addEventListener("abort", onAbort, { once: true });
+  if (signal.aborted) onAbort();
+  return {
+    dispose: () => {
+      disposed = true;
+      clearTimeout(timer);
+      signal.removeEventListener("abort", onAbort);
+    },
+  };
+}
+
 /** The tail of a stream, for reading gitlab-ci-local's closing report. */
 function tailKeeper(limit: number) {
   let text = "";
@@ -158,12 +192,26 @@ export async function runJob(spec: RunJobSpec): Promise<RunJobResult> {
     await cacheIntoCheckout(spec.checkoutDir);
     const stdout = tailKeeper(64 * 1024);
     const timeoutS = Math.max(1, Math.ceil(spec.timeoutMs / 1000));
+    const pidFile = join(home, "timeout.pid");
+    const cancel = cancelOnAbort(spec.signal, pidFile);
     let result: ExecResult;
     try {
       // umask 077: the files gitlab-ci-local writes (file variables under /tmp, output logs) are this user's only.
+      // The shell writes its pid, then becomes timeout(1): that pid is what an abort signals.
       result = await run(
         "sh",
-        ["-c", 'umask 077 && exec "$@"', "sh", "timeout", "-k", `${KILL_GRACE_S}s`, `${timeoutS}s`, GITLAB_CI_LOCAL, ...args],
+        [
+          "-c",
+          'umask 077 && echo $$ >"$1" && shift && exec "$@"',
+          "sh",
+          pidFile,
+          "timeout",
+          "-k",
+          `${KILL_GRACE_S}s`,
+          `${timeoutS}s`,
+          GITLAB_CI_LOCAL,
+          ...args,
+        ],
         {
           cwd: spec.checkoutDir,
           // Only what it needs: nothing of this process's GCL_* or DOCKER_* settings, no secrets.
@@ -175,7 +223,6 @@ export async function runJob(spec: RunJobSpec): Promise<RunJobResult> {
             DOCKER_HOST: `ssh://${spec.ssh.user}@${destination}`,
           },
           allowFailure: true,
-          ...(spec.signal ? { signal: spec.signal } : {}),
           // A backstop only: timeout(1) ends it first.
           timeoutMs: spec.timeoutMs + (KILL_GRACE_S + 30) * 1000,
           onOutput: (chunk) => masked.write(chunk),
@@ -188,6 +235,8 @@ export async function runJob(spec: RunJobSpec): Promise<RunJobResult> {
       const durationMs = Date.now() - started;
       if (spec.signal?.aborted) return { exitCode: -1, durationMs, status: "canceled" };
       throw err;
+    } finally {
+      cancel.dispose();
     }
     masked.end();
     await cacheOutOfCheckout(spec.checkoutDir);

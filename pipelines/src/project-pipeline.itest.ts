@@ -117,6 +117,7 @@ describe("which jobs each kind of pipeline gets, by gitlab-ci-local's own rules 
       ...verify,
       "configure",
       "runners-apply",
+      "upgrade-pending",
       "build-image:arm64",
       "app-manifest",
       "deploy",

@@ -45,6 +45,7 @@ const KINDS = {
   "merge request": [when.mergeRequest.if],
   "default branch": [when.defaultBranch.if],
   schedule: [when.schedule.if, notScheduled.if],
+  "upgrade schedule": [when.schedule.if, notScheduled.if, when.upgradeSchedule.if],
   tag: [when.tag.if],
 } as const;
 type Kind = keyof typeof KINDS;
@@ -85,9 +86,9 @@ describe("the repository's .gitlab-ci.yml", () => {
       "app-plan",
       "plan-note",
     ]);
-    const changing = /pifleet (configure(?! --check| --observed)|runners apply|app deploy|app build)|docker (build|push)/;
+    const changing = /pifleet (configure(?! --check| --observed)|runners apply|upgrade|app deploy|app build)|docker (build|push)/;
     const changers = jobNames.filter((n) => body(n).script?.some((line) => changing.test(line)));
-    expect(changers).toEqual(["pifleet-image", "configure", "runners-apply", "build-image:arm64", "deploy"]);
+    expect(changers).toEqual(["pifleet-image", "configure", "runners-apply", "upgrade-pending", "upgrade", "build-image:arm64", "deploy"]);
     for (const n of changers) expect(runsIn("merge request", n), n).toBe(false);
   });
 
@@ -124,7 +125,7 @@ describe("the repository's .gitlab-ci.yml", () => {
 
   it("pifleet jobs use the image's pifleet: no npm ci or tsc, and the SSH key copied private before use", () => {
     const pifleetJobs = jobNames.filter((n) => body(n).script?.some((l) => /^pifleet /.test(l)));
-    expect(pifleetJobs.length).toBe(12);
+    expect(pifleetJobs.length).toBe(14);
     for (const n of pifleetJobs) {
       const lines = [...(body(n).before_script ?? []), ...(body(n).script ?? [])].join("\n");
       expect(lines, n).not.toMatch(/npm ci|tsc/);
@@ -160,7 +161,7 @@ describe("the repository's .gitlab-ci.yml", () => {
     // The environment the project's key and token are scoped to (sim push and bootstrap set them).
     expect(FLEET_ENVIRONMENT).toBe(VARIABLES_ENVIRONMENT);
     const named = jobNames.filter((n) => body(n).environment?.name === FLEET_ENVIRONMENT);
-    expect(named.sort()).toEqual(["configure", "deploy", "fleet-observe", "runners-apply", "smoke-test"]);
+    expect(named.sort()).toEqual(["configure", "deploy", "fleet-observe", "runners-apply", "smoke-test", "upgrade", "upgrade-pending"]);
     for (const n of named) {
       expect(protectedPools, n).toContainEqual(body(n).tags);
       expect(runsIn("merge request", n), n).toBe(false);
@@ -172,7 +173,10 @@ describe("the repository's .gitlab-ci.yml", () => {
   it("fleet-observe records the fleet after each deploy and on a schedule, with drift in scheduled runs only", () => {
     const observe = body("fleet-observe");
     expect(observe.script).toEqual(["pifleet observe $PIFLEET_OBSERVE_FLAGS --out observed.json"]);
-    expect(observe.needs).toEqual([{ job: "deploy", artifacts: false, optional: true }]);
+    expect(observe.needs).toEqual([
+      { job: "deploy", artifacts: false, optional: true },
+      { job: "upgrade", artifacts: false, optional: true },
+    ]);
     expect(observe.resource_group).toBe("fleet");
     expect(observe.rules).toEqual([
       { if: when.schedule.if, variables: { PIFLEET_OBSERVE_FLAGS: "--drift" } },
@@ -181,13 +185,31 @@ describe("the repository's .gitlab-ci.yml", () => {
     expect(jobNames.filter((n) => runsIn("schedule", n))).toEqual(["fleet-observe"]);
   });
 
+  it("rolls what a converge recorded after runners-apply and before the deploy, and upgrades the OS on the upgrade schedule only", () => {
+    expect(body("upgrade-pending").script).toEqual(["pifleet upgrade --pending-only --yes"]);
+    expect(body("upgrade-pending").needs).toEqual(["runners-apply"]);
+    expect(body("runners-apply").needs).toEqual(["configure"]);
+    expect(body("deploy").needs).toContain("upgrade-pending");
+    expect(runsIn("default branch", "upgrade-pending")).toBe(true);
+    expect(body("upgrade").script).toEqual(["pifleet upgrade --yes"]);
+    expect(body("upgrade").rules).toEqual([
+      { if: '$CI_PIPELINE_SOURCE == "schedule" && $PIFLEET_SCHEDULE == "upgrade" && $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH' },
+    ]);
+    expect(jobNames.filter((n) => runsIn("upgrade schedule", n))).toEqual(["upgrade", "fleet-observe"]);
+    for (const kind of ["merge request", "default branch", "schedule", "tag"] as const) expect(runsIn(kind, "upgrade"), kind).toBe(false);
+    for (const n of ["upgrade-pending", "upgrade"]) {
+      expect(body(n).environment, n).toEqual({ name: FLEET_ENVIRONMENT, action: "prepare" });
+      expect(body(n).resource_group, n).toBe("fleet");
+    }
+  });
+
   it("holds no secret: tokens and keys are only ever named as CI/CD variables", () => {
     expect(committed).not.toMatch(/glpat-|glrt-|PRIVATE KEY/);
     expect(committed).not.toMatch(/^\s+(GITLAB_TOKEN|PIFLEET_SSH_KEY|PIFLEET_NOTE_TOKEN):/m);
   });
 
   it("jobs that change the fleet share one resource group, are not interruptible and run on the protected socket pool", () => {
-    for (const n of ["configure", "runners-apply", "deploy", "fleet-observe"]) {
+    for (const n of ["configure", "runners-apply", "upgrade-pending", "upgrade", "deploy", "fleet-observe"]) {
       expect(body(n).resource_group, n).toBe("fleet");
       expect(body(n).interruptible, n).toBe(false);
       expect(body(n).tags, n).toEqual(["deploy", "pifleet", "arm64"]);
@@ -199,7 +221,7 @@ describe("the repository's .gitlab-ci.yml", () => {
     expect(body("build-image:arm64").tags).toEqual(["deploy", "pifleet", "arm64"]);
     expect(body("app-manifest").needs).toEqual(["build-image:arm64"]);
     expect(body("app-manifest").script).toEqual(["pifleet app manifest build-*.json --json > images.json"]);
-    expect(body("deploy").needs).toEqual(["app-manifest", "runners-apply"]);
+    expect(body("deploy").needs).toEqual(["app-manifest", "upgrade-pending"]);
     expect(body("deploy").script).toEqual(["pifleet app deploy --images images.json"]);
   });
 

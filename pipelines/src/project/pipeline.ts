@@ -67,14 +67,14 @@ function globalVariables(fleet: Fleet, options: ProjectPipelineOptions): Variabl
 /**
  * The repository's own pipeline. Every job runs in a container. MR pipelines verify and plan
  * with the default branch's pifleet image and never change a Pi; the default branch builds the
- * pifleet image, then configures, reconciles runners, builds the app's images once per arch
- * and deploys exactly those.
+ * pifleet image, then configures, reconciles runners, rolls what the converge recorded, builds the
+ * app's images once per arch and deploys exactly those. Schedules observe; the upgrade schedule also upgrades.
  */
 export function projectPipeline(fleet: Fleet, options: ProjectPipelineOptions): PipelineSpec {
   const pools = pipelinePools(fleet);
   const onDeployPool = { tags: [...pools.deploy.pool.tags] };
   const defaultBranchOnly = [when.defaultBranch];
-  // Scheduled pipelines only observe the fleet.
+  // Scheduled pipelines observe the fleet (and, on the upgrade schedule, upgrade it): nothing else.
   const unlessScheduled = [notScheduled, { when: "on_success" as const }];
   const inFleetEnvironment = (action: "start" | "prepare" | "verify" | "access") => ({ name: FLEET_ENVIRONMENT, action });
   const defaultBranchAndTags = [when.defaultBranch, when.tag];
@@ -184,6 +184,26 @@ export function projectPipeline(fleet: Fleet, options: ProjectPipelineOptions): 
     environment: inFleetEnvironment("prepare"),
   });
 
+  // Rolls the reboots and engine restarts a converge recorded (docs/rolling-changes.md), one node at a time,
+  // before the deploy: an engine restart may be what lets a node pull the new images, and the deploy then
+  // rolls the app out once, onto a settled fleet, instead of the roll moving freshly deployed tasks again.
+  // After runners-apply, so a new node's runners exist to be drained. Nothing recorded: a read of each node, no change.
+  const upgradePending = job("upgrade-pending", {
+    ...changesFleet,
+    stage: "upgrade",
+    needs: [runnersApply],
+    script: ["pifleet upgrade --pending-only --yes"],
+    environment: inFleetEnvironment("prepare"),
+  });
+  // OS updates on a schedule (CI/CD → Schedules, variable PIFLEET_SCHEDULE=upgrade), rolled the same way.
+  const upgradeScheduled = job("upgrade", {
+    ...changesFleet,
+    stage: "upgrade",
+    script: ["pifleet upgrade --yes"],
+    environment: inFleetEnvironment("prepare"),
+    rules: [when.upgradeSchedule],
+  });
+
   // Build once, natively on each arch's socket pool; the deploy rolls out exactly these images.
   const builds: Job[] = pools.builders.map(({ pool, arch }) =>
     job(`build-image:${arch}`, {
@@ -211,7 +231,7 @@ export function projectPipeline(fleet: Fleet, options: ProjectPipelineOptions): 
   const deploy = job("deploy", {
     ...changesFleet,
     stage: "deploy",
-    needs: [appManifest, runnersApply],
+    needs: [appManifest, upgradePending],
     script: ["pifleet app deploy --images images.json"],
     environment: { name: FLEET_ENVIRONMENT, url: `${appUrl(fleet)}/`, deploymentTier: "production" },
   });
@@ -239,7 +259,11 @@ export function projectPipeline(fleet: Fleet, options: ProjectPipelineOptions): 
   const fleetObserve = job("fleet-observe", {
     ...changesFleet,
     stage: "observe",
-    needs: [{ job: deploy, artifacts: false, optional: true }],
+    // Records the fleet as the deploy or the scheduled upgrade left it.
+    needs: [
+      { job: deploy, artifacts: false, optional: true },
+      { job: upgradeScheduled, artifacts: false, optional: true },
+    ],
     script: ["pifleet observe $PIFLEET_OBSERVE_FLAGS --out observed.json"],
     artifacts: { paths: ["observed.json"], expireIn: "30 days" },
     environment: inFleetEnvironment("access"),
@@ -252,7 +276,7 @@ export function projectPipeline(fleet: Fleet, options: ProjectPipelineOptions): 
       autoCancel: { onNewCommit: "interruptible" },
       rules: workflowRules({ PIFLEET_IMAGE: DEFAULT_BRANCH_IMAGE }),
     },
-    stages: ["image", "verify", "plan", "configure", "runners", "build", "deploy", "verify-deploy", "observe"],
+    stages: ["image", "verify", "plan", "configure", "runners", "upgrade", "build", "deploy", "verify-deploy", "observe"],
     variables: globalVariables(fleet, options),
     default: { image: "$PIFLEET_IMAGE", interruptible: true, tags: [...pools.container.pool.tags] },
     jobs: [
@@ -271,6 +295,8 @@ export function projectPipeline(fleet: Fleet, options: ProjectPipelineOptions): 
       planNote,
       configure,
       runnersApply,
+      upgradePending,
+      upgradeScheduled,
       ...builds,
       appManifest,
       deploy,

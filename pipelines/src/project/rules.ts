@@ -3,10 +3,14 @@ import type { Rule, WorkflowRule } from "../model/types.js";
 /** Reusable rules, named for when a job runs. */
 export const when = {
   mergeRequest: { if: '$CI_PIPELINE_SOURCE == "merge_request_event"' },
-  /** A push to the default branch (or a run from the UI or API), not a scheduled pipeline: those only observe. */
+  /** A push to the default branch (or a run from the UI or API), not a scheduled pipeline: those observe (and upgrade, on the upgrade schedule). */
   defaultBranch: { if: '$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH && $CI_PIPELINE_SOURCE != "schedule"' },
-  /** A scheduled pipeline of the default branch (hourly, say): records the fleet's state, changes nothing. */
+  /** A scheduled pipeline of the default branch (hourly, say): records the fleet's state; only the upgrade schedule changes anything. */
   schedule: { if: '$CI_PIPELINE_SOURCE == "schedule" && $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH' },
+  /** A scheduled pipeline whose schedule sets PIFLEET_SCHEDULE=upgrade (weekly, say): OS updates, rolled one node at a time. */
+  upgradeSchedule: {
+    if: '$CI_PIPELINE_SOURCE == "schedule" && $PIFLEET_SCHEDULE == "upgrade" && $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH',
+  },
   tag: { if: "$CI_COMMIT_TAG" },
 } as const satisfies Record<string, Rule>;
 

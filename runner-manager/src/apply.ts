@@ -1,5 +1,13 @@
 import { OperationError } from "@pifleet/fleet";
-import { configChanges, type ManagedBlock, mergeConfig, parseConfig, renderConfig, type TokenGrant } from "./config-toml.js";
+import {
+  configChanges,
+  type ManagedBlock,
+  mergeConfig,
+  observedBlocks,
+  parseConfig,
+  renderConfig,
+  type TokenGrant,
+} from "./config-toml.js";
 import type { GitlabApi } from "./gitlab-api.js";
 import { checkOwnership, type Waiting, waitForNoRunningJobs } from "./guard.js";
 import { renderNote } from "./identity.js";
@@ -10,6 +18,9 @@ import type { Action, Plan } from "./types.js";
  * Carries out a plan, in order. GitLab failures (after retries) stop the run:
  * the next run re-plans from what exists and finishes the job. A node failure
  * skips that node and the run goes on; the report lists it and the CLI exits 1.
+ * A runner that fails the ownership check (not pifleet's, or deleted since the
+ * plan) is skipped alone: its node's config.toml is written without it when it
+ * has no token there, and the next plan sees what is left.
  */
 
 export interface ApplyOptions {
@@ -40,12 +51,12 @@ export async function applyPlan(plan: Plan, api: GitlabApi, nodes: NodeAccess, o
   const now = options.now ?? (() => new Date());
   const fail = (subject: string, message: string) => report.failures.push({ subject, message });
 
-  const guarded = async (a: { key: string; runnerId: number }): Promise<boolean> => {
+  const guarded = async (a: { key: string; runnerId: number }, consequence?: string): Promise<boolean> => {
     if (blockedRunners.has(a.runnerId)) return false;
     const o = await checkOwnership(api, a.runnerId, plan.cluster);
     if (!o.owned) {
       blockedRunners.add(a.runnerId);
-      fail(a.key, o.reason);
+      fail(a.key, consequence ? `${o.reason}; ${consequence}` : o.reason);
     }
     return o.owned;
   };
@@ -75,13 +86,17 @@ export async function applyPlan(plan: Plan, api: GitlabApi, nodes: NodeAccess, o
         await api.updateRunner(a.runnerId, a.set);
         break;
       case "reset-token": {
-        if (unmarkedNodes.has(a.node) || !(await guarded(a))) continue;
+        if (unmarkedNodes.has(a.node) || !(await guarded(a, `left out of ${a.node}'s config.toml, the next apply creates it`))) continue;
         const t = await api.resetToken(a.runnerId);
         grants.set(a.key, { token: t.token, obtainedAt: now(), expiresAt: t.expiresAt });
         break;
       }
       case "write-config":
-        if (unmarkedNodes.has(a.node) || !(await writeNodeConfig(a, nodes, created, grants, report))) continue;
+        if (
+          unmarkedNodes.has(a.node) ||
+          !(await writeNodeConfig(a, nodes, { ids: created, tokens: grants, blocked: blockedRunners }, report))
+        )
+          continue;
         break;
       case "pause": {
         if (!(await guarded(a))) continue;
@@ -117,22 +132,31 @@ export async function applyPlan(plan: Plan, api: GitlabApi, nodes: NodeAccess, o
   return report;
 }
 
+/** What this run has learnt so far: new runners' ids and tokens, and runners the ownership check refused. */
+interface RunState {
+  ids: Map<string, number>;
+  tokens: Map<string, TokenGrant>;
+  blocked: Set<number>;
+}
+
 /** Writes one node's config.toml from the plan's blocks plus this run's new ids and tokens; false when the node could not be written. */
 async function writeNodeConfig(
   a: Extract<Action, { kind: "write-config" }>,
   nodes: NodeAccess,
-  ids: Map<string, number>,
-  tokens: Map<string, TokenGrant>,
+  run: RunState,
   report: ApplyReport,
 ): Promise<boolean> {
   try {
     // Reread right before writing: gitlab-runner may have rotated its token since the plan was made.
     const current = parseConfig((await nodes.read(a.node)).configText, a.node);
+    const onNode = new Set(observedBlocks(current).map((b) => b.id));
     const managed: ManagedBlock[] = [];
     for (const b of a.blocks) {
-      const runnerId = b.runnerId ?? ids.get(b.key);
+      const runnerId = b.runnerId ?? run.ids.get(b.key);
       if (runnerId === undefined) continue;
-      const grant = tokens.get(b.key);
+      const grant = run.tokens.get(b.key);
+      // A refused runner whose token was not reset has none to write: leave it out (the report already says why).
+      if (!grant && run.blocked.has(runnerId) && !onNode.has(runnerId)) continue;
       managed.push({ runnerId, settings: b.settings, ...(grant ? { grant } : {}) });
     }
     const next = mergeConfig(current, a.settings, managed);

@@ -56,7 +56,13 @@ export async function observeRunners(desired: Desired, api: GitlabApi): Promise<
   const suspects = [...ownedByKey(desired.cluster, runners)].flatMap(([key, group]) =>
     group.filter((r) => r.paused || group.length > 1 || !wanted.has(key)),
   );
-  await mapLimit(suspects, 4, async (r) => {
+  await readMarkers(suspects, api);
+  return runners;
+}
+
+/** Reads each runner's maintenance_note: one without pifleet's marker for the identity its description claims is not ours. */
+async function readMarkers(runners: ObservedRunner[], api: GitlabApi): Promise<void> {
+  await mapLimit(runners, 4, async (r) => {
     const detail = await api.getRunner(r.id);
     const note = parseNote(detail?.maintenanceNote);
     const expected = parseDescription(r.description);
@@ -65,11 +71,24 @@ export async function observeRunners(desired: Desired, api: GitlabApi): Promise<
     }
     r.pausedByPifleet = note?.pausedByPifleet ?? false;
   });
-  return runners;
+}
+
+/**
+ * Runners the plan would take over by resetting their token: pifleet-described, not in their
+ * reachable node's config.toml, marker not read yet. Rare (a lost config.toml, a look-alike
+ * made in the UI), so one GET each keeps a no-op cheap.
+ */
+function unconfigured(cluster: string, runners: ObservedRunner[], nodes: ObservedNode[]): ObservedRunner[] {
+  const configured = new Map(nodes.filter((n) => n.reachable).map((n) => [n.name, new Set(n.blocks.map((b) => b.id))]));
+  return [...ownedByKey(cluster, runners)].flatMap(([key, group]) => {
+    const ids = configured.get(key.split("/")[0] ?? "");
+    return ids ? group.filter((r) => r.pausedByPifleet === undefined && !ids.has(r.id)) : [];
+  });
 }
 
 export async function observe(desired: Desired, api: GitlabApi, nodes: NodeAccess, nodeNames?: string[]): Promise<Observed> {
   const names = nodeNames ?? desired.nodes.map((n) => n.name);
   const [runners, observedNodes] = await Promise.all([observeRunners(desired, api), mapLimit(names, 8, (n) => observeNode(nodes, n))]);
+  await readMarkers(unconfigured(desired.cluster, runners, observedNodes), api);
   return { runners, nodes: observedNodes };
 }

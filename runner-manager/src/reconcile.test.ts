@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { applyPlan } from "./apply.js";
+import { parseConfig } from "./config-toml.js";
 import { planFleet } from "./reconcile.js";
 import { planToJson, renderPlanMarkdown, renderPlanText } from "./render-plan.js";
 import { crashAfter, InjectedCrash } from "./test-support/crash.js";
@@ -98,6 +99,52 @@ describe("people and other tools", () => {
       subject: "pifleet testfleet/pi9/docker",
       message: `runner #${impostor} is described like pifleet's but its maintenance note has no matching pifleet marker — left alone`,
     });
+  });
+
+  it("plans a look-alike of a wanted runner (its description, no marker) as a warning and creates pifleet's own beside it", async () => {
+    const scratch = new MemoryGitlab();
+    await reconcile(scratch, new MemoryNodes());
+    const look = [...scratch.runners.values()].find((r) => r.description.startsWith("pifleet testfleet/pi2/docker ["));
+    const gitlab = new MemoryGitlab();
+    const nodes = new MemoryNodes();
+    const impostor = gitlab.addForeign(look?.description as string, "made by hand in the UI");
+    const { plan, report } = await reconcile(gitlab, nodes);
+    expect(plan.actions.filter((a) => "runnerId" in a && a.runnerId === impostor)).toEqual([]);
+    expect(plan.notes).toContainEqual({
+      level: "warn",
+      subject: look?.description,
+      message: `runner #${impostor} is described like pifleet's but its maintenance note has no matching pifleet marker — left alone`,
+    });
+    expect(report.failures).toEqual([]);
+    expect(gitlab.runners.get(impostor)?.maintenanceNote).toBe("made by hand in the UI");
+    expect(nodes.files.get("pi2")).not.toContain(`id = ${impostor}\n`);
+    expect(plan.actions.filter((a) => a.kind === "create")).toHaveLength(DESIRED);
+  });
+
+  it("skips only the runner deleted between plan and apply; the rest of the plan is carried out", async () => {
+    const gitlab = new MemoryGitlab();
+    const nodes = new MemoryNodes();
+    await reconcile(gitlab, nodes);
+    nodes.files.delete("pi2"); // pi2 lost its config.toml: both its tokens are reset and the file rewritten
+    const { plan } = await planFleet(fleet, gitlab, nodes);
+    const resets = plan.actions.filter((a) => a.kind === "reset-token");
+    expect(resets.map((a) => a.key)).toEqual(["pi2/deploy", "pi2/docker"]);
+    const gone = (resets[0] as { runnerId: number }).runnerId;
+    await gitlab.deleteRunner(gone); // a person deletes it in the UI meanwhile
+    const report = await applyPlan(plan, gitlab, nodes, { drain });
+    expect(report.failures).toEqual([
+      {
+        subject: "pi2/deploy",
+        message: `runner #${gone} no longer exists in GitLab; left out of pi2's config.toml, the next apply creates it`,
+      },
+    ]);
+    expect(report.applied).toContain("write-config pi2");
+    const pi2 = parseConfig(nodes.files.get("pi2") ?? null, "pi2") as { runners?: { id: number; token: string }[] };
+    const docker = (resets[1] as { runnerId: number }).runnerId;
+    expect(pi2.runners?.map((b) => b.id)).toEqual([docker]);
+    expect(pi2.runners?.[0]?.token).toBe(gitlab.runners.get(docker)?.token);
+    await reconcile(gitlab, nodes);
+    expectConverged(gitlab, nodes);
   });
 
   it("sets tags back when a person removed one, and retires runners whose node left the fleet after draining them", async () => {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GitClient, projectPathOf } from "./test-support/git-client.js";
 import { call, useContractTarget } from "./test-support/target.js";
 
-// GitLab contract: merge requests (create, get, list, merge) on branches pushed with real git.
+// GitLab contract: merge requests (create, get, list, update, merge) on branches pushed with real git.
 const { target } = useContractTarget();
 let client: GitClient;
 let dir: string;
@@ -182,6 +182,43 @@ describe("merge requests", () => {
     // GitLab's docs list 406 for conflicts; GitLab releases since ~15.x answer 405 or 422 (gitlab-org/gitlab#364102).
     expect(target.real ? [405, 406, 422] : [406]).toContain(refused.status);
     expect((await call(target, "GET", `${base}/${conflicting.iid}`)).body).toMatchObject({ state: "opened", merge_commit_sha: null });
+  });
+
+  it("PUT updates the title and closes and reopens an open MR; closing a merged one changes nothing", async () => {
+    const created = await call(target, "POST", base, {
+      body: { source_branch: CONFLICT, target_branch: "main", title: `Close ${RUN}` },
+    });
+    // The conflicting MR above is still open for these branches.
+    expect(created.status).toBe(409);
+    const open = (await call(target, "GET", `${base}?state=opened&source_branch=${CONFLICT}`)).body as Mr[];
+    expect(open).toHaveLength(1);
+    const iid = open[0]?.iid;
+    const renamed = await call(target, "PUT", `${base}/${iid}`, { body: { title: `Renamed ${RUN}` } });
+    expect(renamed).toMatchObject({ status: 200, body: { title: `Renamed ${RUN}`, state: "opened" } });
+    const closed = await call(target, "PUT", `${base}/${iid}`, { body: { state_event: "close" } });
+    expect(closed).toMatchObject({ status: 200, body: { state: "closed" } });
+    expect((closed.body as { closed_at: string | null }).closed_at).toEqual(expect.any(String));
+    expect((closed.body as { closed_by: { id: number } | null }).closed_by).toEqual(expect.objectContaining({ id: expect.any(Number) }));
+    const listed = (await call(target, "GET", `${base}?state=closed&source_branch=${CONFLICT}`)).body as Mr[];
+    expect(listed.map((m) => m.iid)).toEqual([iid]);
+    expect(await call(target, "PUT", `${base}/${iid}`, { body: { state_event: "reopen" } })).toMatchObject({
+      status: 200,
+      body: { state: "opened", closed_at: null },
+    });
+    expect(await call(target, "PUT", `${base}/${mr.iid}`, { body: { state_event: "close" } })).toMatchObject({
+      status: 200,
+      body: { state: "merged" },
+    });
+  });
+
+  it("PUT refuses an update with no parameter (400, every updatable one named) and an unknown state_event (400)", async () => {
+    const none = await call(target, "PUT", `${base}/${mr.iid}`, { body: {} });
+    expect(none.status).toBe(400);
+    expect((none.body as { error: string }).error).toMatch(/state_event.*are missing, at least one parameter must be provided/);
+    expect(await call(target, "PUT", `${base}/${mr.iid}`, { body: { state_event: "shut" } })).toMatchObject({
+      status: 400,
+      body: { error: "state_event does not have a valid value" },
+    });
   });
 
   it("answers 404 Project Not Found for an unknown project", async () => {

@@ -70,6 +70,8 @@ export interface SimMergeRequest {
   merge_commit_sha?: string | null;
   /** The source branch's head when merged (a merged MR keeps showing it after the branch moves or goes). */
   merged_sha?: string | null;
+  closed_at?: string | null;
+  closed_by_id?: number | null;
 }
 
 /** A push as GitLab's push event records it (webhook "push" payload fields); the trigger for pipelines. */

@@ -25,6 +25,28 @@ import { memberProject } from "./project-access.js";
 
 type MrState = NonNullable<SimMergeRequest["state"]>;
 
+/** API::MergeRequests.update_params_at_least_one_of, in GitLab's order. */
+const UPDATE_PARAMS = [
+  "assignee_id",
+  "assignee_ids",
+  "reviewer_ids",
+  "description",
+  "labels",
+  "add_labels",
+  "remove_labels",
+  "milestone_id",
+  "milestone",
+  "remove_source_branch",
+  "allow_collaboration",
+  "allow_maintainer_to_push",
+  "squash",
+  "target_branch",
+  "title",
+  "state_event",
+  "discussion_locked",
+  "merge_after",
+] as const;
+
 /** What a merge request looks like in the repository right now. */
 interface Live {
   sha: string | null;
@@ -33,7 +55,8 @@ interface Live {
 }
 
 /**
- * Merge requests (doc/api/merge_requests.md): create, list, get, merge. The MRs seeded or made by the
+ * Merge requests (doc/api/merge_requests.md): create, list, get, update (title, description, target
+ * branch, close/reopen), merge. The MRs seeded or made by the
  * control API before this existed have no branches; they read as open MRs whose source branch is gone.
  */
 export function mergeRequestsRouter(emu: Emulator): Router {
@@ -141,6 +164,35 @@ export function mergeRequestsRouter(emu: Emulator): Router {
     res.status(201).json(await present(project, mr, true));
   });
 
+  r.put("/projects/:id/merge_requests/:iid", allowScopes(), async (req, res) => {
+    const p = readParams(req);
+    // Grape's at_least_one_of: every updatable parameter is named when none is given.
+    if (!UPDATE_PARAMS.some((name) => p[name] !== undefined))
+      throw paramError(`${UPDATE_PARAMS.join(", ")} are missing, at least one parameter must be provided`);
+    const stateEvent = enumParam(p, "state_event", ["close", "reopen"] as const);
+    const title = stringParam(p, "title");
+    const description = stringParam(p, "description");
+    const targetBranch = stringParam(p, "target_branch");
+    // update_merge_request: Developer (the project's 404 first for non-members, as user_project answers).
+    const project = visibleProject(req, res, DEVELOPER);
+    const mr = findMr(project, req.params.iid);
+    if (targetBranch !== undefined && !(await branchHead(existingRepository(emu, project), targetBranch)))
+      throw validationError({ target_branch: ["does not exist"] });
+    const at = emu.now().toISOString();
+    // The state machine ignores events that do not apply (closing a merged MR changes nothing).
+    if (stateEvent === "close" && stateOf(mr) === "opened")
+      Object.assign(mr, { state: "closed", closed_at: at, closed_by_id: caller(res).user.id });
+    if (stateEvent === "reopen" && stateOf(mr) === "closed") Object.assign(mr, { state: "opened", closed_at: null, closed_by_id: null });
+    Object.assign(mr, {
+      ...(title !== undefined ? { title } : {}),
+      ...(description !== undefined ? { description } : {}),
+      ...(targetBranch !== undefined ? { target_branch: targetBranch } : {}),
+      updated_at: at,
+    });
+    emu.save();
+    res.json(await present(project, mr, true));
+  });
+
   r.put("/projects/:id/merge_requests/:iid/merge", allowScopes(), async (req, res) => {
     const p = readParams(req);
     const expectedSha = stringParam(p, "sha");
@@ -227,8 +279,8 @@ export function presentMergeRequest(emu: Emulator, project: SimProject, mr: SimM
     merged_by: user(mr.merged_by_id),
     merge_user: user(mr.merged_by_id),
     merged_at: mr.merged_at ?? null,
-    closed_by: null,
-    closed_at: null,
+    closed_by: user(mr.closed_by_id),
+    closed_at: mr.closed_at ?? null,
     target_branch: mr.target_branch ?? defaultBranch(project),
     source_branch: mr.source_branch ?? "",
     user_notes_count: emu.state.notes.filter((n) => n.mr_id === mr.id).length,

@@ -84,8 +84,12 @@ export function baselineFlow(s: SharedSim): void {
             "pipeline-check",
             "runners-apply",
             "smoke-test",
+            "upgrade-pending",
           ].sort(),
         );
+        // Nothing recorded after a fresh converge: the roll reads each node and rolls none (its cost per push).
+        const pending = jobs.find((j) => j.name === "upgrade-pending");
+        s.figures.push(`baseline deploy: upgrade-pending (nothing recorded) took ${pending?.duration?.toFixed(1) ?? "?"} s`);
       },
       PIPELINE_TEST_TIMEOUT_MS,
     );

@@ -87,27 +87,63 @@ export interface Durability {
   timeoutMs: number;
 }
 
+/**
+ * Pauses before re-sending a batch every write of which a read-only replica refused: the old
+ * primary of a hand-off (SENTINEL FAILOVER) refuses the writes it held with READONLY while the
+ * client still follows it. Short enough to stay well inside REDIS_TIMEOUT_MS with the WAIT after it.
+ */
+export const READONLY_RETRY_DELAYS_MS: readonly number[] = [50, 100, 200, 300];
+
+/** A reply `READONLY You can't write against a read only replica.`: the write was refused, it never ran. */
+export const isReadOnlyRefusal = (err: unknown): boolean => err instanceof Error && err.message.startsWith("READONLY");
+
+/** Every write of the batch was refused as READONLY: nothing of it ran, so sending it again cannot count twice. */
+class NothingWrittenError extends StoreUnavailableError {}
+
 /** `redis` is asked for the current client on every batch: a sentinel client may be replaced (server.ts). */
-export function redisViewStore(redis: () => Redis, durability: Durability): ViewStore {
+export function redisViewStore(
+  redis: () => Redis,
+  durability: Durability,
+  retryDelaysMs: readonly number[] = READONLY_RETRY_DELAYS_MS,
+  pause: (ms: number) => Promise<unknown> = (ms) => new Promise((r) => setTimeout(r, ms)),
+): ViewStore {
   return {
     async add(batch, node) {
-      const client = redis();
-      const pages = [...batch];
-      const total = pages.reduce((sum, [, n]) => sum + n, 0);
-      // Commands issued in the same tick travel as one pipeline (no MULTI needed:
-      // each HINCRBY is atomic on its own). WAIT, sent last, covers all of them.
-      const [counts, , replicas] = await Promise.all([
-        Promise.all(pages.map(([page, n]) => client.hIncrBy(VIEWS_KEY, page, n))),
-        client.hIncrBy(NODES_KEY, node, total),
-        durability.replicas > 0 ? client.wait(durability.replicas, durability.timeoutMs) : Promise.resolve(0),
-      ]);
-      if (replicas < durability.replicas)
-        throw new StoreUnavailableError(
-          `only ${replicas} of ${durability.replicas} Redis replicas confirmed the batch within ${durability.timeoutMs} ms`,
-        );
-      return new Map(pages.map(([page], i) => [page, Number(counts[i])]));
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await addOnce(redis(), batch, node, durability);
+        } catch (err) {
+          // Only a batch nothing of which ran is sent again (to the primary the client follows by then);
+          // a batch some write of which ran keeps its 503: sending it again could count a view twice.
+          const delay = retryDelaysMs[attempt];
+          if (!(err instanceof NothingWrittenError) || delay === undefined) throw err;
+          await pause(delay);
+        }
+      }
     },
   };
+}
+
+async function addOnce(client: Redis, batch: ReadonlyMap<string, number>, node: string, durability: Durability) {
+  const pages = [...batch];
+  const total = pages.reduce((sum, [, n]) => sum + n, 0);
+  // Commands issued in the same tick travel as one pipeline (no MULTI needed:
+  // each HINCRBY is atomic on its own). WAIT, sent last, covers all of them.
+  const [writes, waited] = await Promise.all([
+    Promise.allSettled([...pages.map(([page, n]) => client.hIncrBy(VIEWS_KEY, page, n)), client.hIncrBy(NODES_KEY, node, total)]),
+    // A failed WAIT is looked at after the writes: a batch refused as a whole is sent again whatever WAIT said.
+    durability.replicas > 0 ? client.wait(durability.replicas, durability.timeoutMs).catch((err: unknown) => err) : 0,
+  ]);
+  const refused = writes.flatMap((w) => (w.status === "rejected" ? [w.reason] : []));
+  if (refused.length === writes.length && refused.every(isReadOnlyRefusal))
+    throw new NothingWrittenError(`Redis refused the batch as a read-only replica: ${(refused[0] as Error).message}`);
+  if (refused.length > 0) throw refused[0];
+  if (typeof waited !== "number") throw waited;
+  if (waited < durability.replicas)
+    throw new StoreUnavailableError(
+      `only ${waited} of ${durability.replicas} Redis replicas confirmed the batch within ${durability.timeoutMs} ms`,
+    );
+  return new Map(pages.map(([page], i) => [page, Number((writes[i] as PromiseFulfilledResult<number>).value)]));
 }
 
 export interface Stats {

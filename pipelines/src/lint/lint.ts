@@ -1,4 +1,5 @@
 import { type Diagnostic, diagnosticAt, type Fleet, parseLocatedYaml } from "@pifleet/fleet";
+import { credentialProblems } from "./credential-checks.js";
 import { applyDefaults, jobEntries, resolveExtends } from "./extends.js";
 import { fleetProblems } from "./fleet-checks.js";
 import { type IncludeReader, mergeLocalIncludes } from "./includes.js";
@@ -44,7 +45,9 @@ export function lintText(text: string, file: string, options: LintOptions = {}):
   const visible = new Map([...expanded.jobs].filter(([name]) => !name.startsWith(".")));
   const jobs = applyDefaults(doc, visible);
   problems.push(...semanticProblems(doc, jobs, { incomplete: expanded.incomplete, allJobsKnown: complete }));
-  if (options.fleet) problems.push(...fleetProblems(jobs, options.fleet.fleet, options.fleet.file));
+  if (options.fleet) {
+    problems.push(...fleetProblems(jobs, options.fleet.fleet, options.fleet.file), ...credentialProblems(doc, jobs, options.fleet.fleet));
+  }
   const diagnostics = [
     ...merged.diagnostics.map((d) => ({ ...d, check: "schema" as const })),
     ...problems.map((p) => {

@@ -26,7 +26,7 @@ import {
 import { type Fleet, type FleetTopology, InputError, OperationError } from "@pifleet/fleet";
 import type { Command } from "commander";
 import { globals, loadFleet, progressFor } from "../context.js";
-import { paint, print, printJson, renderTable } from "../output.js";
+import { paint, print, printJson, renderTable, warn } from "../output.js";
 import { readInputFile, readObservation } from "./observe-file.js";
 
 export interface BuildFlags {
@@ -185,7 +185,8 @@ export async function deploy(opts: DeployFlags, cmd: Command): Promise<void> {
 
 export async function status(cmd: Command): Promise<void> {
   const { fleet, topology } = await loadFleet(cmd);
-  const status = await stackStatus({ fleet, topology });
+  // A manager that does not answer is said on stderr; the status comes from the next one.
+  const status = await stackStatus({ fleet, topology, progress: (m) => warn(m) });
   if (globals(cmd).json) return printJson(status);
   if (status.services.length === 0) return print("the stack is not deployed (run pifleet app deploy)");
   print(servicesTable(status.services));

@@ -26,6 +26,8 @@ export interface AppTopology {
   loadBalancer: LoadBalancerEndpoint;
   /** The manager pifleet runs `docker stack` and `docker service` on. */
   manager: FleetNode;
+  /** Every Swarm manager in fleet order: read-only commands go through the first that answers (any-manager.ts). */
+  managers: FleetNode[];
 }
 
 /**
@@ -41,5 +43,13 @@ export function appTopology(fleet: Fleet, topology: FleetTopology = resolveTopol
   // resolveTopology sets it whenever the fleet has an app section.
   if (!loadBalancer) throw new Error("the fleet's topology has no load balancer despite an app section");
   const redisNodes = nodesWithRole(fleet, "redis");
-  return { app, appNodes: topology.appNodes, redisNodes, registry: topology.registry, loadBalancer, manager: topology.primaryManager };
+  return {
+    app,
+    appNodes: topology.appNodes,
+    redisNodes,
+    registry: topology.registry,
+    loadBalancer,
+    manager: topology.primaryManager,
+    managers: topology.managers,
+  };
 }

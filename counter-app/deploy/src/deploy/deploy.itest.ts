@@ -12,7 +12,7 @@ import { pushManifestLists } from "../images/registry.js";
 import { startLoad } from "../load/probe.js";
 import { renderLoadSummary } from "../load/summary.js";
 import { forwardDockerSocket } from "../test-support/docker-socket.js";
-import { deployStack } from "./deploy.js";
+import { deployStack, stackStatus } from "./deploy.js";
 import { handOffRedisPrimary, parseReplicationInfo, redisPrimary } from "./redis-failover.js";
 import type { StackImages } from "./stack.js";
 
@@ -317,7 +317,14 @@ describe("losing a whole node under load (keepalived VIP over two LBs, three Swa
       t = Date.now();
       await simFault(sim.dir, victim.name, "stop");
       log(`sim fault ${victim.name} stop: ${((Date.now() - t) / 1000).toFixed(1)} s`);
-      await new Promise((r) => setTimeout(r, 25_000));
+      const downUntil = t + 25_000;
+      // `pifleet app status` while the node is down: read through a manager that answers (inside the wait, not added to it).
+      t = Date.now();
+      const status = await stackStatus({ fleet, topology, shell });
+      log(`app status with ${victim.name} down: read through ${status.manager} in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+      expect(status.manager).not.toBe(victim.name);
+      expect(status.services.map((svc) => svc.name).sort()).toEqual(["pifleet_app", "pifleet_lb"]);
+      await new Promise((r) => setTimeout(r, Math.max(0, downUntil - Date.now())));
       const startAt = load.elapsedMs();
       t = Date.now();
       await simFault(sim.dir, victim.name, "start");

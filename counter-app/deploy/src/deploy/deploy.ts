@@ -1,6 +1,7 @@
 import { type Fleet, type FleetNode, type FleetTopology, OperationError } from "@pifleet/fleet";
 import { type Clock, type NodeShell, pushImagesThroughNode, shellQuote, sshShell, systemClock } from "@pifleet/io";
 import type { ImageTags } from "../images/recipe.js";
+import { type ManagerAttempt, onAnyManager } from "./any-manager.js";
 import { type AppTopology, appTopology } from "./cluster.js";
 import { desiredStack, planRollout, type RolloutPlan, type SwarmState, swarmState } from "./plan.js";
 import { parseTasks, type RolloutOutcome, type ServiceSnapshot, stackOutcome, type TaskRow, taskCounts } from "./rollout.js";
@@ -273,11 +274,21 @@ export function rollbackApp(options: RolloutOptions): Promise<RolloutResult & { 
   });
 }
 
-/** `pifleet app status`: services with their update state, and tasks per node. */
-export function stackStatus(options: RolloutOptions): Promise<{ services: ServiceSnapshot[]; tasks: TaskRow[] }> {
-  const manager = appTopology(options.fleet, options.topology).manager;
-  return withShell(options, async (shell) => {
-    const reading = await readStack(shell, manager, options.stackName ?? STACK_NAME);
-    return { services: snapshot(reading), tasks: reading.tasks };
-  });
+/**
+ * `pifleet app status`: services with their update state, and tasks per node, read through the first
+ * manager that answers (the first one may be the node that is down); `manager` names it.
+ */
+export function stackStatus(options: RolloutOptions): Promise<{ manager: string; services: ServiceSnapshot[]; tasks: TaskRow[] }> {
+  const { managers } = appTopology(options.fleet, options.topology);
+  const skipped = (a: ManagerAttempt) => options.progress?.(`${a.error}; asking the next manager`);
+  return withShell(options, (shell) =>
+    onAnyManager(
+      managers,
+      async (manager) => {
+        const reading = await readStack(shell, manager, options.stackName ?? STACK_NAME);
+        return { manager: manager.name, services: snapshot(reading), tasks: reading.tasks };
+      },
+      skipped,
+    ),
+  );
 }

@@ -3,7 +3,7 @@ export { type ConfigureOptions, checkConfigureInput, configure, ROLE_TAGS } from
 export { type AnsibleEvent, type Diff, type HostRecap, normaliseStats, parseLine, type TaskStatus } from "./events.js";
 export { errorLines, mapAnsibleExit } from "./exit-code.js";
 export { type AnsibleInventory, buildInventory, REGISTRY_GROUP } from "./inventory.js";
-export { isSecretName, MASK, maskText, secretValues } from "./mask.js";
+export { isSecretName, maskEvent, secretValues } from "./mask.js";
 export { type HostProgress, ProgressTracker } from "./progress.js";
 export { type IgnoredFailure, type RunSummary, summarise, type TaskChange, type TaskFailure } from "./recap.js";
 export { type ReportOptions, renderMarkdownReport } from "./report.js";

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { MASK, maskText, secretValues } from "./mask.js";
+import type { AnsibleEvent } from "./events.js";
+import { maskEvent, secretValues } from "./mask.js";
 
 describe("secretValues", () => {
   it("collects strings under secret-looking names at any depth, longest first", () => {
@@ -15,18 +16,44 @@ describe("secretValues", () => {
   });
 });
 
-describe("maskText", () => {
-  it("replaces every known secret value wherever it appears", () => {
-    expect(maskText("url=https://x/?t=glrt-abc glrt-abc", ["glrt-abc"])).toBe(`url=https://x/?t=${MASK} ${MASK}`);
+describe("maskEvent", () => {
+  it("masks a result's diffs, message and task name: known values and secret-shaped text", () => {
+    const event: AnsibleEvent = {
+      kind: "result",
+      host: "pi1",
+      task: "write hunter22 somewhere",
+      taskId: "1",
+      action: "copy",
+      status: "failed",
+      ignored: false,
+      message: 'non-zero return code: {"password": "a b, c"}',
+      diffs: [
+        {
+          header: "/etc/gitlab-runner/config.toml",
+          before: 'concurrent = 1\n  token = "glrt-old-abcdefghijkl"\n',
+          after: 'concurrent = 2\n  token = "hunter22 with, spaces"\n',
+        },
+        { prepared: "-----BEGIN OPENSSH PRIVATE KEY-----\nb3Bl\n-----END OPENSSH PRIVATE KEY-----\n" },
+      ],
+    };
+    expect(maskEvent(event, ["hunter22"])).toEqual({
+      ...event,
+      task: "write [redacted] somewhere",
+      message: 'non-zero return code: {"password": "[redacted]"}',
+      diffs: [
+        {
+          header: "/etc/gitlab-runner/config.toml",
+          before: 'concurrent = 1\n  token = "[redacted]"\n',
+          after: 'concurrent = 2\n  token = "[redacted]"\n',
+        },
+        { prepared: "[redacted]\n" },
+      ],
+    });
   });
 
-  it("masks values assigned to secret-looking keys in config text, quoted or not", () => {
-    const toml = 'concurrent = 2\n  token = "glrt-zzz"\npassword: p4ss\n{"api_key": "abc123", "name": "x"}\n';
-    expect(maskText(toml)).toBe(`concurrent = 2\n  token = "${MASK}"\npassword: ${MASK}\n{"api_key": "${MASK}", "name": "x"}\n`);
-  });
-
-  it("leaves ordinary text alone", () => {
-    const text = "PasswordAuthentication no\nmax-size: 10m\n";
-    expect(maskText(text)).toBe(text);
+  it("masks log lines and leaves recaps alone", () => {
+    expect(maskEvent({ kind: "log", text: "auth: dXNlcjpwYXNz" }, [])).toEqual({ kind: "log", text: "auth: [redacted]" });
+    const recap: AnsibleEvent = { kind: "recap", hosts: { pi1: { ok: 1, changed: 0, unreachable: 0, failed: 0, skipped: 0 } } };
+    expect(maskEvent(recap, [])).toBe(recap);
   });
 });

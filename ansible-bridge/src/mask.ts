@@ -1,5 +1,10 @@
-/** What replaces a secret in any text pifleet shows or stores. */
-export const MASK = "********";
+import { scrubTokens } from "@pifleet/io";
+import type { AnsibleEvent, Diff } from "./events.js";
+
+/**
+ * Which extra variables are secret, and Ansible's events with them masked.
+ * The masking itself is @pifleet/io's one function (scrubTokens): this adds only what Ansible knows.
+ */
 
 /** Variable or setting names whose values are secret wherever they appear. */
 const SECRET_NAME = /(token|password|passwd|secret|private[_-]?key|api[_-]?key|credential)/i;
@@ -25,18 +30,24 @@ export function secretValues(vars: Record<string, unknown>): string[] {
   return [...out].sort((a, b) => b.length - a.length);
 }
 
-// `token = "abc"`, `password: abc`, `"api_key": "abc"`: the value after a secret-looking key.
-const SECRET_ASSIGNMENT =
-  /((?:^|[\s{,"'])[\w.-]*(?:token|password|passwd|secret|private[_-]?key|api[_-]?key)[\w.-]*["']?\s*[=:]\s*)(["']?)([^\s"',}]+)\2/gim;
+function maskDiff(d: Diff, secrets: readonly string[]): Diff {
+  const out: Diff = {};
+  for (const k of ["header", "before", "after", "prepared"] as const) {
+    const v = d[k];
+    if (v !== undefined) out[k] = scrubTokens(v, secrets);
+  }
+  return out;
+}
 
-/**
- * Masks secrets in text: every known secret value, and the value of any
- * `name = value` / `name: value` whose name looks secret (config files in diffs).
- */
-export function maskText(text: string, secrets: readonly string[] = []): string {
-  let out = text;
-  for (const s of secrets) if (s) out = out.split(s).join(MASK);
-  return out.replace(SECRET_ASSIGNMENT, (_m, key: string, quote: string, value: string) =>
-    value === MASK ? `${key}${quote}${value}${quote}` : `${key}${quote}${MASK}${quote}`,
-  );
+/** An event with every text Ansible gave it masked, before anything stores, shows or prints it (--json included). */
+export function maskEvent(e: AnsibleEvent, secrets: readonly string[]): AnsibleEvent {
+  if (e.kind === "log") return { ...e, text: scrubTokens(e.text, secrets) };
+  if (e.kind === "task" || e.kind === "play") return { ...e, name: scrubTokens(e.name, secrets) };
+  if (e.kind !== "result") return e;
+  return {
+    ...e,
+    task: scrubTokens(e.task, secrets),
+    ...(e.message !== undefined ? { message: scrubTokens(e.message, secrets) } : {}),
+    diffs: e.diffs.map((d) => maskDiff(d, secrets)),
+  };
 }

@@ -23,7 +23,7 @@ describe("renderMarkdownReport", () => {
     const node1 = report.slice(report.indexOf("### node1"), report.indexOf("### node2"));
     expect(node1).toContain("**Ensure the config file has the new setting.** (ansible.builtin.copy) would change");
     expect(node1).toMatch(
-      /```diff\n--- \S+out-node1\.conf\n\+\+\+ \S+out-node1\.conf\n@@ -1,2 \+1,2 @@\n-setting = 1\n\+setting = 2\n token = \*+\n```/,
+      /```diff\n--- \S+out-node1\.conf\n\+\+\+ \S+out-node1\.conf\n@@ -1,2 \+1,2 @@\n-setting = 1\n\+setting = 2\n token = \[redacted\]\n```/,
     );
   });
 

@@ -1,5 +1,5 @@
+import { scrubTokens } from "@pifleet/io";
 import type { Diff } from "./events.js";
-import { maskText } from "./mask.js";
 import type { RunSummary } from "./recap.js";
 import { unifiedDiff } from "./unified-diff.js";
 
@@ -22,10 +22,10 @@ function renderDiff(diff: Diff, secrets: readonly string[]): string {
     const body = unifiedDiff(diff.before ?? "", diff.after ?? "");
     if (body) {
       const header = diff.header ? `--- ${diff.header}\n+++ ${diff.header}\n` : "";
-      parts.push(maskText(header + body, secrets));
+      parts.push(scrubTokens(header + body, secrets));
     }
   }
-  if (diff.prepared) parts.push(maskText(diff.prepared.endsWith("\n") ? diff.prepared : `${diff.prepared}\n`, secrets));
+  if (diff.prepared) parts.push(scrubTokens(diff.prepared.endsWith("\n") ? diff.prepared : `${diff.prepared}\n`, secrets));
   return parts
     .map((p) => {
       const f = fence(p);
@@ -59,7 +59,7 @@ export function renderMarkdownReport(summary: RunSummary, options: ReportOptions
     lines.push("", `### ${host}`, "");
     if (changes.length === 0 && failures.length === 0 && ignored.length === 0) lines.push(`Nothing ${verb}.`);
     for (const c of changes) {
-      lines.push(`- **${cell(maskText(c.task, secrets))}** (${c.action}) ${verb}`);
+      lines.push(`- **${cell(scrubTokens(c.task, secrets))}** (${c.action}) ${verb}`);
       const diffs = c.diffs.map((d) => renderDiff(d, secrets)).filter(Boolean);
       if (diffs.length > 0) lines.push("", ...diffs, "");
     }
@@ -67,11 +67,11 @@ export function renderMarkdownReport(summary: RunSummary, options: ReportOptions
     const brief = (m: string) => (m.length > 200 ? `${m.slice(0, 197)}...` : m);
     for (const f of ignored)
       lines.push(
-        `- _${options.check ? "could not be previewed" : "failed, ignored"}_: ${cell(maskText(f.task, secrets))}: ${cell(maskText(brief(f.message), secrets))}`,
+        `- _${options.check ? "could not be previewed" : "failed, ignored"}_: ${cell(scrubTokens(f.task, secrets))}: ${cell(scrubTokens(brief(f.message), secrets))}`,
       );
     for (const f of failures)
       lines.push(
-        `- ${f.status === "unreachable" ? "**unreachable**" : "**failed**"}: ${cell(maskText(f.task, secrets))}: ${cell(maskText(f.message, secrets))}`,
+        `- ${f.status === "unreachable" ? "**unreachable**" : "**failed**"}: ${cell(scrubTokens(f.task, secrets))}: ${cell(scrubTokens(f.message, secrets))}`,
       );
   }
   return `${lines.join("\n").replace(/\n{3,}/g, "\n\n")}\n`;

@@ -1,8 +1,8 @@
 import { EnvironmentError, type ExitCodeValue, type Fleet } from "@pifleet/fleet";
-import { eachLine, run } from "@pifleet/io";
+import { eachLine, run, scrubTokens } from "@pifleet/io";
 import { type AnsibleEvent, parseLine } from "./events.js";
 import { errorLines, mapAnsibleExit } from "./exit-code.js";
-import { maskText, secretValues } from "./mask.js";
+import { maskEvent, secretValues } from "./mask.js";
 import { type RunSummary, summarise } from "./recap.js";
 import { DEFAULT_WORK_DIR, prepareRunDir } from "./run-dir.js";
 
@@ -68,7 +68,8 @@ export async function runPlaybook(options: RunPlaybookOptions): Promise<Playbook
   const events: AnsibleEvent[] = [];
   // Events are parsed from stdout line by line as they arrive (live progress); stderr stays apart for errorLines.
   const lines = eachLine((line) => {
-    for (const event of parseLine(line)) {
+    // Masked here, once: the summary, --json, the report and progress lines all see only masked text.
+    for (const event of parseLine(line).map((e) => maskEvent(e, secrets))) {
       events.push(event);
       options.onEvent?.(event);
     }
@@ -94,7 +95,7 @@ export async function runPlaybook(options: RunPlaybookOptions): Promise<Playbook
     ...summarise(events),
     exitCode: mapAnsibleExit(code),
     ansibleExitCode: code,
-    errors: errorLines(stderr).map((l) => maskText(l, secrets)),
+    errors: errorLines(stderr).map((l) => scrubTokens(l, secrets)),
     check: Boolean(options.check),
     durationMs: Date.now() - started,
     runDir: runDir.dir,

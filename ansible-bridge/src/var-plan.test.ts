@@ -45,7 +45,7 @@ describe("planInventoryVariables", () => {
     });
     const md = renderVarPlanMarkdown(plan, null);
     expect(md).not.toContain("other_key");
-    expect(md).toContain("`ansible_ssh_private_key_file` | ******** | ******** |");
+    expect(md).toContain("`ansible_ssh_private_key_file` | [redacted] | [redacted] |");
     expect(md).toContain("Not checked");
   });
 });

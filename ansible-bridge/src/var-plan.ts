@@ -1,6 +1,7 @@
 import type { Fleet } from "@pifleet/fleet";
+import { REDACTED } from "@pifleet/io";
 import { type AnsibleInventory, buildInventory } from "./inventory.js";
-import { isSecretName, MASK } from "./mask.js";
+import { isSecretName } from "./mask.js";
 
 /**
  * The configure part of a merge request's plan without touching a Pi (docs/security.md, design D):
@@ -43,7 +44,7 @@ function hostVars(inventory: AnsibleInventory, host: string): Record<string, unk
   return { ...inventory.all.vars, ...inventory.all.hosts[host], groups };
 }
 
-const shown = (name: string, value: unknown) => (isSecretName(name) ? MASK : JSON.stringify(value));
+const shown = (name: string, value: unknown) => (isSecretName(name) ? REDACTED : JSON.stringify(value));
 
 function varChanges(before: Record<string, unknown>, after: Record<string, unknown>): VarChange[] {
   const names = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();

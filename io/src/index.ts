@@ -35,5 +35,5 @@ export {
   run,
 } from "./process.js";
 export { shellJoin, shellQuote } from "./quote.js";
-export { Secret, scrubTokens, secretFromEnv } from "./secret.js";
+export { REDACTED, Secret, scrubTokens, secretFromEnv } from "./secret.js";
 export { NodeCommandError, type NodeShell, type ShellOptions, type SshSettings, type SshTarget, sshArgs, sshShell } from "./ssh.js";

@@ -63,6 +63,22 @@ describe("notesApi errors", () => {
     expect(err.hint).toBe("The token is missing, unknown or revoked: set FLEET_TOKEN to a token with the api scope.");
   });
 
+  it("GitLab's error body echoing credentials (a password, a key, a URL-encoded token) reaches the error masked", async () => {
+    const body = {
+      message: {
+        base: ['password: "hunter2 hunter2" rejected', "token%3Dglrt-abcdefghijkl0123 is revoked"],
+        key: "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXk\n-----END OPENSSH PRIVATE KEY-----",
+      },
+    };
+    const url = await answering(400, body);
+    const api = notesApi({ apiUrl: url, credentials: { header: "PRIVATE-TOKEN", token: new Secret(token) } });
+    const err = (await api.create("7", 1, "x").catch((e: unknown) => e)) as OperationError;
+    expect(err).toBeInstanceOf(OperationError);
+    for (const leak of ["hunter2", "glrt-", "b3BlbnNzaC1rZXk", "PRIVATE KEY"]) expect(err.message).not.toContain(leak);
+    expect(err.message).toContain("HTTP 400");
+    expect(err.message).toContain('password: \\"[redacted]\\" rejected');
+  });
+
   it("retries used up say so and what to do", async () => {
     const url = await answering(503, {});
     const clock = manualClock();

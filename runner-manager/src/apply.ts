@@ -12,6 +12,7 @@ import type { GitlabApi } from "./gitlab-api.js";
 import { checkOwnership, type Waiting, waitForNoRunningJobs } from "./guard.js";
 import { renderNote } from "./identity.js";
 import { type NodeAccess, NodeError } from "./node-access.js";
+import { DEFERRED_RESTART_SEC, runnerRestart } from "./restart.js";
 import type { Action, Plan } from "./types.js";
 
 /**
@@ -27,6 +28,8 @@ export interface ApplyOptions {
   drain: Omit<Waiting, "onWait">;
   progress?: (message: string) => void;
   now?: () => Date;
+  /** When the restart left to the node running this job fires (default DEFERRED_RESTART_SEC). */
+  deferredRestartSec?: number;
 }
 
 export interface ApplyReport {
@@ -49,6 +52,7 @@ export async function applyPlan(plan: Plan, api: GitlabApi, nodes: NodeAccess, o
   // Nodes whose rotation could not be recorded: their tokens are not reset, or a crash could strand a dead token.
   const unmarkedNodes = new Set<string>();
   const now = options.now ?? (() => new Date());
+  const deferredRestart = options.deferredRestartSec ?? DEFERRED_RESTART_SEC;
   const fail = (subject: string, message: string) => report.failures.push({ subject, message });
 
   const guarded = async (a: { key: string; runnerId: number }, consequence?: string): Promise<boolean> => {
@@ -94,7 +98,7 @@ export async function applyPlan(plan: Plan, api: GitlabApi, nodes: NodeAccess, o
       case "write-config":
         if (
           unmarkedNodes.has(a.node) ||
-          !(await writeNodeConfig(a, nodes, { ids: created, tokens: grants, blocked: blockedRunners }, report))
+          !(await writeNodeConfig(a, nodes, { ids: created, tokens: grants, blocked: blockedRunners }, report, deferredRestart))
         )
           continue;
         break;
@@ -145,6 +149,7 @@ async function writeNodeConfig(
   nodes: NodeAccess,
   run: RunState,
   report: ApplyReport,
+  deferredRestartSec: number,
 ): Promise<boolean> {
   try {
     // Reread right before writing: gitlab-runner may have rotated its token since the plan was made.
@@ -162,7 +167,10 @@ async function writeNodeConfig(
     const next = mergeConfig(current, a.settings, managed);
     if (configChanges(current, next).length === 0) return true;
     await nodes.writeConfig(a.node, renderConfig(next));
-    await nodes.reload(a.node, current.listen_address !== next.listen_address);
+    // Decided again on what the node has now; the plan only says whether this node runs the job (restart.ts).
+    const restart = runnerRestart(current, next, a.node, a.restart === "after-this-job" ? a.node : undefined);
+    if (restart === "after-this-job") await nodes.restartLater(a.node, deferredRestartSec);
+    else await nodes.reload(a.node, restart === "now");
     return true;
   } catch (err) {
     // A node that is down or holds unreadable TOML is skipped; anything else is a bug or GitLab and stops the run.

@@ -15,6 +15,11 @@ export interface NodeAccess {
   markPendingRotation(node: string, runnerIds: number[]): Promise<void>;
   /** Tells a running gitlab-runner to reread its config; `restart` for keys it only reads at start (listen_address). */
   reload(node: string, restart: boolean): Promise<void>;
+  /**
+   * Has the node restart a running gitlab-runner `afterSec` from now, on its own (a systemd timer): for the node
+   * whose runner runs this job, which a restart now would wait on (restart.ts). A restart already pending stays the one.
+   */
+  restartLater(node: string, afterSec: number): Promise<void>;
   /** Stops gitlab-runner with SIGQUIT (the unit's KillSignal), so it finishes running jobs first. */
   stopRunner(node: string): Promise<void>;
   startRunner(node: string): Promise<void>;

@@ -3,6 +3,7 @@ import { configChanges, type ManagedBlock, mergeConfig, parseConfig } from "./co
 import { coverageNotes } from "./coverage.js";
 import { desiredNode } from "./desired.js";
 import { parseDescription, runnerKey } from "./identity.js";
+import { deferredRestartNote, runnerRestart } from "./restart.js";
 import type {
   Action,
   Desired,
@@ -94,7 +95,7 @@ function planRunner(want: DesiredRunner, owned: ObservedRunner[], node: Observed
   return out;
 }
 
-function planNode(want: DesiredNode, owned: Map<string, ObservedRunner[]>, node: ObservedNode): NodePlan {
+function planNode(want: DesiredNode, owned: Map<string, ObservedRunner[]>, node: ObservedNode, selfNode?: string): NodePlan {
   const out: NodePlan = { actions: [], notes: [], managed: [] };
   if (want.runners.length === 0 && !node.blocks.some((b) => b.name.startsWith("pifleet "))) return out;
   for (const r of want.runners) {
@@ -104,13 +105,16 @@ function planNode(want: DesiredNode, owned: Map<string, ObservedRunner[]>, node:
     out.managed.push(...p.managed);
   }
   const current = parseConfig(node.configText, want.name);
-  const changes = configChanges(current, mergeConfig(current, want.settings, out.managed));
+  const next = mergeConfig(current, want.settings, out.managed);
+  const changes = configChanges(current, next);
   if (changes.length > 0) {
     const blocks = want.runners.map((r, i) => {
       const id = out.managed[i]?.runnerId ?? 0;
       return { key: r.key, runnerId: id === 0 ? null : id, settings: r.block };
     });
-    out.actions.push({ kind: "write-config", node: want.name, settings: want.settings, blocks, changes });
+    const restart = runnerRestart(current, next, want.name, selfNode);
+    out.actions.push({ kind: "write-config", node: want.name, settings: want.settings, blocks, changes, ...(restart ? { restart } : {}) });
+    if (restart === "after-this-job") out.notes.push(deferredRestartNote(want.name));
   }
   return out;
 }
@@ -148,7 +152,7 @@ function lookAlikeNotes(observed: Observed): Note[] {
   return observed.runners.flatMap((r): Note[] => (r.notOurs ? [{ level: "warn", subject: r.description, message: r.notOurs }] : []));
 }
 
-function planReconcile(desired: Desired, observed: Observed): Plan {
+function planReconcile(desired: Desired, observed: Observed, selfNode?: string): Plan {
   const owned = ownedByKey(desired.cluster, observed.runners);
   const nodes = new Map(observed.nodes.map((n) => [n.name, n]));
   const actions: Action[] = [];
@@ -162,7 +166,7 @@ function planReconcile(desired: Desired, observed: Observed): Plan {
       notes.push({ level: "warn", subject: want.name, message: `skipped: ${error}; its runners are left as they are` });
       continue;
     }
-    const p = planNode(want, owned, node);
+    const p = planNode(want, owned, node, selfNode);
     actions.push(...p.actions);
     notes.push(...p.notes);
   }
@@ -228,7 +232,7 @@ export function planRunners(desired: Desired, observed: Observed, options: PlanO
   if (options.prune && options.rotate) throw new Error("internal: a plan is a prune or a rotation, not both");
   if (options.prune) return planPrune(desired, observed, options.prune.stale);
   if (options.rotate) return planRotation(desired, observed, options.rotate.nodes);
-  return planReconcile(desired, observed);
+  return planReconcile(desired, observed, options.selfNode);
 }
 
 /** The nodes whose config.toml a plan with these options reads: a prune needs none, a rotation only its targets. */

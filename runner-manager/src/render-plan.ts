@@ -1,4 +1,4 @@
-import type { Action, Plan } from "./types.js";
+import type { Action, Plan, RunnerRestart } from "./types.js";
 
 /** A plan for people (terminal and MR note) and for scripts (JSON). Plans never hold tokens. */
 
@@ -11,6 +11,11 @@ const SYMBOL: Record<Action["kind"], string> = {
   pause: "‖",
   drain: "…",
   delete: "-",
+};
+
+const RESTART: Record<RunnerRestart, string> = {
+  now: "restarts gitlab-runner (listen_address)",
+  "after-this-job": "restarts gitlab-runner after this job (listen_address; this node runs the job)",
 };
 
 function subject(a: Action): string {
@@ -35,7 +40,7 @@ function detail(a: Action): string {
     case "reset-token":
       return a.reason;
     case "write-config":
-      return `/etc/gitlab-runner/config.toml: ${a.changes.length} change${a.changes.length === 1 ? "" : "s"}`;
+      return `/etc/gitlab-runner/config.toml: ${a.changes.length} change${a.changes.length === 1 ? "" : "s"}${a.restart ? `; ${RESTART[a.restart]}` : ""}`;
     case "pause":
     case "delete":
       return a.reason;

@@ -203,6 +203,32 @@ describe("runners on sim nodes", () => {
     await nodes.startRunner("pi2");
   });
 
+  it("apply from a job on pi2 that moves listen_address: pi1 restarts now; pi2's restart waits for the job, then happens on its own", async () => {
+    const t0 = Date.now();
+    const mainPid = async (node: string) => (await shell.root(node, "systemctl show -p MainPID --value gitlab-runner")).trim();
+    const [block] = await runnerBlocks("pi2");
+    const job = await control<{ id: number }>(`/runners/${block?.id}/jobs`, { name: "runners-apply" });
+    const before = await mainPid("pi2");
+    const moved = { ...fleet, runners: { ...fleet.runners, metricsPort: fleet.runners.metricsPort + 1 } };
+    const { plan } = await planFleet(moved, api, nodes, { selfNode: "pi2" });
+    expect(plan.actions.flatMap((a) => (a.kind === "write-config" ? [`${a.node} ${a.restart}`] : []))).toEqual([
+      "pi1 now",
+      "pi2 after-this-job",
+    ]);
+    // A restart of pi2 under its own running job would wait for that job: this apply would never return.
+    const report = await applyPlan(plan, api, nodes, { drain, deferredRestartSec: 2 });
+    expect(report.failures).toEqual([]);
+    expect(await mainPid("pi2")).toBe(before);
+    // The timer fires: a graceful stop that waits for the job, as a person's `systemctl restart` would.
+    await until("pi2's gitlab-runner to stop after its job", async () => (await shell.serviceState("pi2")) === "deactivating");
+    await control(`/jobs/${job.id}/finish`, { status: "success" });
+    await until("pi2's gitlab-runner to run again", async () => (await shell.serviceState("pi2")) === "active");
+    expect(await mainPid("pi2")).not.toBe(before);
+    // Back to the fleet's port, for the tests after this one (outside a job: both restart now).
+    expect((await reconcile()).report.failures).toEqual([]);
+    process.stderr.write(`[runners itest] deferred restart check: ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+  });
+
   it("an unreachable node is skipped with exit code 1 and a clear report; tokens never reach the output", async () => {
     await simFault(dir, "pi2", "stop");
     try {

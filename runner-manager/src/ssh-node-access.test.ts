@@ -31,6 +31,17 @@ describe("SshNodeAccess", () => {
     expect(await withFile.nodes.read("pi2")).toEqual({ configText: CONFIG, pendingRotation: [] });
   });
 
+  it("leaves a deferred restart to a transient systemd timer on the node, as root, once: a pending one is kept", async () => {
+    const { shell, nodes } = access();
+    await nodes.restartLater("pi2", 30);
+    const [call] = shell.calls;
+    expect(call).toMatchObject({ node: "pi2", root: true });
+    expect(call?.script).toContain("! systemctl is-active --quiet pifleet-runner-restart.timer");
+    expect(call?.script).toContain(
+      "systemd-run --quiet --collect --unit=pifleet-runner-restart --on-active=30s --timer-property=AccuracySec=1s systemctl try-restart gitlab-runner",
+    );
+  });
+
   it("names the node and how SSH failed, or which action failed, with tokens scrubbed", async () => {
     const down = access(() => ({ code: 255, stderr: "ssh: connect to host 198.18.0.12 port 22: Connection refused" }));
     await expect(down.nodes.read("pi2")).rejects.toThrow(

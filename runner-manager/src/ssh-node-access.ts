@@ -102,6 +102,18 @@ export class SshNodeAccess implements NodeAccess {
     );
   }
 
+  async restartLater(name: string, afterSec: number): Promise<void> {
+    // A transient timer of the node's systemd, outside the job's processes: it fires after the job has ended, and
+    // try-restart is a graceful stop (jobs running then finish first) that leaves a stopped (drained) runner stopped.
+    // --collect: the units go away once done, failed or not, so the next write can set one up again.
+    const unit = "pifleet-runner-restart";
+    await this.root(
+      name,
+      "set up a gitlab-runner restart after this job",
+      `if systemctl is-active --quiet gitlab-runner && ! systemctl is-active --quiet ${unit}.timer; then systemd-run --quiet --collect --unit=${unit} --on-active=${Math.trunc(afterSec)}s --timer-property=AccuracySec=1s systemctl try-restart gitlab-runner; fi`,
+    );
+  }
+
   async stopRunner(name: string): Promise<void> {
     await this.root(name, "stop gitlab-runner", "systemctl stop gitlab-runner");
   }

@@ -95,10 +95,24 @@ export type Action =
   | ({ kind: "create" } & RunnerCreateSpec)
   | { kind: "update"; key: string; runnerId: number; set: RunnerUpdate; reason: string }
   | { kind: "reset-token"; key: string; node: string; runnerId: number; reason: string }
-  | { kind: "write-config"; node: string; settings: NodeSettings; blocks: PlannedBlock[]; changes: string[] }
+  | {
+      kind: "write-config";
+      node: string;
+      settings: NodeSettings;
+      blocks: PlannedBlock[];
+      changes: string[];
+      /**
+       * gitlab-runner reads listen_address only at start, so a change to it restarts the runner: `now`, or, on the node
+       * whose runner runs this very job, `after-this-job` (restart.ts). Absent: a reload (HUP) is enough.
+       */
+      restart?: RunnerRestart;
+    }
   | { kind: "pause"; key: string; runnerId: number; reason: string }
   | { kind: "drain"; key: string; runnerId: number }
   | { kind: "delete"; key: string; runnerId: number; reason: string };
+
+/** When a config write restarts gitlab-runner; see the write-config action. */
+export type RunnerRestart = "now" | "after-this-job";
 
 /** Server-side settings an update sets. */
 export interface RunnerUpdate {
@@ -127,6 +141,8 @@ export interface PlanOptions {
   prune?: { stale: boolean };
   /** Only token rotations, of these nodes' runners (every runner node when absent). */
   rotate?: { nodes?: string[] };
+  /** The node whose runner runs the job making this plan (nodeRunningThisJob): its gitlab-runner restart waits for the job. */
+  selfNode?: string;
 }
 
 export interface Plan {

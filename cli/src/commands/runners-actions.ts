@@ -8,6 +8,7 @@ import {
   explainRunnerError,
   fleetRunnerStatus,
   type Note,
+  nodeRunningThisJob,
   type Plan,
   planFleet,
   planningObservation,
@@ -108,12 +109,18 @@ async function planObserved(file: string, opts: PlanFlags, cmd: Command): Promis
 export function plan(opts: PlanFlags, cmd: Command): Promise<void> {
   if (opts.observed) return planObserved(opts.observed, opts, cmd);
   return withRunners(cmd, async (ctx, fleet, g) => {
-    const made = await planFleet(fleet, ctx.api, ctx.nodes);
+    const made = await planFleet(fleet, ctx.api, ctx.nodes, jobNode(fleet));
     const { plan } = made;
     if (opts.out) await writePlanFile(opts.out, made);
     printPlan(plan, g, opts.format);
     failIfIncomplete({ failures: [], skippedNodes: plan.skippedNodes });
   });
+}
+
+/** In a CI job, the node whose runner runs it: its gitlab-runner is not restarted under the job (runner-manager restart.ts). */
+function jobNode(fleet: Fleet): { selfNode?: string } {
+  const node = nodeRunningThisJob(process.env, fleet.cluster);
+  return node ? { selfNode: node } : {};
 }
 
 /**
@@ -125,7 +132,9 @@ export async function reconcileRunners(
   fleet: Fleet,
   options: { planFile?: string; drainTimeoutMs: number; progress: Progress; show: (plan: Plan) => void },
 ): Promise<{ plan: Plan; report: ApplyReport }> {
-  const plan = options.planFile ? await readFreshPlan(options.planFile, ctx) : (await planFleet(fleet, ctx.api, ctx.nodes)).plan;
+  const plan = options.planFile
+    ? await readFreshPlan(options.planFile, ctx)
+    : (await planFleet(fleet, ctx.api, ctx.nodes, jobNode(fleet))).plan;
   options.show(plan);
   const report = await applyPlan(plan, ctx.api, ctx.nodes, {
     drain: { timeoutMs: options.drainTimeoutMs, pollMs: 5_000 },

@@ -29,7 +29,7 @@ export function crashAfter(n: number, api: GitlabApi, nodes: NodeAccess): { api:
     });
   return {
     api: counted(api, ["listRunners", "getRunner", "createRunner", "updateRunner", "deleteRunner", "resetToken", "runningJobs"]),
-    nodes: counted(nodes, ["writeConfig", "markPendingRotation", "reload", "stopRunner", "startRunner"]),
+    nodes: counted(nodes, ["writeConfig", "markPendingRotation", "reload", "restartLater", "stopRunner", "startRunner"]),
     calls: () => [...seen],
   };
 }

@@ -34,6 +34,11 @@ export class MemoryNodes implements NodeAccess {
     this.log.push(`${restart ? "restart" : "reload"} ${node}`);
   }
 
+  async restartLater(node: string, afterSec: number): Promise<void> {
+    this.check(node);
+    this.log.push(`restart ${node} in ${afterSec} s`);
+  }
+
   async stopRunner(node: string): Promise<void> {
     this.check(node);
     this.active.set(node, false);

@@ -36,6 +36,7 @@ describe("renderRollReportText", () => {
       rolled: ["pi2"],
       failed: { node: "pi3", step: "wait-healthy", message: "sshd did not answer" },
       notReached: ["pi1"],
+      startedAt: 0,
       durationMs: 95_000,
       timeline: [
         { at: 0, node: "pi2", step: "drain-swarm", phase: "start" },

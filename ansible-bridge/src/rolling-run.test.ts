@@ -30,7 +30,11 @@ function fakeActions(availability: Record<string, string> = {}, failOn?: string)
     undrainSwarm: (n) => call(`undrain-swarm ${n}`),
     drainRunners: (n) => call(`drain-runners ${n}`),
     undrainRunners: (n) => call(`undrain-runners ${n}`),
-    handOff: (n, w) => call(`hand-off ${n} ${w}`),
+    handOff: async (n, w) => {
+      await call(`hand-off ${n} ${w}`);
+      // Only the holder moves anything; a node not holding it has nothing to say.
+      return n === "pi1" && w === "lb-vip" ? "to the peer" : undefined;
+    },
     release: (n, w) => call(`release ${n} ${w}`),
     act: (n, a) => call(`act ${n} ${a}`),
     waitHealthy: (n) => call(`wait-healthy ${n}`),
@@ -53,6 +57,23 @@ describe("runRoll", () => {
       "drain-swarm pi3",
     ]);
     expect(maxDrainedAtOnce(report.timeline)).toBe(1);
+  });
+
+  it("puts what a hand-off says about the move on the timeline, and the roll's start on the report", async () => {
+    const withVip = planRoll({
+      fleet,
+      observations: ["pi1", "pi2"].map(needsReboot),
+      holdings: [{ what: "lb-vip", node: "pi1" }],
+      holders: [{ what: "lb-vip", nodes: ["pi1", "pi2"] }],
+      runnerNodes: [],
+      upgrade: false,
+    });
+    const report = await runRoll(withVip, fakeActions().actions, { clock: manualClock(5000) });
+    expect(report.startedAt).toBe(5000);
+    expect(report.timeline.filter((e) => e.step === "hand-off" && e.phase === "done").map((e) => `${e.node} ${e.detail}`)).toEqual([
+      "pi2 lb-vip",
+      "pi1 lb-vip: to the peer",
+    ]);
   });
 
   it("sets Swarm availability back only where pifleet changed it", async () => {

@@ -15,7 +15,8 @@ export interface RollActions {
   drainRunners(node: string): Promise<void>;
   /** Resumes the runners pifleet paused and waits for them to be online. */
   undrainRunners(node: string): Promise<void>;
-  handOff(node: string, what: string): Promise<void>;
+  /** Resolves with what the timeline should say about the move (where to, how long), if anything. */
+  handOff(node: string, what: string): Promise<string | undefined>;
   /** Lets the node hold `what` again once it is back. */
   release(node: string, what: string): Promise<void>;
   act(node: string, action: NodeAction, upgrade: boolean): Promise<void>;
@@ -39,6 +40,8 @@ export interface RollReport {
   failed?: { node: string; step: RollStep["kind"]; message: string };
   notReached: string[];
   timeline: RollEvent[];
+  /** When the roll started (ms since the epoch): the timeline's zero, to line it up with what clients saw. */
+  startedAt: number;
   durationMs: number;
 }
 
@@ -64,9 +67,10 @@ async function runStep(step: RollStep, actions: RollActions, swarmBefore: Map<st
     case "undrain-runners":
       await actions.undrainRunners(step.node);
       return {};
-    case "hand-off":
-      await actions.handOff(step.node, step.what);
-      return { detail: step.what };
+    case "hand-off": {
+      const said = await actions.handOff(step.node, step.what);
+      return { detail: said ? `${step.what}: ${said}` : step.what };
+    }
     case "release":
       await actions.release(step.node, step.what);
       return { detail: step.what };
@@ -97,7 +101,7 @@ export async function runRoll(
     options.onEvent?.(event);
   };
   const swarmBefore = new Map<string, string>();
-  const report: RollReport = { rolled: [], notReached: [], timeline, durationMs: 0 };
+  const report: RollReport = { rolled: [], notReached: [], timeline, startedAt: started, durationMs: 0 };
   for (const [i, roll] of plan.nodes.entries()) {
     for (const step of roll.steps) {
       emit({ node: roll.node, step: step.kind, phase: "start" });

@@ -13,21 +13,35 @@ const vipKind = () => {
 };
 
 describe("the lb-vip hand-off", () => {
-  it("finds the holder by its addresses, touches keepalived's hand-away file and waits until a peer has the VIP", async () => {
+  it("finds the holder by its addresses, checks a peer can take the VIP, drains and hands it away as root, and waits until the peer has it", async () => {
     const { fleet } = await loadFleetFile(EXAMPLE);
     let moved = false;
     const shell = recordingShell((call) => {
-      if (call.argv?.[0] === "touch") moved = true;
+      if (call.script?.includes("systemctl stop keepalived")) {
+        moved = true;
+        return "load balancer drained in 120 ms, VIP released 40 ms later\n";
+      }
       if (call.argv?.[0] !== "hostname") return undefined;
       const onPi1 = !moved;
       return call.node === (onPi1 ? "pi1" : "pi4") ? "192.168.1.11 192.168.1.250 \n" : "192.168.1.14 \n";
     });
     const vip = vipKind().create(fleet, shell);
     expect(await vip.holder()).toBe("pi1");
-    await vip.handAway("pi1");
+    expect(await vip.handAway("pi1")).toMatch(/^load balancer drained in 120 ms, VIP released 40 ms later; on pi4 after \d+ ms$/);
     expect(await vip.holder()).toBe("pi4");
     await vip.release("pi1");
-    const changes = shell.calls.filter((c) => c.argv?.[0] !== "hostname").map((c) => `${c.node}: ${c.argv?.join(" ")} (root ${c.root})`);
-    expect(changes).toEqual(["pi1: touch /run/keepalived-hand-away (root true)", "pi1: rm -f /run/keepalived-hand-away (root true)"]);
+    const scripts = shell.calls.filter((c) => c.script).map((c) => ({ node: c.node, root: c.root, script: c.script }));
+    expect(scripts.map((c) => `${c.node} root ${c.root}`)).toEqual(["pi4 root false", "pi1 root true", "pi1 root true"]);
+    expect(scripts[0]?.script).toContain("curl --fail --silent --output /dev/null --max-time 2 http://127.0.0.1:8404/healthz");
+    expect(scripts[1]?.script).toContain("--dport 80 --syn");
+    expect(scripts[1]?.script).toContain("com.docker.swarm.service.name=pifleet_lb");
+    expect(scripts[2]?.script).toContain("systemctl start keepalived");
+  });
+
+  it("touches nothing when no other load balancer could take the VIP", async () => {
+    const { fleet } = await loadFleetFile(EXAMPLE);
+    const shell = recordingShell((call) => (call.script?.includes("is-active") ? { code: 3 } : undefined));
+    await expect(vipKind().create(fleet, shell).handAway("pi1")).rejects.toThrow(/no other load balancer can take 192.168.1.250 from pi1/);
+    expect(shell.calls.filter((c) => c.root)).toEqual([]);
   });
 });

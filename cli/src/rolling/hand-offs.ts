@@ -1,7 +1,8 @@
 import type { Holding } from "@pifleet/ansible-bridge";
-import { handOffRedisPrimary, redisPrimary } from "@pifleet/counter-deploy";
+import { handOffRedisPrimary, LB_HEALTH_PORT, redisPrimary, STACK_NAME } from "@pifleet/counter-deploy";
 import { type Fleet, type FleetNode, OperationError, resolveTopology } from "@pifleet/fleet";
 import { type NodeShell, sleep } from "@pifleet/io";
+import { vipHandAwayScript, vipReleaseScript } from "./vip-hand-off.js";
 
 /**
  * The seam for what a node holds that clients need while it is down: the Redis primary (a
@@ -16,8 +17,8 @@ export interface HandOffProvider {
   candidates: string[];
   /** The node holding it now, or undefined when none does (not deployed, or no standby to hand to). */
   holder(): Promise<string | undefined>;
-  /** Moves it off `node`; resolves once another node holds it. */
-  handAway(node: string): Promise<void>;
+  /** Moves it off `node`; resolves once another node holds it, with what the roll's timeline should say about the move. */
+  handAway(node: string): Promise<string | undefined>;
   /** Once `node` is back and undrained: it may hold it again (it does not take it back). */
   release(node: string): Promise<void>;
 }
@@ -40,7 +41,9 @@ const REDIS_PRIMARY: HandOffKind = {
         ? (await redisPrimary({ fleet, shell })).name
         : undefined,
     handAway: async (node) => {
-      await handOffRedisPrimary(node, { fleet, shell });
+      const started = Date.now();
+      const { moved, primary } = await handOffRedisPrimary(node, { fleet, shell });
+      return moved ? `to ${primary.name} in ${Date.now() - started} ms` : undefined;
     },
     // A replica that came back is a sentinel's candidate again by itself.
     release: async () => {},
@@ -50,13 +53,22 @@ const REDIS_PRIMARY: HandOffKind = {
 /** keepalived's hand-away file (the keepalived role): while it exists the node's health check fails and a peer takes the VIP. */
 const KEEPALIVED_HAND_AWAY_FILE = "/run/keepalived-hand-away";
 
-/** The load balancer's virtual address: keepalived holds it on one load-balancer node. */
+/** HAProxy's monitor-uri on its published health port (the stack's lb service), which keepalived tracks too. */
+const LB_HEALTH_URL = `http://127.0.0.1:${LB_HEALTH_PORT}/healthz`;
+
+/**
+ * The load balancer's virtual address: keepalived holds it on one load-balancer node. Handing it away drains
+ * the node's HAProxy before keepalived lets the address go (vip-hand-off.ts says how and what a client sees).
+ */
 const LB_VIP: HandOffKind = {
   what: "lb-vip",
   create: (fleet, shell) => {
     const { loadBalancer } = resolveTopology(fleet);
     const nodes = loadBalancer?.nodes ?? [];
     const vip = loadBalancer?.vip?.address;
+    const target = vip
+      ? { vip, port: loadBalancer.port, lbService: `${STACK_NAME}_lb`, handAwayFile: KEEPALIVED_HAND_AWAY_FILE }
+      : undefined;
     // hostname -I lists every address of the node, the VIP included while keepalived holds it there.
     const holds = async (node: FleetNode) =>
       (await shell.run(node, ["hostname", "-I"], { allowFailure: true })).stdout.split(/\s+/).includes(vip ?? "");
@@ -64,6 +76,17 @@ const LB_VIP: HandOffKind = {
       for (const n of nodes) if (await holds(n)) return n;
       return undefined;
     };
+    // A peer that can take the VIP: keepalived running there and its HAProxy answering (else the VIP would go nowhere).
+    const ready = async (node: FleetNode) =>
+      (
+        await shell.script(
+          node,
+          `systemctl is-active --quiet keepalived && curl --fail --silent --output /dev/null --max-time 2 ${LB_HEALTH_URL}`,
+          {
+            allowFailure: true,
+          },
+        )
+      ).code === 0;
     return {
       what: "lb-vip",
       candidates: vip && nodes.length > 1 ? nodes.map((n) => n.name) : [],
@@ -71,23 +94,31 @@ const LB_VIP: HandOffKind = {
       holder: async () => (vip && nodes.length > 1 ? (await holder())?.name : undefined),
       handAway: async (name) => {
         const node = nodes.find((n) => n.name === name);
-        if (!node) return;
-        await shell.run(node, ["touch", KEEPALIVED_HAND_AWAY_FILE], { root: true });
+        if (!node || !target) return undefined;
+        const peers = nodes.filter((n) => n !== node);
+        const readyPeers = (await Promise.all(peers.map(async (p) => ((await ready(p)) ? [p.name] : [])))).flat();
+        if (readyPeers.length === 0)
+          throw new OperationError(
+            `no other load balancer can take ${vip} from ${name}: keepalived is not running or HAProxy does not answer ${LB_HEALTH_URL} on ${peers.map((p) => p.name).join(", ")}`,
+            "Bring another load-balancer node's keepalived and lb task up (pifleet app status), then rerun pifleet upgrade.",
+          );
+        const started = Date.now();
+        const said = await shell.script(node, vipHandAwayScript(target), { root: true, describe: `hand ${vip} away` });
         const deadline = Date.now() + 30_000;
         for (;;) {
           const now = await holder();
-          if (now && now.name !== name) return;
+          if (now && now.name !== name) return `${said.stdout.trim()}; on ${now.name} after ${Date.now() - started} ms`;
           if (Date.now() > deadline)
             throw new OperationError(
               `the load balancer's address ${vip} did not move off ${name} within 30 s (${now ? `still on ${now.name}` : "on no node"})`,
-              `Look at keepalived on the load-balancer nodes (journalctl -u keepalived); ${name} keeps ${KEEPALIVED_HAND_AWAY_FILE} until you remove it.`,
+              `Look at keepalived on the load-balancer nodes (journalctl -u keepalived); ${name}'s keepalived is stopped and new connections to the VIP are held there until pifleet upgrade releases it (or a reboot).`,
             );
-          await sleep(500);
+          await sleep(200);
         }
       },
       release: async (name) => {
         const node = nodes.find((n) => n.name === name);
-        if (node) await shell.run(node, ["rm", "-f", KEEPALIVED_HAND_AWAY_FILE], { root: true });
+        if (node && target) await shell.script(node, vipReleaseScript(target), { root: true, describe: `release ${vip}` });
       },
     };
   },

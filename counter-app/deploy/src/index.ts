@@ -25,7 +25,15 @@ export {
   redisPrimary,
 } from "./deploy/redis-failover.js";
 export type { RolloutOutcome, ServiceSnapshot, TaskRow } from "./deploy/rollout.js";
-export { REDIS_MASTER_NAME, REDIS_SENTINEL_PORT, renderStack, STACK_NAME, type StackImages, stackModel } from "./deploy/stack.js";
+export {
+  LB_HEALTH_PORT,
+  REDIS_MASTER_NAME,
+  REDIS_SENTINEL_PORT,
+  renderStack,
+  STACK_NAME,
+  type StackImages,
+  stackModel,
+} from "./deploy/stack.js";
 export { type BuildOptions, type BuildResult, buildAndPushImages, buildImages, type PushResult, plannedImageTags } from "./images/build.js";
 export { IMAGE_ARCHES, IMAGE_LABEL, type ImageArch, type ImageTags } from "./images/recipe.js";
 export {

@@ -71,7 +71,13 @@ describe("pifleet app deploy on a configured sim", () => {
   it("pushes the images, deploys the stack and waits until it converges", async () => {
     const result = await deployStack({ built: images.tags }, { fleet, progress: log });
     expect(result.outcome).toBe("converged");
-    expect(result.images.app).toBe(`${sim.nodes[0]?.address}:5000/${images.tags.app}`);
+    // Deployed by the digest the push gave: the service runs that, whatever the tag names later.
+    const [pushedRef, digest] = result.images.app.split("@");
+    expect(pushedRef).toBe(`${sim.nodes[0]?.address}:5000/${images.tags.app}`);
+    expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    const appImages = new Set(result.tasks.filter((t) => t.service === "pifleet_app" && t.desiredState === "Running").map((t) => t.image));
+    expect([...appImages]).toEqual([result.images.app]);
+    log(`the app service runs ${result.images.app}`);
     const byName = Object.fromEntries(result.services.map((s) => [s.name, `${s.running}/${s.desired}`]));
     const lbs = topology.loadBalancer?.nodes.length ?? 0;
     expect(byName).toEqual({ pifleet_app: "3/3", pifleet_lb: `${lbs}/${lbs}` });
@@ -118,6 +124,36 @@ describe("pifleet app deploy on a configured sim", () => {
         message: "counting after rollback",
       })
       .toBe(true);
+  });
+});
+
+describe("the cluster registry listens on the cluster network only (registry role; issue 13 finding 8)", () => {
+  it("answers on the registry node's cluster address, and on no other address the node has", async () => {
+    const { node, port, host } = topology.registry;
+    const shell = sshShell(fleet.ssh);
+    try {
+      const started = Date.now();
+      const listening = (await shell.run(node, ["ss", "-Hltn", `sport = :${port}`])).stdout
+        .trim()
+        .split("\n")
+        .map((line) => line.trim().split(/\s+/)[3]);
+      expect(listening).toEqual([`${node.address}:${port}`]);
+      // Loopback, the nested engine's bridges (the gateways of the node's job containers), the VIP if it holds it.
+      const addresses = [...(await shell.run(node, ["ip", "-4", "-o", "address", "show"])).stdout.matchAll(/ inet ([0-9.]+)\//g)].map(
+        (m) => m[1] as string,
+      );
+      const others = addresses.filter((a) => a !== node.address);
+      expect(others).toContain("127.0.0.1");
+      const connects = async (address: string) =>
+        (await shell.run(node, ["timeout", "3", "bash", "-c", `exec 3<>/dev/tcp/${address}/${port}`], { allowFailure: true })).code === 0;
+      const reachable = Object.fromEntries(await Promise.all(addresses.map(async (a) => [a, await connects(a)] as const)));
+      expect(reachable).toEqual(Object.fromEntries(addresses.map((a) => [a, a === node.address])));
+      // This machine is on the sim's cluster network, as a Pi or a laptop on it would be.
+      expect((await fetch(`http://${host}/v2/`, { signal: AbortSignal.timeout(5000) })).status).toBe(200);
+      log(`registry on ${node.name}: listens on ${listening.join(", ")}; refused on ${others.join(", ")} (${Date.now() - started} ms)`);
+    } finally {
+      await shell.close();
+    }
   });
 });
 

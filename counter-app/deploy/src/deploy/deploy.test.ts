@@ -12,6 +12,8 @@ const TAGS = {
 };
 const REGISTRY = "198.19.7.11:5000";
 const SERVICES = ["pifleet_app", "pifleet_lb"];
+/** The digest the fake registry gives every pushed image (and Swarm pins). */
+const DIGEST = `sha256:${"a".repeat(64)}`;
 
 /** `docker service inspect` of the stack as deployed from TAGS, the app running `appTag`. */
 function inspectJson(appTag = TAGS.app, appUpdateStatus?: object): string {
@@ -20,7 +22,7 @@ function inspectJson(appTag = TAGS.app, appUpdateStatus?: object): string {
     Spec: {
       Name: s.name,
       Mode: s.mode === "global" ? { Global: {} } : { Replicated: { Replicas: s.replicas } },
-      TaskTemplate: { ContainerSpec: { Image: `${s.image}@sha256:${"a".repeat(64)}` }, Placement: { Constraints: s.placement } },
+      TaskTemplate: { ContainerSpec: { Image: `${s.image}@${DIGEST}` }, Placement: { Constraints: s.placement } },
       UpdateConfig: { Parallelism: s.update.parallelism, FailureAction: s.update.failureAction, Order: s.update.order },
     },
     ...(s.name === "pifleet_app" && appUpdateStatus ? { UpdateStatus: appUpdateStatus } : {}),
@@ -36,7 +38,7 @@ function tasksOutput(appTag = TAGS.app): string {
       Node: node,
       DesiredState: "Running",
       CurrentState: "Running 5 seconds ago",
-      Image: `${REGISTRY}/${image}`,
+      Image: `${REGISTRY}/${image}@${DIGEST}`,
     });
   return [
     row("pifleet_app.a", "pi1", appTag),
@@ -47,6 +49,13 @@ function tasksOutput(appTag = TAGS.app): string {
 }
 
 const is = (call: ShellCall, ...words: string[]) => words.every((w, i) => call.argv?.[i] === w);
+
+/** The registry node's engine after a push: `docker image inspect` names the pushed repository's digest. */
+function repoDigests(call: ShellCall): string | undefined {
+  if (!is(call, "docker", "image", "inspect")) return undefined;
+  const ref = call.argv?.at(-1) ?? "";
+  return JSON.stringify([`${ref.slice(0, ref.lastIndexOf(":"))}@${DIGEST}`]);
+}
 
 /** A Swarm that runs `appTag` now and converges on TAGS.app once the stack is deployed. */
 function swarm(appTag?: string) {
@@ -61,7 +70,7 @@ function swarm(appTag?: string) {
       deployed = true;
       running = TAGS.app;
     }
-    return undefined;
+    return repoDigests(call);
   });
 }
 
@@ -92,8 +101,11 @@ describe("applyAppPlan", () => {
       `${REGISTRY}/${TAGS.app}`,
       `${REGISTRY}/${TAGS.loadBalancer}`,
     ]);
+    // Deployed by the digest the push gave, not by the tag, which anyone who can push could move.
     const stackFile = shell.calls.find((c) => c.script?.includes("cat > pifleet/pifleet-stack.yml"));
-    expect(stackFile?.input).toContain(`image: ${REGISTRY}/${TAGS.app}`);
+    expect(stackFile?.input).toContain(`image: ${REGISTRY}/${TAGS.app}@${DIGEST}\n`);
+    expect(stackFile?.input).toContain(`image: ${REGISTRY}/${TAGS.loadBalancer}@${DIGEST}\n`);
+    expect(result.images).toEqual({ app: `${REGISTRY}/${TAGS.app}@${DIGEST}`, loadBalancer: `${REGISTRY}/${TAGS.loadBalancer}@${DIGEST}` });
     expect(shell.calls.some((c) => is(c, "docker", "stack", "deploy"))).toBe(true);
   });
 
@@ -150,7 +162,7 @@ describe("applyAppPlan", () => {
         // The first reading: pi3's app task failed at start and Swarm has not yet made its next one.
         return reads === 1 ? tasksOutput().replace(/^.*"pifleet_app\.c".*\n/m, "") : tasksOutput();
       }
-      return undefined;
+      return repoDigests(call);
     });
     const result = await applyAppPlan({ built: TAGS }, await planApp({ built: TAGS }, { fleet: testFleet(), shell }), {
       fleet: testFleet(),
@@ -168,7 +180,7 @@ describe("applyAppPlan", () => {
       if (is(call, "docker", "service", "ls")) return SERVICES.join("\n");
       if (is(call, "docker", "service", "inspect")) return inspectJson("pifleet/counter:amd64-old", { State: "updating" });
       if (is(call, "docker", "stack", "ps")) return tasksOutput("pifleet/counter:amd64-old");
-      return undefined;
+      return repoDigests(call);
     });
     await expect(deployStack({ built: TAGS }, { fleet: testFleet(), shell, clock, timeoutMs: 10_000, pollMs: 2000 })).rejects.toThrow(
       /the rollout did not settle within 10 s \(app 0\/3 updating, lb 1\/1\)/,

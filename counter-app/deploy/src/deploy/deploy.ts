@@ -197,13 +197,20 @@ async function applyOn(shell: NodeShell, source: AppImages, planned: AppPlan, op
   const { fleet, progress = () => {} } = options;
   const stack = options.stackName ?? STACK_NAME;
   const t = appTopology(fleet, options.topology);
-  const { images, before, plan } = planned;
+  const { before, plan } = planned;
+  let { images } = planned;
   const previousAppImage = before.state.services.find((s) => s.name === `${stack}_app`)?.pinnedImage;
   if (plan.changes.length > 0) {
     if ("built" in source) {
       const { app, loadBalancer } = source.built;
-      const built = [app, loadBalancer].map((local) => ({ local, ref: registryRef(t, local) }));
-      await pushImagesThroughNode(shell, t.registry.node, built, progress);
+      const [pushedApp, pushedLb] = await pushImagesThroughNode(
+        shell,
+        t.registry.node,
+        [app, loadBalancer].map((local) => ({ local, ref: registryRef(t, local) })),
+        progress,
+      );
+      // Deployed by digest: what was just pushed, not whatever the tag names when a node pulls it.
+      if (pushedApp && pushedLb) images = { app: pushedApp.pinned, loadBalancer: pushedLb.pinned };
     }
     progress(`docker stack deploy ${stack} on ${t.manager.name}`);
     const file = `pifleet/${stack}-stack.yml`;

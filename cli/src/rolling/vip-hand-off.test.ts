@@ -15,7 +15,7 @@ describe("vipHandAwayScript", () => {
   });
 
   it("holds new connections, drains HAProxy, and only then stops keepalived", () => {
-    const order = ["touch /run/keepalived-hand-away", "iptables -t raw -I $rule", "docker stop --time 10", "systemctl stop keepalived"];
+    const order = ["touch /run/keepalived-hand-away", "iptables -t raw -I $rule", "docker stop --time 2", "systemctl stop keepalived"];
     const at = order.map((s) => script.indexOf(s));
     expect(at.every((i) => i >= 0)).toBe(true);
     expect([...at].sort((a, b) => a - b)).toEqual(at);

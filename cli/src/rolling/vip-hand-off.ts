@@ -25,7 +25,9 @@ const holdRule = (t: VipHandOffTarget) =>
  * 1. new connections to the VIP are held: their SYN is dropped, not refused, so the client sends it again
  *    after its retransmission timeout (1 s on Linux), by then to the new holder;
  * 2. the local HAProxy soft-stops (`docker stop`: SIGUSR1, haproxy.cfg `option idle-close-on-response`):
- *    every open connection gets its answer with `Connection: close`, then HAProxy exits;
+ *    every open connection gets its answer with `Connection: close`, then HAProxy exits; after 2 s it is
+ *    killed, which closes the connections a client left idle (they would hold the new ones up for 5 s:
+ *    timeout http-keep-alive);
  * 3. only then keepalived stops: its shutdown drops the VIP and sends a priority-0 advert, so a backup takes
  *    the VIP within its skew time (< 1 s) instead of waiting out three missed adverts.
  *
@@ -43,7 +45,7 @@ touch ${shellQuote(t.handAwayFile)}
 iptables -t raw -C $rule 2>/dev/null || iptables -t raw -I $rule || { echo "could not hold new connections to ${t.vip}:${t.port} (iptables -t raw)" >&2; exit 1; }
 lbs=$(docker ps -q --filter label=com.docker.swarm.service.name=${shellQuote(t.lbService)})
 if [ -n "$lbs" ]; then
-  docker stop --time 10 $lbs >/dev/null || echo "docker stop of the load balancer failed: handing the VIP away anyway" >&2
+  docker stop --time 2 $lbs >/dev/null || echo "docker stop of the load balancer failed: handing the VIP away anyway" >&2
 fi
 t1=$(ms)
 systemctl stop keepalived

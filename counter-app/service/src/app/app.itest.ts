@@ -1,9 +1,11 @@
 import { request } from "node:http";
+import { connect } from "node:net";
 import autocannon from "autocannon";
 import { createClient } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Harness, startHarness, waitFor } from "../test-support/harness.js";
-import { NODES_KEY, type Stats, VIEWS_KEY } from "./redis-store.js";
+import { NODES_KEY, PAGES_KEY } from "./count-script.js";
+import type { Stats } from "./redis-store.js";
 
 /** The JSON bodies these tests read; fetch types every body as unknown. */
 interface ViewsBody {
@@ -16,11 +18,14 @@ interface ErrorBody {
   error: string;
 }
 
+const PAGES_MAX = 200;
 let h: Harness;
+const viewsOf = async (page: string) => Number((await redis.zScore(PAGES_KEY, page)) ?? 0);
 let redis: ReturnType<typeof createClient>;
 
 beforeAll(async () => {
-  h = await startHarness();
+  // A small page bound and header timeout, so the tests of both finish in seconds.
+  h = await startHarness({ PAGES_MAX: String(PAGES_MAX), HEADERS_TIMEOUT_MS: "2000" });
   redis = createClient({ url: h.redis.url });
   redis.on("error", () => {}); // the outage test stops Redis on purpose; this client reconnects on its own
   await redis.connect();
@@ -52,7 +57,7 @@ describe("routes", () => {
     const second = (await (await fetch(`${h.base}/api/views/routes-a?utm=x`)).json()) as ViewsBody;
     expect(first).toEqual({ page: "routes-a", views: 1, node: "testnode", replica: "r1" });
     expect(second.views).toBe(2);
-    expect(await redis.hGet(VIEWS_KEY, "routes-a")).toBe("2");
+    expect(await viewsOf("routes-a")).toBe(2);
   });
 
   it("GET / renders the count, the serving node and the per-node chart, and counts a view of home", async () => {
@@ -61,18 +66,18 @@ describe("routes", () => {
     expect(res.headers.get("content-type")).toMatch(/^text\/html/);
     expect(res.headers.get("content-security-policy")).toMatch(/style-src 'sha256-/);
     const html = await res.text();
-    const views = Number(await redis.hGet(VIEWS_KEY, "home"));
+    const views = await viewsOf("home");
     expect(html).toContain(`id="views">${views}</p>`);
     expect(html).toContain('<dd id="node">testnode</dd>');
     expect(html).toMatch(/data-node="testnode" data-views="\d+"/);
   });
 
-  it("GET /api/stats returns counts per page and per node", async () => {
+  it("GET /api/stats returns counts per page and per node; the total is the per-node counts'", async () => {
     await fetch(`${h.base}/api/views/routes-b`);
     const stats = (await (await fetch(`${h.base}/api/stats`)).json()) as Stats & { servedBy: unknown };
     expect(stats.pages["routes-b"]).toBe(1);
     expect(stats.nodes.testnode).toBe(Number(await redis.hGet(NODES_KEY, "testnode")));
-    expect(stats.total).toBe(Object.values(stats.pages as Record<string, number>).reduce((a, b) => a + b, 0));
+    expect(stats.total).toBe(stats.nodes.testnode);
     expect(stats.servedBy).toEqual({ node: "testnode", replica: "r1" });
   });
 
@@ -109,7 +114,7 @@ describe("routes", () => {
     const header = await raw("/healthz", { headers: { "x-big": "y".repeat(20_000) } });
     expect([notFound.status, post.status, putView.status, body.status, header.status]).toEqual([404, 405, 405, 413, 431]);
     for (const r of [notFound, post, putView, body]) expect(r.body).not.toMatch(/\bat .*\.(js|ts):\d+/);
-    expect(await redis.hGet(VIEWS_KEY, "home")).not.toBeNull();
+    expect(await redis.zScore(PAGES_KEY, "home")).not.toBeNull();
   });
 });
 
@@ -120,7 +125,7 @@ describe("page key validation", () => {
       const res = await fetch(`${h.base}/api/views/${key}`);
       expect(res.status).toBe(400);
       expect(((await res.json()) as ErrorBody).error).toContain("page must be 1-64 characters");
-      const fields = await redis.hKeys(VIEWS_KEY);
+      const fields = await redis.zRange(PAGES_KEY, 0, -1);
       expect(fields.every((f) => /^[a-z0-9][a-z0-9_-]{0,63}$/.test(f))).toBe(true);
     },
   );
@@ -131,7 +136,7 @@ describe("concurrent load", () => {
     const result = await autocannon({ url: `${h.base}/api/views/load`, connections: 50, amount: 5000, timeout: 10 });
     expect(result.errors).toBe(0);
     expect(result["2xx"]).toBe(5000);
-    expect(Number(await redis.hGet(VIEWS_KEY, "load"))).toBe(result["2xx"]);
+    expect(await viewsOf("load")).toBe(result["2xx"]);
   });
 
   it("hands out distinct increasing counts to concurrent requests", async () => {
@@ -162,5 +167,125 @@ describe("Redis outage", () => {
     const up = await fetch(`${h.base}/api/views/outage`);
     expect(up.status).toBe(200);
     expect(((await up.json()) as ViewsBody).views).toBe(1);
+  });
+});
+
+const say = (line: string) => process.stderr.write(`[app itest] ${line}\n`);
+const usedMemory = async () => Number(/used_memory:(\d+)/.exec(await redis.info("memory"))?.[1]);
+const eventsLogged = (event: string, from: number) => h.logs.slice(from).filter((l) => l.event === event).length;
+
+/** GETs each path, `parallel` at a time; returns the statuses in order. */
+async function getAll(paths: string[], parallel: number): Promise<number[]> {
+  const statuses: number[] = [];
+  for (let i = 0; i < paths.length; i += parallel)
+    statuses.push(...(await Promise.all(paths.slice(i, i + parallel).map(async (p) => (await fetch(`${h.base}${p}`)).status))));
+  return statuses;
+}
+
+describe("distinct page names against a Redis near maxmemory with noeviction (issue 13, finding 1)", () => {
+  it("keeps counting every page: fresh names evict the coldest pages instead of filling Redis", async () => {
+    // 1 MB of other data, made by SETRANGE: a 1 MB SET would leave a 1 MB query buffer in used_memory for a while.
+    await redis.setRange("other-data", 999_999, "x");
+    // Room for the bounded page set, not for 3,000 more 64-character names.
+    const limit = (await usedMemory()) + 256 * 1024;
+    await redis.configSet({ maxmemory: String(limit), "maxmemory-policy": "noeviction" });
+    try {
+      const started = performance.now();
+      const fresh = Array.from({ length: 3000 }, (_, i) => `/api/views/${`fresh-${i}-`.padEnd(64, "x")}`);
+      const statuses = await getAll(fresh, 50);
+      say(
+        `3000 fresh page names: ${((performance.now() - started) / 1000).toFixed(1)} s, Redis used ${await usedMemory()} of ${limit} bytes`,
+      );
+      expect(statuses.filter((s) => s !== 200)).toEqual([]);
+      expect((await fetch(`${h.base}/api/views/home`)).status).toBe(200);
+      expect((await fetch(`${h.base}/readyz`)).status).toBe(200);
+      const stats = (await (await fetch(`${h.base}/api/stats`)).json()) as Stats;
+      expect(Object.keys(stats.pages).length).toBeLessThanOrEqual(PAGES_MAX);
+      expect(stats.pages.home).toBeGreaterThan(0);
+      expect(await usedMemory()).toBeLessThan(limit);
+    } finally {
+      await redis.configSet("maxmemory", "0");
+      await redis.del("other-data");
+    }
+  });
+
+  it("/readyz answers 503 while Redis refuses every write, and the app logs it once per change, not per request", async () => {
+    const from = h.logs.length;
+    await redis.configSet({ maxmemory: "1", "maxmemory-policy": "noeviction" });
+    try {
+      const statuses = await getAll(
+        Array.from({ length: 20 }, () => "/api/views/refused"),
+        5,
+      );
+      expect(statuses).toEqual(Array.from({ length: 20 }, () => 503));
+      const body = (await (await fetch(`${h.base}/api/views/refused`)).json()) as { counted: unknown };
+      expect(body.counted).toBe(false);
+      const ready = await fetch(`${h.base}/readyz`);
+      expect(ready.status).toBe(503);
+      expect(((await ready.json()) as { reason: string }).reason).toMatch(/^Redis does not take writes: OOM/);
+    } finally {
+      await redis.configSet("maxmemory", "0");
+    }
+    await waitFor(async () => (await fetch(`${h.base}/readyz`)).status === 200, 5000, "readyz 200 once Redis takes writes");
+    expect((await fetch(`${h.base}/api/views/refused`)).status).toBe(200);
+    expect(eventsLogged("redis.writes.failing", from)).toBe(1);
+    expect(eventsLogged("redis.writes.ok", from)).toBe(1);
+    expect(await viewsOf("refused")).toBe(1);
+  });
+});
+
+describe("a stalled Redis (issue 13, finding 7)", () => {
+  it("CLIENT PAUSE 5 s under load: every 503 says not counted and is not, every 200 is counted exactly once", async () => {
+    const page = "stall";
+    const results: Array<{ status: number; views?: number; counted?: unknown; ms: number }> = [];
+    let stop = false;
+    const worker = async () => {
+      while (!stop) {
+        const started = performance.now();
+        const res = await fetch(`${h.base}/api/views/${page}`);
+        const body = (await res.json()) as { views?: number; counted?: unknown };
+        results.push({ status: res.status, views: body.views, counted: body.counted, ms: performance.now() - started });
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    const workers = Array.from({ length: 25 }, worker);
+    await new Promise((r) => setTimeout(r, 500));
+    await redis.sendCommand(["CLIENT", "PAUSE", "5000", "ALL"]);
+    await new Promise((r) => setTimeout(r, 6500));
+    stop = true;
+    await Promise.all(workers);
+    await waitFor(async () => (await fetch(`${h.base}/readyz`)).status === 200, 5000, "readyz 200 after the pause");
+    const counted = await viewsOf(page);
+    const ok = results.filter((r) => r.status === 200);
+    const unavailable = results.filter((r) => r.status === 503);
+    say(
+      `paused 5 s: ${results.length} requests, ${ok.length} × 200, ${unavailable.length} × 503 (slowest ${Math.max(...unavailable.map((r) => r.ms)).toFixed(0)} ms), counted ${counted}`,
+    );
+    expect(unavailable.length).toBeGreaterThan(0);
+    expect(results.length).toBe(ok.length + unavailable.length);
+    expect(unavailable.every((r) => r.counted === false)).toBe(true);
+    expect(counted).toBe(ok.length);
+    expect(ok.map((r) => r.views).sort((a, b) => (a ?? 0) - (b ?? 0))).toEqual(ok.map((_, i) => i + 1));
+  });
+});
+
+describe("slow clients (issue 13, finding 6)", () => {
+  it("cuts a client that sends its request head one byte a second within HEADERS_TIMEOUT_MS (2 s here) and the 1 s check", async () => {
+    const socket = connect(h.app.port, "127.0.0.1");
+    const started = performance.now();
+    let answer = "";
+    socket.on("data", (d: Buffer) => {
+      answer += d.toString();
+    });
+    socket.on("error", () => {});
+    const closed = new Promise<number>((resolve) => socket.on("close", () => resolve(performance.now() - started)));
+    socket.write("GET /healthz HTTP/1.1\r\nHost: counter\r\nX-Slow: ");
+    const drip = setInterval(() => socket.write("a"), 1000);
+    const ms = await Promise.race([closed, new Promise<number>((r) => setTimeout(() => r(Number.POSITIVE_INFINITY), 10_000))]);
+    clearInterval(drip);
+    socket.destroy();
+    say(`slow-header client cut after ${ms.toFixed(0)} ms`);
+    expect(ms).toBeLessThan(5000);
+    expect(answer).toMatch(/^HTTP\/1\.1 408/);
   });
 });

@@ -22,8 +22,16 @@ export interface AppConfig {
   drainMs: number;
   /** Hard limit for the whole shutdown; keep it below the stack's stop_grace_period. */
   shutdownTimeoutMs: number;
-  /** Answer 503 when Redis has not answered a batch within this time. */
+  /** Answer 503 when Redis has not answered a batch within this time; Redis refuses the batch after it (not counted). */
   redisTimeoutMs: number;
+  /** Views sent to Redis and not yet answered, at most; beyond it a view is a 503 at once, never sent. */
+  redisQueueLimit: number;
+  /** Distinct pages kept; a new page beyond it evicts the page with the fewest views. */
+  pagesMax: number;
+  /** A client that has not sent its whole request head by then is cut (node:http headersTimeout). */
+  headersTimeoutMs: number;
+  /** Open client connections at most (the load balancers' and probes'); more are closed at once. */
+  maxConnections: number;
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
@@ -56,6 +64,10 @@ const EnvSchema = z.object({
   DRAIN_MS: intFrom(0, 60_000).default(0),
   SHUTDOWN_TIMEOUT_MS: intFrom(100, 120_000).default(10_000),
   REDIS_TIMEOUT_MS: intFrom(10, 60_000).default(2_000),
+  REDIS_QUEUE_LIMIT: intFrom(1, 1_000_000).default(10_000),
+  PAGES_MAX: intFrom(1, 1_000_000).default(1_000),
+  HEADERS_TIMEOUT_MS: intFrom(1_000, 60_000).default(10_000),
+  MAX_CONNECTIONS: intFrom(1, 100_000).default(1_024),
 });
 
 export class ConfigError extends Error {}
@@ -89,6 +101,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     drainMs: e.DRAIN_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     redisTimeoutMs: e.REDIS_TIMEOUT_MS,
+    redisQueueLimit: e.REDIS_QUEUE_LIMIT,
+    pagesMax: e.PAGES_MAX,
+    headersTimeoutMs: e.HEADERS_TIMEOUT_MS,
+    maxConnections: e.MAX_CONNECTIONS,
   };
 }
 

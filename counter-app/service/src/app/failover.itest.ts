@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LocalSentinelGroup, startLocalSentinelGroup } from "../dev/sentinel-group.js";
 import { waitFor } from "../test-support/harness.js";
 import { loadConfig } from "./config.js";
-import { VIEWS_KEY } from "./redis-store.js";
+import { PAGES_KEY } from "./count-script.js";
 import { type RunningApp, startCounterApp } from "./server.js";
 
 // The app against real sentinels on loopback: a primary, two replicas, three sentinels (quorum 2).
@@ -86,7 +86,7 @@ describe("the app behind Redis sentinels", () => {
     const promoted = createClient({ url: group.replicas[promotedIndex]?.url });
     await promoted.connect();
     try {
-      expect(Number(await promoted.hGet(VIEWS_KEY, "failover"))).toBeGreaterThanOrEqual(Math.max(...acked));
+      expect(Number(await promoted.zScore(PAGES_KEY, "failover"))).toBeGreaterThanOrEqual(Math.max(...acked));
     } finally {
       await promoted.close();
     }

@@ -14,6 +14,15 @@ const ROUTE = "/api/views/:page";
 const JSON_HEADERS: readonly string[] = [...Object.entries(SECURITY_HEADERS).flat(), "content-type", "application/json; charset=utf-8"];
 
 /**
+ * A 503 means "not counted": the client may retry. The rare 503 whose view may
+ * have been counted after all (no replica confirmed it, or the connection to
+ * Redis broke while its reply was due) says so: a retry may count it twice.
+ */
+const NOT_COUNTED = '{"error":"counter unavailable: Redis cannot be reached, retry shortly; this view was not counted","counted":false}';
+const MAYBE_COUNTED =
+  '{"error":"counter unavailable: Redis did not confirm this view; it may or may not have been counted","counted":"unknown"}';
+
+/**
  * GET /api/views/:page without the express router: express's routing costs
  * more than the Redis round trip here (DESIGN.md), and this one route is the
  * whole load. It sends the same headers, metrics and errors as express would.
@@ -39,7 +48,7 @@ export function createViewsHandler(ctx: AppContext): (res: ServerResponse, url: 
       (views) => send(res, 200, `{"page":"${page}","views":${views}${identity}`, started),
       (err: unknown) => {
         if (!(err instanceof StoreUnavailableError)) ctx.log.error({ event: "views.error", err }, "counting a view failed");
-        send(res, 503, '{"error":"counter unavailable: Redis cannot be reached, retry shortly"}', started);
+        send(res, 503, err instanceof StoreUnavailableError && err.counted === false ? NOT_COUNTED : MAYBE_COUNTED, started);
       },
     );
   };

@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
@@ -93,8 +93,20 @@ export function createMetrics() {
     buckets: [1, 2, 5, 10, 20, 50, 100, 200],
     registers: [registry],
   });
+  const evicted = new Counter({
+    name: "counter_pages_evicted_total",
+    help: "Pages evicted (their per-page count dropped) to keep at most PAGES_MAX pages",
+    registers: [registry],
+  });
+  const lateApplied = new Counter({
+    name: "counter_views_late_applied_total",
+    help: "Views Redis counted after the app had answered them 503 (a Redis clock ahead of the app's); should stay 0",
+    registers: [registry],
+  });
   return {
     registry,
+    observeEvicted: (pages: number) => evicted.inc(pages),
+    observeLateApplied: (views: number) => lateApplied.inc(views),
     /** Records one finished request. */
     observe: (route: string, status: number, seconds: number) => routes.observe(route, status, seconds),
     observeBatch(size: number, seconds: number, ok: boolean) {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { StoreUnavailableError } from "./batcher.js";
 import { isReadOnlyRefusal, type Redis, reconnectDelay, redisViewStore } from "./redis-store.js";
 
 describe("reconnectDelay", () => {
@@ -12,16 +13,23 @@ describe("reconnectDelay", () => {
 });
 
 const READONLY = "READONLY You can't write against a read only replica.";
+/** Redis's clock in these tests: 10 s ahead of the app's, which is fixed at 1,000,000 ms. */
+const NOW = 1_000_000;
+const REDIS_AHEAD_MS = 10_000;
 
-/** A Redis that answers each HINCRBY from `replies` in order (a string is an error reply) and WAIT with `replicas`. */
-function fakeRedis(replies: (number | string)[], replicas = 1) {
-  const sent: string[] = [];
+/**
+ * A Redis that answers each count script from `replies` in order (a string is an error reply,
+ * null "too late") and WAIT with `replicas`; it records each script's arguments.
+ */
+function fakeRedis(replies: (unknown[] | string | null)[], replicas = 1) {
+  const sent: string[][] = [];
   const client = {
-    hIncrBy: async (key: string, field: string, by: number) => {
-      sent.push(`${key} ${field} ${by}`);
+    time: async () => [String((NOW + REDIS_AHEAD_MS) / 1000), "0"],
+    eval: async (_script: string, options: { arguments: string[] }) => {
+      sent.push(options.arguments);
       const reply = replies.shift();
       if (typeof reply === "string") throw new Error(reply);
-      return reply ?? 0;
+      return reply === undefined ? [0, "0"] : reply;
     },
     wait: async () => replicas,
   } as unknown as Redis;
@@ -29,42 +37,61 @@ function fakeRedis(replies: (number | string)[], replicas = 1) {
 }
 
 const batch = new Map([["home", 3]]);
-const noPause = async () => {};
+const options = { durability: { replicas: 1, timeoutMs: 100 }, pagesMax: 50, retryDelaysMs: [10], pause: async () => {}, now: () => NOW };
 
 describe("redisViewStore", () => {
-  it("sends a batch every write of which was refused as READONLY again, and acknowledges the retry's counts", async () => {
-    const { client, sent } = fakeRedis([READONLY, READONLY, 13, 103]);
-    const store = redisViewStore(() => client, { replicas: 1, timeoutMs: 100 }, [10], noPause);
-    expect(await store.add(batch, "pi1")).toEqual(new Map([["home", 13]]));
-    expect(sent).toEqual(["pifleet:views home 3", "pifleet:nodes pi1 3", "pifleet:views home 3", "pifleet:nodes pi1 3"]);
+  it("sends one script per batch with the deadline on Redis's clock, early by WAIT's time", async () => {
+    const { client, sent } = fakeRedis([[0, "13"]]);
+    expect(await redisViewStore(() => client, options).add(batch, "pi1", NOW + 2000)).toEqual(new Map([["home", 13]]));
+    expect(sent).toEqual([[String(NOW + 2000 - 100 + REDIS_AHEAD_MS), "50", "pi1", "3", "home", "3"]]);
   });
 
-  it("gives up with the refusal once its retries are spent", async () => {
-    const { client, sent } = fakeRedis([READONLY, READONLY, READONLY, READONLY]);
-    const store = redisViewStore(() => client, { replicas: 1, timeoutMs: 100 }, [10], noPause);
-    await expect(store.add(batch, "pi1")).rejects.toThrow(/read-only replica/);
-    expect(sent).toHaveLength(4);
+  it("a batch Redis ran after its deadline is not counted: a 503 that says so", async () => {
+    const { client } = fakeRedis([null]);
+    const err = await redisViewStore(() => client, options)
+      .add(batch, "pi1", NOW + 2000)
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StoreUnavailableError);
+    expect((err as StoreUnavailableError).counted).toBe(false);
+    expect((err as Error).message).toMatch(/after its deadline/);
   });
 
-  it("never sends a batch again when part of it ran: that could count a view twice", async () => {
-    const { client, sent } = fakeRedis([12, READONLY]);
-    const store = redisViewStore(() => client, { replicas: 1, timeoutMs: 100 }, [10, 10], noPause);
-    await expect(store.add(batch, "pi1")).rejects.toThrow(/^READONLY/);
+  it("reports evicted pages", async () => {
+    const evicted: number[] = [];
+    const { client } = fakeRedis([[2, "1"]]);
+    await redisViewStore(() => client, { ...options, onEvicted: (n) => evicted.push(n) }).add(batch, "pi1", NOW + 2000);
+    expect(evicted).toEqual([2]);
+  });
+
+  it("sends a batch refused as READONLY again, and acknowledges the retry's counts", async () => {
+    const { client, sent } = fakeRedis([READONLY, [0, "13"]]);
+    expect(await redisViewStore(() => client, options).add(batch, "pi1", NOW + 2000)).toEqual(new Map([["home", 13]]));
+    expect(sent).toHaveLength(2);
+  });
+
+  it("gives up with the refusal once its retries are spent: not counted", async () => {
+    const { client, sent } = fakeRedis([READONLY, READONLY]);
+    const err = await redisViewStore(() => client, options)
+      .add(batch, "pi1", NOW + 2000)
+      .catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/read-only replica/);
+    expect((err as StoreUnavailableError).counted).toBe(false);
     expect(sent).toHaveLength(2);
   });
 
   it("never sends a batch again after another error", async () => {
     const { client, sent } = fakeRedis(["ERR something else", "ERR something else"]);
-    const store = redisViewStore(() => client, { replicas: 1, timeoutMs: 100 }, [10], noPause);
-    await expect(store.add(batch, "pi1")).rejects.toThrow(/ERR something else/);
-    expect(sent).toHaveLength(2);
+    await expect(redisViewStore(() => client, options).add(batch, "pi1", NOW + 2000)).rejects.toThrow(/ERR something else/);
+    expect(sent).toHaveLength(1);
   });
 
-  it("refuses to acknowledge a batch no replica confirmed", async () => {
-    const { client } = fakeRedis([12, 102], 0);
-    await expect(redisViewStore(() => client, { replicas: 1, timeoutMs: 100 }, [], noPause).add(batch, "pi1")).rejects.toThrow(
-      /only 0 of 1 Redis replicas/,
-    );
+  it("a batch no replica confirmed is a 503 that may have been counted (it ran on the primary)", async () => {
+    const { client } = fakeRedis([[0, "12"]], 0);
+    const err = await redisViewStore(() => client, options)
+      .add(batch, "pi1", NOW + 2000)
+      .catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/only 0 of 1 Redis replicas/);
+    expect((err as StoreUnavailableError).counted).toBe("unknown");
   });
 
   it("tells a READONLY refusal from other errors", () => {

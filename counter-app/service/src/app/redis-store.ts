@@ -1,11 +1,9 @@
 import type { Logger } from "pino";
-import { createClient, createSentinel } from "redis";
+import { ClientClosedError, ClientOfflineError, createClient, createSentinel, ErrorReply } from "redis";
 import { StoreUnavailableError, type ViewStore } from "./batcher.js";
 import type { AppConfig } from "./config.js";
-
-/** Hash of page → views, and hash of node → views it served. */
-export const VIEWS_KEY = "pifleet:views";
-export const NODES_KEY = "pifleet:nodes";
+import { COUNT_SCRIPT, countScriptOptions, NODES_KEY, PAGES_KEY, parseCountReply } from "./count-script.js";
+import { betterSample, type ClockSample, redisDeadline, SAMPLE_MAX_AGE_MS, sampleFrom } from "./redis-clock.js";
 
 /**
  * What the app needs from Redis, whether it reaches one server (REDIS_URL) or
@@ -18,9 +16,10 @@ export interface Redis {
   connect(): Promise<unknown>;
   close(): Promise<unknown>;
   destroy(): unknown;
-  ping(): Promise<unknown>;
-  hIncrBy(key: string, field: string, by: number): Promise<number>;
   hGetAll(key: string): Promise<Record<string, string>>;
+  zRangeWithScores(key: string, min: number, max: number, options: { REV: true }): Promise<unknown>;
+  eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+  time(): Promise<unknown>;
   /** WAIT: how many replicas have every write this connection sent before it. */
   wait(replicas: number, timeoutMs: number): Promise<number>;
 }
@@ -88,35 +87,46 @@ export interface Durability {
 }
 
 /**
- * Pauses before re-sending a batch every write of which a read-only replica refused: the old
- * primary of a hand-off (SENTINEL FAILOVER) refuses the writes it held with READONLY while the
- * client still follows it. Short enough to stay well inside REDIS_TIMEOUT_MS with the WAIT after it.
+ * Pauses before re-sending a batch a read-only replica refused: the old primary of a hand-off
+ * (SENTINEL FAILOVER) refuses the writes it held with READONLY while the client still follows it.
+ * Short enough to stay well inside REDIS_TIMEOUT_MS with the WAIT after it.
  */
 export const READONLY_RETRY_DELAYS_MS: readonly number[] = [50, 100, 200, 300];
 
 /** A reply `READONLY You can't write against a read only replica.`: the write was refused, it never ran. */
 export const isReadOnlyRefusal = (err: unknown): boolean => err instanceof Error && err.message.startsWith("READONLY");
 
-/** Every write of the batch was refused as READONLY: nothing of it ran, so sending it again cannot count twice. */
+/** The batch's script was refused as READONLY: it never ran, so sending it again cannot count twice. */
 class NothingWrittenError extends StoreUnavailableError {}
 
+export interface StoreOptions {
+  durability: Durability;
+  pagesMax: number;
+  /** Pages the count script evicted to make room for new ones. */
+  onEvicted?: (pages: number) => void;
+  retryDelaysMs?: readonly number[];
+  pause?: (ms: number) => Promise<unknown>;
+  now?: () => number;
+}
+
 /** `redis` is asked for the current client on every batch: a sentinel client may be replaced (server.ts). */
-export function redisViewStore(
-  redis: () => Redis,
-  durability: Durability,
-  retryDelaysMs: readonly number[] = READONLY_RETRY_DELAYS_MS,
-  pause: (ms: number) => Promise<unknown> = (ms) => new Promise((r) => setTimeout(r, ms)),
-): ViewStore {
+export function redisViewStore(redis: () => Redis, options: StoreOptions): ViewStore {
+  const { retryDelaysMs = READONLY_RETRY_DELAYS_MS, pause = (ms) => new Promise((r) => setTimeout(r, ms)), now = Date.now } = options;
+  const clock = redisClock(now);
   return {
-    async add(batch, node) {
+    async add(batch, node, giveUpAt) {
+      // With WAIT the script must run early enough for WAIT to answer before the app gives up.
+      const applyBy = giveUpAt - (options.durability.replicas > 0 ? options.durability.timeoutMs : 0);
       for (let attempt = 0; ; attempt++) {
         try {
-          return await addOnce(redis(), batch, node, durability);
+          const client = redis();
+          const deadlineRedisMs = redisDeadline(applyBy, await clock.sample(client));
+          return await addOnce(client, countScriptOptions({ batch, node, pagesMax: options.pagesMax, deadlineRedisMs }), batch, options);
         } catch (err) {
-          // Only a batch nothing of which ran is sent again (to the primary the client follows by then);
-          // a batch some write of which ran keeps its 503: sending it again could count a view twice.
+          // Only a batch that never ran is sent again (to the primary the client follows by then); its
+          // deadline still holds, so a retry Redis runs too late changes nothing.
           const delay = retryDelaysMs[attempt];
-          if (!(err instanceof NothingWrittenError) || delay === undefined) throw err;
+          if (!(err instanceof NothingWrittenError) || delay === undefined) throw asUnavailable(err);
           await pause(delay);
         }
       }
@@ -124,37 +134,90 @@ export function redisViewStore(
   };
 }
 
-async function addOnce(client: Redis, batch: ReadonlyMap<string, number>, node: string, durability: Durability) {
-  const pages = [...batch];
-  const total = pages.reduce((sum, [, n]) => sum + n, 0);
-  // Commands issued in the same tick travel as one pipeline (no MULTI needed:
-  // each HINCRBY is atomic on its own). WAIT, sent last, covers all of them.
-  const [writes, waited] = await Promise.all([
-    Promise.allSettled([...pages.map(([page, n]) => client.hIncrBy(VIEWS_KEY, page, n)), client.hIncrBy(NODES_KEY, node, total)]),
-    // A failed WAIT is looked at after the writes: a batch refused as a whole is sent again whatever WAIT said.
-    durability.replicas > 0 ? client.wait(durability.replicas, durability.timeoutMs).catch((err: unknown) => err) : 0,
+async function addOnce(
+  client: Redis,
+  script: { keys: string[]; arguments: string[] },
+  batch: ReadonlyMap<string, number>,
+  { durability, onEvicted }: StoreOptions,
+): Promise<Map<string, number>> {
+  // One command per batch, WAIT right behind it on the same connection: it covers exactly that script.
+  const [ran, waited] = await Promise.allSettled([
+    client.eval(COUNT_SCRIPT, script),
+    durability.replicas > 0 ? client.wait(durability.replicas, durability.timeoutMs) : Promise.resolve(0),
   ]);
-  const refused = writes.flatMap((w) => (w.status === "rejected" ? [w.reason] : []));
-  if (refused.length === writes.length && refused.every(isReadOnlyRefusal))
-    throw new NothingWrittenError(`Redis refused the batch as a read-only replica: ${(refused[0] as Error).message}`);
-  if (refused.length > 0) throw refused[0];
-  if (typeof waited !== "number") throw waited;
-  if (waited < durability.replicas)
+  if (ran.status === "rejected") {
+    if (isReadOnlyRefusal(ran.reason))
+      throw new NothingWrittenError(`Redis refused the batch as a read-only replica: ${(ran.reason as Error).message}`, false);
+    throw ran.reason;
+  }
+  const reply = parseCountReply(ran.value, batch);
+  if (!reply.applied)
+    throw new StoreUnavailableError("Redis ran the batch after its deadline (it was paused or stalled) and counted nothing", false);
+  if (reply.evicted > 0) onEvicted?.(reply.evicted);
+  if (waited.status === "rejected")
+    throw new StoreUnavailableError(`WAIT failed after the batch was counted on the primary: ${String(waited.reason)}`, "unknown");
+  if (waited.value < durability.replicas)
     throw new StoreUnavailableError(
-      `only ${waited} of ${durability.replicas} Redis replicas confirmed the batch within ${durability.timeoutMs} ms`,
+      `only ${waited.value} of ${durability.replicas} Redis replicas confirmed the batch within ${durability.timeoutMs} ms (counted on the primary)`,
+      "unknown",
     );
-  return new Map(pages.map(([page], i) => [page, Number((writes[i] as PromiseFulfilledResult<number>).value)]));
+  return reply.counts;
 }
 
+/**
+ * Whether a failed command may have run. A reply from Redis (OOM, NOREPLICAS, READONLY, …) refused the
+ * script before it started (`#!lua`); a client offline or closed never sent it. Anything else — the
+ * connection lost while the reply was due — leaves it unknown.
+ */
+function asUnavailable(err: unknown): StoreUnavailableError {
+  if (err instanceof StoreUnavailableError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  const neverRan = err instanceof ErrorReply || err instanceof ClientOfflineError || err instanceof ClientClosedError;
+  return new StoreUnavailableError(message, neverRan ? false : "unknown");
+}
+
+/** The offset of Redis's clock, sampled with TIME on the batches' connection; renewed in the background. */
+function redisClock(now: () => number) {
+  let current: ClockSample | undefined;
+  let renewing: Promise<ClockSample> | undefined;
+  const take = async (client: Redis) => {
+    const sentAt = now();
+    const time = await client.time();
+    current = betterSample(current, sampleFrom(sentAt, time, now()));
+    return current;
+  };
+  return {
+    async sample(client: Redis): Promise<ClockSample> {
+      if (current === undefined) return take(client);
+      if (now() - current.takenAt > SAMPLE_MAX_AGE_MS && renewing === undefined)
+        renewing = take(client)
+          .catch(() => current as ClockSample)
+          .finally(() => {
+            renewing = undefined;
+          });
+      return current;
+    },
+  };
+}
+
+/** Pages /api/stats lists: the most viewed. */
+export const STATS_PAGES = 100;
+
 export interface Stats {
+  /** The STATS_PAGES most viewed pages. */
   pages: Record<string, number>;
   nodes: Record<string, number>;
+  /** Every view counted, by the per-node counts: an evicted page's views stay in it. */
   total: number;
 }
 
+export async function readNodes(client: Redis): Promise<Record<string, number>> {
+  const nodes = await client.hGetAll(NODES_KEY);
+  return Object.fromEntries(Object.entries(nodes).map(([k, v]) => [k, Number(v)]));
+}
+
 export async function readStats(client: Redis): Promise<Stats> {
-  const [pages, nodes] = await Promise.all([client.hGetAll(VIEWS_KEY), client.hGetAll(NODES_KEY)]);
-  const toNumbers = (h: Record<string, string>) => Object.fromEntries(Object.entries(h).map(([k, v]) => [k, Number(v)]));
-  const p = toNumbers(pages);
-  return { pages: p, nodes: toNumbers(nodes), total: Object.values(p).reduce((a, b) => a + b, 0) };
+  const [top, nodes] = await Promise.all([client.zRangeWithScores(PAGES_KEY, 0, STATS_PAGES - 1, { REV: true }), readNodes(client)]);
+  const pages = Object.fromEntries((top as { value: unknown; score: unknown }[]).map((e) => [String(e.value), Number(e.score)]));
+  return { pages, nodes, total: Object.values(nodes).reduce((a, b) => a + b, 0) };
 }

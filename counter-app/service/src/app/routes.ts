@@ -3,7 +3,7 @@ import { StoreUnavailableError } from "./batcher.js";
 import type { AppContext } from "./context.js";
 import { pageCsp, SECURITY_HEADERS } from "./headers.js";
 import { PAGE_STYLE, renderPage } from "./page.js";
-import { readStats } from "./redis-store.js";
+import { readNodes, readStats } from "./redis-store.js";
 
 const HOME_PAGE = "home";
 const PAGE_POLICY = pageCsp(PAGE_STYLE);
@@ -37,9 +37,10 @@ export function createExpressApp(ctx: AppContext): express.Express {
   app.get("/", async (_req, res) => {
     try {
       const views = await ctx.batcher.count(HOME_PAGE);
-      const stats = await readStats(ctx.redis);
+      // The per-node counts only: one field per node, however many pages there are.
+      const nodes = await readNodes(ctx.redis);
       res.set("content-security-policy", PAGE_POLICY).type("html");
-      res.send(renderPage({ page: HOME_PAGE, views, node: ctx.config.nodeName, replica: ctx.config.replicaId, nodes: stats.nodes }));
+      res.send(renderPage({ page: HOME_PAGE, views, node: ctx.config.nodeName, replica: ctx.config.replicaId, nodes }));
     } catch (err) {
       unavailable(ctx, res, err, "html");
     }
@@ -84,17 +85,20 @@ export function createExpressApp(ctx: AppContext): express.Express {
   return app;
 }
 
+/**
+ * Ready when Redis takes a write now: a probe batch without views goes the way
+ * views go (the count script, WAIT), so a Redis that answers PING but refuses
+ * every write (OOM at maxmemory, NOREPLICAS, paused) makes the balancer stop
+ * sending here.
+ */
 async function notReadyReason(ctx: AppContext): Promise<string | undefined> {
   if (ctx.state.shuttingDown) return "shutting down";
   if (!ctx.redis.isReady) return "Redis is not connected";
   try {
-    await Promise.race([
-      ctx.redis.ping(),
-      new Promise((_, reject) => setTimeout(() => reject(new Error("timeout")), ctx.config.redisTimeoutMs).unref()),
-    ]);
+    await ctx.batcher.probe();
     return undefined;
-  } catch {
-    return "Redis did not answer PING";
+  } catch (err) {
+    return `Redis does not take writes: ${err instanceof Error ? err.message : String(err)}`;
   }
 }
 
@@ -105,6 +109,8 @@ function unavailable(ctx: AppContext, res: Response, err: unknown, kind: "html" 
   if (kind === "html")
     res
       .type("html")
-      .send("<!doctype html><title>unavailable</title><p>The counter is unavailable: Redis cannot be reached. Retry shortly.</p>");
+      .send(
+        `<!doctype html><title>unavailable</title><p>The counter is unavailable: Redis cannot be reached. ${err instanceof StoreUnavailableError && err.counted === false ? "This view was not counted. " : ""}Retry shortly.</p>`,
+      );
   else res.json({ error: "counter unavailable: Redis cannot be reached, retry shortly" });
 }

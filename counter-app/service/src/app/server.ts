@@ -10,6 +10,7 @@ import { createViewsHandler, VIEWS_PREFIX } from "./hot-path.js";
 import { createMetrics } from "./metrics.js";
 import { createRedis, redisViewStore } from "./redis-store.js";
 import { createExpressApp } from "./routes.js";
+import { WriteHealth } from "./write-health.js";
 
 export interface RunningApp {
   server: Server;
@@ -25,33 +26,59 @@ export async function startCounterApp(config: AppConfig, log: Logger): Promise<R
   const metrics = createMetrics();
   // WAIT gets half the batch's time: a replica that does not confirm by then makes the batch a 503, not a timeout.
   const durability = { replicas: config.redisAckReplicas, timeoutMs: Math.max(5, Math.floor(config.redisTimeoutMs / 2)) };
+  const writes = new WriteHealth(log);
+  let lateLogged = false;
+  const store = redisViewStore(() => ctx.redis, { durability, pagesMax: config.pagesMax, onEvicted: metrics.observeEvicted });
   const ctx: AppContext = {
     config,
     log,
     redis: createRedis(config, log),
-    batcher: new ViewBatcher(
-      redisViewStore(() => ctx.redis, durability),
-      config.nodeName,
-      config.redisTimeoutMs,
-      metrics.observeBatch,
-    ),
+    batcher: new ViewBatcher(store, config.nodeName, {
+      timeoutMs: config.redisTimeoutMs,
+      queueLimit: config.redisQueueLimit,
+      onFlush(size, seconds, failure) {
+        metrics.observeBatch(size, seconds, failure === undefined);
+        writes.record(failure);
+      },
+      onLateApplied(size) {
+        metrics.observeLateApplied(size);
+        if (lateLogged) return;
+        lateLogged = true; // once: further ones are in counter_views_late_applied_total
+        log.error(
+          { event: "redis.late_applied", views: size },
+          "Redis applied a batch after its views were answered 503: its clock is ahead of this node's by more than the margin; check NTP on the Redis nodes",
+        );
+      },
+    }),
     metrics,
     state: { shuttingDown: false },
   };
   const views = createViewsHandler(ctx);
   const app = createExpressApp(ctx);
 
-  const server = createServer({ maxHeaderSize: HEADER_LIMIT_BYTES, requestTimeout: 15_000, headersTimeout: 10_000 }, (req, res) => {
-    const url = req.url ?? "/";
-    if (hasOversizedBody(req.rawHeaders)) {
-      res.writeHead(413, { ...SECURITY_HEADERS, "content-type": "application/json", connection: "close" });
-      res.end(JSON.stringify({ error: `request body too large: no route takes more than ${BODY_LIMIT_BYTES} bytes` }));
-      return;
-    }
-    if (req.method === "GET" && url.startsWith(VIEWS_PREFIX)) views(res, url);
-    else app(req, res);
-  });
+  const server = createServer(
+    {
+      maxHeaderSize: HEADER_LIMIT_BYTES,
+      headersTimeout: config.headersTimeoutMs,
+      requestTimeout: config.headersTimeoutMs + 5_000,
+      // Node checks both timeouts only this often (default 30 s): a client sending one header byte at a
+      // time would otherwise hold its connection up to 30 s past headersTimeout.
+      connectionsCheckingInterval: CONNECTIONS_CHECK_MS,
+    },
+    (req, res) => {
+      const url = req.url ?? "/";
+      if (hasOversizedBody(req.rawHeaders)) {
+        res.writeHead(413, { ...SECURITY_HEADERS, "content-type": "application/json", connection: "close" });
+        res.end(JSON.stringify({ error: `request body too large: no route takes more than ${BODY_LIMIT_BYTES} bytes` }));
+        return;
+      }
+      if (req.method === "GET" && url.startsWith(VIEWS_PREFIX)) views(res, url);
+      else app(req, res);
+    },
+  );
   server.keepAliveTimeout = 5_000;
+  // Connections beyond it are closed at once: slow or idle clients cannot take all the sockets and memory.
+  server.maxConnections = config.maxConnections;
 
   void connectRedis(ctx);
   await new Promise<void>((resolve, reject) => {
@@ -125,6 +152,8 @@ async function closeGently(server: Server): Promise<void> {
 }
 
 const IDLE_GRACE_MS = 250;
+/** How often node:http enforces headersTimeout and requestTimeout. */
+const CONNECTIONS_CHECK_MS = 1_000;
 
 /**
  * A declared body over the limit, or one of unknown length (chunked): no route

@@ -5,7 +5,7 @@ import { createClient } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, type LocalRedis, startLocalRedis } from "../dev/redis-server.js";
 import { waitFor } from "../test-support/harness.js";
-import { VIEWS_KEY } from "./redis-store.js";
+import { PAGES_KEY } from "./count-script.js";
 
 const PACKAGE_DIR = fileURLToPath(new URL("../..", import.meta.url));
 const WORKERS = 20;
@@ -45,7 +45,7 @@ async function worker(agent: Agent, url: string, outcomes: Outcome[], keepGoing:
 async function countedViews(page: string): Promise<number> {
   const c = createClient({ url: redis.url });
   await c.connect();
-  const v = await c.hGet(VIEWS_KEY, page);
+  const v = await c.zScore(PAGES_KEY, page);
   await c.close();
   return Number(v ?? 0);
 }

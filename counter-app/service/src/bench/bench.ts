@@ -4,6 +4,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
 import { createClient } from "redis";
+import { PAGES_KEY } from "../app/count-script.js";
 import { freePort, startLocalRedis } from "../dev/redis-server.js";
 import { startLocalSentinelGroup } from "../dev/sentinel-group.js";
 
@@ -136,7 +137,7 @@ try {
   const b: Target = {
     name: "b: counter app",
     url: `http://127.0.0.1:${appPort}/api/views/bench`,
-    readCount: async () => Number((await client.hGet("pifleet:views", "bench")) ?? 0),
+    readCount: async () => Number((await client.zScore(PAGES_KEY, "bench")) ?? 0),
     runs: [],
     counted: 0,
     pid: app.pid ?? 0,

@@ -8,6 +8,8 @@ export interface Harness {
   redis: LocalRedis;
   app: RunningApp;
   base: string;
+  /** The app's log lines (info and above), parsed. */
+  logs: Array<Record<string, unknown>>;
   stop(): Promise<void>;
 }
 
@@ -21,13 +23,21 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     REPLICA_ID: "r1",
     ...env,
   });
-  const app = await startCounterApp(config, pino({ level: process.env.COUNTER_TEST_LOG ?? "silent" }));
+  const logs: Array<Record<string, unknown>> = [];
+  const capture = {
+    write(line: string) {
+      logs.push(JSON.parse(line) as Record<string, unknown>);
+      if (process.env.COUNTER_TEST_LOG) process.stderr.write(line);
+    },
+  };
+  const app = await startCounterApp(config, pino({ level: "info" }, capture));
   const base = `http://127.0.0.1:${app.port}`;
   await waitFor(async () => (await fetch(`${base}/readyz`)).status === 200, 10_000, "app ready");
   return {
     redis,
     app,
     base,
+    logs,
     stop: async () => {
       await app.shutdown("test done");
       await redis.dispose();

@@ -46,10 +46,10 @@ describe("the memory budget of the reference fleet (4 × Pi 4 2 GB)", () => {
       expect(b.freeMiB, b.node).toBe(b.memoryMiB - b.totalMiB);
     }
     expect(budgets.map((b) => [b.node, b.totalMiB, b.freeMiB])).toEqual([
-      ["pi1", 1072, 976],
+      ["pi1", 1088, 960],
       ["pi2", 2032, 16],
       ["pi3", 2032, 16],
-      ["pi4", 1936, 112],
+      ["pi4", 1952, 96],
     ]);
   });
 
@@ -64,6 +64,7 @@ describe("the memory budget of the reference fleet (4 × Pi 4 2 GB)", () => {
       ["redis-server", d.redisServer],
       ["redis-sentinel", d.redisSentinel],
       ["load balancer", STACK_MEMORY_MIB.loadBalancer],
+      ["keepalived", d.keepalived],
       ["app", STACK_MEMORY_MIB.app],
     ]);
     // A worker: no Swarm manager, no Redis, no registry; a runner and the second load balancer.
@@ -73,6 +74,7 @@ describe("the memory budget of the reference fleet (4 × Pi 4 2 GB)", () => {
       ["dockerd + containerd", d.dockerEngine],
       ["gitlab-runner", d.gitlabRunner],
       ["load balancer", STACK_MEMORY_MIB.loadBalancer],
+      ["keepalived", d.keepalived],
       ["app", STACK_MEMORY_MIB.app],
     ]);
     // A Redis replica beside a runner: the fleet's tightest node, 16 MiB free with its one 1 GiB job.
@@ -106,6 +108,16 @@ describe("budget lines", () => {
     expect(items(byNode(budgets, "pi4")).map(([item]) => item)).toEqual(expect.arrayContaining(["registry", "load balancer"]));
   });
 
+  it("counts keepalived on each load balancer node only when the fleet has a VIP for it to keep", () => {
+    const withKeepalived = (budgets: NodeBudget[]) =>
+      budgets.filter((b) => b.fixed.some((l) => l.item === "keepalived")).map((b) => b.node);
+    expect(withKeepalived(memoryBudget(reference))).toEqual(["pi1", "pi4"]);
+    // One load balancer (the first manager's), no VIP: no keepalived.
+    const single = parseFleet(fleetText("  - {name: pi1, address: 198.18.0.11, roles: [swarm-manager, app, redis]}", "  []"));
+    expect(items(byNode(memoryBudget(single), "pi1")).map(([item]) => item)).toContain("load balancer");
+    expect(withKeepalived(memoryBudget(single))).toEqual([]);
+  });
+
   it("has no GPU line on a simulated or amd64 node, and no app lines without an app section", () => {
     const sim = memoryBudget({ ...reference, simulated: true });
     expect(items(byNode(sim, "pi1")).map(([item]) => item)).not.toContain("GPU");
@@ -122,7 +134,7 @@ describe("budget lines", () => {
   it("gives more job slots to a node with more memory, never more than its CPUs", () => {
     const big = { ...reference, nodes: reference.nodes.map((n) => (n.name === "pi4" ? { ...n, memoryMiB: 8192 } : n)) };
     const pi4 = byNode(memoryBudget(big), "pi4");
-    expect(pi4.leftMiB).toBe(8192 - 912);
+    expect(pi4.leftMiB).toBe(8192 - 928);
     expect(pi4).toMatchObject({ jobSlots: 4, jobsMiB: 4096 });
     expect(pi4.pools[0]).toMatchObject({ limit: 4, limitedBy: "cpus" });
   });

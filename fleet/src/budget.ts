@@ -59,6 +59,12 @@ function fixedLines(fleet: Fleet, node: FleetNode, topology: FleetTopology, pool
     STACK_MEMORY_MIB.loadBalancer,
     "stack limit; loadbalancer role or app.loadBalancer",
   );
+  add(
+    topology.loadBalancer?.vip !== undefined && topology.loadBalancer.nodes.some(here),
+    "keepalived",
+    DAEMON_MEMORY_MIB.keepalived,
+    "loadbalancer node with app.loadBalancer.vip: keeps the VIP",
+  );
   add(fleet.app !== undefined && node.roles.includes("app"), "app", STACK_MEMORY_MIB.app, "stack limit; one replica per app node");
   return lines;
 }
@@ -93,7 +99,7 @@ function nodeBudget(fleet: Fleet, node: FleetNode, topology: FleetTopology, pool
 
 /**
  * Per node, in fleet order: what runs there (OS, GPU split, Docker, Swarm manager,
- * gitlab-runner, registry, Redis, load balancer, app replica) against its memory, and the
+ * gitlab-runner, registry, Redis, load balancer, keepalived, app replica) against its memory, and the
  * job slots what is left allows. Pure; call it on a validated fleet.
  */
 export function memoryBudget(fleet: Fleet, topology: FleetTopology = resolveTopology(fleet)): NodeBudget[] {

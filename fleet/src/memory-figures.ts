@@ -27,6 +27,11 @@ export const DAEMON_MEMORY_MIB = {
   redisServer: 112,
   /** Debian's redis-sentinel beside it: a few MiB resident. */
   redisSentinel: 16,
+  /**
+   * Debian's keepalived on a load-balancer node when the fleet has a VIP: its parent and VRRP child measured
+   * 5.2 MiB PSS (14.4 MiB RSS) on a 4-node sim; its health check forks a shell and curl every few seconds.
+   */
+  keepalived: 16,
 } as const;
 
 /** Redis's maxmemory (noeviction: writes fail beyond it); the Ansible role gets it from the inventory. */

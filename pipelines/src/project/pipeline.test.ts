@@ -203,6 +203,16 @@ describe("the repository's .gitlab-ci.yml", () => {
     }
   });
 
+  it("docs/rolling-changes.md shows the two upgrade jobs exactly as generated", () => {
+    const doc = readFileSync(new URL("docs/rolling-changes.md", ROOT), "utf8");
+    const section = doc.slice(doc.indexOf("## In a pipeline"));
+    const block = section.slice(section.indexOf("```yaml\n") + 8, section.indexOf("```\n", section.indexOf("```yaml")));
+    const shown = parse(block) as Record<string, unknown>;
+    const file = parse(generated) as Record<string, unknown>;
+    expect(Object.keys(shown)).toEqual(["upgrade-pending", "upgrade"]);
+    for (const n of Object.keys(shown)) expect(shown[n], n).toEqual(file[n]);
+  });
+
   it("holds no secret: tokens and keys are only ever named as CI/CD variables", () => {
     expect(committed).not.toMatch(/glpat-|glrt-|PRIVATE KEY/);
     expect(committed).not.toMatch(/^\s+(GITLAB_TOKEN|PIFLEET_SSH_KEY|PIFLEET_NOTE_TOKEN):/m);

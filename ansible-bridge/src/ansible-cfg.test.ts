@@ -16,8 +16,13 @@ describe("renderAnsibleCfg", () => {
     const cfg = renderAnsibleCfg(input);
     expect(setting(cfg, "host_key_checking")).toBe("True");
     expect(setting(cfg, "ssh_args")).toContain(
-      "-o StrictHostKeyChecking=yes -o UserKnownHostsFile=/fleet/known_hosts -o GlobalKnownHostsFile=/dev/null",
+      `-o StrictHostKeyChecking=yes -o 'UserKnownHostsFile="/fleet/known_hosts"' -o GlobalKnownHostsFile=/dev/null`,
     );
+  });
+
+  it("quotes the known_hosts path for Ansible's split and for ssh's, so a path with a space stays one file", () => {
+    const cfg = renderAnsibleCfg({ ...input, knownHosts: "/home/pi/my keys/known_hosts" });
+    expect(setting(cfg, "ssh_args")).toContain(`-o 'UserKnownHostsFile="/home/pi/my keys/known_hosts"'`);
   });
 
   it("is tuned for speed: pipelining, ControlPersist, cached facts, forks at least the node count", () => {

@@ -31,7 +31,9 @@ export function renderAnsibleCfg(input: AnsibleCfgInput): string {
     "-o ControlMaster=auto",
     "-o ControlPersist=60s",
     "-o StrictHostKeyChecking=yes",
-    `-o UserKnownHostsFile=${input.knownHosts}`,
+    // Ansible splits ssh_args like a shell, ssh splits the option's value at spaces: quoted for both
+    // (fleet.yaml allows no quote, %, ; or control character in a path).
+    `-o 'UserKnownHostsFile="${input.knownHosts}"'`,
     "-o GlobalKnownHostsFile=/dev/null",
     "-o IdentitiesOnly=yes",
     "-o PasswordAuthentication=no",

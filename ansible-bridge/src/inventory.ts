@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { isIP } from "node:net";
 import { type Fleet, nodesWithRole, REDIS_MAXMEMORY_MIB, type Role, resolveTopology, swarmLabels, swarmRole } from "@pifleet/fleet";
+import { Document, visit } from "yaml";
 
 /** Inventory group of the registry node (site.yml's registry play). */
 export const REGISTRY_GROUP = "registry";
@@ -112,4 +113,19 @@ export function buildInventory(fleet: Fleet): AnsibleInventory {
  */
 export function vrrpRouterId(cluster: string): number {
   return ((createHash("sha256").update(cluster).digest()[0] as number) % 255) + 1;
+}
+
+/**
+ * The inventory as YAML with every string value tagged `!unsafe`: Ansible then never templates
+ * it, so a fleet.yaml value such as "{{ lookup('pipe', …) }}" stays text and runs nothing on
+ * the controller. Keys stay plain (group and host names are Ansible's own syntax).
+ */
+export function renderInventory(inventory: AnsibleInventory): string {
+  const doc = new Document(inventory);
+  visit(doc, {
+    Scalar(key, node) {
+      if (key !== "key" && typeof node.value === "string") node.tag = "!unsafe";
+    },
+  });
+  return doc.toString();
 }

@@ -1,12 +1,14 @@
-import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { access, mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { EnvironmentError, ExitCode } from "@pifleet/fleet";
+import { run } from "@pifleet/io";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AnsibleEvent } from "./events.js";
 import { secretValues } from "./mask.js";
 import { renderMarkdownReport } from "./report.js";
+import { prepareRunDir } from "./run-dir.js";
 import { runPlaybook } from "./run-playbook.js";
 import { threeNodeFleet } from "./test-support/fleets.js";
 
@@ -60,6 +62,25 @@ describe("runPlaybook (real ansible-playbook, local connection)", () => {
     const report = renderMarkdownReport(result, { check: true, secrets: secretValues(vars(2)) });
     expect(report).toContain("+setting = 2");
     expect(report).not.toContain("s3cr3t");
+  });
+
+  it("never templates a fleet value: a label holding a pipe lookup stays text, even in a known_hosts path with a space", async () => {
+    const started = Date.now();
+    const pwned = join(dir, "pwned");
+    const label = `{{ lookup('pipe', 'touch ${pwned}') }}`;
+    const labelled = threeNodeFleet({ ssh: { user: "pi", privateKey: "/keys/id_ed25519", knownHosts: join(dir, "my keys/known_hosts") } }, [
+      { name: "node1", address: "127.0.0.1", roles: ["swarm-manager", "runner"], labels: { note: label } },
+    ]);
+    const runDir = await prepareRunDir(labelled, join(dir, "work"));
+    // debug var= templates the variable, nested values included: what any role's use of it would do.
+    const res = await run("ansible", ["all", "-i", runDir.inventory, "-c", "local", "-m", "debug", "-a", "var=swarm_labels"], {
+      env: { ...process.env, ANSIBLE_CONFIG: runDir.config, ANSIBLE_STDOUT_CALLBACK: "json", ANSIBLE_LOAD_CALLBACK_PLUGINS: "1" },
+      allowFailure: true,
+    });
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout).toContain(`lookup('pipe', 'touch ${pwned}')`);
+    await expect(access(pwned)).rejects.toThrow(/ENOENT/);
+    console.log(`ansible debug of an !unsafe inventory: ${Date.now() - started} ms`);
   });
 
   it("reports Ansible's own errors as bad input (exit 2)", async () => {

@@ -80,6 +80,60 @@ describe("every error kind points at its source", () => {
   });
 });
 
+describe("values that reach a shell, an ssh argument or a template", () => {
+  const example = readFileSync(join(examples, "fleet.yaml"), "utf8");
+  const located = (text: string) => {
+    try {
+      parseFleet(text, "fleet.yaml");
+    } catch (err) {
+      expect((err as DiagnosticsError).exitCode).toBe(ExitCode.badInput);
+      return (err as DiagnosticsError).diagnostics.map((d) => `${d.file}:${d.line}:${d.col}: ${d.message}`);
+    }
+    return [];
+  };
+  const edited = (...pairs: [string, string][]) => pairs.reduce((text, [from, to]) => text.replace(from, to), example);
+
+  it("locates a user that would be an ssh option, a templated time zone, a label with a newline and a quoted path", () => {
+    const text = edited(
+      ["  user: pi\n", `  user: "-oProxyCommand=touch /tmp/x"\n`],
+      ["  knownHosts: ./known_hosts\n", `  knownHosts: './known_hosts" -oProxyCommand=x'\n`],
+      ["  timezone: Europe/Berlin\n", `  timezone: "{{ lookup('pipe', 'id') }}"\n`],
+      ["      rack: a\n", `      rack: "a\\nswarm_role: manager"\n`],
+    );
+    expect(located(text)).toEqual([
+      "fleet.yaml:16:9: ssh.user: ssh.user must be a POSIX user name: a lowercase letter or _ first, then up to 31 lowercase letters, digits, _ or -",
+      `fleet.yaml:18:15: ssh.knownHosts: ssh.knownHosts "./known_hosts\\" -oProxyCommand=x" holds a quote, backslash, $, %, ;, brace or control character; ssh and Ansible cannot be given such a path safely: move or rename the file`,
+      `fleet.yaml:21:13: os.timezone: os.timezone "{{ lookup('pipe', 'id') }}" is not an IANA time zone: use a name such as Europe/Berlin or Etc/UTC (timedatectl list-timezones)`,
+      "fleet.yaml:45:13: nodes[0].labels.rack: label values are one line: remove the newline or control character",
+    ]);
+  });
+
+  it("locates an interface name that is not one, and an image that is not an image reference", () => {
+    const text = edited(
+      [
+        "    labels:\n      rack: a\n",
+        "    labels:\n      rack: a\n    network: { staticAddress: 192.168.1.11/24, gateway: 192.168.1.1, interface: eth0;reboot }\n",
+      ],
+      ["  image: pifleet/counter\n", "  image: pifleet/counter $(id)\n"],
+    );
+    const errors = located(text);
+    expect(errors[0]).toBe(
+      "fleet.yaml:46:81: nodes[0].network.interface: network.interface must be a Linux interface name such as eth0 or end0 (at most 15 letters, digits, _ . @ -)",
+    );
+    expect(errors[1]).toMatch(/^fleet\.yaml:\d+:10: app\.image: app\.image must be an image name such as pifleet\/counter$/);
+  });
+
+  it("accepts what these fields legitimately hold", () => {
+    const text = edited(
+      ["  user: pi\n", "  user: _deploy-1\n"],
+      ["  knownHosts: ./known_hosts\n", "  knownHosts: ./my keys/known_hosts\n"],
+      ["  timezone: Europe/Berlin\n", "  timezone: America/Argentina/Buenos_Aires\n"],
+      ["      rack: a\n", '      rack: "a {b} / c=d"\n'],
+    );
+    expect(located(text)).toEqual([]);
+  });
+});
+
 describe("cross-field checks", () => {
   const minimal = (extra: string) => `cluster: c
 gitlab: { url: "https://gitlab.example.com", runnerScope: { type: instance } }

@@ -15,6 +15,45 @@ const HOSTNAME = /^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(\.
 const NODE_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const TAG = /^[A-Za-z0-9_.:-]{1,64}$/;
 
+/*
+ * Values below reach a shell, an ssh argument, ansible.cfg or a template on the nodes. Each is
+ * held to what it can legitimately be, so none can become an option, a second command or Jinja.
+ */
+
+/** A POSIX login name as Debian's adduser accepts it: never a leading "-" (ssh would read an option). */
+const POSIX_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
+/** A Linux interface name: at most 15 characters, no "/", ":" or whitespace, no leading "-" or ".". */
+const INTERFACE = /^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,14}$/;
+/** Control characters (a newline included): never part of a value written into a file on the nodes. */
+const CONTROL = /[\u0000-\u001f\u007f]/;
+/** What a file path in fleet.yaml may not hold: ssh and ansible.cfg could quote around nothing else. */
+const PATH_FORBIDDEN = /[\u0000-\u001f\u007f"'`\\$%;{}]/;
+/** A Docker image reference: [registry[:port]/]name[:tag][@digest]. */
+const IMAGE =
+  /^[a-z0-9][a-z0-9._-]*(?::[0-9]+)?(?:\/[a-z0-9][a-z0-9._-]*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$/;
+
+/** True for a time zone the system's tz database knows (IANA names such as Europe/Berlin or Etc/UTC). */
+export function isIanaTimezone(value: string): boolean {
+  if (!/^[A-Za-z][A-Za-z0-9_+-]*(?:\/[A-Za-z0-9_+-]+)*$/.test(value)) return false;
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: value });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const filePath = (what: string) =>
+  z
+    .string()
+    .min(1)
+    .refine((v) => !PATH_FORBIDDEN.test(v), {
+      error: (i) =>
+        `${what} ${JSON.stringify(i.input)} holds a quote, backslash, $, %, ;, brace or control character; ssh and Ansible cannot be given such a path safely: move or rename the file`,
+    });
+
+const nodeRef = (what: string) => z.string().regex(NODE_NAME, `${what} must be a node name (lowercase letters, digits and -)`);
+
 export function isValidAddress(value: string): boolean {
   if (isIP(value) !== 0) return true;
   // Dotted digits that are not an IPv4 address (e.g. 192.168.1.300) are a typo, not a hostname.
@@ -44,7 +83,13 @@ export const RoleSchema = z.enum(ROLES).describe("What the node does in the clus
 export const ArchSchema = z.enum(ARCHES).describe("CPU architecture as Debian names it.");
 
 const Labels = z
-  .record(z.string().regex(/^[a-zA-Z0-9_./-]{1,63}$/), z.string().max(253))
+  .record(
+    z.string().regex(/^[a-zA-Z0-9_./-]{1,63}$/, "label names are 1-63 letters, digits and _ . / -"),
+    z
+      .string()
+      .max(253)
+      .refine((v) => !CONTROL.test(v), "label values are one line: remove the newline or control character"),
+  )
   .describe("Free-form labels, used as Swarm node labels and in pool selectors.");
 
 export const NodeSchema = z.strictObject({
@@ -60,7 +105,10 @@ export const NodeSchema = z.strictObject({
       staticAddress: cidr.describe("Static address with prefix, e.g. 192.168.1.11/24."),
       gateway: z.string().refine((v) => isIP(v) !== 0, "gateway must be an IP address"),
       dns: z.array(z.string().refine((v) => isIP(v) !== 0, "dns entries must be IP addresses")).default([]),
-      interface: z.string().default("eth0"),
+      interface: z
+        .string()
+        .regex(INTERFACE, "network.interface must be a Linux interface name such as eth0 or end0 (at most 15 letters, digits, _ . @ -)")
+        .default("eth0"),
     })
     .optional()
     .describe("Optional static IP configured through NetworkManager."),
@@ -81,19 +129,26 @@ export const RunnerPoolSchema = z.strictObject({
   jobMemoryMiB: positiveInt.default(512).describe("Memory one job may use; sets how many jobs a node runs at once."),
   runUntagged: z.boolean().default(false),
   protected: z.boolean().default(false).describe("Run jobs from protected branches only (access_level ref_protected)."),
-  image: z.string().optional().describe("Default image for the docker executor."),
+  image: z
+    .string()
+    .regex(IMAGE, "image must be a Docker image reference such as debian:bookworm-slim or registry:5000/team/tool:1.2")
+    .optional()
+    .describe("Default image for the docker executor."),
   dockerSocket: z
     .boolean()
     .default(false)
     .describe(
       "Mount the node's /var/run/docker.sock into the pool's job containers (docker executor only), for jobs that build images or deploy with the node's Docker engine. Root on the node for every job: give it to protected pools only.",
     ),
-  nodes: z.array(z.string()).optional().describe("Node names in this pool. Mutually exclusive with select."),
+  nodes: z.array(nodeRef("pool nodes")).optional().describe("Node names in this pool. Mutually exclusive with select."),
   select: NodeSelectorSchema.optional(),
 });
 
 export const GitlabSchema = z.strictObject({
-  url: z.url({ protocol: /^https?$/ }).describe("GitLab base URL, e.g. https://gitlab.example.com"),
+  url: z
+    .url({ protocol: /^https?$/ })
+    .refine((v) => !/[\s"'`\\{}]/.test(v), "gitlab.url may not hold whitespace, quotes, backslashes or braces")
+    .describe("GitLab base URL, e.g. https://gitlab.example.com"),
   runnerScope: z
     .strictObject({
       type: z.enum(RUNNER_SCOPES),
@@ -108,12 +163,14 @@ export const GitlabSchema = z.strictObject({
 });
 
 export const SshSchema = z.strictObject({
-  user: z.string().min(1).default("pi"),
-  privateKey: z
+  user: z
     .string()
-    .min(1)
-    .describe("Path to the private key; relative to fleet.yaml. The environment variable PIFLEET_SSH_KEY (a path) overrides it."),
-  knownHosts: z.string().min(1).describe("Path to the known_hosts file pinning every node's host key; relative to fleet.yaml."),
+    .regex(POSIX_USER, "ssh.user must be a POSIX user name: a lowercase letter or _ first, then up to 31 lowercase letters, digits, _ or -")
+    .default("pi"),
+  privateKey: filePath("ssh.privateKey").describe(
+    "Path to the private key; relative to fleet.yaml. The environment variable PIFLEET_SSH_KEY (a path) overrides it.",
+  ),
+  knownHosts: filePath("ssh.knownHosts").describe("Path to the known_hosts file pinning every node's host key; relative to fleet.yaml."),
   port: z.number().int().min(1).max(65535).default(22),
 });
 
@@ -132,7 +189,13 @@ export const DockerSchema = z.strictObject({
 });
 
 export const OsSchema = z.strictObject({
-  timezone: z.string().min(1).default("Etc/UTC"),
+  timezone: z
+    .string()
+    .refine(isIanaTimezone, {
+      error: (i) =>
+        `os.timezone ${JSON.stringify(i.input)} is not an IANA time zone: use a name such as Europe/Berlin or Etc/UTC (timedatectl list-timezones)`,
+    })
+    .default("Etc/UTC"),
   poeFanTemps: z
     .tuple([z.number(), z.number(), z.number(), z.number()])
     .default([50, 60, 67.5, 75])
@@ -159,25 +222,25 @@ export const RunnerSettingsSchema = z.strictObject({
 });
 
 export const AppSchema = z.strictObject({
-  image: z.string().min(1).describe("Image name without registry, e.g. pifleet/counter."),
+  image: z
+    .string()
+    .regex(IMAGE, "app.image must be an image name such as pifleet/counter")
+    .describe("Image name without registry, e.g. pifleet/counter."),
   replicas: positiveInt.optional().describe("Defaults to the number of app nodes."),
   port: z.number().int().min(1).max(65535).default(8080),
   redis: z.strictObject({
-    node: z
-      .string()
-      .describe(
-        "The first Redis primary; must have the redis role. Redis and a sentinel run on every redis node; the sentinels pick later primaries.",
-      ),
+    node: nodeRef("app.redis.node").describe(
+      "The first Redis primary; must have the redis role. Redis and a sentinel run on every redis node; the sentinels pick later primaries.",
+    ),
     persistence: z.enum(["aof", "rdb", "none"]).default("aof"),
   }),
   registry: z
-    .strictObject({ node: z.string(), port: z.number().int().min(1).max(65535).default(5000) })
+    .strictObject({ node: nodeRef("app.registry.node"), port: z.number().int().min(1).max(65535).default(5000) })
     .optional()
     .describe("The cluster's image registry; defaults to the first swarm manager, port 5000."),
   loadBalancer: z
     .strictObject({
-      node: z
-        .string()
+      node: nodeRef("app.loadBalancer.node")
         .optional()
         .describe("The one load-balancer node when no node has the loadbalancer role; defaults to the first swarm manager."),
       port: z.number().int().min(1).max(65535).default(80),

@@ -1,10 +1,11 @@
 import { existsSync } from "node:fs";
-import { chmod, mkdtemp, writeFile } from "node:fs/promises";
+import { chmod, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EnvironmentError, InputError } from "@pifleet/fleet";
 import { afterEach, describe, expect, it } from "vitest";
 import { recordingRunner } from "./fakes.js";
+import { run } from "./process.js";
 import { Secret } from "./secret.js";
 import { NodeCommandError, type NodeShell, sshShell as openShell, type SshSettings, sshArgs } from "./ssh.js";
 
@@ -42,7 +43,7 @@ describe("sshArgs", () => {
       "-o",
       "StrictHostKeyChecking=yes",
       "-o",
-      "UserKnownHostsFile=/k/known_hosts",
+      'UserKnownHostsFile="/k/known_hosts"',
       "-o",
       "BatchMode=yes",
       "-o",
@@ -51,8 +52,23 @@ describe("sshArgs", () => {
       "LogLevel=ERROR",
       "-p",
       "2222",
+      "--",
       "pi@198.18.0.11",
     ]);
+  });
+
+  it("keeps a user that looks like an option out of ssh's options (real ssh; its ProxyCommand would run here)", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "pifleet-ssh-dash-"));
+    try {
+      const marker = join(dir, "proxy-ran");
+      const s = { user: `-oProxyCommand=touch ${marker}`, port: 9, privateKey: join(dir, "id"), knownHosts: join(dir, "kh") };
+      const res = await run("ssh", [...sshArgs(s, { name: "lo", address: "127.0.0.1" }), "true"], { allowFailure: true });
+      expect(res.code).not.toBe(0);
+      // ssh would run `touch MARKER@127.0.0.1` had it read the user as an option.
+      expect(await readdir(dir)).toEqual([]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -67,7 +83,7 @@ describe("sshShell", () => {
     expect(call?.args.slice(0, 16)).toEqual(sshArgs(s, node).slice(0, 16));
     expect(call?.args).toContain("ControlMaster=auto");
     expect(call?.args).toContain("ControlPersist=60");
-    expect(call?.args.at(-2)).toBe("pi@198.18.0.11");
+    expect(call?.args.slice(-3, -1)).toEqual(["--", "pi@198.18.0.11"]);
     expect(call?.args.at(-1)).toBe("echo 'a b' '$HOME'");
     await shell.close();
   });
@@ -173,7 +189,7 @@ describe("sshShell", () => {
     await shell.close();
     const exits = runner.calls.filter((c) => c.args.includes("-O"));
     expect(exits).toHaveLength(1);
-    expect(exits[0]?.args).toEqual(["-o", `ControlPath=${controlPath}`, "-p", "2222", "-O", "exit", "pi@198.18.0.11"]);
+    expect(exits[0]?.args).toEqual(["-o", `ControlPath=${controlPath}`, "-p", "2222", "-O", "exit", "--", "pi@198.18.0.11"]);
     expect(existsSync(dir)).toBe(false);
   });
 });

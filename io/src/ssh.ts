@@ -69,7 +69,8 @@ function loginOptions(settings: SshSettings, connectTimeoutSec: number): string[
     "-o",
     "StrictHostKeyChecking=yes",
     "-o",
-    `UserKnownHostsFile=${settings.knownHosts}`,
+    // Quoted: ssh splits an unquoted value at spaces into several files (fleet.yaml allows no quote in a path).
+    `UserKnownHostsFile="${settings.knownHosts}"`,
     "-o",
     "BatchMode=yes",
     "-o",
@@ -81,11 +82,12 @@ function loginOptions(settings: SshSettings, connectTimeoutSec: number): string[
   ];
 }
 
-const destination = (settings: SshSettings, node: SshTarget) => `${settings.user}@${node.address}`;
+/** `-- user@address`: after `--` nothing fleet.yaml gives can be read as an ssh option (say a user "-oProxyCommand=…"). */
+const destination = (settings: SshSettings, address: string) => ["--", `${settings.user}@${address}`];
 
-/** OpenSSH arguments for a node, up to and including user@address: the fleet key, and only the pinned host key is accepted. */
+/** OpenSSH arguments for a node, up to and including `-- user@address`: the fleet key, and only the pinned host key is accepted. */
 export function sshArgs(settings: SshSettings, node: SshTarget): string[] {
-  return [...loginOptions(settings, DEFAULT_CONNECT_TIMEOUT_SEC), destination(settings, node)];
+  return [...loginOptions(settings, DEFAULT_CONNECT_TIMEOUT_SEC), ...destination(settings, node.address)];
 }
 
 /** The remote command line for a script: `sh -c`, through `sudo -n` when root is asked and the login is not root already. */
@@ -129,7 +131,7 @@ export function nodeFailure(
     return new NodeCommandError(
       node.name,
       action,
-      `on ${node.name}: cannot ${action}: SSH to ${destination(settings, node)} port ${settings.port} failed${tail ? `: ${tail}` : ""}`,
+      `on ${node.name}: cannot ${action}: SSH to ${settings.user}@${node.address} port ${settings.port} failed${tail ? `: ${tail}` : ""}`,
       `Check that ${node.name} is up and reachable, that its host key in ${settings.knownHosts} is current, and that it accepts ${settings.privateKey}.`,
     );
   }
@@ -204,7 +206,7 @@ export function sshShell(settings: SshSettings, options: { runner?: ProcessRunne
     }
     await check;
     connected.add(node.address);
-    return ["ssh", [...login, ...controlOptions(), destination(settings, node), commandLine]];
+    return ["ssh", [...login, ...controlOptions(), ...destination(settings, node.address), commandLine]];
   }
 
   async function perform(
@@ -246,7 +248,7 @@ export function sshShell(settings: SshSettings, options: { runner?: ProcessRunne
       const control = ["-o", `ControlPath=${join(dir, "%C")}`, "-p", String(settings.port)];
       await Promise.all(
         [...connected].map((address) =>
-          runner.run("ssh", [...control, "-O", "exit", `${settings.user}@${address}`], {
+          runner.run("ssh", [...control, "-O", "exit", ...destination(settings, address)], {
             allowFailure: true,
             describe: `close SSH to ${address}`,
           }),

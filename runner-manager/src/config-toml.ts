@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { OperationError } from "@pifleet/fleet";
 import type { Secret } from "@pifleet/io";
 import { parse, stringify, TomlDate, TomlError } from "smol-toml";
+import { redactConfig } from "./redact-config.js";
 import type { NodeSettings, ObservedBlock, RunnerBlockSettings } from "./types.js";
 
 /**
@@ -137,10 +138,11 @@ function canonical(value: unknown): unknown {
 export function configDigest(text: string | null, node: string): string | null {
   if (text === null) return null;
   const doc = parseConfig(text, node);
-  const withoutTokens = {
+  // Credentials are redacted, so a token-free observation (an MR plan's) digests as the real file does.
+  const withoutTokens = redactConfig({
     ...doc,
     runners: blocksOf(doc).map((b) => Object.fromEntries(Object.entries(b).filter(([k]) => !TOKEN_KEYS.has(k)))),
-  };
+  });
   return createHash("sha256")
     .update(JSON.stringify(canonical(withoutTokens)))
     .digest("hex");

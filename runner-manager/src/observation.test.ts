@@ -16,9 +16,35 @@ async function convergedWithTokens() {
   const gitlab = new MemoryGitlab();
   const nodes = new MemoryNodes();
   await reconcile(gitlab, nodes);
-  const foreign = '\n[[runners]]\nname = "team laptop"\nurl = "http://x"\ntoken = "glrt-foreign-secret"\nexecutor = "shell"\n';
+  const foreign = [
+    "",
+    "[[runners]]",
+    'name = "team laptop"',
+    'url = "http://x"',
+    'token = "glrt-foreign-secret"',
+    'executor = "shell"',
+    'environment = ["AWS_SECRET=env-secret-1", "DEPLOY_TARGET=env-secret-2"]',
+    "[runners.cache]",
+    'Type = "s3"',
+    "[runners.cache.s3]",
+    'AccessKey = "AKIA-cache-access"',
+    'SecretKey = "cache-secret-key"',
+    "[runners.docker]",
+    'image = "alpine"',
+    "[runners.docker.auth]",
+    'password = "registry-password"',
+    "",
+  ].join("\n");
   nodes.files.set("pi3", `${nodes.files.get("pi3") ?? ""}${foreign}`);
-  const tokens = [...[...gitlab.runners.values()].map((r) => r.token), "glrt-foreign-secret"];
+  const tokens = [
+    ...[...gitlab.runners.values()].map((r) => r.token),
+    "glrt-foreign-secret",
+    "env-secret-1",
+    "env-secret-2",
+    "AKIA-cache-access",
+    "cache-secret-key",
+    "registry-password",
+  ];
   return { gitlab, nodes, tokens };
 }
 
@@ -38,7 +64,7 @@ const changedFleets = {
 };
 
 describe("redactObserved", () => {
-  it("leaves no token of any runner, pifleet's or foreign, in the observation", async () => {
+  it("leaves no token of any runner, pifleet's or foreign, and no cache, registry or environment credential in the observation", async () => {
     const { gitlab, nodes, tokens } = await convergedWithTokens();
     const observed = await observe(desiredFromFleet(testFleet()), gitlab, nodes);
     const raw = JSON.stringify(observed);
@@ -47,6 +73,8 @@ describe("redactObserved", () => {
     for (const t of tokens) expect(redacted).not.toContain(t);
     expect(redacted).not.toMatch(/glrt-/);
     expect(redacted).toContain(REDACTED);
+    // What a reader of the plan needs stays: names, the cache type, the image.
+    for (const kept of ["AWS_SECRET=", "DEPLOY_TARGET=", '\\"s3\\"', "alpine", "team laptop"]) expect(redacted).toContain(kept);
   });
 
   for (const [change, fleet] of Object.entries(changedFleets)) {

@@ -1,24 +1,17 @@
 import { stringify } from "smol-toml";
 import { observedBlocks, parseConfig } from "./config-toml.js";
+import { redactConfig } from "./redact-config.js";
 import type { Desired, Note, Observed, ObservedNode } from "./types.js";
 
+export { REDACTED } from "./redact-config.js";
+
 /**
- * What a block's `token` holds in a redacted observation. The field stays (with this value) because the
- * planner keeps a block's token when it rewrites the block and refuses a block without one; the
- * same marker on both sides of a plan compares equal, so the plan is the one of the real file.
- * token_obtained_at and token_expires_at are dates, not secrets: kept, so a token reset plans the same.
+ * config.toml with every credential in it replaced by REDACTED (redactConfig), as text (pure; null stays
+ * null). pifleet writes none of these but the token, so a plan from the redacted file is the plan of the real one.
  */
-export const REDACTED = "[redacted]";
-
-type Table = Record<string, unknown>;
-
-/** config.toml with the token of every [[runners]] block, pifleet's or not, replaced by REDACTED (pure; null stays null). */
 export function redactConfigText(text: string | null, node: string): string | null {
   if (text === null) return null;
-  const doc = parseConfig(text, node);
-  const runners = Array.isArray(doc.runners) ? (doc.runners as Table[]) : [];
-  const redacted = runners.map((b) => Object.fromEntries(Object.entries(b).map(([k, v]) => [k, k === "token" ? REDACTED : v])));
-  return stringify(runners.length > 0 ? { ...doc, runners: redacted } : doc);
+  return stringify(redactConfig(parseConfig(text, node)));
 }
 
 function redactNode(node: ObservedNode): ObservedNode {

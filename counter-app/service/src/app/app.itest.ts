@@ -251,7 +251,14 @@ describe("a stalled Redis (issue 13, finding 7)", () => {
     const workers = Array.from({ length: 25 }, worker);
     await new Promise((r) => setTimeout(r, 500));
     await redis.sendCommand(["CLIENT", "PAUSE", "5000", "ALL"]);
-    await new Promise((r) => setTimeout(r, 6500));
+    const pausedAt = performance.now();
+    const until = (ms: number) => new Promise((r) => setTimeout(r, ms - (performance.now() - pausedAt)));
+    await until(1000);
+    // A pause shorter than REDIS_TIMEOUT_MS keeps the app in the balancer's rotation; a longer one takes it out.
+    const readyEarly = (await fetch(`${h.base}/readyz`)).status;
+    await until(4000);
+    const readyLate = (await fetch(`${h.base}/readyz`)).status;
+    await until(6500);
     stop = true;
     await Promise.all(workers);
     await waitFor(async () => (await fetch(`${h.base}/readyz`)).status === 200, 5000, "readyz 200 after the pause");
@@ -261,6 +268,7 @@ describe("a stalled Redis (issue 13, finding 7)", () => {
     say(
       `paused 5 s: ${results.length} requests, ${ok.length} × 200, ${unavailable.length} × 503 (slowest ${Math.max(...unavailable.map((r) => r.ms)).toFixed(0)} ms), counted ${counted}`,
     );
+    expect([readyEarly, readyLate]).toEqual([200, 503]);
     expect(unavailable.length).toBeGreaterThan(0);
     expect(results.length).toBe(ok.length + unavailable.length);
     expect(unavailable.every((r) => r.counted === false)).toBe(true);

@@ -1,3 +1,4 @@
+import { setTimeout as delay } from "node:timers/promises";
 import express, { type NextFunction, type Request, type Response } from "express";
 import { StoreUnavailableError } from "./batcher.js";
 import type { AppContext } from "./context.js";
@@ -86,21 +87,27 @@ export function createExpressApp(ctx: AppContext): express.Express {
 }
 
 /**
- * Ready when Redis takes a write now: a probe batch without views goes the way
- * views go (the count script, WAIT), so a Redis that answers PING but refuses
- * every write (OOM at maxmemory, NOREPLICAS, paused) makes the balancer stop
- * sending here.
+ * Ready when Redis takes writes: a probe batch without views goes the way views
+ * go (the count script, WAIT), so a Redis that answers PING but refuses every
+ * write (OOM at maxmemory, NOREPLICAS) makes the balancer stop sending here. A
+ * probe still unanswered after READY_PROBE_WAIT_MS (a write held for a moment,
+ * as in a Redis hand-off) is judged by the last outcome of any batch instead:
+ * the balancer's check must answer within its 1 s, and a pause shorter than
+ * REDIS_TIMEOUT_MS should not take every replica out at once.
  */
 async function notReadyReason(ctx: AppContext): Promise<string | undefined> {
   if (ctx.state.shuttingDown) return "shutting down";
   if (!ctx.redis.isReady) return "Redis is not connected";
-  try {
-    await ctx.batcher.probe();
-    return undefined;
-  } catch (err) {
-    return `Redis does not take writes: ${err instanceof Error ? err.message : String(err)}`;
-  }
+  const refused = (err: unknown) => `Redis does not take writes: ${err instanceof Error ? err.message : String(err)}`;
+  const probe = ctx.batcher.probe().then(() => undefined, refused);
+  const meanwhile = delay(READY_PROBE_WAIT_MS).then(() => {
+    const failure = ctx.writes.failure;
+    return failure ? refused(failure) : undefined;
+  });
+  return Promise.race([probe, meanwhile]);
 }
+
+const READY_PROBE_WAIT_MS = 500;
 
 function unavailable(ctx: AppContext, res: Response, err: unknown, kind: "html" | "json"): void {
   const redisDown = err instanceof StoreUnavailableError || !ctx.redis.isReady;

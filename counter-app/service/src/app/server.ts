@@ -51,6 +51,7 @@ export async function startCounterApp(config: AppConfig, log: Logger): Promise<R
       },
     }),
     metrics,
+    writes,
     state: { shuttingDown: false },
   };
   const views = createViewsHandler(ctx);

@@ -12,8 +12,10 @@ describe("WriteHealth", () => {
     const h = new WriteHealth(log as never, () => t);
     h.record(undefined);
     for (let i = 0; i < 50; i++) h.record(new Error("OOM command not allowed when used memory > 'maxmemory'."));
+    expect(h.failure?.message).toMatch(/^OOM/);
     t = 1500;
     h.record(undefined);
+    expect(h.failure).toBeUndefined();
     h.record(undefined);
     expect(lines).toEqual([
       ["warn", { event: "redis.writes.failing", reason: "OOM command not allowed when used memory > 'maxmemory'." }],

@@ -8,6 +8,12 @@ import type { Logger } from "pino";
 export class WriteHealth {
   private failingSince: number | undefined;
   private failures = 0;
+  private lastFailure: Error | undefined;
+
+  /** The latest failure while writes fail; undefined while they work. */
+  get failure(): Error | undefined {
+    return this.failingSince === undefined ? undefined : this.lastFailure;
+  }
 
   constructor(
     private readonly log: Pick<Logger, "warn" | "info">,
@@ -26,6 +32,7 @@ export class WriteHealth {
       return;
     }
     this.failures++;
+    this.lastFailure = failure;
     if (this.failingSince !== undefined) return;
     this.failingSince = this.now();
     this.log.warn(

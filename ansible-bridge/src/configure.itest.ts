@@ -279,6 +279,32 @@ describe("configure against a 3-node sim", () => {
       expect(JSON.parse(await sshRun(node(name), "cat /etc/docker/daemon.json"))["log-opts"]["max-size"]).toBe("10m");
   });
 
+  it("a changed Redis setting restarts no redis-server in use: each records the restart for pifleet upgrade", async () => {
+    const changedFile = join(dir, "sim", "fleet-redis-rdb.yaml");
+    const text = await readFile(sim.fleetFile, "utf8");
+    await writeFile(changedFile, text.replace(/persistence: aof/, "persistence: rdb"));
+    const changed = (await loadFleetFile(changedFile)).fleet;
+    expect(changed.app?.redis.persistence).toBe("rdb");
+    const state = async () =>
+      Promise.all(
+        ["pi1", "pi2", "pi3"].map(async (name) => {
+          const out = await sshRun(
+            node(name),
+            "redis-cli -p 6379 ROLE | head -1; systemctl show -p MainPID --value redis-server; test -e /var/run/pifleet-redis-restart-required && echo marked || echo clean",
+          );
+          const [role, pid, marker] = out.trim().split("\n");
+          return { name, role, pid, marker };
+        }),
+      );
+    const before = await state();
+    expect(before.map((n) => n.role).sort()).toEqual(["master", "slave", "slave"]);
+    const result = await configure({ fleet: changed, workDir: workDir(), tags: ["redis"] });
+    log(`redis setting change: ${seconds(result)}`);
+    expect(result.failures).toEqual([]);
+    expect(await state()).toEqual(before.map((n) => ({ ...n, marker: "marked" })));
+    expect(await sshRun(node("pi2"), "grep -c '^appendonly no' /etc/redis/redis.conf")).toBe("1\n");
+  });
+
   it("reports a stopped node unreachable, converges the others, and exits 1", async () => {
     await simFault(join(dir, "sim"), "pi3", "stop");
     try {

@@ -19,13 +19,14 @@ interface ErrorBody {
 }
 
 const PAGES_MAX = 200;
+const MAX_CONNECTIONS = 300;
 let h: Harness;
 const viewsOf = async (page: string) => Number((await redis.zScore(PAGES_KEY, page)) ?? 0);
 let redis: ReturnType<typeof createClient>;
 
 beforeAll(async () => {
   // A small page bound and header timeout, so the tests of both finish in seconds.
-  h = await startHarness({ PAGES_MAX: String(PAGES_MAX), HEADERS_TIMEOUT_MS: "2000" });
+  h = await startHarness({ PAGES_MAX: String(PAGES_MAX), HEADERS_TIMEOUT_MS: "2000", MAX_CONNECTIONS: String(MAX_CONNECTIONS) });
   redis = createClient({ url: h.redis.url });
   redis.on("error", () => {}); // the outage test stops Redis on purpose; this client reconnects on its own
   await redis.connect();
@@ -295,5 +296,19 @@ describe("slow clients (issue 13, finding 6)", () => {
     say(`slow-header client cut after ${ms.toFixed(0)} ms`);
     expect(ms).toBeLessThan(5000);
     expect(answer).toMatch(/^HTTP\/1\.1 408/);
+  });
+});
+
+describe("connection limit (issue 13, finding 6)", () => {
+  it("closes connections beyond MAX_CONNECTIONS at once", async () => {
+    const sockets = Array.from({ length: MAX_CONNECTIONS + 20 }, () => connect(h.app.port, "127.0.0.1").on("error", () => {}));
+    let closed = 0;
+    for (const s of sockets) s.on("close", () => closed++);
+    await new Promise((r) => setTimeout(r, 1000));
+    const open = sockets.length - closed;
+    for (const s of sockets) s.destroy();
+    say(`${sockets.length} idle connections: ${closed} closed by the server within 1 s`);
+    expect(closed).toBeGreaterThanOrEqual(20);
+    expect(open).toBeLessThanOrEqual(MAX_CONNECTIONS);
   });
 });

@@ -20,7 +20,7 @@ import { bootstrapProject, explainGitlabRefusal, type ProjectInfo, pushInstructi
 import { renderPlan, renderReach, renderVariableRows, variableRows } from "../bootstrap/report.js";
 import { type ProtectedBranch, type ProtectedTag, projectSettingFindings, renderSettingFindings } from "../bootstrap/settings.js";
 import { globals, loadFleet, progressFor } from "../context.js";
-import { info, print, printJson } from "../output.js";
+import { info, print, printJson, warn } from "../output.js";
 import { changedTasks, convergeFleet, throwIfFailed } from "./configure-actions.js";
 import { failIfIncomplete, reconcileRunners } from "./runners-actions.js";
 
@@ -154,11 +154,15 @@ export async function bootstrap(flags: BootstrapFlags, cmd: Command): Promise<vo
   failIfIncomplete(runners.report);
 
   // 4. The project's CI/CD variables: listed again, as someone may have changed them since the plan. The MR
-  // note's Reporter token is minted here (once: a rerun keeps it while it is active).
+  // note's Reporter token is minted here (once: a rerun keeps it while it is ours and active). A GitLab that
+  // mints no project access token (GitLab.com Free) still gets the deploy variables; the note waits.
   const applied = await (async () => {
     const current = await listVariables(projectApi);
-    const noteToken = await noteTokenFor(projectApi, current);
-    return applyVariables(projectApi, desiredVariables({ sshKey, fleetToken, noteToken }), current);
+    const noteToken = await noteTokenFor(projectApi, current).catch((err: unknown) => {
+      warn(noteTokenWarning(explainGitlabRefusal(err, fleet.gitlab.url, project, tokenEnv)));
+      return undefined;
+    });
+    return applyVariables(projectApi, desiredVariables({ sshKey, fleetToken, ...(noteToken ? { noteToken } : {}) }), current);
   })().catch((err) => {
     throw explainGitlabRefusal(err, fleet.gitlab.url, project, tokenEnv);
   });
@@ -187,4 +191,14 @@ export async function bootstrap(flags: BootstrapFlags, cmd: Command): Promise<vo
       push,
     });
   }
+}
+
+/** Why MR plans will have no note, and how to give them one by hand. */
+function noteTokenWarning(err: unknown): string {
+  const reason = err instanceof Error ? err.message : String(err);
+  return (
+    `the MR plan note's token was not minted (${reason}); merge-request plans run but post no note. ` +
+    "Project access tokens need the Maintainer role (and on GitLab.com a paid tier): create one by hand " +
+    "(Settings → Access tokens: role Reporter, scope api) and set it as the masked CI/CD variable PIFLEET_NOTE_TOKEN."
+  );
 }

@@ -109,6 +109,20 @@ describe(`token scopes${NEEDS_CONTROL}`, () => {
     expect((await call(target, "GET", "/user", { token: minted.token })).status).toBe(401);
   });
 
+  it("GET /personal_access_tokens/self answers the token itself, whatever its scope", async () => {
+    const self = await call(target, "GET", "/personal_access_tokens/self");
+    expect(self.status).toBe(200);
+    expect(self.body).toMatchObject({ id: expect.any(Number), name: expect.any(String), active: true, revoked: false });
+    expect((self.body as { scopes: string[] }).scopes).toContain("api");
+    expect(JSON.stringify(self.body)).not.toContain(target.token);
+    if (REAL_GITLAB) return;
+    const token = await mintToken(target, ["create_runner"]);
+    expect(await call(target, "GET", "/personal_access_tokens/self", { token })).toMatchObject({
+      status: 200,
+      body: { scopes: ["create_runner"], active: true },
+    });
+  });
+
   it.skipIf(REAL_GITLAB)("a user who owns nothing gets 403 on admin and namespace endpoints", async () => {
     const token = await mintToken(target, ["api"], false);
     const runner = await runners.group({ description: "not-theirs" });

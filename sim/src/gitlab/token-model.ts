@@ -11,3 +11,19 @@ export function tokenOwner(state: SimState, secret: string, now: Date): { token:
   const user = token ? state.users.find((u) => u.id === token.user_id) : undefined;
   return token && user ? { token, user } : undefined;
 }
+
+/** Entities::PersonalAccessToken: what GitLab shows of a token (never its secret). */
+export function presentToken(t: SimToken, now: Date) {
+  return {
+    id: t.id,
+    name: t.name,
+    revoked: t.revoked,
+    created_at: t.created_at ?? null,
+    description: t.description ?? null,
+    scopes: t.scopes,
+    user_id: t.user_id,
+    last_used_at: null,
+    active: tokenActive(t, now),
+    expires_at: t.expires_at ?? null,
+  };
+}

@@ -171,6 +171,25 @@ describe("sim push", { timeout: 240_000 }, () => {
     expect(again.variables).toEqual({ created: [], updated: [], unchanged: expect.arrayContaining(first.variables.created), removed: [] });
   });
 
+  it("replaces a note token that is not one of its own Reporter tokens (a stronger one set by hand), and keeps its own", async () => {
+    const path = `/projects/${gl.projectId}/variables`;
+    const byKey = async () => new Map((await api<ExistingVariable[]>(`${path}?per_page=100`)).body.map((v) => [v.key, v.value]));
+    const fleetToken = (await byKey()).get("GITLAB_TOKEN") ?? "";
+    const set = await fetch(`${gl.url}/api/v4${path}/PIFLEET_NOTE_TOKEN`, {
+      method: "PUT",
+      headers: { "PRIVATE-TOKEN": gl.adminToken, "content-type": "application/json" },
+      body: JSON.stringify({ value: fleetToken }),
+    });
+    expect(set.status).toBe(200);
+    const replaced = await pushProject(target, options({ message: "note token replaced" }));
+    expect(replaced.variables.updated).toEqual(["PIFLEET_NOTE_TOKEN"]);
+    const noteToken = (await byKey()).get("PIFLEET_NOTE_TOKEN") ?? "";
+    expect([fleetToken, gl.adminToken]).not.toContain(noteToken);
+    expect((await api(`${path}`, noteToken)).status).toBe(403);
+    const kept = await pushProject(target, options({ message: "note token kept" }));
+    expect(kept.variables.updated).toEqual([]);
+  });
+
   it("builds on what the emulator has (a commit pushed by someone else), and a new branch starts from the default branch", async () => {
     const clone = join(tmp, "clone");
     const auth = `http.extraHeader=Authorization: Basic ${Buffer.from(`x:${gl.adminToken}`).toString("base64")}`;

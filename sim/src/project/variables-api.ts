@@ -1,4 +1,4 @@
-import { type GitlabTransport, Secret } from "@pifleet/io";
+import { type GitlabTransport, gitlabTransport, Secret } from "@pifleet/io";
 import { type DesiredVariable, type ExistingVariable, planVariables, type VariablePlan, variableBody } from "./variables.js";
 
 /** A GitLab project as the variables API addresses it: by id, or by its path ("group/project"). */
@@ -56,8 +56,26 @@ interface AccessToken {
 }
 
 /**
- * The token PIFLEET_NOTE_TOKEN should hold: the one it holds while an active token of that name exists
- * (a rerun changes nothing), else a new Reporter project access token with the api scope
+ * Whether `held` is one of our active Reporter tokens with the api scope only, asked of GitLab with the
+ * token itself (GET /personal_access_tokens/self): a revoked value left behind by a failed rerun, or a
+ * stronger token someone set by hand, is not kept.
+ */
+/** A revoked token answers 401 at once; that is the answer, not a reason to retry. */
+const NO_RETRY = { attempts: 1, baseDelayMs: 0, maxDelayMs: 0, maxRetryAfterMs: 0 };
+
+async function isOneOf(project: ProjectApi, held: string, ours: readonly AccessToken[]): Promise<boolean> {
+  const asHeld = gitlabTransport({ url: project.api.apiUrl, auth: { header: "PRIVATE-TOKEN", token: new Secret(held) }, retry: NO_RETRY });
+  const self = await asHeld
+    .request<{ id: number; active: boolean; scopes: string[] }>("GET", "/personal_access_tokens/self")
+    .then((r) => r.body)
+    .catch(() => undefined);
+  const mine = self && ours.find((t) => t.id === self.id);
+  return Boolean(self?.active && mine?.access_level === REPORTER && self.scopes.join(",") === "api");
+}
+
+/**
+ * The token PIFLEET_NOTE_TOKEN should hold: the one it holds while that is one of ours (isOneOf: a rerun
+ * changes nothing), else a new Reporter project access token with the api scope
  * (POST /projects/:id/access_tokens; the caller needs the Maintainer role), and older ones revoked.
  */
 export async function noteTokenFor(project: ProjectApi, existing: readonly ExistingVariable[], now: Date = new Date()): Promise<Secret> {
@@ -66,7 +84,7 @@ export async function noteTokenFor(project: ProjectApi, existing: readonly Exist
     (t) => t.name === NOTE_TOKEN_NAME,
   );
   const held = existing.find((v) => v.key === "PIFLEET_NOTE_TOKEN")?.value;
-  if (held && ours.some((t) => t.access_level === REPORTER)) return new Secret(held);
+  if (held && (await isOneOf(project, held, ours))) return new Secret(held);
   const expires = new Date(now.getTime() + NOTE_TOKEN_DAYS * 86_400_000).toISOString().slice(0, 10);
   const made = await project.api.request<AccessToken>("POST", path, {
     body: {

@@ -8,7 +8,7 @@ import { findProject } from "../lookup.js";
 import { enumParam, intParam, type Params, readParams, requireParam, stringParam } from "../params.js";
 import { sendPage } from "../send-page.js";
 import { newPersonalToken, SCOPES, type Scope, type SimProject, type SimToken, type SimUser } from "../state.js";
-import { tokenActive } from "../token-model.js";
+import { presentToken, tokenActive } from "../token-model.js";
 
 /** Gitlab::Auth.resource_bot_scopes, as far as the emulator models scopes (read_user is for people). */
 const BOT_SCOPES: readonly Scope[] = SCOPES.filter((s) => s !== "read_user");
@@ -19,16 +19,7 @@ const MAX_LIFETIME_DAYS = 365;
 function presentAccessToken(emu: Emulator, t: SimToken, project: SimProject) {
   const bot = emu.state.users.find((u) => u.id === t.user_id);
   return {
-    id: t.id,
-    name: t.name,
-    revoked: t.revoked,
-    created_at: t.created_at ?? null,
-    description: t.description ?? null,
-    scopes: t.scopes,
-    user_id: t.user_id,
-    last_used_at: null,
-    active: tokenActive(t, emu.now()),
-    expires_at: t.expires_at ?? null,
+    ...presentToken(t, emu.now()),
     access_level: bot ? (memberLevel(emu.state, bot, project.id) ?? null) : null,
   };
 }

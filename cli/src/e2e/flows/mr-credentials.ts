@@ -65,6 +65,17 @@ export async function expectCredentialsOnlyInEnvironment(s: SharedSim, pipelineI
 }
 
 /** What a job on a Pi could change, read from the nodes: each config.toml's digest and the Swarm's services. */
+/** A new Developer of the project (the emulator's control API): the person an MR's author usually is. */
+async function developerToken(s: SharedSim): Promise<string> {
+  const res = await fetch(`${s.sim.gitlab?.url}/-/sim/tokens`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ scopes: ["api"], access_level: 30, name: "canary developer" }),
+  });
+  if (res.status !== 201) throw new Error(`minting a Developer's token: HTTP ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { token: string }).token;
+}
+
 async function nodeFacts(s: SharedSim): Promise<Record<string, string>> {
   const facts: Record<string, string> = {};
   for (const n of s.sim.nodes) facts[n.name] = (await onNode(s.sim, n.name, "sudo sha256sum /etc/gitlab-runner/config.toml")).stdout.trim();
@@ -103,11 +114,13 @@ export function mrCredentialsFlow(s: SharedSim): void {
         await expectCredentialsOnlyInEnvironment(s, main?.id ?? 0);
         const before = await nodeFacts(s);
 
-        // The branch as the generated pipeline has it, then the attacker's commit on top, pushed with git.
+        // The branch as the generated pipeline has it, then the attacker's commit on top, pushed with git and
+        // opened as an MR by a Developer of the project: the MR pipeline and its job tokens are theirs.
         const branch = "mr-canary";
         await pifleetJson(["sim", "push", "--dir", s.simDir, "--branch", branch, "--message", "canary base", "--no-mirror"], s.env);
+        const developer = await developerToken(s);
         const clone = join(s.root, "canary-clone");
-        const auth = `http.extraHeader=Authorization: Basic ${Buffer.from(`x:${s.sim.gitlab?.token}`).toString("base64")}`;
+        const auth = `http.extraHeader=Authorization: Basic ${Buffer.from(`x:${developer}`).toString("base64")}`;
         const git = (...args: string[]) => run("git", ["-c", auth, ...args], { cwd: s.root });
         await git("clone", "--quiet", "--branch", branch, `${s.sim.gitlab?.url}/${SIM_PROJECT_PATH}.git`, clone);
         const { fleet } = await loadFleetFile(s.sim.fleetFile);
@@ -122,11 +135,14 @@ export function mrCredentialsFlow(s: SharedSim): void {
         await inClone("push", "--quiet", "origin", `HEAD:${branch}`);
 
         const last = await latestPipelineId(s);
-        const mr = await s.api<{ iid: number }>("POST", `${s.project}/merge_requests`, {
-          source_branch: branch,
-          target_branch: "main",
-          title: "A Developer's change to the pipeline",
+        const opened = await fetch(`${s.sim.gitlab?.url}/api/v4${s.project}/merge_requests`, {
+          method: "POST",
+          headers: { "PRIVATE-TOKEN": developer, "content-type": "application/json" },
+          body: JSON.stringify({ source_branch: branch, target_branch: "main", title: "A Developer's change to the pipeline" }),
         });
+        expect(opened.status, await opened.clone().text()).toBe(201);
+        const mr = (await opened.json()) as { iid: number; author: { username: string } };
+        log(`!${mr.iid} opened by ${mr.author.username} (Developer)`);
         const pipeline = await until(`the MR pipeline of !${mr.iid}`, 120_000, async () => {
           const ref = encodeURIComponent(`refs/merge-requests/${mr.iid}/head`);
           return (await s.api<Pipeline[]>("GET", `${s.project}/pipelines?ref=${ref}`)).find((p) => p.id > last);
@@ -154,10 +170,8 @@ export function mrCredentialsFlow(s: SharedSim): void {
         await expectNoCredentials(s, pipeline.id);
         expect(await nodeFacts(s)).toEqual(before);
 
-        // Closed, so that the branch's next push (none planned) would not run it again; the emulator may not model closing.
-        await s
-          .api("PUT", `${s.project}/merge_requests/${mr.iid}`, { state_event: "close" })
-          .catch((err: unknown) => log(`closing !${mr.iid}: ${String(err)}`));
+        // Closed, so that the branch's next push (none planned) would not run it again.
+        await s.api("PUT", `${s.project}/merge_requests/${mr.iid}`, { state_event: "close" });
         s.figures.push(`the credential canary's MR pipeline: #${pipeline.id}, ${minutes(Date.now() - t0)} in all`);
       },
       PIPELINE_TEST_TIMEOUT_MS,

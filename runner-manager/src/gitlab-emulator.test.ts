@@ -96,6 +96,23 @@ describe("reconcile against the GitLab API emulator", () => {
     expect(plan.notes.map((n) => n.message)).toContain(`runner #${target.id} was paused by a person in the GitLab UI — kept paused`);
     expect((await listAll()).find((r) => r.id === target.id)?.paused).toBe(true);
   });
+
+  it("skips only a runner deleted in GitLab between plan and apply (its GET answers 404); the rest is applied, the next apply converges", async () => {
+    const nodes = new MemoryNodes();
+    await reconcile(gl.api, nodes);
+    nodes.files.delete("pi2"); // both pi2 runners get their tokens reset and pi2's config.toml rewritten
+    const { plan } = await planFleet(fleet, gl.api, nodes);
+    const resets = plan.actions.filter((a) => a.kind === "reset-token");
+    expect(resets.map((a) => a.key)).toEqual(["pi2/deploy", "pi2/docker"]);
+    const gone = (resets[0] as { runnerId: number }).runnerId;
+    expect((await gl.rest("DELETE", `/runners/${gone}`)).status).toBe(204);
+    const report = await applyPlan(plan, gl.api, nodes, { drain: noWait });
+    expect(report.failures.map((f) => f.subject)).toEqual(["pi2/deploy"]);
+    expect(report.failures[0]?.message).toMatch(new RegExp(`^runner #${gone} no longer exists in GitLab; left out of pi2's config.toml`));
+    expect(report.applied).toContain("write-config pi2");
+    await reconcile(gl.api, nodes);
+    await expectConverged(nodes);
+  });
 });
 
 describe("fleet.yaml changes", () => {

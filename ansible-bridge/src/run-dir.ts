@@ -47,7 +47,7 @@ export async function closeSshMasters(workDir: string): Promise<void> {
   });
   // A master that already exited (ControlPersist ran out) leaves a dead socket: nothing to end there.
   await Promise.all(
-    sockets.map((s) => run("ssh", ["-o", `ControlPath=${join(dir, s)}`, "-O", "exit", "pifleet-master"], { allowFailure: true })),
+    sockets.map((s) => run("ssh", ["-o", `ControlPath=${join(dir, s)}`, "-O", "exit", "--", "pifleet-master"], { allowFailure: true })),
   );
 }
 

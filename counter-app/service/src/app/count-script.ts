@@ -1,3 +1,5 @@
+import { createHash } from "node:crypto";
+
 /**
  * The one Redis command a batch of views is: a Lua script that counts every
  * page of the batch and the serving node atomically, keeps the set of pages
@@ -37,6 +39,9 @@ reply[1] = evicted
 redis.call('HINCRBY', KEYS[2], ARGV[3], ARGV[4])
 return reply
 `;
+
+/** What EVALSHA names the script by; a primary that lacks it (NOSCRIPT) gets the whole script once. */
+export const COUNT_SCRIPT_SHA1 = createHash("sha1").update(COUNT_SCRIPT).digest("hex");
 
 export interface CountRequest {
   batch: ReadonlyMap<string, number>;

@@ -23,17 +23,21 @@ const REDIS_AHEAD_MS = 10_000;
  */
 function fakeRedis(replies: (unknown[] | string | null)[], replicas = 1) {
   const sent: string[][] = [];
+  const commands: string[] = [];
+  const run = (command: string) => async (_script: string, options: { arguments: string[] }) => {
+    sent.push(options.arguments);
+    commands.push(command);
+    const reply = replies.shift();
+    if (typeof reply === "string") throw new Error(reply);
+    return reply === undefined ? [0, "0"] : reply;
+  };
   const client = {
     time: async () => [String((NOW + REDIS_AHEAD_MS) / 1000), "0"],
-    eval: async (_script: string, options: { arguments: string[] }) => {
-      sent.push(options.arguments);
-      const reply = replies.shift();
-      if (typeof reply === "string") throw new Error(reply);
-      return reply === undefined ? [0, "0"] : reply;
-    },
+    eval: run("EVAL"),
+    evalSha: run("EVALSHA"),
     wait: async () => replicas,
   } as unknown as Redis;
-  return { client, sent };
+  return { client, sent, commands };
 }
 
 const batch = new Map([["home", 3]]);
@@ -44,6 +48,14 @@ describe("redisViewStore", () => {
     const { client, sent } = fakeRedis([[0, "13"]]);
     expect(await redisViewStore(() => client, options).add(batch, "pi1", NOW + 2000)).toEqual(new Map([["home", 13]]));
     expect(sent).toEqual([[String(NOW + 2000 - 100 + REDIS_AHEAD_MS), "50", "pi1", "3", "home", "3"]]);
+  });
+
+  it("names the script by SHA, and sends it whole once to a primary that lacks it (NOSCRIPT)", async () => {
+    const { client, commands } = fakeRedis(["NOSCRIPT No matching script.", [0, "4"], [0, "7"]]);
+    const store = redisViewStore(() => client, options);
+    expect(await store.add(batch, "pi1", NOW + 2000)).toEqual(new Map([["home", 4]]));
+    expect(await store.add(batch, "pi1", NOW + 2000)).toEqual(new Map([["home", 7]]));
+    expect(commands).toEqual(["EVALSHA", "EVAL", "EVALSHA"]);
   });
 
   it("a batch Redis ran after its deadline is not counted: a 503 that says so", async () => {

@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import { ClientClosedError, ClientOfflineError, createClient, createSentinel, ErrorReply } from "redis";
 import { StoreUnavailableError, type ViewStore } from "./batcher.js";
 import type { AppConfig } from "./config.js";
-import { COUNT_SCRIPT, countScriptOptions, NODES_KEY, PAGES_KEY, parseCountReply } from "./count-script.js";
+import { COUNT_SCRIPT, COUNT_SCRIPT_SHA1, countScriptOptions, NODES_KEY, PAGES_KEY, parseCountReply } from "./count-script.js";
 import { betterSample, type ClockSample, redisDeadline, SAMPLE_MAX_AGE_MS, sampleFrom } from "./redis-clock.js";
 
 /**
@@ -19,6 +19,7 @@ export interface Redis {
   hGetAll(key: string): Promise<Record<string, string>>;
   zRangeWithScores(key: string, min: number, max: number, options: { REV: true }): Promise<unknown>;
   eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+  evalSha(sha1: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
   time(): Promise<unknown>;
   /** WAIT: how many replicas have every write this connection sent before it. */
   wait(replicas: number, timeoutMs: number): Promise<number>;
@@ -99,6 +100,9 @@ export const isReadOnlyRefusal = (err: unknown): boolean => err instanceof Error
 /** The batch's script was refused as READONLY: it never ran, so sending it again cannot count twice. */
 class NothingWrittenError extends StoreUnavailableError {}
 
+/** The primary does not know the script by its SHA yet (a new primary, a restart): nothing ran. */
+class ScriptMissingError extends StoreUnavailableError {}
+
 export interface StoreOptions {
   durability: Durability;
   pagesMax: number;
@@ -117,15 +121,21 @@ export function redisViewStore(redis: () => Redis, options: StoreOptions): ViewS
     async add(batch, node, giveUpAt) {
       // With WAIT the script must run early enough for WAIT to answer before the app gives up.
       const applyBy = giveUpAt - (options.durability.replicas > 0 ? options.durability.timeoutMs : 0);
-      for (let attempt = 0; ; attempt++) {
+      let sendScript = false;
+      for (let attempt = 0; ; ) {
         try {
           const client = redis();
           const deadlineRedisMs = redisDeadline(applyBy, await clock.sample(client));
-          return await addOnce(client, countScriptOptions({ batch, node, pagesMax: options.pagesMax, deadlineRedisMs }), batch, options);
+          const args = countScriptOptions({ batch, node, pagesMax: options.pagesMax, deadlineRedisMs });
+          return await addOnce(client, args, sendScript, batch, options);
         } catch (err) {
+          if (err instanceof ScriptMissingError && !sendScript) {
+            sendScript = true;
+            continue;
+          }
           // Only a batch that never ran is sent again (to the primary the client follows by then); its
           // deadline still holds, so a retry Redis runs too late changes nothing.
-          const delay = retryDelaysMs[attempt];
+          const delay = retryDelaysMs[attempt++];
           if (!(err instanceof NothingWrittenError) || delay === undefined) throw asUnavailable(err);
           await pause(delay);
         }
@@ -136,16 +146,20 @@ export function redisViewStore(redis: () => Redis, options: StoreOptions): ViewS
 
 async function addOnce(
   client: Redis,
-  script: { keys: string[]; arguments: string[] },
+  args: { keys: string[]; arguments: string[] },
+  sendScript: boolean,
   batch: ReadonlyMap<string, number>,
   { durability, onEvicted }: StoreOptions,
 ): Promise<Map<string, number>> {
   // One command per batch, WAIT right behind it on the same connection: it covers exactly that script.
+  // By SHA: 40 bytes instead of the script's 700 on every batch.
   const [ran, waited] = await Promise.allSettled([
-    client.eval(COUNT_SCRIPT, script),
+    sendScript ? client.eval(COUNT_SCRIPT, args) : client.evalSha(COUNT_SCRIPT_SHA1, args),
     durability.replicas > 0 ? client.wait(durability.replicas, durability.timeoutMs) : Promise.resolve(0),
   ]);
   if (ran.status === "rejected") {
+    if (ran.reason instanceof Error && ran.reason.message.startsWith("NOSCRIPT"))
+      throw new ScriptMissingError(`Redis does not know the count script yet: ${ran.reason.message}`, false);
     if (isReadOnlyRefusal(ran.reason))
       throw new NothingWrittenError(`Redis refused the batch as a read-only replica: ${(ran.reason as Error).message}`, false);
     throw ran.reason;

@@ -37,7 +37,8 @@ export async function startCounterApp(config: AppConfig, log: Logger): Promise<R
       timeoutMs: config.redisTimeoutMs,
       queueLimit: config.redisQueueLimit,
       onFlush(size, seconds, failure) {
-        metrics.observeBatch(size, seconds, failure === undefined);
+        // Readiness probes (no views) tell whether writes work, but are no batches of views.
+        if (size > 0) metrics.observeBatch(size, seconds, failure === undefined);
         writes.record(failure);
       },
       onLateApplied(size) {

@@ -67,6 +67,16 @@ describe("where the cluster's pieces run", () => {
     expect(t.registry).toMatchObject({ node: { name: "pi2" }, port: 5050, host: "[fd00::12]:5050" });
     expect(t.loadBalancer).toMatchObject({ nodes: [{ name: "pi3" }], port: 8081, url: "http://192.168.1.13:8081" });
   });
+  it("points the URL at the one loadbalancer-role node when there is no VIP, not at a manager", () => {
+    const fleet = {
+      ...reference,
+      nodes: reference.nodes.map((n) => ({ ...n, roles: n.roles.filter((r) => r !== "loadbalancer" || n.name === "pi4") })),
+      app: { ...(reference.app as NonNullable<typeof reference.app>), loadBalancer: { port: 80 } },
+    };
+    const t = resolveTopology(fleet);
+    const pi4 = reference.nodes.find((n) => n.name === "pi4");
+    expect(t.loadBalancer).toMatchObject({ nodes: [{ name: "pi4" }], address: pi4?.address, url: `http://${pi4?.address}` });
+  });
   it("has no load balancer or Redis node without an app section, and carries the runner scope with its id", () => {
     const { app: _app, ...withoutApp } = reference;
     const t = resolveTopology({ ...withoutApp, gitlab: { ...reference.gitlab, runnerScope: { type: "group", id: 7 } } });

@@ -101,7 +101,8 @@ function loadBalancerEndpoint(fleet: Fleet, defaultNode: FleetNode): LoadBalance
   const vip = vipText === undefined ? undefined : parseVirtualAddress(vipText);
   if (vipText !== undefined && !vip) throw new Error(`app.loadBalancer.vip ${vipText} is not IPv4/BITS: resolve only validated fleets`);
   const nodes = lbNodes.length > 0 ? lbNodes : [defaultNode];
-  const address = vip?.address ?? defaultNode.address;
+  // Without a VIP (one load-balancer node) clients reach that node, wherever the Swarm's managers are.
+  const address = vip?.address ?? (lbNodes[0] ?? defaultNode).address;
   const host = isIP(address) === 6 ? `[${address}]` : address;
   return { nodes, port, ...(vip ? { vip } : {}), address, url: `http://${host}${port === 80 ? "" : `:${port}`}` };
 }

@@ -57,7 +57,8 @@ export function tcpReach(address: string, port: number, timeoutMs = 5_000): Prom
 
 /** The host keys the node's sshd offers, every type (what OpenSSH would be shown on first contact). */
 export async function scanHostKeys(address: string, port: number): Promise<KnownKey[]> {
-  const r = await run("ssh-keyscan", ["-T", "10", "-p", String(port), address], { allowFailure: true, timeoutMs: 60_000 });
+  // `--`: an address is never an option, whatever the fleet file holds.
+  const r = await run("ssh-keyscan", ["-T", "10", "-p", String(port), "--", address], { allowFailure: true, timeoutMs: 60_000 });
   return parseKeyscan(r.stdout);
 }
 

@@ -12,6 +12,9 @@ const vipKind = () => {
   return kind;
 };
 
+/** `hostname -I` on the reference fleet's load balancers while pi1 holds the VIP. */
+const holdsOnPi1 = (node: string) => (node === "pi1" ? "192.168.1.11 192.168.1.250 \n" : "192.168.1.14 \n");
+
 describe("the lb-vip hand-off", () => {
   it("finds the holder by its addresses, checks a peer can take the VIP, drains and hands it away as root, and waits until the peer has it", async () => {
     const { fleet } = await loadFleetFile(EXAMPLE);
@@ -38,10 +41,34 @@ describe("the lb-vip hand-off", () => {
     expect(scripts[2]?.script).toContain("systemctl start keepalived");
   });
 
-  it("touches nothing when no other load balancer could take the VIP", async () => {
+  it("touches nothing and fails when no other load balancer could take the VIP from one that serves", async () => {
     const { fleet } = await loadFleetFile(EXAMPLE);
-    const shell = recordingShell((call) => (call.script?.includes("is-active") ? { code: 3 } : undefined));
+    const shell = recordingShell((call) =>
+      call.argv?.[0] === "hostname"
+        ? holdsOnPi1(call.node)
+        : call.script?.includes("is-active") && call.node !== "pi1"
+          ? { code: 3 }
+          : undefined,
+    );
     await expect(vipKind().create(fleet, shell).handAway("pi1")).rejects.toThrow(/no other load balancer can take 192.168.1.250 from pi1/);
+    expect(shell.calls.filter((c) => c.root)).toEqual([]);
+  });
+
+  it("does nothing on a node that does not hold the VIP", async () => {
+    const { fleet } = await loadFleetFile(EXAMPLE);
+    const shell = recordingShell((call) =>
+      call.argv?.[0] === "hostname" ? (call.node === "pi4" ? "192.168.1.14 192.168.1.250\n" : "192.168.1.11\n") : undefined,
+    );
+    expect(await vipKind().create(fleet, shell).handAway("pi1")).toBeUndefined();
+    expect(shell.calls.filter((c) => c.script)).toEqual([]);
+  });
+
+  it("leaves the VIP where it is when no load balancer answers anywhere (the stack is not deployed yet)", async () => {
+    const { fleet } = await loadFleetFile(EXAMPLE);
+    const shell = recordingShell((call) =>
+      call.argv?.[0] === "hostname" ? holdsOnPi1(call.node) : call.script?.includes("is-active") ? { code: 3 } : undefined,
+    );
+    expect(await vipKind().create(fleet, shell).handAway("pi1")).toMatch(/^not moved: no load balancer answers/);
     expect(shell.calls.filter((c) => c.root)).toEqual([]);
   });
 });

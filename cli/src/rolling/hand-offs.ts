@@ -94,9 +94,14 @@ const LB_VIP: HandOffKind = {
       holder: async () => (vip && nodes.length > 1 ? (await holder())?.name : undefined),
       handAway: async (name) => {
         const node = nodes.find((n) => n.name === name);
-        if (!node || !target) return undefined;
+        // A node that does not hold the VIP now (an earlier move may have put it elsewhere) has nothing to hand.
+        if (!node || !target || !(await holds(node))) return undefined;
         const peers = nodes.filter((n) => n !== node);
         const readyPeers = (await Promise.all(peers.map(async (p) => ((await ready(p)) ? [p.name] : [])))).flat();
+        // Before the first deploy (a pipeline's upgrade-pending) no HAProxy runs anywhere: nothing is served
+        // through the VIP, so there is nothing to keep up and keepalived may keep it where it is.
+        if (readyPeers.length === 0 && !(await ready(node)))
+          return "not moved: no load balancer answers on any node (the stack is not deployed)";
         if (readyPeers.length === 0)
           throw new OperationError(
             `no other load balancer can take ${vip} from ${name}: keepalived is not running or HAProxy does not answer ${LB_HEALTH_URL} on ${peers.map((p) => p.name).join(", ")}`,

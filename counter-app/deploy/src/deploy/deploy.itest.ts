@@ -355,8 +355,9 @@ describe("losing a whole node under load (keepalived VIP over two LBs, three Swa
       log(`sim fault ${victim.name} stop: ${((Date.now() - t) / 1000).toFixed(1)} s`);
       const downUntil = t + 25_000;
       // `pifleet app status` while the node is down: read through a manager that answers (inside the wait, not added to it).
+      // Its own SSH shell, as the command has: this test's shell keeps a connection to the stopped node that would hang.
       t = Date.now();
-      const status = await stackStatus({ fleet, topology, shell });
+      const status = await stackStatus({ fleet, topology });
       log(`app status with ${victim.name} down: read through ${status.manager} in ${((Date.now() - t) / 1000).toFixed(1)} s`);
       expect(status.manager).not.toBe(victim.name);
       expect(status.services.map((svc) => svc.name).sort()).toEqual(["pifleet_app", "pifleet_lb"]);

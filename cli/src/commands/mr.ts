@@ -17,7 +17,8 @@ export function registerMr(program: Command): void {
       "after",
       `
 The token comes from the environment only: the variable --token-env names, else the one the fleet's
-gitlab.tokenEnv names (GITLAB_TOKEN by default; api scope), else CI_JOB_TOKEN.
+gitlab.tokenEnv names (GITLAB_TOKEN by default; api scope); never CI_JOB_TOKEN, which cannot post
+notes: an unset or empty variable is an environment error (exit 3).
 It is never printed. The note starts with a hidden <!-- pifleet:KEY --> marker; the next
 pipeline finds it and edits it in place. 429 and 5xx answers are retried, honouring Retry-After.
 

@@ -20,10 +20,12 @@ describe("resolveGitlabTarget", () => {
     expect(JSON.stringify(target)).not.toContain("abc123456");
   });
 
-  it("falls back to CI_JOB_TOKEN, and names tokenEnv when neither is set", () => {
-    expect(
-      resolveGitlabTarget({ CI_SERVER_URL: "https://gl.example/", CI_JOB_TOKEN: "job-token" }, undefined, "FLEET_TOKEN").credentials.header,
-    ).toBe("JOB-TOKEN");
+  it("names tokenEnv when it is unset or empty, even in a job (a job token cannot post notes): an environment error", () => {
+    for (const env of [{ CI_JOB_TOKEN: "job-token" }, { CI_JOB_TOKEN: "job-token", FLEET_TOKEN: "" }]) {
+      expect(() => resolveGitlabTarget({ CI_SERVER_URL: "https://gl.example/", ...env }, undefined, "FLEET_TOKEN")).toThrow(
+        /set FLEET_TOKEN/,
+      );
+    }
     expect(() => resolveGitlabTarget({ CI_SERVER_URL: "https://gl.example" }, undefined, "FLEET_TOKEN")).toThrow(/set FLEET_TOKEN/);
     expect(() => resolveGitlabTarget({ CI_SERVER_URL: "https://gl.example" })).toThrow(EnvironmentError);
   });

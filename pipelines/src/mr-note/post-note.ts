@@ -33,7 +33,7 @@ export async function postMrNote(api: NotesApi, input: PostNoteInput): Promise<P
 /**
  * Where to post and with which token, from the environment GitLab CI provides:
  * CI_API_V4_URL (or CI_SERVER_URL), the token in `tokenEnv` (the fleet's
- * gitlab.tokenEnv; GITLAB_TOKEN by default), else CI_JOB_TOKEN.
+ * gitlab.tokenEnv; GITLAB_TOKEN by default); never CI_JOB_TOKEN, which cannot post notes.
  * `gitlabUrl` (e.g. from --gitlab-url) wins over the environment.
  */
 export function resolveGitlabTarget(
@@ -49,7 +49,7 @@ export function resolveGitlabTarget(
   }
   const token = env[tokenEnv];
   if (token) return { apiUrl, credentials: { header: "PRIVATE-TOKEN", token: new Secret(token) }, tokenEnv };
-  if (env.CI_JOB_TOKEN) return { apiUrl, credentials: { header: "JOB-TOKEN", token: new Secret(env.CI_JOB_TOKEN) }, tokenEnv };
+  // No fallback to CI_JOB_TOKEN: GitLab lets a job token read some of a project, never write a note.
   throw new EnvironmentError(
     `no GitLab token: set ${tokenEnv} (a project access token with the api scope; in CI a masked variable)`,
     "The token is read from the environment only, never from a flag or a file, so it cannot leak into logs.",

@@ -9,6 +9,7 @@ export function observeScript(upgrade: boolean): string {
   return [
     `test -e ${ROLL_MARKERS.reboot} && echo reboot`,
     `test -e ${ROLL_MARKERS.dockerRestart} && echo docker`,
+    `test -e ${ROLL_MARKERS.redisRestart} && echo redis`,
     // -s simulates: nothing is installed; only the package lists are refreshed.
     ...(upgrade
       ? ["apt-get update -qq >/dev/null", "apt-get -s -o Debug::NoLocking=1 dist-upgrade | awk '/^Inst /{ print \"pkg \" $2 }'"]
@@ -24,6 +25,7 @@ export function parseObservation(node: string, stdout: string): NodeObservation 
     node,
     rebootRequired: lines.includes("reboot"),
     dockerRestartRequired: lines.includes("docker"),
+    redisRestartRequired: lines.includes("redis"),
     upgradable: lines.filter((l) => l.startsWith("pkg ")).map((l) => l.slice(4)),
   };
 }

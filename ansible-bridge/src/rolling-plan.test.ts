@@ -1,5 +1,6 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { type NodeObservation, planRoll, type RollInput } from "./rolling-plan.js";
+import { type NodeObservation, planRoll, ROLL_MARKERS, type RollInput } from "./rolling-plan.js";
 import { threeNodeFleet } from "./test-support/fleets.js";
 
 const fleet = threeNodeFleet();
@@ -7,6 +8,7 @@ const seen = (node: string, o: Partial<NodeObservation> = {}): NodeObservation =
   node,
   rebootRequired: false,
   dockerRestartRequired: false,
+  redisRestartRequired: false,
   upgradable: [],
   ...o,
 });
@@ -47,21 +49,23 @@ describe("planRoll", () => {
     expect(plan.nodes[1]?.steps.some((s) => s.kind === "hand-off")).toBe(false);
   });
 
-  it("picks the action from the markers: a reboot covers an engine restart", () => {
+  it("picks the action from the markers: a reboot covers an engine restart, an engine restart names a Redis one too", () => {
     const plan = planRoll(
       input({
         observations: [
-          seen("pi1", { dockerRestartRequired: true }),
+          seen("pi1", { dockerRestartRequired: true, redisRestartRequired: true }),
           seen("pi2", { rebootRequired: true, dockerRestartRequired: true }),
-          seen("pi3"),
+          seen("pi3", { redisRestartRequired: true }),
         ],
       }),
     );
     expect(plan.nodes.map((n) => [n.node, n.action])).toEqual([
       ["pi2", "reboot"],
+      ["pi3", "restart-redis"],
       ["pi1", "restart-docker"],
     ]);
-    expect(plan.unchanged).toEqual(["pi3"]);
+    expect(plan.nodes[1]?.reasons).toEqual(["/var/run/pifleet-redis-restart-required present"]);
+    expect(planRoll(input({ observations: [seen("pi1"), seen("pi2"), seen("pi3")] })).unchanged.sort()).toEqual(["pi1", "pi2", "pi3"]);
     expect(plan.nodes[0]?.reasons).toEqual(["/var/run/reboot-required present", "/var/run/pifleet-docker-restart-required present"]);
   });
 
@@ -87,5 +91,18 @@ describe("planRoll", () => {
   it("does not drain runners on a node without any", () => {
     const plan = planRoll(input({ runnerNodes: ["pi1"] }));
     expect(plan.nodes[0]?.steps.map((s) => s.kind)).not.toContain("drain-runners");
+  });
+});
+
+describe("ROLL_MARKERS", () => {
+  // The same paths live in YAML: the roles write them, rolling.yml reads and removes them.
+  const ansible = (path: string) => readFileSync(new URL(`../ansible/${path}`, import.meta.url), "utf8");
+  it.each([
+    ["reboot", "roles/raspberrypi/defaults/main.yml"],
+    ["dockerRestart", "roles/docker/defaults/main.yml"],
+    ["redisRestart", "roles/redis/defaults/main.yml"],
+  ] as const)("%s is the path its role writes and rolling.yml acts on", (marker, defaults) => {
+    expect(ansible(defaults)).toContain(ROLL_MARKERS[marker]);
+    expect(ansible("rolling.yml")).toContain(ROLL_MARKERS[marker]);
   });
 });

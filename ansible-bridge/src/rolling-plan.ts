@@ -12,6 +12,8 @@ export const ROLL_MARKERS = {
   reboot: "/var/run/reboot-required",
   /** Written by the docker role when daemon.json changed on a running engine. */
   dockerRestart: "/var/run/pifleet-docker-restart-required",
+  /** Written by the redis role when redis-server's settings changed while it was in use. */
+  redisRestart: "/var/run/pifleet-redis-restart-required",
 } as const;
 
 /** What one node reported before the roll. */
@@ -19,6 +21,7 @@ export interface NodeObservation {
   node: string;
   rebootRequired: boolean;
   dockerRestartRequired: boolean;
+  redisRestartRequired: boolean;
   /** Packages `apt-get dist-upgrade` would upgrade (only observed by `pifleet upgrade`). */
   upgradable: string[];
 }
@@ -30,7 +33,7 @@ export interface Holding {
   node: string;
 }
 
-export type NodeAction = "upgrade-and-reboot" | "reboot" | "restart-docker";
+export type NodeAction = "upgrade-and-reboot" | "reboot" | "restart-docker" | "restart-redis";
 
 export type RollStep =
   | { kind: "drain-swarm"; node: string }
@@ -80,13 +83,16 @@ function actionFor(o: NodeObservation, upgrade: boolean): { action: NodeAction; 
   const reasons = [
     ...(o.rebootRequired ? [`${ROLL_MARKERS.reboot} present`] : []),
     ...(o.dockerRestartRequired ? [`${ROLL_MARKERS.dockerRestart} present`] : []),
+    ...(o.redisRestartRequired ? [`${ROLL_MARKERS.redisRestart} present`] : []),
     ...(upgrade && o.upgradable.length > 0 ? [`${o.upgradable.length} package${o.upgradable.length === 1 ? "" : "s"} to upgrade`] : []),
   ];
   if (reasons.length === 0) return undefined;
   // Upgraded libraries and a new kernel only take effect after a reboot, which also restarts the engine.
   if (upgrade && o.upgradable.length > 0) return { action: "upgrade-and-reboot", reasons };
   if (o.rebootRequired) return { action: "reboot", reasons };
-  return { action: "restart-docker", reasons };
+  // rolling.yml restarts whatever is marked; the action names the widest of it.
+  if (o.dockerRestartRequired) return { action: "restart-docker", reasons };
+  return { action: "restart-redis", reasons };
 }
 
 function stepsFor(input: RollInput, node: string, action: NodeAction): RollStep[] {

@@ -8,9 +8,9 @@ describe("renderRollPlanText", () => {
     const plan = planRoll({
       fleet: threeNodeFleet(),
       observations: [
-        { node: "pi1", rebootRequired: false, dockerRestartRequired: false, upgradable: [] },
-        { node: "pi2", rebootRequired: true, dockerRestartRequired: false, upgradable: [] },
-        { node: "pi3", rebootRequired: false, dockerRestartRequired: true, upgradable: [] },
+        { node: "pi1", rebootRequired: false, dockerRestartRequired: false, redisRestartRequired: false, upgradable: [] },
+        { node: "pi2", rebootRequired: true, dockerRestartRequired: false, redisRestartRequired: false, upgradable: [] },
+        { node: "pi3", rebootRequired: false, dockerRestartRequired: true, redisRestartRequired: false, upgradable: [] },
       ],
       holdings: [],
       holders: [],

@@ -5,7 +5,13 @@ import { maxDrainedAtOnce, type RollActions, runRoll } from "./rolling-run.js";
 import { threeNodeFleet } from "./test-support/fleets.js";
 
 const fleet = threeNodeFleet();
-const needsReboot = (node: string): NodeObservation => ({ node, rebootRequired: true, dockerRestartRequired: false, upgradable: [] });
+const needsReboot = (node: string): NodeObservation => ({
+  node,
+  rebootRequired: true,
+  dockerRestartRequired: false,
+  redisRestartRequired: false,
+  upgradable: [],
+});
 const plan = planRoll({
   fleet,
   observations: ["pi1", "pi2", "pi3"].map(needsReboot),

@@ -31,8 +31,13 @@ describe("parseRetryAfter", () => {
     expect(parseRetryAfter("Wed, 31 Dec 2025 23:00:00 GMT", now)).toBe(0);
   });
 
-  it("ignores absent, negative and garbage values", () => {
-    for (const v of [undefined, null, "", "  ", "-5", "NaN", "soon", "1e3", "Infinity", "12abc", "0x10", "1 2"]) {
+  it("reads a negative number as 0 (retryDelay applies its minimum)", () => {
+    expect(parseRetryAfter("-5", now)).toBe(0);
+    expect(parseRetryAfter(" -0.5 ", now)).toBe(0);
+  });
+
+  it("ignores absent and garbage values", () => {
+    for (const v of [undefined, null, "", "  ", "--5", "NaN", "soon", "1e3", "Infinity", "12abc", "0x10", "1 2"]) {
       expect(parseRetryAfter(v, now)).toBeUndefined();
     }
   });
@@ -44,6 +49,16 @@ describe("retryDelay", () => {
   it("follows Retry-After, bounded by maxRetryAfterMs", () => {
     expect(retryDelay(new GitlabHttpError("GET", "/x", 429, "", 2000), 0, policy)).toBe(2000);
     expect(retryDelay(new GitlabHttpError("GET", "/x", 429, "", 3_600_000), 0, policy)).toBe(5000);
+  });
+
+  it("never retries back-to-back: a Retry-After of 0 or a past date waits baseDelayMs at least, growing with the attempt", () => {
+    const now = Date.parse("2026-01-01T00:00:00Z");
+    for (const header of ["0", "0.01", "-5", "Wed, 31 Dec 2025 23:00:00 GMT"]) {
+      const err = new GitlabHttpError("GET", "/x", 429, "", parseRetryAfter(header, now));
+      expect(retryDelay(err, 0, policy)).toBe(100);
+      expect(retryDelay(err, 2, policy)).toBe(200);
+      expect(retryDelay(err, 10, policy)).toBe(500);
+    }
   });
 
   it("backs off exponentially up to maxDelayMs, never below half the ceiling", () => {

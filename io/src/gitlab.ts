@@ -55,13 +55,16 @@ export function isRetryable(err: unknown): boolean {
   return err instanceof GitlabHttpError && (err.status === 429 || err.status >= 500);
 }
 
-/** Retry-After in milliseconds: delay-seconds or an HTTP date (past → 0). Absent, negative or unreadable → undefined. */
+/**
+ * Retry-After in milliseconds: delay-seconds or an HTTP date; a negative number or a past date → 0
+ * (retryDelay then applies its minimum). Absent or unreadable → undefined.
+ */
 export function parseRetryAfter(value: string | null | undefined, now = Date.now()): number | undefined {
   const trimmed = value?.trim();
   if (!trimmed) return undefined;
-  if (/^\d+(\.\d+)?$/.test(trimmed)) {
+  if (/^-?\d+(\.\d+)?$/.test(trimmed)) {
     const ms = Math.round(Number(trimmed) * 1000);
-    return Number.isFinite(ms) ? ms : undefined;
+    return Number.isFinite(ms) ? Math.max(0, ms) : undefined;
   }
   // Only something shaped like an HTTP date: Date.parse also accepts "-5", "1 2" and other non-dates.
   if (!/^[A-Za-z]{3},? /.test(trimmed)) return undefined;
@@ -69,10 +72,17 @@ export function parseRetryAfter(value: string | null | undefined, now = Date.now
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
-/** Delay before retry number `attempt` (0-based): Retry-After if given (bounded), else capped exponential backoff with jitter. */
+/**
+ * Delay before retry number `attempt` (0-based): Retry-After if given (bounded), else capped exponential
+ * backoff with jitter. A Retry-After of 0 or a past date never means "now": it waits at least baseDelayMs
+ * and the backoff's fixed half, so a server answering "0" each time is not hammered back-to-back.
+ */
 export function retryDelay(err: unknown, attempt: number, policy: RetryPolicy, random: () => number = Math.random): number {
-  if (err instanceof GitlabHttpError && err.retryAfterMs !== undefined) return Math.min(err.retryAfterMs, policy.maxRetryAfterMs);
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt);
+  if (err instanceof GitlabHttpError && err.retryAfterMs !== undefined) {
+    const floor = Math.max(policy.baseDelayMs, Math.round(ceiling / 2));
+    return Math.max(floor, Math.min(err.retryAfterMs, policy.maxRetryAfterMs));
+  }
   // Half fixed, half random: spreads retries of parallel callers without ever waiting ~0.
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }

@@ -6,6 +6,8 @@ export interface ExistingNote {
   body: string;
   /** System notes ("added 1 commit") are GitLab's, never ours. */
   system?: boolean;
+  /** Who wrote it: only a note by the token's own user can be ours. */
+  author?: { id: number };
 }
 
 export type NoteDecision = { action: "create"; body: string } | { action: "update" | "unchanged"; noteId: number; body: string };
@@ -26,14 +28,16 @@ export function noteBody(key: string, report: string): string {
 }
 
 /**
- * Find-or-create: the oldest non-system note carrying the marker is ours and
- * is updated (or left alone when identical); with none, a note is created.
- * Choosing the oldest keeps the decision stable even if a duplicate ever appeared.
+ * Find-or-create: the oldest non-system note carrying the marker and written by `selfId` (the token's
+ * own user) is ours and is updated (or left alone when identical); with none, a note is created.
+ * The author check keeps anyone who pastes the marker into a comment from steering what pifleet
+ * rewrites; their look-alike is left alone. Choosing the oldest keeps the decision stable even if a
+ * duplicate ever appeared.
  */
-export function decideNote(existing: readonly ExistingNote[], key: string, report: string): NoteDecision {
+export function decideNote(existing: readonly ExistingNote[], key: string, report: string, selfId: number): NoteDecision {
   const body = noteBody(key, report);
   const marker = markerFor(key);
-  const ours = existing.filter((n) => !n.system && n.body.includes(marker)).sort((a, b) => a.id - b.id)[0];
+  const ours = existing.filter((n) => !n.system && n.author?.id === selfId && n.body.includes(marker)).sort((a, b) => a.id - b.id)[0];
   if (!ours) return { action: "create", body };
   return { action: ours.body === body ? "unchanged" : "update", noteId: ours.id, body };
 }

@@ -35,6 +35,8 @@ export interface NotesApiOptions {
 
 /** The merge-request notes endpoints the note command needs. */
 export interface NotesApi {
+  /** The token's own user (GET /user), asked once per NotesApi and then remembered. */
+  self(): Promise<{ id: number }>;
   list(project: string, mr: number): Promise<ExistingNote[]>;
   create(project: string, mr: number, body: string): Promise<ExistingNote>;
   update(project: string, mr: number, noteId: number, body: string): Promise<ExistingNote>;
@@ -60,8 +62,13 @@ export function notesApi(options: NotesApiOptions): NotesApi {
     }
   };
   const notesPath = (project: string, mr: number) => `/projects/${encodeURIComponent(project)}/merge_requests/${mr}/notes`;
+  let self: { id: number } | undefined;
 
   return {
+    self: async () => {
+      self ??= await explained(async () => ({ id: (await transport.request<{ id: number }>("GET", "/user")).body.id }));
+      return self;
+    },
     list: (project, mr) =>
       explained(() => transport.paginate<ExistingNote>(notesPath(project, mr), { sort: "asc", order_by: "created_at" })),
     create: (project, mr, body) =>

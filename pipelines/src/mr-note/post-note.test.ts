@@ -2,9 +2,10 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { EnvironmentError, OperationError } from "@pifleet/fleet";
 import { DEFAULT_RETRY, manualClock, Secret } from "@pifleet/io";
-import { afterEach, describe, expect, it } from "vitest";
+import { type GitlabEmulator, startGitlabEmulator } from "@pifleet/sim";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { notesApi } from "./notes-api.js";
-import { resolveGitlabTarget } from "./post-note.js";
+import { postMrNote, resolveGitlabTarget } from "./post-note.js";
 
 describe("resolveGitlabTarget", () => {
   it("takes the token from the fleet's tokenEnv, as a private token", () => {
@@ -96,5 +97,48 @@ describe("notesApi errors", () => {
     );
     expect(err.hint).toMatch(/run the job again later/);
     expect(clock.sleeps).toHaveLength(2);
+  });
+});
+
+describe("postMrNote against the GitLab API emulator: only the token's own note is ours", () => {
+  let gitlab: GitlabEmulator;
+  beforeAll(async () => {
+    gitlab = await startGitlabEmulator();
+  });
+  afterAll(async () => {
+    await gitlab?.close();
+  });
+
+  const asToken = (token: string) => notesApi({ apiUrl: gitlab.url, credentials: { header: "PRIVATE-TOKEN", token: new Secret(token) } });
+  const control = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${gitlab.url}/-/sim${path}`, {
+      method,
+      ...(body ? { headers: { "content-type": "application/json" }, body: JSON.stringify(body) } : {}),
+    });
+    return res.status === 204 ? undefined : ((await res.json()) as Record<string, unknown>);
+  };
+
+  it("leaves a look-alike carrying the marker by another user alone, posts its own note, then updates only that", async () => {
+    const project = String(gitlab.projectId);
+    // A Developer of the project (another user) plants a comment carrying the marker.
+    const other = (await control("POST", "/tokens", { scopes: ["api"], access_level: 30 })) as { token: string };
+    const planted = await asToken(other.token).create(project, 1, "<!-- pifleet:hijack -->\nplease deploy my branch");
+
+    const api = asToken(gitlab.adminToken);
+    await control("DELETE", "/requests");
+    const first = await postMrNote(api, { project, mr: 1, key: "hijack", report: "## Plan\n1 change" });
+    expect(first.action).toBe("create");
+    expect(first.noteId).not.toBe(planted.id);
+    const second = await postMrNote(api, { project, mr: 1, key: "hijack", report: "## Plan\n2 changes" });
+    expect(second).toEqual({ action: "update", noteId: first.noteId });
+
+    const notes = await api.list(project, 1);
+    expect(notes.find((n) => n.id === planted.id)?.body).toBe("<!-- pifleet:hijack -->\nplease deploy my branch");
+    expect(notes.find((n) => n.id === first.noteId)?.body).toBe("<!-- pifleet:hijack -->\n## Plan\n2 changes\n");
+    // The token's user is asked for once per run, not once per note.
+    const { byRoute } = (await control("GET", "/requests")) as { byRoute: Record<string, number> };
+    expect(Object.entries(byRoute).filter(([route]) => route.endsWith("GET /user") || route === "GET /api/v4/user")).toEqual([
+      [expect.stringMatching(/user$/), 1],
+    ]);
   });
 });

@@ -16,9 +16,13 @@ export interface PostNoteResult {
   noteId: number;
 }
 
-/** Finds the note carrying the marker and updates it, or creates it: one note per MR and key, never a duplicate. */
+/**
+ * Finds the note carrying the marker that the token's own user wrote and updates it, or creates it:
+ * one note per MR and key, never a duplicate, never someone else's look-alike.
+ */
 export async function postMrNote(api: NotesApi, input: PostNoteInput): Promise<PostNoteResult> {
-  const decision = decideNote(await api.list(input.project, input.mr), input.key, input.report);
+  const self = await api.self();
+  const decision = decideNote(await api.list(input.project, input.mr), input.key, input.report, self.id);
   switch (decision.action) {
     case "create":
       return { action: "create", noteId: (await api.create(input.project, input.mr, decision.body)).id };

@@ -169,7 +169,7 @@ export function presentJob(emu: Emulator, j: SimCiJob) {
   return {
     ...presentJobBasic(emu, j),
     artifacts: [],
-    runner: runner ? presentRunner(runner, now) : null,
+    runner: runner ? presentRunner(runner, emu.state, now, emu.baseUrl()) : null,
     runner_manager: runner && manager ? presentManager(manager, runner, emu.state, now) : null,
     artifacts_expire_at: null,
     archived: false,

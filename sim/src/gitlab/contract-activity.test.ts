@@ -95,6 +95,46 @@ describe(`status values as time passes${NEEDS_CONTROL}`, () => {
   });
 });
 
+describe("the deprecated REST status", () => {
+  it("is paused for a contacted runner that is paused, in the list and the details; paused never hides stale or never_contacted", async () => {
+    const runner = await runners.group({ tag_list: [TAG], paused: true });
+    expect((await call(target, "GET", `/runners/${runner.id}`)).body).toMatchObject({ status: "never_contacted", paused: true });
+    expect((await verify(runner.token, "s_paused00001")).status).toBe(200);
+    expect((await call(target, "GET", `/runners/${runner.id}`)).body).toMatchObject({ status: "paused", online: true, paused: true });
+    const listed = await call(target, "GET", `/runners/all?tag_list=${TAG}&paused=true`);
+    expect((listed.body as { id: number; status: string }[]).find((r) => r.id === runner.id)?.status).toBe("paused");
+  });
+});
+
+describe("GET /runners/:id/jobs with pagination=keyset", () => {
+  it("answers the jobs without offset headers and with no next link when nothing follows", async () => {
+    const { id } = await runners.group({ tag_list: [TAG] });
+    const reply = await call(target, "GET", `/runners/${id}/jobs?pagination=keyset&per_page=2`);
+    expect(reply.status).toBe(200);
+    expect(reply.body).toEqual([]);
+    expect(reply.headers.get("x-total")).toBeNull();
+    expect(reply.headers.get("link") ?? "").not.toContain('rel="next"');
+  });
+
+  it.skipIf(REAL_GITLAB)(`walks the jobs newest first by following the Link rel=next cursor${NEEDS_CONTROL}`, async () => {
+    const { id, token } = await runners.group({ tag_list: [TAG] });
+    await verify(token, "s_keyset00001");
+    const made: number[] = [];
+    for (const name of ["one", "two", "three"]) {
+      made.push(((await control(target, "POST", `/runners/${id}/jobs`, { name, system_id: "s_keyset00001" })) as { id: number }).id);
+    }
+    const first = await call(target, "GET", `/runners/${id}/jobs?pagination=keyset&per_page=2&status=running`);
+    expect((first.body as { id: number }[]).map((j) => j.id)).toEqual([made[2], made[1]]);
+    expect(first.headers.get("x-total")).toBeNull();
+    const next = /<([^>]+)>;\s*rel="next"/.exec(first.headers.get("link") ?? "")?.[1];
+    expect(next).toContain("cursor=");
+    expect(next).toContain("status=running");
+    const res = await fetch(next ?? "", { headers: { "PRIVATE-TOKEN": target.token } });
+    expect(((await res.json()) as { id: number }[]).map((j) => j.id)).toEqual([made[0]]);
+    expect(res.headers.get("link") ?? "").not.toContain('rel="next"');
+  });
+});
+
 describe(`GET /runners/:id/jobs${NEEDS_CONTROL}`, () => {
   it.skipIf(REAL_GITLAB)("lists running and finished jobs, filters by status and system_id, newest first, paginated", async () => {
     const { id, token } = await runners.group({ tag_list: [TAG] });

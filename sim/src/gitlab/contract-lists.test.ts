@@ -31,15 +31,20 @@ describe("list endpoints", () => {
     expect(entry).toMatchObject({
       id: ids.instance,
       description: expect.any(String),
-      ip_address: "",
+      ip_address: null,
       active: true,
       paused: false,
       is_shared: true,
       runner_type: "instance_type",
       online: false,
       status: "never_contacted",
+      job_execution_status: "idle",
+      created_by: expect.objectContaining({ id: expect.any(Number), username: expect.any(String), web_url: expect.any(String) }),
+      created_at: expect.any(String),
     });
     expect(entry).toHaveProperty("name");
+    const self = (await call(target, "GET", "/user")).body as { id: number };
+    expect((entry as unknown as { created_by: { id: number } }).created_by.id).toBe(self.id);
     expect(await listIds(`/runners/all?tag_list=${TAG}`)).toEqual(sorted(ids.group, ids.groupPaused, ids.project, ids.instance));
   });
 
@@ -93,11 +98,39 @@ describe("filters", () => {
     ["type=cluster_type", { error: "type does not have a valid value" }],
     ["status=sleeping", { error: "status does not have a valid value" }],
     ["paused=maybe", { error: "paused is invalid" }],
-    ["scope=sleeping", { message: "400 Bad request - Scope contains invalid value" }],
+    ["scope=sleeping", { error: "scope does not have a valid value" }],
   ])("rejects %s with 400 %o", async (query, body) => {
     const reply = await call(target, "GET", `/runners/all?${query}`);
     expect(reply.status).toBe(400);
     expect(reply.body).toEqual(body);
+  });
+});
+
+describe("the deprecated scope parameter", () => {
+  it("GET /runners takes the status scopes, stale and never_contacted included, and refuses the type scopes", async () => {
+    expect(await listIds(`/runners?tag_list=${TAG}&scope=never_contacted`)).toEqual(sorted(ids.group, ids.groupPaused, ids.project));
+    expect(await listIds(`/runners?tag_list=${TAG}&scope=stale`)).toEqual([]);
+    expect(await listIds(`/runners?tag_list=${TAG}&scope=paused`)).toEqual([ids.groupPaused]);
+    const typeScope = await call(target, "GET", `/runners?scope=specific`);
+    expect(typeScope.status).toBe(400);
+    expect(typeScope.body).toEqual({ message: "Scope contains invalid value" });
+  });
+
+  it("GET /projects/:id/runners takes scope=specific|shared", async () => {
+    const path = `/projects/${target.projectId}/runners?tag_list=${TAG}`;
+    expect(await listIds(`${path}&scope=specific`)).toEqual(sorted(ids.group, ids.groupPaused, ids.project));
+    expect(await listIds(`${path}&scope=shared`)).toEqual([ids.instance]);
+  });
+
+  it("GET /runners/all takes type and status scopes, and scope narrows the type filter rather than replacing it", async () => {
+    expect(await listIds(`/runners/all?tag_list=${TAG}&scope=project_type`)).toEqual([ids.project]);
+    expect(await listIds(`/runners/all?tag_list=${TAG}&scope=shared&type=group_type`)).toEqual([]);
+  });
+
+  it("GET /groups/:id/runners does not declare scope: any value, even an unknown one, is ignored", async () => {
+    const all = sorted(ids.group, ids.groupPaused, ids.instance);
+    expect(await listIds(`/groups/${target.groupId}/runners?tag_list=${TAG}&scope=shared`)).toEqual(all);
+    expect(await listIds(`/groups/${target.groupId}/runners?tag_list=${TAG}&scope=sleeping`)).toEqual(all);
   });
 });
 

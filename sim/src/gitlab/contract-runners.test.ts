@@ -5,6 +5,7 @@ import { call, useContractTarget } from "./test-support/target.js";
 // GitLab contract: creating, reading, updating, deleting runners and their tokens.
 const { target, runners } = useContractTarget();
 const TAG = `contract-${randomBytes(4).toString("hex")}`;
+const inDays = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
 
 describe("POST /user/runners", () => {
   it("creates a group runner with every server-side field and answers 201 {id, token glrt-…, token_expires_at}", async () => {
@@ -24,7 +25,7 @@ describe("POST /user/runners", () => {
     expect(details.body).toMatchObject({
       id: created.id,
       description: "pi1 runner",
-      ip_address: "",
+      ip_address: null,
       active: false,
       paused: true,
       is_shared: false,
@@ -164,6 +165,35 @@ describe("GET/PUT/DELETE /runners/:id", () => {
     const invalid = await call(target, "PUT", `/runners/${id}`, { body: { run_untagged: false, tag_list: [] } });
     expect(invalid.status).toBe(400);
     expect(invalid.body).toEqual({ message: { tags_list: ["can not be empty when runner is not allowed to pick untagged jobs"] } });
+  });
+
+  it("details always carry maintenance_note: null for a caller who may read the runner but not update it", async () => {
+    const instance = await runners.create({ runner_type: "instance_type", maintenance_note: "managed-by=pifleet" });
+    const issued = await call(target, "POST", `/projects/${target.projectId}/access_tokens`, {
+      body: { name: `contract-note-${TAG}`, scopes: ["read_api"], access_level: 20, expires_at: inDays(30) },
+    });
+    expect(issued.status).toBe(201);
+    const reader = issued.body as { id: number; token: string };
+    try {
+      const details = await call(target, "GET", `/runners/${instance.id}`, { token: reader.token });
+      expect(details.status).toBe(200);
+      expect(details.body).toHaveProperty("maintenance_note", null);
+      expect((await call(target, "GET", `/runners/${instance.id}`)).body).toHaveProperty("maintenance_note", "managed-by=pifleet");
+    } finally {
+      await call(target, "DELETE", `/projects/${target.projectId}/access_tokens/${reader.id}`);
+    }
+  });
+
+  it("DELETE honours If-Unmodified-Since: 412 when the runner changed after it, 204 otherwise; an unparsable date is ignored", async () => {
+    const { id } = await runners.group();
+    const stale = await call(target, "DELETE", `/runners/${id}`, { headers: { "If-Unmodified-Since": "Thu, 01 Jan 2015 00:00:00 GMT" } });
+    expect(stale.status).toBe(412);
+    expect(stale.body).toEqual({ message: "412 Precondition Failed" });
+    expect((await call(target, "GET", `/runners/${id}`)).status).toBe(200);
+    const later = new Date(Date.now() + 3_600_000).toUTCString();
+    expect((await call(target, "DELETE", `/runners/${id}`, { headers: { "If-Unmodified-Since": later } })).status).toBe(204);
+    const other = await runners.group();
+    expect((await call(target, "DELETE", `/runners/${other.id}`, { headers: { "If-Unmodified-Since": "not a date" } })).status).toBe(204);
   });
 
   it("DELETE answers 204 and the runner is gone", async () => {

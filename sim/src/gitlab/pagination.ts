@@ -60,3 +60,41 @@ export function paginate<T>(all: readonly T[], req: PageRequest, url: URL): Page
     },
   };
 }
+
+/** GitLab's cursors are opaque to clients: here base64url of the last id of the page, as `{"id": "…"}`. */
+export function encodeCursor(lastId: number): string {
+  return Buffer.from(JSON.stringify({ id: String(lastId) })).toString("base64url");
+}
+
+function decodeCursor(cursor: string): number {
+  try {
+    const id = Number((JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as { id?: unknown }).id);
+    if (Number.isInteger(id)) return id;
+  } catch {
+    // fall through: a cursor this server did not write
+  }
+  throw paramError("cursor is invalid");
+}
+
+/**
+ * Cursor-based keyset pagination (Gitlab::Pagination::Keyset::CursorPager, `pagination=keyset`):
+ * `all` is already in id order (`descending` says which way); a page starts after the cursor's id.
+ * The only header is a Link rel="next" carrying the request's parameters plus the next cursor, and
+ * only when more records follow: no x-total, x-page or offset links.
+ */
+export function keysetPaginate<T extends { id: number }>(
+  all: readonly T[],
+  perPage: number,
+  cursor: string | undefined,
+  descending: boolean,
+  url: URL,
+): Page<T> {
+  const after = cursor === undefined ? undefined : decodeCursor(cursor);
+  const rest = after === undefined ? all : all.filter((x) => (descending ? x.id < after : x.id > after));
+  const items = rest.slice(0, perPage);
+  const last = items.at(-1);
+  if (rest.length <= perPage || !last) return { items, headers: {} };
+  const next = new URL(url);
+  next.searchParams.set("cursor", encodeCursor(last.id));
+  return { items, headers: { link: `<${next.toString()}>; rel="next"` } };
+}

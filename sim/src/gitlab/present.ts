@@ -1,4 +1,4 @@
-import { managerStatus, runnerStatus, runningJobs } from "./runner-model.js";
+import { deprecatedRestStatus, isOnline, managerStatus, runningJobs } from "./runner-model.js";
 import type { SimManager, SimNote, SimProject, SimRunner, SimState, SimUser } from "./state.js";
 
 /** JSON entities with GitLab's field names (lib/api/entities/ci/runner*.rb, job_basic.rb, note.rb). */
@@ -20,21 +20,33 @@ function latestManager(r: SimRunner): SimManager | undefined {
   return [...r.managers].sort((a, b) => Date.parse(b.contacted_at) - Date.parse(a.contacted_at))[0];
 }
 
-/** List entry (Entities::Ci::Runner). ip_address is empty since GitLab 17.0; name comes from the runner's own report. */
-export function presentRunner(r: SimRunner, now: Date) {
-  const status = runnerStatus(r, now);
+/** Entities::Ci::Runner's `job_execution_status` (and the manager's): any running job makes it active. */
+function jobExecutionStatus(state: SimState, runnerId: number, systemId?: string): "active" | "idle" {
+  return runningJobs(state, runnerId, systemId).length > 0 ? "active" : "idle";
+}
+
+/**
+ * List entry (Entities::Ci::Runner): ip_address is always null since GitLab 17.0; `status` is the
+ * deprecated REST status (a contacted, paused runner is "paused"); `created_by` is the creator as a
+ * UserBasic; name comes from the runner's own report.
+ */
+export function presentRunner(r: SimRunner, state: SimState, now: Date, baseUrl: string) {
+  const status = deprecatedRestStatus(r, now);
+  const creator = state.users.find((u) => u.id === r.creator_id);
   return {
     id: r.id,
     description: r.description,
-    ip_address: "",
+    ip_address: null,
     active: !r.paused,
     paused: r.paused,
     is_shared: r.runner_type === "instance_type",
     runner_type: r.runner_type,
     name: r.managers.length > 0 ? "gitlab-runner" : null,
-    online: status === "online",
-    status,
+    online: isOnline(r.contacted_at, now),
+    ...(creator ? { created_by: presentUserBasic(creator, baseUrl) } : {}),
     created_at: r.created_at,
+    status,
+    job_execution_status: jobExecutionStatus(state, r.id),
   };
 }
 
@@ -51,7 +63,7 @@ export function presentProject(p: SimProject, state: SimState) {
   };
 }
 
-/** Detail object (Entities::Ci::RunnerDetails); maintenance_note only for callers who may update the runner. */
+/** Detail object (Entities::Ci::RunnerDetails); maintenance_note is always there, null for callers who may not update the runner. */
 export function presentRunnerDetails(r: SimRunner, state: SimState, now: Date, baseUrl: string, showNote: boolean) {
   const latest = latestManager(r);
   const projects = state.projects.filter((p) => r.project_ids.includes(p.id)).map((p) => presentProject(p, state));
@@ -59,7 +71,7 @@ export function presentRunnerDetails(r: SimRunner, state: SimState, now: Date, b
     .filter((g) => g.id === r.group_id)
     .map((g) => ({ id: g.id, web_url: `${baseUrl}/groups/${g.path}`, name: g.name }));
   return {
-    ...presentRunner(r, now),
+    ...presentRunner(r, state, now, baseUrl),
     tag_list: [...r.tag_list],
     run_untagged: r.run_untagged,
     locked: r.locked,
@@ -70,7 +82,7 @@ export function presentRunnerDetails(r: SimRunner, state: SimState, now: Date, b
     platform: latest?.platform ?? null,
     architecture: latest?.architecture ?? null,
     contacted_at: r.contacted_at,
-    ...(showNote ? { maintenance_note: r.maintenance_note } : {}),
+    maintenance_note: showNote ? r.maintenance_note : null,
     projects,
     groups,
   };
@@ -88,7 +100,7 @@ export function presentManager(m: SimManager, runner: SimRunner, state: SimState
     contacted_at: m.contacted_at,
     ip_address: m.ip_address,
     status: managerStatus(m, now),
-    job_execution_status: runningJobs(state, runner.id, m.system_id).length > 0 ? "active" : "idle",
+    job_execution_status: jobExecutionStatus(state, runner.id, m.system_id),
   };
 }
 

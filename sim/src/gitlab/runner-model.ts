@@ -35,6 +35,15 @@ export function runnerStatus(r: Pick<SimRunner, "created_at" | "contacted_at">, 
   return isOnline(r.contacted_at, now) ? "online" : "offline";
 }
 
+/**
+ * The `status` GitLab's REST runner entities still return (Ci::Runner#deprecated_rest_status):
+ * like runnerStatus, except that a contacted runner that is paused reports "paused".
+ */
+export function deprecatedRestStatus(r: Pick<SimRunner, "created_at" | "contacted_at" | "paused">, now: Date): RunnerStatus | "paused" {
+  const status = runnerStatus(r, now);
+  return r.paused && (status === "online" || status === "offline") ? "paused" : status;
+}
+
 export function managerStatus(m: SimManager, now: Date): RunnerStatus {
   return runnerStatus(m, now);
 }

@@ -141,6 +141,8 @@ export interface SimRunner {
   token: string;
   token_expires_at: string | null;
   created_at: string;
+  /** Last change through the API (absent: never changed since created_at); DELETE's If-Unmodified-Since compares it. */
+  updated_at?: string;
   contacted_at: string | null;
   creator_id: number;
   managers: SimManager[];

@@ -1,15 +1,16 @@
 import { type Response, Router } from "express";
+import { hasRole, REPORTER } from "../access.js";
 import { allowScopes } from "../auth.js";
 import { presentJobWithProject } from "../ci-present.js";
 import { runnerQueue } from "../ci-queue.js";
 import { CI_STATUSES, ciState } from "../ci-state.js";
 import { caller, type Emulator } from "../context.js";
-import { forbidden, paramError, validationError } from "../errors.js";
+import { ApiError, forbidden, paramError, validationError } from "../errors.js";
 import { findRunner } from "../lookup.js";
 import { boolParam, enumParam, intParam, type Params, readParams, stringParam, tagListParam } from "../params.js";
 import { presentManager, presentRunnerDetails } from "../present.js";
 import { canManageRunner, canReadRunner, type RunnerAttrs, runnerValidationErrors } from "../runner-model.js";
-import { sendPage } from "../send-page.js";
+import { sendPageWithStrategies } from "../send-page.js";
 import { ACCESS_LEVELS, newRunnerToken, type SimRunner } from "../state.js";
 
 /** Real GitLab paths under /runners/ that are not a runner id. */
@@ -60,11 +61,21 @@ export function withAttrs(
   return next;
 }
 
-function replaceRunner(emu: Emulator, updated: SimRunner): void {
+function replaceRunner(emu: Emulator, changed: SimRunner): void {
+  const updated = { ...changed, updated_at: emu.now().toISOString() };
   emu.state.runners = emu.state.runners.map((r) => (r.id === updated.id ? updated : r));
   emu.save();
   // Paused, unpaused, new tags: what the runner may take changed, so its held job request goes on.
   runnerQueue(emu).bump();
+}
+
+/**
+ * Grape's destroy_conditionally!: an If-Unmodified-Since older than the resource's last change is
+ * 412; a header that does not parse as a date is ignored, as Time.parse failing is.
+ */
+function checkUnmodifiedSince(header: string | undefined, lastModified: string): void {
+  const since = header === undefined ? Number.NaN : Date.parse(header);
+  if (!Number.isNaN(since) && Date.parse(lastModified) > since) throw new ApiError(412, { message: "412 Precondition Failed" });
 }
 
 /** A runner the caller may read (404 if missing, 403 "No access granted" if not theirs). */
@@ -107,6 +118,7 @@ export function runnerRouter(emu: Emulator): Router {
 
   r.delete("/runners/:id", scopes, (req, res) => {
     const runner = manageable(emu, res, req.params.id);
+    checkUnmodifiedSince(req.get("if-unmodified-since"), runner.updated_at ?? runner.created_at);
     emu.state.runners = emu.state.runners.filter((x) => x.id !== runner.id);
     // GitLab keeps the jobs; they just no longer name a runner.
     for (const j of ciState(emu.state).jobs) if (j.runner_id === runner.id) j.runner_id = null;
@@ -121,6 +133,8 @@ export function runnerRouter(emu: Emulator): Router {
     res.status(201).json({ token: updated.token, token_expires_at: updated.token_expires_at });
   });
 
+  // read_builds is the same rule as managing (admin or the runner's owner); the list then shows only
+  // jobs of projects where the caller is at least Reporter (Ci::RunnerJobsFinder).
   r.get("/runners/:id/jobs", scopes, (req, res) => {
     const p = readParams(req);
     const status = enumParam(p, "status", CI_STATUSES);
@@ -128,10 +142,12 @@ export function runnerRouter(emu: Emulator): Router {
     enumParam(p, "order_by", ["id"] as const);
     const sort = enumParam(p, "sort", ["asc", "desc"] as const) ?? "desc";
     const runner = manageable(emu, res, req.params.id);
+    const user = caller(res).user;
     const jobs = ciState(emu.state)
       .jobs.filter((j) => j.runner_id === runner.id && (!status || j.status === status) && (!systemId || j.system_id === systemId))
+      .filter((j) => user.is_admin || hasRole(emu.state, user, j.project_id, REPORTER))
       .sort((a, b) => (sort === "asc" ? a.id - b.id : b.id - a.id));
-    sendPage(req, res, p, jobs, (j) => presentJobWithProject(emu, j));
+    sendPageWithStrategies(req, res, p, jobs, sort === "desc", (j) => presentJobWithProject(emu, j));
   });
 
   r.get("/runners/:id/managers", scopes, (req, res) => {

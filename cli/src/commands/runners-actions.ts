@@ -133,7 +133,7 @@ export async function reconcileRunners(
   options: { planFile?: string; drainTimeoutMs: number; progress: Progress; show: (plan: Plan) => void },
 ): Promise<{ plan: Plan; report: ApplyReport }> {
   const plan = options.planFile
-    ? await readFreshPlan(options.planFile, ctx)
+    ? await readFreshPlan(options.planFile, ctx, jobNode(fleet))
     : (await planFleet(fleet, ctx.api, ctx.nodes, jobNode(fleet))).plan;
   options.show(plan);
   const report = await applyPlan(plan, ctx.api, ctx.nodes, {

@@ -9,6 +9,7 @@ import {
   gitlabApiUrl,
   gitlabTransport,
   isRetryable,
+  mayHaveReachedGitlab,
   parseRetryAfter,
   retryDelay,
   withRetry,
@@ -279,5 +280,48 @@ describe("gitlabTransport", () => {
       json(res, 200, [page], { "x-next-page": String(page + 1) });
     });
     await expect(gitlabTransport({ url, auth }).paginate("/items")).rejects.toThrow(/more than 100 pages/);
+  });
+});
+
+describe("gitlabTransport, a call that must not run twice (idempotent: false)", () => {
+  const create = (url: string, clock = manualClock(), timeoutMs?: number) =>
+    gitlabTransport({ url, auth, clock, ...(timeoutMs ? { timeoutMs } : {}) })
+      .request("POST", "/user/runners", { body: { runner_type: "project_type" }, idempotent: false })
+      .catch((e: unknown) => e);
+
+  it("is sent once when GitLab may have acted on it: a 5xx, a dropped connection, a timeout", async () => {
+    for (const handler of [
+      (_req: IncomingMessage, res: ServerResponse) => json(res, 502, { message: "bad gateway" }),
+      (req: IncomingMessage) => req.socket.destroy(),
+      () => {},
+    ] as Handler[]) {
+      const { url, requests } = await gitlab(handler);
+      const err = await create(url, manualClock(), 300);
+      expect(mayHaveReachedGitlab(err)).toBe(true);
+      expect(requests).toHaveLength(1);
+      const closing = new Promise<void>((resolve) => server?.close(() => resolve()));
+      server?.closeAllConnections();
+      await closing;
+      server = undefined;
+    }
+  });
+
+  it("is retried when GitLab surely did not act on it: a 429, a refused connection", async () => {
+    let n = 0;
+    const { url, requests } = await gitlab((_req, res) =>
+      n++ === 0 ? json(res, 429, {}, { "retry-after": "1" }) : json(res, 201, { id: 5 }),
+    );
+    expect(await create(url)).toMatchObject({ status: 201 });
+    expect(requests).toHaveLength(2);
+    await new Promise<void>((resolve) => server?.close(() => resolve()));
+
+    const closed = await gitlab(() => {});
+    await new Promise<void>((resolve) => server?.close(() => resolve()));
+    server = undefined;
+    const clock = manualClock();
+    const refused = await create(closed.url, clock);
+    expect(refused).toBeInstanceOf(GitlabNetworkError);
+    expect(mayHaveReachedGitlab(refused)).toBe(false);
+    expect(clock.sleeps).toHaveLength(DEFAULT_RETRY.attempts - 1);
   });
 });

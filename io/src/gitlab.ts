@@ -29,6 +29,8 @@ export class GitlabNetworkError extends OperationError {
     readonly method: string,
     readonly path: string,
     readonly reason: string,
+    /** False only when no connection was made (refused, no route, name not found): GitLab never saw the request. */
+    readonly maybeSent = true,
   ) {
     super(
       `GitLab ${method} ${path} failed: ${reason}`,
@@ -53,6 +55,21 @@ export const DEFAULT_RETRY: RetryPolicy = { attempts: 8, baseDelayMs: 250, maxDe
 export function isRetryable(err: unknown): boolean {
   if (err instanceof GitlabNetworkError) return true;
   return err instanceof GitlabHttpError && (err.status === 429 || err.status >= 500);
+}
+
+/**
+ * Whether a failed request may have been acted on by GitLab: a timeout or a broken connection after
+ * sending, or a 5xx (GitLab may have committed before failing). A 429 comes from the rate limiter
+ * before any work, other 4xx are refusals, and a connection never made sent nothing.
+ */
+export function mayHaveReachedGitlab(err: unknown): boolean {
+  if (err instanceof GitlabNetworkError) return err.maybeSent;
+  return err instanceof GitlabHttpError && err.status >= 500;
+}
+
+/** For a request that is not idempotent (POST creating something): retried only when GitLab surely did not act on it. */
+export function isRetryableOnce(err: unknown): boolean {
+  return isRetryable(err) && !mayHaveReachedGitlab(err);
 }
 
 /**
@@ -94,13 +111,18 @@ export interface RetryHooks {
 }
 
 /** Runs fn, again after a wait while it fails retryably, at most policy.attempts times; then throws the last error. */
-export async function withRetry<T>(fn: () => Promise<T>, policy: RetryPolicy = DEFAULT_RETRY, hooks: RetryHooks = {}): Promise<T> {
+export async function withRetry<T>(
+  fn: () => Promise<T>,
+  policy: RetryPolicy = DEFAULT_RETRY,
+  hooks: RetryHooks = {},
+  retryable: (err: unknown) => boolean = isRetryable,
+): Promise<T> {
   const clock = hooks.clock ?? systemClock;
   for (let attempt = 0; ; attempt++) {
     try {
       return await fn();
     } catch (err) {
-      if (!isRetryable(err) || attempt + 1 >= policy.attempts) throw err;
+      if (!retryable(err) || attempt + 1 >= policy.attempts) throw err;
       const delay = retryDelay(err, attempt, policy, hooks.random);
       hooks.onRetry?.(err as Error, attempt + 1, delay);
       await clock.sleep(delay);
@@ -127,6 +149,12 @@ export interface GitlabRequestOptions {
   /** Sent as JSON. */
   body?: unknown;
   headers?: Record<string, string>;
+  /**
+   * False for a call that must not run twice (POST /user/runners creates a runner each time): it is
+   * retried only when GitLab surely did not act on it (isRetryableOnce); the caller looks up what
+   * a failed attempt may have made before trying again.
+   */
+  idempotent?: boolean;
 }
 
 export interface GitlabTransport {
@@ -186,6 +214,13 @@ function errorDescription(text: string, token: Secret): string {
   return scrubTokens(out.trim(), [token]).slice(0, 300);
 }
 
+/** Codes of a connection that was never made: the request never left this machine. */
+const NOT_CONNECTED = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "UND_ERR_CONNECT_TIMEOUT"]);
+
+function neverConnected(err: unknown): boolean {
+  return NOT_CONNECTED.has((err as { cause?: { code?: string } }).cause?.code ?? "");
+}
+
 function networkReason(err: unknown, timeoutMs: number): string {
   const e = err as Error & { cause?: { code?: string; message?: string } };
   if (e.name === "TimeoutError") return `no answer within ${Math.round(timeoutMs / 1000)} s`;
@@ -222,7 +257,7 @@ export function gitlabTransport(options: GitlabTransportOptions): GitlabTranspor
         signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (err) {
-      throw new GitlabNetworkError(method, shownPath, scrubTokens(networkReason(err, timeoutMs), [token]));
+      throw new GitlabNetworkError(method, shownPath, scrubTokens(networkReason(err, timeoutMs), [token]), !neverConnected(err));
     }
     let text: string;
     try {
@@ -255,7 +290,8 @@ export function gitlabTransport(options: GitlabTransportOptions): GitlabTranspor
 
   const transport: GitlabTransport = {
     apiUrl,
-    request: (method, path, request = {}) => withRetry(() => once(method, path, request), policy, hooks),
+    request: (method, path, request = {}) =>
+      withRetry(() => once(method, path, request), policy, hooks, request.idempotent === false ? isRetryableOnce : isRetryable),
     async paginate<T>(path: string, query: Record<string, string | number | boolean | undefined> = {}): Promise<T[]> {
       const items: T[] = [];
       let page = "1";

@@ -15,6 +15,8 @@ export {
   gitlabApiUrl,
   gitlabTransport,
   isRetryable,
+  isRetryableOnce,
+  mayHaveReachedGitlab,
   parseRetryAfter,
   type RetryHooks,
   type RetryPolicy,

@@ -1,4 +1,5 @@
 import { OperationError } from "@pifleet/fleet";
+import { mayHaveReachedGitlab } from "@pifleet/io";
 import {
   configChanges,
   type ManagedBlock,
@@ -8,7 +9,7 @@ import {
   renderConfig,
   type TokenGrant,
 } from "./config-toml.js";
-import type { GitlabApi } from "./gitlab-api.js";
+import type { GitlabApi, IssuedToken } from "./gitlab-api.js";
 import { checkOwnership, type Waiting, waitForNoRunningJobs } from "./guard.js";
 import { renderNote } from "./identity.js";
 import { type NodeAccess, NodeError } from "./node-access.js";
@@ -80,7 +81,7 @@ export async function applyPlan(plan: Plan, api: GitlabApi, nodes: NodeAccess, o
         }
         break;
       case "create": {
-        const r = await api.createRunner(a);
+        const r = await createOnce(api, a, plan.cluster);
         created.set(a.key, r.id);
         grants.set(a.key, { token: r.token, obtainedAt: now(), expiresAt: r.expiresAt });
         break;
@@ -134,6 +135,28 @@ export async function applyPlan(plan: Plan, api: GitlabApi, nodes: NodeAccess, o
     report.applied.push(describeAction(a));
   }
   return report;
+}
+
+/**
+ * Creates a runner without ever making two. POST /user/runners is not retried once it may have
+ * reached GitLab (a timeout, a dropped connection, a 5xx): GitLab may have made the runner and only
+ * its answer, with the token, was lost. So look it up by its description (one per cluster, node, pool
+ * and settings) and adopt it with a fresh token; only when GitLab has none, create again. Anything
+ * else, or a second failure, stops the run as GitLab failures do: the next plan starts from what exists.
+ */
+async function createOnce(api: GitlabApi, a: Extract<Action, { kind: "create" }>, cluster: string): Promise<{ id: number } & IssuedToken> {
+  try {
+    return await api.createRunner(a);
+  } catch (err) {
+    if (!mayHaveReachedGitlab(err)) throw err;
+    const sameName = (await api.listRunners()).filter((r) => r.description === a.description).sort((x, y) => x.id - y.id);
+    for (const candidate of sameName) {
+      // A look-alike a person made (no pifleet marker, or another cluster's) is never adopted.
+      if (!(await checkOwnership(api, candidate.id, cluster)).owned) continue;
+      return { id: candidate.id, ...(await api.resetToken(candidate.id)) };
+    }
+    return api.createRunner(a);
+  }
 }
 
 /** What this run has learnt so far: new runners' ids and tokens, and runners the ownership check refused. */

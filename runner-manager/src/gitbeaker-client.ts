@@ -28,13 +28,19 @@ function queryOf(searchParams: unknown): GitlabQuery {
   return query;
 }
 
+/** Creating a runner is the one call that makes something new each time it reaches GitLab. */
+const isRunnerCreation = (method: string, endpoint: string) => method === "POST" && endpoint.replace(/^\//, "") === "user/runners";
+
 /** gitbeaker's request handler, sending every call through the transport; its own retry loop and auth headers are not used. */
 function viaTransport(transport: GitlabTransport) {
   return async (endpoint: string, req: Record<string, unknown> = {}) => {
     const body = typeof req.body === "string" ? JSON.parse(req.body) : undefined;
-    const res = await transport.request<ResponseBodyTypes>(String(req.method ?? "GET"), `/${endpoint}`, {
+    const method = String(req.method ?? "GET");
+    const res = await transport.request<ResponseBodyTypes>(method, `/${endpoint}`, {
       query: queryOf(req.searchParams),
       ...(body === undefined ? {} : { body }),
+      // A retry after GitLab may have created the runner would make a second one (applyPlan looks it up instead).
+      ...(isRunnerCreation(method, endpoint) ? { idempotent: false } : {}),
     });
     return { body: res.body, headers: Object.fromEntries(res.headers.entries()), status: res.status };
   };

@@ -17,6 +17,7 @@ import { jobsRequestRouter } from "./routes/jobs-request.js";
 import { mergeRequestsRouter } from "./routes/merge-requests.js";
 import { notesRouter } from "./routes/notes.js";
 import { pipelinesRouter } from "./routes/pipelines.js";
+import { projectRouter } from "./routes/projects.js";
 import { repositoryRouter } from "./routes/repository.js";
 import { runnerListRouter } from "./routes/runner-lists.js";
 import { runnerVerifyRouter } from "./routes/runner-verify.js";
@@ -47,7 +48,7 @@ export function buildApp(emu: Emulator): Express {
   api.use(authenticate(emu));
   api.use(userRouter(emu), userRunnersRouter(emu), runnerListRouter(emu), runnerRouter(emu), notesRouter(emu));
   api.use(variablesRouter(emu), pipelinesRouter(emu));
-  api.use(repositoryRouter(emu), mergeRequestsRouter(emu), accessTokensRouter(emu));
+  api.use(repositoryRouter(emu), mergeRequestsRouter(emu), accessTokensRouter(emu), projectRouter(emu));
   api.use((req: Request, res: Response) => {
     res.status(501).json({
       message: "501 Not Implemented",

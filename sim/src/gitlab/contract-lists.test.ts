@@ -62,6 +62,19 @@ describe("list endpoints", () => {
     );
   });
 
+  it("GET /projects/:id/runners leaves out instance runners while the project has shared runners disabled", async () => {
+    const path = `/projects/${target.projectId}/runners?tag_list=${TAG}`;
+    const off = await call(target, "PUT", `/projects/${target.projectId}`, { body: { shared_runners_enabled: false } });
+    expect(off.status).toBe(200);
+    expect(off.body).toMatchObject({ id: target.projectId, shared_runners_enabled: false });
+    try {
+      expect(await listIds(path)).toEqual(sorted(ids.group, ids.groupPaused, ids.project));
+    } finally {
+      await call(target, "PUT", `/projects/${target.projectId}`, { body: { shared_runners_enabled: true } });
+    }
+    expect(await listIds(path)).toEqual(sorted(ids.group, ids.groupPaused, ids.project, ids.instance));
+  });
+
   it("unknown groups and projects are 404 with GitLab's bodies", async () => {
     expect(await call(target, "GET", "/groups/999999999/runners")).toMatchObject({ status: 404, body: { message: "404 Group Not Found" } });
     expect(await call(target, "GET", "/projects/999999999/runners")).toMatchObject({

@@ -106,11 +106,14 @@ export function runnersInScope(
       // The group's runners plus the instance runners it may use.
       return state.runners.filter((r) => r.runner_type === "instance_type" || r.group_id === scope.groupId).sort(byId);
     case "project": {
-      const groupId = state.projects.find((p) => p.id === scope.projectId)?.group_id;
+      // Ci::Runner.owned_or_instance_wide: instance runners only while the project has shared runners enabled.
+      const project = state.projects.find((p) => p.id === scope.projectId);
+      const groupId = project?.group_id;
+      const sharedRunners = project?.shared_runners_enabled ?? true;
       return state.runners
         .filter(
           (r) =>
-            r.runner_type === "instance_type" ||
+            (r.runner_type === "instance_type" && sharedRunners) ||
             (r.runner_type === "group_type" && r.group_id === groupId) ||
             (r.runner_type === "project_type" && r.project_ids.includes(scope.projectId)),
         )

@@ -49,6 +49,8 @@ export interface SimProject {
   group_id: number;
   /** The branch a new repository starts with and merge requests target by default; "main" when absent. */
   default_branch?: string;
+  /** Whether instance runners may run its jobs (and are listed for it); true when absent, as GitLab defaults. */
+  shared_runners_enabled?: boolean;
 }
 
 export interface SimMergeRequest {

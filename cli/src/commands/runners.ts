@@ -61,10 +61,11 @@ Examples:
 Without a plan file, apply plans first and prints the plan. Every step is idempotent: after a crash or a
 failure, rerun it; a runner created but never written to its node is adopted (its token is reset and written).
 Runners being removed are paused, then deleted once they run no job (or left paused after --drain-timeout).
-A saved plan is applied only while GitLab's runners and the nodes' config.toml are as it saw them; otherwise
-apply refuses it (exit 2), says what changed, and changes nothing: run \`runners plan --out FILE\` again.
+A saved plan is applied only while fleet.yaml, GitLab's runners and the nodes' config.toml are as it saw them,
+and only if its actions are what fleet.yaml gives (its runner settings are checked, not trusted); otherwise
+apply refuses it (exit 2), says what differs, and changes nothing: run \`runners plan --out FILE\` again.
 Exit codes: 0 converged, 1 a node was unreachable or a step failed (the rest was applied), 2 bad input or a stale
-plan file, 3 token missing.
+or edited plan file, 3 token missing.
 
 Examples:
   $ pifleet runners apply

@@ -19,11 +19,13 @@ async function setUp() {
 }
 
 describe("drainForRoll / undrainForRoll", () => {
-  it("resumes the runners pifleet paused and leaves a person's pause alone", async () => {
+  it("resumes the runners pifleet paused and leaves a person's pause alone (GitLab says paused, not online)", async () => {
     const { gitlab, nodes, ctx, ofNode } = await setUp();
     const [mine, theirs] = ofNode("pi1");
     if (!mine || !theirs) throw new Error("fixture: pi1 has two runners");
     await gitlab.updateRunner(theirs.id, { paused: true });
+    // As GitLab's REST API reports a contacted runner that is paused.
+    gitlab.runners.set(theirs.id, { ...(gitlab.runners.get(theirs.id) ?? theirs), status: "paused" });
     await drainForRoll(ctx, "pi1", waits);
     expect(ofNode("pi1").every((r) => r.paused)).toBe(true);
     expect(nodes.log).toContain("stop pi1");

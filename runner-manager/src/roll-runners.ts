@@ -28,10 +28,12 @@ export async function drainForRoll(ctx: RunnerContext, node: string, options: Ro
 /** Starts gitlab-runner, resumes what pifleet paused, and waits until every runner of the node is online. */
 export async function undrainForRoll(ctx: RunnerContext, node: string, options: RollRunnerOptions): Promise<{ keptPaused: number[] }> {
   const report = await undrainNode(ctx, node);
+  // A runner a person paused stays paused, and GitLab then reports "paused", never "online".
+  const kept = new Set(report.keptPaused.map((k) => k.id));
   const clock = options.clock ?? systemClock;
   const deadline = clock.now() + options.timeoutMs;
   for (;;) {
-    const offline = (await listOwned(ctx)).filter((r) => r.node === node && r.status !== "online");
+    const offline = (await listOwned(ctx)).filter((r) => r.node === node && r.status !== "online" && !kept.has(r.id));
     if (offline.length === 0) break;
     if (clock.now() >= deadline)
       throw new OperationError(

@@ -1,7 +1,8 @@
 /** Shared shapes of runner-manager: what the fleet wants, what is there, and the plan between. */
 
 export type AccessLevel = "not_protected" | "ref_protected";
-export type RunnerStatus = "online" | "offline" | "stale" | "never_contacted";
+/** GitLab's REST `status`: "paused" (deprecated, still sent) hides whether a paused runner is online. */
+export type RunnerStatus = "online" | "offline" | "stale" | "never_contacted" | "paused";
 
 /** Where runners live in GitLab, in its API's words; groups and projects always with their id. */
 export type RunnerScope = { type: "instance_type" } | { type: "group_type" | "project_type"; id: number };

@@ -281,8 +281,10 @@ describe("configure against a 3-node sim", () => {
 
   it("a changed Redis setting restarts no redis-server in use: each records the restart for pifleet upgrade", async () => {
     const changedFile = join(dir, "sim", "fleet-redis-rdb.yaml");
-    const text = await readFile(sim.fleetFile, "utf8");
-    await writeFile(changedFile, text.replace(/persistence: aof/, "persistence: rdb"));
+    const input = parse(await readFile(sim.fleetFile, "utf8")) as FleetInput & { app: { redis: { persistence?: string } } };
+    expect(input.app.redis.persistence ?? "aof").toBe("aof");
+    input.app.redis.persistence = "rdb";
+    await writeFile(changedFile, stringify(input));
     const changed = (await loadFleetFile(changedFile)).fleet;
     expect(changed.app?.redis.persistence).toBe("rdb");
     const state = async () =>
@@ -302,7 +304,7 @@ describe("configure against a 3-node sim", () => {
     log(`redis setting change: ${seconds(result)}`);
     expect(result.failures).toEqual([]);
     expect(await state()).toEqual(before.map((n) => ({ ...n, marker: "marked" })));
-    expect(await sshRun(node("pi2"), "grep -c '^appendonly no' /etc/redis/redis.conf")).toBe("1\n");
+    expect(await sshRun(node("pi2"), "sudo grep -c '^appendonly no' /etc/redis/redis.conf")).toBe("1\n");
   });
 
   it("reports a stopped node unreachable, converges the others, and exits 1", async () => {

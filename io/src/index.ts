@@ -15,7 +15,6 @@ export {
   gitlabApiUrl,
   gitlabTransport,
   isRetryable,
-  isRetryableOnce,
   mayHaveReachedGitlab,
   parseRetryAfter,
   type RetryHooks,
@@ -24,7 +23,7 @@ export {
   withRetry,
 } from "./gitlab.js";
 export { type ImageToPush, pushImagesThroughNode, tagsMissingFrom } from "./image-push.js";
-export { isPinned, type KnownKey, knownKeysFor, readKnownHosts } from "./known-hosts.js";
+export { isPinned, type KnownKey, knownKeysFor, type Revocation, readKnownHosts, revokedKeysFor } from "./known-hosts.js";
 export {
   type Command,
   type ExecOptions,

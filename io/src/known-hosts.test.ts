@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EnvironmentError } from "@pifleet/fleet";
 import { describe, expect, it } from "vitest";
-import { isPinned, knownKeysFor, readKnownHosts } from "./known-hosts.js";
+import { isPinned, knownKeysFor, readKnownHosts, revokedKeysFor } from "./known-hosts.js";
 
 const KEY_A = Buffer.from("key-a").toString("base64");
 const KEY_B = Buffer.from("key-b").toString("base64");
@@ -38,6 +38,23 @@ describe("knownKeysFor", () => {
 
   it("pins nothing from marker lines", () => {
     expect(knownKeysFor(`@revoked 198.18.0.2 ssh-ed25519 ${KEY_A}\n`, "198.18.0.2")).toEqual([]);
+  });
+});
+
+describe("@revoked", () => {
+  it("never pins a key marked @revoked for the host, even where a plain line pins it; names the revoking line", () => {
+    const text = `198.18.0.2 ssh-ed25519 ${KEY_A}\n198.18.0.2 ssh-rsa ${KEY_B}\n# withdrawn\n@revoked 198.18.0.2 ssh-ed25519 ${KEY_A}\n`;
+    expect(knownKeysFor(text, "198.18.0.2").map((k) => k.key.toString())).toEqual(["key-b"]);
+    expect(revokedKeysFor(text, "198.18.0.2")).toEqual([{ type: "ssh-ed25519", key: Buffer.from("key-a"), line: 4 }]);
+    expect(revokedKeysFor(text, "198.18.0.3")).toEqual([]);
+  });
+
+  it("reads wildcard and negated host patterns, as OpenSSH does", () => {
+    const text = `198.18.0.* ssh-ed25519 ${KEY_B}\n@revoked *,!198.18.0.9 ssh-ed25519 ${KEY_A}\n`;
+    expect(revokedKeysFor(text, "198.18.0.2").map((r) => r.line)).toEqual([2]);
+    expect(revokedKeysFor(text, "198.18.0.9")).toEqual([]);
+    expect(knownKeysFor(text, "198.18.0.2").map((k) => k.key.toString())).toEqual(["key-b"]);
+    expect(knownKeysFor(text, "198.18.1.2")).toEqual([]);
   });
 });
 

@@ -171,6 +171,44 @@ describe("sshShell", () => {
     expect(runner.calls).toEqual([]);
   });
 
+  it("a node whose only pinned key is @revoked is refused before ssh runs, naming the file and line", async () => {
+    const runner = recordingRunner();
+    const s = await settings(`[198.18.0.11]:2222 ssh-ed25519 ${KEY}\n@revoked [198.18.0.11]:2222 ssh-ed25519 ${KEY}\n`);
+    const err = await sshShell(s, { runner })
+      .run(node, ["true"])
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as Error).message).toBe(
+      `no host key for [198.18.0.11]:2222 (pi1) in ${s.knownHosts} that is not marked @revoked (${s.knownHosts}:2)`,
+    );
+    expect(runner.calls).toEqual([]);
+  });
+
+  it("ssh refusing an offered @revoked key is an error naming the file and the @revoked line", async () => {
+    // What OpenSSH 9.2 prints (sshconnect.c) when the node offers a key known_hosts marks @revoked.
+    const stderr = [
+      "@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@",
+      "@       WARNING: REVOKED HOST KEY DETECTED!               @",
+      "@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@",
+      "The ED25519 host key for [198.18.0.11]:2222 is marked as revoked.",
+      "This could mean that a stolen key is being used to",
+      "impersonate this host.",
+      "ED25519 host key for [198.18.0.11]:2222 was revoked and you have requested strict checking.",
+      "Host key verification failed.",
+    ].join("\n");
+    const runner = recordingRunner(() => ({ code: 255, stderr }));
+    const other = Buffer.from("other-key").toString("base64");
+    const s = await settings(`[198.18.0.11]:2222 ssh-ed25519 ${KEY}\n@revoked * ssh-ed25519 ${other}\n`);
+    const err = await sshShell(s, { runner })
+      .run(node, ["true"])
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NodeCommandError);
+    expect((err as Error).message).toBe(
+      `on pi1: cannot true: 198.18.0.11 offered a host key that ${s.knownHosts}:2 marks @revoked; ssh refused it`,
+    );
+    expect((err as NodeCommandError).hint).toMatch(/never trusted: do not connect/);
+  });
+
   it("a missing private key is an InputError naming it", async () => {
     const s = await settings();
     await expect(sshShell({ ...s, privateKey: "/nonexistent/id" }, { runner: recordingRunner() }).run(node, ["true"])).rejects.toThrow(

@@ -3,7 +3,7 @@ import { access } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EnvironmentError, InputError, OperationError, PifleetError } from "@pifleet/fleet";
-import { knownKeysFor, readKnownHosts } from "./known-hosts.js";
+import { knownKeysFor, type Revocation, readKnownHosts, revokedKeysFor } from "./known-hosts.js";
 import { type Command, type ExecOptions, type ExecResult, type ProcessRunner, processRunner } from "./process.js";
 import { shellJoin, shellQuote } from "./quote.js";
 import { Secret, scrubTokens } from "./secret.js";
@@ -54,6 +54,8 @@ export class NodeCommandError extends OperationError {
 
 /** OpenSSH's own exit status for "could not connect or authenticate" (a remote command's own 255 is rare). */
 const SSH_CONNECTION_FAILED = 255;
+/** What OpenSSH (sshconnect.c) prints when the offered host key is @revoked in known_hosts. */
+const REVOKED_HOST_KEY = /host key for \S+ (is marked as revoked|was revoked)/;
 
 const DEFAULT_CONNECT_TIMEOUT_SEC = 10;
 
@@ -124,9 +126,19 @@ export function nodeFailure(
   action: string,
   result: ExecResult,
   known: readonly Secret[] = [],
+  revoked: readonly Revocation[] = [],
 ): NodeCommandError {
   const said = (result.stderr.trim() || result.stdout.trim()).split("\n").slice(-15).join("\n");
   const tail = scrubTokens(said, known);
+  if (result.code === SSH_CONNECTION_FAILED && REVOKED_HOST_KEY.test(said)) {
+    const where = revoked.length > 0 ? revoked.map((r) => `${settings.knownHosts}:${r.line}`).join(", ") : settings.knownHosts;
+    return new NodeCommandError(
+      node.name,
+      action,
+      `on ${node.name}: cannot ${action}: ${node.address} offered a host key that ${where} marks @revoked; ssh refused it`,
+      "A revoked key is never trusted: do not connect. Check the Pi on its console; if it still has that key, give it new host keys and pin those (pifleet bootstrap) after comparing their fingerprints.",
+    );
+  }
   if (result.code === SSH_CONNECTION_FAILED) {
     return new NodeCommandError(
       node.name,
@@ -146,15 +158,18 @@ function onNode(err: unknown, node: SshTarget, action: string): unknown {
 
 /**
  * Checks, once per node, what ssh would otherwise report as a bare "Host key
- * verification failed": known_hosts is readable and pins a key for the node.
+ * verification failed": known_hosts is readable and pins a key for the node that
+ * it does not also mark @revoked. Returns the node's @revoked entries, for errors.
  */
-async function precheck(settings: SshSettings, node: SshTarget): Promise<void> {
+async function precheck(settings: SshSettings, node: SshTarget): Promise<Revocation[]> {
   const text = await readKnownHosts(settings.knownHosts);
+  const revoked = revokedKeysFor(text, node.address, settings.port);
   if (knownKeysFor(text, node.address, settings.port).length === 0) {
     const hostField = settings.port === 22 ? node.address : `[${node.address}]:${settings.port}`;
+    const marked = revoked.map((r) => `${settings.knownHosts}:${r.line}`).join(", ");
     throw new InputError(
-      `no host key for ${hostField} (${node.name}) in ${settings.knownHosts}`,
-      `Pin the node's key: ssh-keyscan -p ${settings.port} ${node.address} >> ${settings.knownHosts}, after checking its fingerprint on the node (pifleet sim up pins the sim's).`,
+      `no host key for ${hostField} (${node.name}) in ${settings.knownHosts}${marked ? ` that is not marked @revoked (${marked})` : ""}`,
+      `Pin the node's ${marked ? "new " : ""}key: ssh-keyscan -p ${settings.port} ${node.address} >> ${settings.knownHosts}, after checking its fingerprint on the node (pifleet sim up pins the sim's).`,
     );
   }
   await access(settings.privateKey).catch((err: NodeJS.ErrnoException) => {
@@ -163,6 +178,7 @@ async function precheck(settings: SshSettings, node: SshTarget): Promise<void> {
       "Fix ssh.privateKey in the fleet file, or create the key (scripts/setup makes one).",
     );
   });
+  return revoked;
 }
 
 /** Socket directories of shells not closed yet; removed when the process exits, should a caller forget close(). */
@@ -185,7 +201,7 @@ function trackControlDir(dir: string): void {
 export function sshShell(settings: SshSettings, options: { runner?: ProcessRunner; connectTimeoutSec?: number } = {}): NodeShell {
   const runner = options.runner ?? processRunner;
   const login = loginOptions(settings, options.connectTimeoutSec ?? DEFAULT_CONNECT_TIMEOUT_SEC);
-  const checked = new Map<string, Promise<void>>();
+  const checked = new Map<string, Promise<Revocation[]>>();
   const connected = new Set<string>();
   let controlDir: string | undefined;
 
@@ -223,7 +239,8 @@ export function sshShell(settings: SshSettings, options: { runner?: ProcessRunne
       throw onNode(err, node, action);
     }
     if (result.code !== 0 && !shellOptions.allowFailure) {
-      throw nodeFailure(settings, node, action, result, shellOptions.input instanceof Secret ? [shellOptions.input] : []);
+      const revoked = (await checked.get(node.address)) ?? [];
+      throw nodeFailure(settings, node, action, result, shellOptions.input instanceof Secret ? [shellOptions.input] : [], revoked);
     }
     return result;
   }

@@ -126,6 +126,32 @@ describe("pinning", () => {
   });
 });
 
+describe("@revoked host keys", () => {
+  it("a node offering a key known_hosts marks @revoked is refused with the file and line, and never pinned", () => {
+    const text = `# withdrawn after pi1's SD card was lost\n@revoked * ssh-ed25519 ${b64("stolen")}\n`;
+    const offered = new Map([
+      ["pi1", [key("ssh-rsa", "fine"), key("ssh-ed25519", "stolen")]],
+      ["pi2", [key("ssh-ed25519", "pi2-key")]],
+    ]);
+    const classified = classifyHostKeys(text, nodes, 22, offered);
+    expect(classified.map((n) => n.status)).toEqual(["revoked", "new"]);
+    expect(pinLines(classified, 22)).not.toContain(b64("stolen"));
+    expect(pinLines(classified, 22)).not.toContain("198.19.0.2");
+    expect(refusalMessage(classified, "/f/known_hosts", 22)).toBe(
+      `/f/known_hosts:2: pi1 (198.19.0.2) offers ssh-ed25519 ${fingerprint(Buffer.from("stolen"))}, which this line marks @revoked: ` +
+        "a revoked key is never trusted. Do not connect: check the Pi on its console, and if it still has that key, " +
+        "give it new host keys (ssh-keygen -A after removing /etc/ssh/ssh_host_*) and rerun pifleet bootstrap.",
+    );
+  });
+
+  it("a pinned key that is also @revoked no longer makes the node pinned", () => {
+    const text = `198.19.0.2 ssh-ed25519 ${b64("old")}\n@revoked 198.19.0.2 ssh-ed25519 ${b64("old")}\n`;
+    const [pi1] = classifyHostKeys(text, nodes.slice(0, 1), 22, new Map([["pi1", [key("ssh-ed25519", "old")]]]));
+    expect(pi1?.status).toBe("revoked");
+    expect(pi1?.revoked.map((r) => r.line)).toEqual([2]);
+  });
+});
+
 describe("refusalMessage", () => {
   it("names the node, both fingerprints and the command that removes the old pin", () => {
     const changed: NodeHostKeys = {
@@ -134,6 +160,7 @@ describe("refusalMessage", () => {
       status: "changed",
       offered: [key("ssh-ed25519", "new")],
       pinned: [key("ssh-ed25519", "old")],
+      revoked: [],
     };
     const text = refusalMessage([changed], "/f/known_hosts", 22);
     expect(text).toContain(`pi3 (198.19.0.4) offers ssh-ed25519 ${fingerprint(Buffer.from("new"))}`);

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { isPinned, type KnownKey, knownKeysFor } from "@pifleet/io";
+import { isPinned, type KnownKey, knownKeysFor, type Revocation, revokedKeysFor } from "@pifleet/io";
 
 /**
  * Host-key pinning for the first run (pure): which nodes known_hosts already pins, which are new and
@@ -17,9 +17,10 @@ export interface HostKeyTarget {
  * - `new`: known_hosts has nothing for the node: its offered keys wait for a yes;
  * - `changed`: known_hosts pins a key of a type the node offers, and the node offers another one of that
  *   type — or none of its types at all (OpenSSH: "REMOTE HOST IDENTIFICATION HAS CHANGED");
+ * - `revoked`: the node offers a key known_hosts marks @revoked — never trusted, never pinned;
  * - `silent`: the node answered no key (not an SSH server, or it dropped the connection).
  */
-export type HostKeyStatus = "pinned" | "new" | "changed" | "silent";
+export type HostKeyStatus = "pinned" | "new" | "changed" | "revoked" | "silent";
 
 export interface NodeHostKeys {
   node: string;
@@ -27,6 +28,8 @@ export interface NodeHostKeys {
   status: HostKeyStatus;
   offered: KnownKey[];
   pinned: KnownKey[];
+  /** The @revoked entries among the offered keys. */
+  revoked: Revocation[];
 }
 
 /** OpenSSH's fingerprint: SHA256 of the key blob, base64 without padding (as `ssh-keygen -l` prints it). */
@@ -46,8 +49,9 @@ export function parseKeyscan(text: string): KnownKey[] {
   return keys;
 }
 
-function statusOf(offered: readonly KnownKey[], pinned: readonly KnownKey[]): HostKeyStatus {
+function statusOf(offered: readonly KnownKey[], pinned: readonly KnownKey[], revoked: readonly Revocation[]): HostKeyStatus {
   if (offered.length === 0) return "silent";
+  if (revoked.length > 0) return "revoked";
   if (pinned.length === 0) return "new";
   const contradicts = offered.some((o) => {
     const sameType = pinned.filter((p) => p.type === o.type);
@@ -67,7 +71,8 @@ export function classifyHostKeys(
   return nodes.map((n) => {
     const offered = [...(offeredByNode.get(n.name) ?? [])];
     const pinned = knownKeysFor(knownHostsText, n.address, port);
-    return { node: n.name, address: n.address, status: statusOf(offered, pinned), offered, pinned };
+    const revoked = revokedKeysFor(knownHostsText, n.address, port).filter((r) => isPinned(r.key, offered));
+    return { node: n.name, address: n.address, status: statusOf(offered, pinned, revoked), offered, pinned, revoked };
   });
 }
 
@@ -102,12 +107,19 @@ export function renderFingerprints(nodes: readonly NodeHostKeys[]): string {
     .join("\n");
 }
 
-/** Why bootstrap stops on changed or silent nodes, and what to do: one paragraph per node. */
+/** Why bootstrap stops on changed, revoked or silent nodes, and what to do: one paragraph per node. */
 export function refusalMessage(nodes: readonly NodeHostKeys[], knownHostsFile: string, port: number): string {
   return nodes
     .flatMap((n) => {
       if (n.status === "silent")
         return [`${n.node} (${n.address}:${port}) answered no SSH host key; check that sshd runs there and the address is the Pi's.`];
+      if (n.status === "revoked")
+        return n.revoked.map(
+          (r) =>
+            `${knownHostsFile}:${r.line}: ${n.node} (${n.address}) offers ${keyList([r])}, which this line marks @revoked: ` +
+            "a revoked key is never trusted. Do not connect: check the Pi on its console, and if it still has that key, " +
+            "give it new host keys (ssh-keygen -A after removing /etc/ssh/ssh_host_*) and rerun pifleet bootstrap.",
+        );
       if (n.status !== "changed") return [];
       return [
         `${n.node} (${n.address}) offers ${keyList(n.offered)}, but ${knownHostsFile} pins ${keyList(n.pinned)}. ` +

@@ -24,6 +24,8 @@ export interface NodeObservation {
   redisRestartRequired: boolean;
   /** Packages `apt-get dist-upgrade` would upgrade (only observed by `pifleet upgrade`). */
   upgradable: string[];
+  /** apt failed on the node (refreshing its lists, or simulating the upgrade): what it said. */
+  aptError?: string;
 }
 
 /** Something a single node holds that clients need, handed to another node before it goes down (Redis primary, the LB's address). */

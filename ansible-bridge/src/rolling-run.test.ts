@@ -33,7 +33,7 @@ function fakeActions(availability: Record<string, string> = {}, failOn?: string)
       await call(`drain-swarm ${n}`);
       return availability[n] ?? "active";
     },
-    undrainSwarm: (n) => call(`undrain-swarm ${n}`),
+    undrainSwarm: (n, to) => call(`undrain-swarm ${n}${to === "active" ? "" : ` ${to}`}`),
     drainRunners: (n) => call(`drain-runners ${n}`),
     undrainRunners: (n) => call(`undrain-runners ${n}`),
     handOff: async (n, w) => {
@@ -82,15 +82,18 @@ describe("runRoll", () => {
     ]);
   });
 
-  it("sets Swarm availability back only where pifleet changed it", async () => {
-    const { actions, calls } = fakeActions({ pi3: "pause" });
+  it("sets Swarm availability back only where pifleet changed it, to what a person had set", async () => {
+    const { actions, calls } = fakeActions({ pi3: "drain", pi1: "pause" });
     const report = await runRoll(plan, actions);
     expect(calls).toContain("undrain-swarm pi2");
-    expect(calls).not.toContain("undrain-swarm pi3");
+    expect(calls.filter((c) => c.startsWith("undrain-swarm pi3"))).toEqual([]);
     expect(report.timeline.filter((e) => e.node === "pi3" && e.phase === "kept").map((e) => e.step)).toEqual([
       "drain-swarm",
       "undrain-swarm",
     ]);
+    // A paused node's tasks are moved off for the reboot; it goes back to pause, never to active.
+    expect(calls).toContain("undrain-swarm pi1 pause");
+    expect(report.timeline.filter((e) => e.node === "pi1" && e.phase === "kept")).toEqual([]);
   });
 
   it("stops at the first failed step and touches no later node", async () => {

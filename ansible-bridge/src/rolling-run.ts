@@ -9,8 +9,8 @@ import type { NodeAction, RollPlan, RollStep } from "./rolling-plan.js";
 export interface RollActions {
   /** Sets the node's Swarm availability to drain; returns what it was before (active, pause, drain). */
   drainSwarm(node: string): Promise<string>;
-  /** Sets availability back to active. Called only when drainSwarm found it active. */
-  undrainSwarm(node: string): Promise<void>;
+  /** Sets availability back to what drainSwarm found (active, or pause: a paused node's tasks are moved off before its reboot too). */
+  undrainSwarm(node: string, to: "active" | "pause"): Promise<void>;
   /** Pauses the node's runners (those a person paused stay as they are) and waits for their jobs. */
   drainRunners(node: string): Promise<void>;
   /** Resumes the runners pifleet paused and waits for them to be online. */
@@ -53,13 +53,15 @@ async function runStep(step: RollStep, actions: RollActions, swarmBefore: Map<st
     case "drain-swarm": {
       const before = await actions.drainSwarm(step.node);
       swarmBefore.set(step.node, before);
+      if (before === "pause") return { detail: "was paused by a person: drained for the reboot, set back to pause after" };
       return before === "active" ? {} : { detail: `was ${before} already: left as a person set it`, kept: true };
     }
     case "undrain-swarm": {
       const before = swarmBefore.get(step.node);
-      if (before !== "active") return { detail: `kept ${before ?? "as it was"}: pifleet did not change it`, kept: true };
-      await actions.undrainSwarm(step.node);
-      return {};
+      if (before !== "active" && before !== "pause")
+        return { detail: `kept ${before ?? "as it was"}: pifleet did not change it`, kept: true };
+      await actions.undrainSwarm(step.node, before);
+      return before === "pause" ? { detail: "set back to pause, as a person had it" } : {};
     }
     case "drain-runners":
       await actions.drainRunners(step.node);

@@ -34,7 +34,7 @@ describe("swarmRoll", () => {
     const shell = swarm("active <no value>", [["app.1 Running 3 minutes ago"], ["app.1 Shutdown 1 second ago"]]);
     expect(await swarmRoll(fleet, shell, waits()).drain("pi1")).toBe("active");
     const calls = shell.calls.map(words);
-    expect(calls).toContain("pi2: docker node update --availability drain --label-add pifleet.rolling-drain=true pi1");
+    expect(calls).toContain("pi2: docker node update --availability drain --label-add pifleet.rolling-drain=active pi1");
     expect(calls.filter((c) => c.startsWith("pi2: docker node ps pi1"))).toHaveLength(2);
   });
 
@@ -45,13 +45,27 @@ describe("swarmRoll", () => {
   });
 
   it("takes a drain pifleet left behind (a stopped roll) as its own, so undrain sets it back", async () => {
-    const shell = swarm("drain true");
-    expect(await swarmRoll(fleet, shell, waits()).drain("pi3")).toBe("active");
+    expect(await swarmRoll(fleet, swarm("drain true"), waits()).drain("pi3")).toBe("active");
+    expect(await swarmRoll(fleet, swarm("drain pause"), waits()).drain("pi3")).toBe("pause");
+  });
+
+  it("drains a node a person paused too (its tasks still run there), recording the pause, and waits for its tasks", async () => {
+    const shell = swarm("pause <no value>", [["app.3 Running 2 minutes ago"], []]);
+    expect(await swarmRoll(fleet, shell, waits()).drain("pi3")).toBe("pause");
+    const calls = shell.calls.map(words);
+    expect(calls).toContain("pi1: docker node update --availability drain --label-add pifleet.rolling-drain=pause pi3");
+    expect(calls.filter((c) => c.startsWith("pi1: docker node ps pi3"))).toHaveLength(2);
+  });
+
+  it("sets a paused node back to pause, not active", async () => {
+    const shell = swarm("drain pause", [[]]);
+    await swarmRoll(fleet, shell, waits()).undrain("pi3", "pause");
+    expect(shell.calls.map(words)).toContain("pi1: docker node update --availability pause --label-rm pifleet.rolling-drain pi3");
   });
 
   it("undrains and waits until the tasks Swarm wants there run", async () => {
     const shell = swarm("active", [["lb.x Starting 1 second ago"], ["lb.x Running 1 second ago"]]);
-    await swarmRoll(fleet, shell, waits()).undrain("pi3");
+    await swarmRoll(fleet, shell, waits()).undrain("pi3", "active");
     expect(shell.calls.map(words)).toContain("pi1: docker node update --availability active --label-rm pifleet.rolling-drain pi3");
   });
 

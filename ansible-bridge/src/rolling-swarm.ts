@@ -6,8 +6,18 @@ import { type Clock, type NodeShell, systemClock } from "@pifleet/io";
  * moved, wait for it to be back (SSH, engine, Ready), set it active again and wait for its tasks.
  */
 
-/** Marks a drain pifleet made, so a rerun after a stopped roll still sets the node back. */
+/**
+ * Marks a drain pifleet made, valued with the availability a person had set (active or pause), so a
+ * rerun after a stopped roll still sets the node back to it.
+ */
 export const DRAINED_LABEL = "pifleet.rolling-drain";
+
+/** The availabilities pifleet drains from for a reboot and sets back afterwards. */
+export type RestorableAvailability = "active" | "pause";
+
+/** A label pifleet wrote before it carried the availability ("true") meant active. */
+const restoredFrom = (label: string | undefined): RestorableAvailability | undefined =>
+  label === "pause" ? "pause" : label === "true" || label === "active" ? "active" : undefined;
 
 export interface SwarmWaits {
   /** How long a drained node's tasks may take to stop, and a node to come back. */
@@ -50,8 +60,10 @@ async function nodeTasks(shell: NodeShell, manager: FleetNode, node: string, des
 const isRunning = (task: string): boolean => / Running /.test(`${task} `);
 
 export interface SwarmRoll {
+  /** Drains the node; returns the availability a person had set (active, pause, drain). */
   drain(node: string): Promise<string>;
-  undrain(node: string): Promise<void>;
+  /** Sets the node back to the availability a person had set. */
+  undrain(node: string, to: RestorableAvailability): Promise<void>;
   waitHealthy(node: string): Promise<void>;
 }
 
@@ -61,33 +73,40 @@ export function swarmRoll(fleet: Fleet, shell: NodeShell, waits: SwarmWaits): Sw
     if (!n) throw new OperationError(`no node ${name} in the fleet`);
     return n;
   };
-  /** The node's availability as a person set it: a drain pifleet left behind (a roll that stopped) counts as active. */
+  /** The node's availability as a person set it: a drain pifleet left behind (a roll that stopped) counts as what it replaced. */
   const availability = async (node: string): Promise<string> => {
     const format = `{{.Spec.Availability}} {{index .Spec.Labels "${DRAINED_LABEL}"}}`;
     const out = await shell.run(managerFor(fleet, node), ["docker", "node", "inspect", node, "--format", format], { root: true });
     const [value, ours] = out.stdout.trim().split(" ");
-    return ours === "true" ? "active" : (value ?? "");
+    return restoredFrom(ours) ?? value ?? "";
   };
-  const setAvailability = (node: string, value: "drain" | "active") => {
-    const label = value === "drain" ? ["--label-add", `${DRAINED_LABEL}=true`] : ["--label-rm", DRAINED_LABEL];
-    return shell.run(managerFor(fleet, node), ["docker", "node", "update", "--availability", value, ...label, node], { root: true });
-  };
+  const drainFrom = (node: string, before: RestorableAvailability) =>
+    shell.run(
+      managerFor(fleet, node),
+      ["docker", "node", "update", "--availability", "drain", "--label-add", `${DRAINED_LABEL}=${before}`, node],
+      { root: true },
+    );
+  const restore = (node: string, to: RestorableAvailability) =>
+    shell.run(managerFor(fleet, node), ["docker", "node", "update", "--availability", to, "--label-rm", DRAINED_LABEL, node], {
+      root: true,
+    });
 
   return {
     async drain(node) {
       const before = await availability(node);
-      // A node a person drained or paused stays so; the roll still waits for its tasks to be gone.
-      if (before === "active") await setAvailability(node, "drain");
+      // A paused node still runs its tasks: it is drained too, so the reboot takes none of them down, and
+      // set back to pause afterwards. A node a person drained stays so.
+      if (before === "active" || before === "pause") await drainFrom(node, before);
       await poll(`${node}: its Swarm tasks moving away`, `See \`docker node ps ${node}\` on a manager.`, waits, async () => {
         // Drained tasks stay listed (desired: shutdown) until their containers have stopped; wait for that.
-        const left = before === "pause" ? [] : (await nodeTasks(shell, managerFor(fleet, node), node)).filter(isRunning);
+        const left = (await nodeTasks(shell, managerFor(fleet, node), node)).filter(isRunning);
         return left.length === 0 ? undefined : `still running: ${left.join(", ")}`;
       });
       return before;
     },
-    async undrain(node) {
-      await setAvailability(node, "active");
-      // Global services come back to the node; replicated ones stay where Swarm moved them.
+    async undrain(node, to) {
+      await restore(node, to);
+      // Global services come back to an active node (a paused one takes none); replicated ones stay where Swarm moved them.
       await poll(`${node}: its Swarm tasks running`, `See \`docker node ps ${node}\` on a manager.`, waits, async () => {
         const notYet = (await nodeTasks(shell, managerFor(fleet, node), node, "running")).filter((t) => !isRunning(t));
         return notYet.length === 0 ? undefined : `not running yet: ${notYet.join(", ")}`;

@@ -30,7 +30,7 @@ export function rollActions(options: {
   };
   return {
     drainSwarm: (node) => swarm.drain(node),
-    undrainSwarm: (node) => swarm.undrain(node),
+    undrainSwarm: (node, to) => swarm.undrain(node, to),
     drainRunners: (node) => drainForRoll(needRunners(), node, { timeoutMs, pollMs }),
     undrainRunners: async (node) => {
       const { keptPaused } = await undrainForRoll(needRunners(), node, { timeoutMs, pollMs });

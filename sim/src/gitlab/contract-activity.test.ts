@@ -48,6 +48,14 @@ describe("POST /runners/verify marks the runner contacted", () => {
     expect(managers.map((m) => m.system_id).sort()).toEqual(["s_pi1000000002", "s_pi1000000003"]);
   });
 
+  it("without a system_id the contact goes to the manager GitLab calls <legacy>", async () => {
+    const runner = await runners.group({ tag_list: [TAG] });
+    const reply = await call(target, "POST", "/runners/verify", { token: null, body: { token: runner.token } });
+    expect(reply.status).toBe(200);
+    const managers = (await call(target, "GET", `/runners/${runner.id}/managers`)).body as { system_id: string }[];
+    expect(managers.map((m) => m.system_id)).toEqual(["<legacy>"]);
+  });
+
   it("GET /runners/:id/managers of an unknown runner is 404", async () => {
     expect(await call(target, "GET", "/runners/999999999/managers")).toMatchObject({
       status: 404,

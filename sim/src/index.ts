@@ -10,7 +10,14 @@ export { FAULT_ACTIONS, type FaultAction, simFault } from "./fault.js";
 export * from "./gitlab/index.js";
 export { SIM_ARCHES, SIM_LABEL, type SimArch } from "./layout.js";
 export { type SimMirrorOptions, type SimMirrorResult, simMirror } from "./mirror/mirror.js";
-export { MIRROR_IMAGES, type MirrorImage, type MirrorRefs, mirrorRefs } from "./mirror/recipe.js";
+export {
+  MIRROR_IMAGES,
+  type MirrorImage,
+  type MirrorRefs,
+  mirrorRefs,
+  NODE_VERSION as MIRROR_NODE_VERSION,
+  NPM_VERSION as MIRROR_NPM_VERSION,
+} from "./mirror/recipe.js";
 export { SIM_DEFAULT_BRANCH, SIM_PROJECT_FLEET_FILE, SIM_PROJECT_KNOWN_HOSTS, SIM_PROJECT_PATH } from "./project/layout.js";
 export { type SimPushOptions, type SimPushResult, simPush } from "./project/push.js";
 export { type SimGitlabTarget, simGitlabTarget } from "./project/target.js";

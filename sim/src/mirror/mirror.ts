@@ -30,7 +30,7 @@ export interface SimMirrorResult {
 
 /**
  * `pifleet sim mirror`: the public images the pipeline names (debian:bookworm-slim,
- * node:20-bookworm, docker:27-cli) as stand-ins built on this machine from Debian and npm
+ * node:24-bookworm, docker:27-cli) as stand-ins built on this machine from Debian and npm
  * packages, pushed into the sim's cluster registry under `<registry>/mirror/…`. Idempotent:
  * nothing is rebuilt while the recipe is unchanged, and a reference the registry already holds
  * with the same image is not pushed again. The registry must be converged already.

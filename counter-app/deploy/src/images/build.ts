@@ -17,6 +17,7 @@ import {
   type ImageTags,
   imageTags,
   mirrorFromPrintUris,
+  NODE_VERSION,
   nodePackage,
   runtimePackageJson,
   singleLayerArchive,
@@ -42,8 +43,6 @@ export interface BuildOptions {
   progress?: Progress;
   /** A Debian bookworm image to build on (pulled when the engine lacks it) instead of a debootstrapped one. */
   baseImage?: string;
-  /** The Node version of the image (default: the one running pifleet). */
-  nodeVersion?: string;
 }
 
 async function exists(tag: string): Promise<boolean> {
@@ -164,14 +163,14 @@ async function buildApp(tags: ImageTags, arch: ImageArch, files: ContextFile[]):
 
 /** What the tags hash: the compiled service (compiled here first), every recipe, the base. */
 async function imageInputs(arch: ImageArch, options: BuildOptions): Promise<ImageInputs> {
-  const { progress = () => {}, baseImage, nodeVersion = process.versions.node } = options;
+  const { progress = () => {}, baseImage } = options;
   progress("compiling the counter service");
   const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
   await run(process.execPath, [tsc, "-b", SERVICE_DIR], { describe: `tsc -b ${SERVICE_DIR}` });
   return {
     arch,
     ...(baseImage ? { baseImage } : {}),
-    nodeVersion,
+    nodeVersion: NODE_VERSION,
     app: await appFiles(),
     loadBalancer: await recipeFiles(join(IMAGE_RECIPES_DIR, "lb")),
     nodeBase: await recipeFiles(join(IMAGE_RECIPES_DIR, "node-base")),

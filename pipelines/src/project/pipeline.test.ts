@@ -1,13 +1,13 @@
 import { readFileSync } from "node:fs";
 import { type Fleet, InputError, parseFleet } from "@pifleet/fleet";
-import { FLEET_ENVIRONMENT as VARIABLES_ENVIRONMENT } from "@pifleet/sim";
+import { MIRROR_IMAGES, FLEET_ENVIRONMENT as VARIABLES_ENVIRONMENT } from "@pifleet/sim";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { syntheticFleet } from "../bench/synthetic-fleet.js";
 import { fleetPathOf, generateProjectPipeline } from "../generate.js";
 import { lintText } from "../lint/lint.js";
 import { schemaProblems } from "../lint/schema.js";
-import { FLEET_ENVIRONMENT, projectPipeline } from "./pipeline.js";
+import { FLEET_ENVIRONMENT, PUBLIC_IMAGES, projectPipeline } from "./pipeline.js";
 import { CODE_CHANGES, notScheduled, WORKSPACES, when } from "./rules.js";
 
 const ROOT = new URL("../../../", import.meta.url);
@@ -107,7 +107,7 @@ describe("the repository's .gitlab-ci.yml", () => {
   it("names every external image by a variable whose default is the public image, and the registry from the fleet", () => {
     const vars = (parse(generated) as { variables: Record<string, { value: string }> }).variables;
     expect(Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, v.value]))).toMatchObject({
-      PIFLEET_NODE_IMAGE: "node:20-bookworm",
+      PIFLEET_NODE_IMAGE: "node:24-bookworm",
       PIFLEET_DOCKER_IMAGE: "docker:27-cli",
       PIFLEET_DEBIAN_IMAGE: "debian:bookworm-slim",
       PIFLEET_BUILD_PROXY: "",
@@ -121,6 +121,10 @@ describe("the repository's .gitlab-ci.yml", () => {
     expect(body("build-image:arm64").script).toEqual([
       'pifleet app build --arch arm64 --base-image "$PIFLEET_DEBIAN_IMAGE" --push "$PIFLEET_REGISTRY/pifleet" --json > build-arm64.json',
     ]);
+  });
+
+  it("names the same public images the sim's stand-ins replace (the sim's Node is the version the app image pins)", () => {
+    expect(Object.fromEntries(MIRROR_IMAGES.map((i) => [i.variable, i.publicName]))).toEqual(PUBLIC_IMAGES);
   });
 
   it("pifleet jobs use the image's pifleet: no npm ci or tsc, and the SSH key copied private before use", () => {
@@ -280,7 +284,7 @@ describe("what the verify jobs' changes rules and the image build cover", () => 
     const beforeInstall = dockerfile.slice(0, dockerfile.indexOf("RUN npm ci"));
     expect(beforeInstall).toContain("COPY package.json package-lock.json ./");
     for (const ws of rootPackage.workspaces) expect(beforeInstall).toContain(`COPY ${ws}/package.json ${ws}/\n`);
-    expect(dockerfile).toMatch(/^ARG PIFLEET_NODE_IMAGE=node:20-bookworm\nFROM \$\{PIFLEET_NODE_IMAGE\}$/m);
+    expect(dockerfile).toContain(`\nARG PIFLEET_NODE_IMAGE=${PUBLIC_IMAGES.PIFLEET_NODE_IMAGE}\nFROM \${PIFLEET_NODE_IMAGE}\n`);
   });
 
   it(".dockerignore leaves out the fleet files, docs and build output, so a fleet-only change reuses every layer", () => {

@@ -9,7 +9,7 @@ export const PROJECT_PIPELINE_SOURCE = "pipelines/src/project/pipeline.ts";
 
 /** The public images the pipeline starts from; an air-gapped GitLab overrides them with project CI/CD variables (the sim does). */
 export const PUBLIC_IMAGES = {
-  PIFLEET_NODE_IMAGE: "node:20-bookworm",
+  PIFLEET_NODE_IMAGE: "node:24-bookworm",
   PIFLEET_DOCKER_IMAGE: "docker:27-cli",
   PIFLEET_DEBIAN_IMAGE: "debian:bookworm-slim",
 } as const;
@@ -53,7 +53,7 @@ function globalVariables(fleet: Fleet, options: ProjectPipelineOptions): Variabl
     PIFLEET_IMAGE: { value: THIS_COMMIT_IMAGE, description: "The pifleet image every pifleet job runs in." },
     PIFLEET_NODE_IMAGE: {
       value: PUBLIC_IMAGES.PIFLEET_NODE_IMAGE,
-      description: "Base of the pifleet image: Debian bookworm with Node 20 and npm.",
+      description: "Base of the pifleet image: Debian bookworm with Node 24 (LTS) and npm.",
     },
     PIFLEET_DOCKER_IMAGE: {
       value: PUBLIC_IMAGES.PIFLEET_DOCKER_IMAGE,

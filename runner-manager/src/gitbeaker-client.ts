@@ -128,6 +128,18 @@ export function createGitlabClient(transport: GitlabTransport, scope: RunnerScop
       const res = await runners.requester.post(`runners/${id}/reset_authentication_token`);
       return issued(res.body as Json);
     },
+    async verifyToken(token, systemId) {
+      try {
+        // Authenticated by the runner token in the body; the token never goes into a path or query.
+        await transport.request("POST", "/runners/verify", {
+          body: { token: token.reveal(), ...(systemId ? { system_id: systemId } : {}) },
+        });
+        return true;
+      } catch (err) {
+        if (err instanceof GitlabHttpError && err.status === 403) return false;
+        throw err;
+      }
+    },
     async runningJobs(id) {
       const jobs = (await runners.allJobs(id, { status: "running", perPage: 100 })) as unknown as Json[];
       return jobs.map((j) => Number(j.id));

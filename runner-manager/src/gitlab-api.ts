@@ -53,6 +53,11 @@ export interface GitlabApi {
   resetToken(id: number): Promise<IssuedToken>;
   /** Ids of the runner's running jobs. */
   runningJobs(id: number): Promise<number[]>;
+  /**
+   * POST /runners/verify: is this the runner's live authentication token? (200 yes, 403 no.) GitLab counts the call
+   * as a contact of the manager `systemId` (without one, of the manager it calls "<legacy>").
+   */
+  verifyToken(token: Secret, systemId?: string): Promise<boolean>;
 }
 
 export function toDate(value: unknown): Date | null {

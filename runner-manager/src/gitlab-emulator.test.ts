@@ -57,7 +57,7 @@ async function expectConverged(nodes: MemoryNodes) {
 }
 
 describe("reconcile against the GitLab API emulator", () => {
-  it("plan → apply → plan is empty, and the no-op reads only list pages and writes nothing", async () => {
+  it("plan → apply → plan is empty, and the no-op reads only list pages, verifies each node's tokens, and writes nothing", async () => {
     const nodes = new MemoryNodes();
     const first = await reconcile(gl.api, nodes);
     expect(first.report.failures).toEqual([]);
@@ -66,7 +66,8 @@ describe("reconcile against the GitLab API emulator", () => {
     const again = await planFleet(fleet, gl.api, nodes);
     expect(again.plan.actions).toEqual([]);
     const log = await gl.requests();
-    expect(log.byEndpoint).toEqual({ [`GET /projects/${gl.emu.projectId}/runners`]: 3 });
+    // Lists: one per 100 runners and one per pool tag set; verify: one per token in a config.toml (5 runners).
+    expect(log.byEndpoint).toEqual({ [`GET /projects/${gl.emu.projectId}/runners`]: 3, "POST /runners/verify": 5 });
   });
 
   it("converges after a crash following any API call or node write", async () => {

@@ -5,6 +5,8 @@ export interface NodeState {
   configText: string | null;
   /** Runner ids whose token reset started and whose config write has not finished. */
   pendingRotation: number[];
+  /** gitlab-runner's system_id (its .runner_system_id beside config.toml), when it has made one. */
+  systemId?: string;
 }
 
 export interface NodeAccess {

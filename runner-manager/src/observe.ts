@@ -2,40 +2,35 @@ import { OperationError } from "@pifleet/fleet";
 import { observedBlocks, parseConfig } from "./config-toml.js";
 import type { GitlabApi } from "./gitlab-api.js";
 import { parseDescription, parseNote, sameIdentity } from "./identity.js";
+import { mapLimit } from "./map-limit.js";
 import { type NodeAccess, NodeError } from "./node-access.js";
 import { ownedByKey } from "./planner.js";
+import { checkTokens, type NodeTokens } from "./token-check.js";
 import type { Desired, Observed, ObservedNode, ObservedRunner } from "./types.js";
 
 /**
  * Reads actual state: GitLab's runner list (one request per 100 runners),
  * one filtered list per distinct pool tag set (so tag drift costs pages, not a
- * GET per runner), the maintenance_note of paused runners only, and every
- * node's config.toml in parallel. An unreachable node is recorded, not fatal.
+ * GET per runner), the maintenance_note of paused runners only, every
+ * node's config.toml in parallel, and whether each pifleet token in those is
+ * its runner's live one (token-check.ts). An unreachable node is recorded, not fatal.
  */
 
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
-
-export async function observeNode(nodes: NodeAccess, name: string): Promise<ObservedNode> {
+async function readNode(nodes: NodeAccess, name: string): Promise<NodeTokens> {
   try {
     const state = await nodes.read(name);
     const blocks = observedBlocks(parseConfig(state.configText, name));
-    return { name, reachable: true, configText: state.configText, blocks, pendingRotation: state.pendingRotation };
+    const node = { name, reachable: true, configText: state.configText, blocks, pendingRotation: state.pendingRotation };
+    return { node, ...(state.systemId ? { systemId: state.systemId } : {}) };
   } catch (err) {
     // A node that is down or holds unreadable TOML is recorded; anything else (a missing ssh, a bug) stops the run.
     if (!(err instanceof NodeError) && !(err instanceof OperationError)) throw err;
-    return { name, reachable: false, error: (err as Error).message, configText: null, blocks: [], pendingRotation: [] };
+    return { node: { name, reachable: false, error: (err as Error).message, configText: null, blocks: [], pendingRotation: [] } };
   }
+}
+
+export async function observeNode(nodes: NodeAccess, name: string): Promise<ObservedNode> {
+  return (await readNode(nodes, name)).node;
 }
 
 export async function observeRunners(desired: Desired, api: GitlabApi): Promise<ObservedRunner[]> {
@@ -88,7 +83,10 @@ function unconfigured(cluster: string, runners: ObservedRunner[], nodes: Observe
 
 export async function observe(desired: Desired, api: GitlabApi, nodes: NodeAccess, nodeNames?: string[]): Promise<Observed> {
   const names = nodeNames ?? desired.nodes.map((n) => n.name);
-  const [runners, observedNodes] = await Promise.all([observeRunners(desired, api), mapLimit(names, 8, (n) => observeNode(nodes, n))]);
+  const [runners, read] = await Promise.all([observeRunners(desired, api), mapLimit(names, 8, (n) => readNode(nodes, n))]);
+  const observedNodes = read.map((r) => r.node);
   await readMarkers(unconfigured(desired.cluster, runners, observedNodes), api);
+  const ours = new Set([...ownedByKey(desired.cluster, runners).values()].flat().map((r) => r.id));
+  await checkTokens(read, ours, api);
   return { runners, nodes: observedNodes };
 }

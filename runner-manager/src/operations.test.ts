@@ -174,6 +174,8 @@ describe("plan files", () => {
     const pi1 = nodes.files.get("pi1") as string;
     const token = /token = "([^"]+)"/.exec(pi1)?.[1] as string;
     nodes.files.set("pi1", pi1.replace(token, "glrt-rotatedbytherunner000"));
+    // ... through GitLab's POST /runners/reset_authentication_token, so GitLab has the new one too.
+    for (const r of gitlab.runners.values()) if (r.token === token) r.token = "glrt-rotatedbytherunner000";
     expect((await readFreshPlan(file, ctx)).actions.length).toBeGreaterThan(0);
 
     const pi2Docker = [...gitlab.runners.values()].find((r) => r.description.startsWith("pifleet testfleet/pi2/docker ["));

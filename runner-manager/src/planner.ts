@@ -90,6 +90,8 @@ function planRunner(want: DesiredRunner, owned: ObservedRunner[], node: Observed
   if (!inConfig.has(keep.id))
     reset = `runner #${keep.id} is in GitLab but not in ${want.node}'s config.toml; its token cannot be read back, so it is reset`;
   else if (node.pendingRotation.includes(keep.id)) reset = `a token rotation of runner #${keep.id} did not finish; it is reset again`;
+  else if (node.rejectedTokens?.includes(keep.id))
+    reset = `the token in ${want.node}'s config.toml is not runner #${keep.id}'s live one (GitLab refuses it); it is reset and rewritten`;
   if (reset) out.actions.push({ kind: "reset-token", key: want.key, node: want.node, runnerId: keep.id, reason: reset });
   out.managed.push({ runnerId: keep.id, settings: want.block, ...(reset ? { grant: PLACEHOLDER_GRANT } : {}) });
   return out;

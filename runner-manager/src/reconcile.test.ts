@@ -23,8 +23,33 @@ describe("plan → apply → plan", () => {
     expect(second.plan.actions).toEqual([]);
     expect(renderPlanText(second.plan)).toContain("No changes");
     expect(gitlab.writes()).toEqual([]);
-    // One list plus one per distinct pool tag set; no GET per runner.
-    expect(gitlab.calls).toEqual(["list", "list?tags=arm64,docker", "list?tags=deploy"]);
+    // One list plus one per distinct pool tag set, no GET per runner; one verify per token on a node.
+    expect(gitlab.calls.filter((c) => !c.startsWith("verify "))).toEqual(["list", "list?tags=arm64,docker", "list?tags=deploy"]);
+    expect(gitlab.calls.filter((c) => c.startsWith("verify ")).sort()).toEqual(
+      [...gitlab.runners.keys()].map((id) => `verify ${id}`).sort(),
+    );
+  });
+
+  it("notices a revoked token written last (two resets raced) and plans its fix instead of 'No changes'; apply repairs it", async () => {
+    const gitlab = new MemoryGitlab();
+    const nodes = new MemoryNodes();
+    await reconcile(gitlab, nodes);
+    // The race: one apply's reset and write, then a second apply's reset, and the first one's token written last.
+    const stale = nodes.files.get("pi2") as string;
+    const ids = (parseConfig(stale, "pi2") as { runners: { id: number }[] }).runners.map((b) => b.id);
+    for (const id of ids) await gitlab.resetToken(id);
+    const { plan } = await planFleet(fleet, gitlab, nodes);
+    expect(renderPlanText(plan)).not.toContain("No changes");
+    expect(plan.actions.map((a) => `${a.kind} ${"runnerId" in a ? a.runnerId : a.node}`).sort()).toEqual(
+      [...ids.map((id) => `reset-token ${id}`), "write-config pi2"].sort(),
+    );
+    expect(plan.actions.find((a) => a.kind === "reset-token" && a.runnerId === ids[0])).toMatchObject({
+      reason: `the token in pi2's config.toml is not runner #${ids[0]}'s live one (GitLab refuses it); it is reset and rewritten`,
+    });
+    const applied = await applyPlan(plan, gitlab, nodes, { drain });
+    expect(applied.failures).toEqual([]);
+    expectConverged(gitlab, nodes);
+    expect((await planFleet(fleet, gitlab, nodes)).plan.actions).toEqual([]);
   });
 
   it("never puts a token in the plan text, markdown or JSON, or in the apply report", async () => {

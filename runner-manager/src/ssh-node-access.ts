@@ -13,9 +13,19 @@ import { type NodeAccess, NodeError, type NodeState } from "./node-access.js";
 const DIR = "/etc/gitlab-runner";
 const PENDING = `${DIR}/.pifleet-rotating`;
 const MISSING = "<<pifleet:no-config>>";
+const SYSTEM_ID = `${DIR}/.runner_system_id`;
 const SEPARATOR = "<<pifleet:pending>>";
+const SYSTEM_ID_SEPARATOR = "<<pifleet:system-id>>";
+/** gitlab-runner's system ids: `s_` + 12 hex digits (from machine-id), `r_` + random ones. */
+const SYSTEM_ID_SHAPE = /^[rs]_[0-9A-Za-z]{1,64}$/;
 
-const READ = `if [ -f ${CONFIG_PATH} ]; then cat ${CONFIG_PATH}; else echo '${MISSING}'; fi; echo '${SEPARATOR}'; if [ -f ${PENDING} ]; then cat ${PENDING}; fi`;
+const READ = [
+  `if [ -f ${CONFIG_PATH} ]; then cat ${CONFIG_PATH}; else echo '${MISSING}'; fi`,
+  `echo '${SEPARATOR}'`,
+  `if [ -f ${PENDING} ]; then cat ${PENDING}; fi`,
+  `echo '${SYSTEM_ID_SEPARATOR}'`,
+  `if [ -f ${SYSTEM_ID} ]; then head -c 100 ${SYSTEM_ID}; fi`,
+].join("; ");
 const WRITE = [
   "set -e",
   "umask 077",
@@ -67,15 +77,18 @@ export class SshNodeAccess implements NodeAccess {
 
   async read(name: string): Promise<NodeState> {
     const out = await this.root(name, `read ${CONFIG_PATH}`, READ);
-    const at = out.lastIndexOf(SEPARATOR);
+    const idAt = out.lastIndexOf(SYSTEM_ID_SEPARATOR);
+    const systemId = out.slice(idAt + SYSTEM_ID_SEPARATOR.length).trim();
+    const at = out.lastIndexOf(SEPARATOR, idAt);
     const config = out.slice(0, at);
-    const pending = out.slice(at + SEPARATOR.length);
+    const pending = out.slice(at + SEPARATOR.length, idAt);
     return {
       configText: config.trim() === MISSING ? null : config,
       pendingRotation: pending
         .split(/\s+/)
         .filter((s) => /^\d+$/.test(s))
         .map(Number),
+      ...(SYSTEM_ID_SHAPE.test(systemId) ? { systemId } : {}),
     };
   }
 

@@ -1,8 +1,9 @@
 import { listOwned, type RunnerContext } from "./context.js";
 import { coverageNotes } from "./coverage.js";
 import { parseNote } from "./identity.js";
+import { mapLimit } from "./map-limit.js";
 import { NodeError } from "./node-access.js";
-import { mapLimit, observeNode } from "./observe.js";
+import { observeNode } from "./observe.js";
 import type { Note, RunnerStatus } from "./types.js";
 
 /** `runners status`: per node its reachability and service, per runner GitLab's view and its running jobs. */

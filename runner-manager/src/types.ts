@@ -83,6 +83,11 @@ export interface ObservedNode {
   blocks: ObservedBlock[];
   /** Runner ids whose token reset started but whose config write did not finish. */
   pendingRotation: number[];
+  /**
+   * Runner ids whose token in config.toml GitLab refused (POST /runners/verify: 403): not their live token, so the
+   * runner cannot work; the plan resets and rewrites it. Absent in observations made before verify was checked.
+   */
+  rejectedTokens?: number[];
 }
 
 export interface Observed {

@@ -28,7 +28,16 @@ export function crashAfter(n: number, api: GitlabApi, nodes: NodeAccess): { api:
       },
     });
   return {
-    api: counted(api, ["listRunners", "getRunner", "createRunner", "updateRunner", "deleteRunner", "resetToken", "runningJobs"]),
+    api: counted(api, [
+      "listRunners",
+      "getRunner",
+      "createRunner",
+      "updateRunner",
+      "deleteRunner",
+      "resetToken",
+      "runningJobs",
+      "verifyToken",
+    ]),
     nodes: counted(nodes, ["writeConfig", "markPendingRotation", "reload", "restartLater", "stopRunner", "startRunner"]),
     calls: () => [...seen],
   };

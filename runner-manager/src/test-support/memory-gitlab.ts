@@ -90,6 +90,12 @@ export class MemoryGitlab implements GitlabApi {
     return this.jobs.get(id) ?? [];
   }
 
+  async verifyToken(token: Secret, _systemId?: string): Promise<boolean> {
+    const r = [...this.runners.values()].find((x) => x.token === token.reveal());
+    this.calls.push(`verify ${r ? r.id : "unknown"}`);
+    return r !== undefined;
+  }
+
   writes(): string[] {
     return this.calls.filter((c) => /^(create|update|delete|reset)/.test(c));
   }

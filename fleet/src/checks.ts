@@ -131,6 +131,7 @@ export function checkFleet(doc: unknown): FleetProblem[] {
     problems.push({ path: ["gitlab", "runnerScope"], message: `runner scope ${scope.type} needs an id (the ${scope.type}'s numeric id)` });
   }
 
+  problems.push(...checkRedisNodes(nodes));
   const app = isRec(doc.app) ? doc.app : undefined;
   if (app) {
     const redisNode = isRec(app.redis) ? str(app.redis.node) : undefined;
@@ -156,4 +157,21 @@ export function checkFleet(doc: unknown): FleetProblem[] {
     }
   }
   return problems;
+}
+
+/**
+ * Two redis nodes are worse than one: a failover needs a majority of the sentinels (2 of 2), so
+ * losing either node stops failovers, and with a replica's acknowledgement required, losing the
+ * replica stops the counter's writes too.
+ */
+function checkRedisNodes(nodes: readonly { index: number; name?: string; roles: readonly string[] }[]): FleetProblem[] {
+  const redis = nodes.filter((n) => n.roles.includes("redis"));
+  if (redis.length !== 2) return [];
+  const second = redis[1] as (typeof redis)[number];
+  return [
+    {
+      path: ["nodes", second.index, "roles"],
+      message: `2 nodes have the redis role (${redis.map((n) => n.name).join(", ")}): the sentinels need 2 of 2 votes to fail over, so losing either node stops the counter's writes; give the redis role to 1 node (no failover) or to 3 or more`,
+    },
+  ];
 }

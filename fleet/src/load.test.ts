@@ -52,6 +52,9 @@ describe("every error kind points at its source", () => {
     ],
     "unknown-arch.yaml": ['unknown-arch.yaml:51:11: unknown arch "x86" at nodes[2].arch: expected one of arm64, armhf, amd64'],
     "yaml-syntax.yaml": ["yaml-syntax.yaml:55:5: Flow sequence in block collection must be sufficiently indented and end with a ]"],
+    "two-redis-nodes.yaml": [
+      "two-redis-nodes.yaml:53:12: 2 nodes have the redis role (pi1, pi2): the sentinels need 2 of 2 votes to fail over, so losing either node stops the counter's writes; give the redis role to 1 node (no failover) or to 3 or more",
+    ],
     "over-committed.yaml": [
       'over-committed.yaml:74:19: runner pool "arm64-docker" gives each job 1024 MiB, more than is left on pi1 (2048 MiB, ' +
         "OS 512 + GPU 16 + dockerd + containerd 192 + Swarm manager 32 + gitlab-runner 64 + registry 64 + redis-server 112 + " +

@@ -68,6 +68,11 @@ describe("planLayout", () => {
     expect(layout.files.fleet).toBe("/work/project/.pifleet/sim/fleet.yaml");
     expect(layout.files.gitlabToken).toBe("/work/project/.pifleet/sim/gitlab/gitlab-token");
   });
+  it("gives a 2-node sim one Redis node, never two (no sentinel majority would survive either)", () => {
+    const layout = planLayout({ ...options, nodes: 2 }, "198.19.250.0/24");
+    expect(layout.nodes.map((n) => n.roles.includes("redis"))).toEqual([true, false]);
+    expect(planLayout({ ...options, nodes: 1 }, "198.19.250.0/24").nodes[0]?.roles).toContain("redis");
+  });
   it("rejects a node count out of range", () => {
     expect(() => planLayout({ ...options, nodes: 0 }, "198.19.250.0/24")).toThrow("--nodes 0 is out of range");
     expect(() => planLayout({ ...options, nodes: 2.5 }, "198.19.250.0/24")).toThrow("--nodes 2.5 is out of range");

@@ -125,16 +125,20 @@ function hostAddress(subnet: string, host: number): string {
 
 /** Three Swarm managers: losing any one node, pi1 included, leaves a Raft quorum of two. */
 const MANAGERS = 3;
-/** Redis nodes: a primary and two replicas with sentinels, so losing any one node loses no acknowledged count. */
-const REDIS_NODES = 3;
+/**
+ * Redis nodes: a primary and two replicas with sentinels, so losing any one node loses no acknowledged
+ * count. Two would be worse than one (fleet validation refuses it: no majority of sentinels survives
+ * either node), so a 2-node sim runs one.
+ */
+const redisNodes = (total: number) => (total === 2 ? 1 : 3);
 /** Nodes running the app's load balancer; keepalived keeps the VIP on one of them. */
 const LOAD_BALANCERS = 2;
 /** The VIP's host number: above every node (.11 … .74) and far from the low addresses Docker gives containers joined without --ip. */
 export const VIP_HOST = 250;
 
-export function nodeRoles(index: number): Role[] {
+export function nodeRoles(index: number, total: number): Role[] {
   const roles: Role[] = [index < MANAGERS ? "swarm-manager" : "swarm-worker", "runner", "app"];
-  if (index < REDIS_NODES) roles.push("redis");
+  if (index < redisNodes(total)) roles.push("redis");
   if (index < LOAD_BALANCERS) roles.push("loadbalancer");
   return roles;
 }
@@ -166,7 +170,7 @@ export function planLayout(options: SimOptions, subnet: string): SimLayout {
       container: `${instance}-${name}`,
       address: hostAddress(subnet, FIRST_HOST + i),
       dockerVolume: `${instance}-${name}-docker`,
-      roles: nodeRoles(i),
+      roles: nodeRoles(i, options.nodes),
     };
   });
   return {

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Fleet, loadFleetFile } from "@pifleet/fleet";
 import { gitlabTransport, run, Secret } from "@pifleet/io";
-import { type SimStatus, simDown, simFault, simUp } from "@pifleet/sim";
+import { type SimStatus, simControlHeaders, simDown, simFault, simUp } from "@pifleet/sim";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyPlan } from "./apply.js";
 import { parseConfig } from "./config-toml.js";
@@ -37,7 +37,7 @@ const drain = { timeoutMs: 30_000, pollMs: 500 };
 async function control<T>(path: string, body: unknown): Promise<T> {
   const res = await fetch(`${sim.gitlab?.url}/-/sim${path}`, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: { ...simControlHeaders(sim.gitlab), "content-type": "application/json" },
     body: JSON.stringify(body),
   });
   return (await res.json()) as T;

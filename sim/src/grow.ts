@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { writeFileAtomic } from "@pifleet/io";
 import { renderFleetYaml, renderKnownHosts } from "./fleet-file.js";
+import { controlSecretPath } from "./gitlab/control-secret.js";
 import { ensureLxcfs } from "./host-services.js";
 import type { ProgressFn } from "./image.js";
 import { type NodePlan, planLayout, type SimLayout } from "./layout.js";
@@ -47,5 +48,7 @@ export async function growSim(state: SimRecord, nodes: number, progress: Progres
   await writeState(state);
   await writeFleetFile(state);
   await Promise.all(added.map((n) => waitForSsh(n, SSH_TIMEOUT_MS[layout.arch])));
-  if (state.gitlab && state.runnerStandin) await installRunnerStandin(added, state.gitlab.url, progress);
+  if (state.gitlab && state.runnerStandin) {
+    await installRunnerStandin(added, { url: state.gitlab.url, controlSecretFile: controlSecretPath(layout.files.gitlabState) }, progress);
+  }
 }

@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { OperationError } from "@pifleet/fleet";
 import { RUNNER_USER } from "./ci-runner/shell-plan.js";
+import { controlHeaders, readControlSecret } from "./gitlab/control-secret.js";
 import type { ProgressFn } from "./image.js";
 import type { NodePlan } from "./layout.js";
 import { docker } from "./sim-docker.js";
@@ -33,12 +34,18 @@ export function standinFiles(script: string, unit: string, jobsToken: string): N
  */
 export const RUNNER_USER_SCRIPT = `id -u ${RUNNER_USER} >/dev/null 2>&1 || useradd --comment 'GitLab Runner' --create-home ${RUNNER_USER} --shell /bin/bash`;
 
+/** Where the emulator answers, and the file holding its control secret (only this machine's sim owner reads it). */
+export interface EmulatorControl {
+  url: string;
+  controlSecretFile: string;
+}
+
 /** Mints the stand-in's read-only token on the emulator's control API. */
-async function mintJobsToken(gitlabUrl: string): Promise<string> {
-  const url = `${gitlabUrl}/-/sim/tokens`;
+async function mintJobsToken(gitlab: EmulatorControl): Promise<string> {
+  const url = `${gitlab.url}/-/sim/tokens`;
   const res = await fetch(url, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: { ...controlHeaders(readControlSecret(gitlab.controlSecretFile)), "content-type": "application/json" },
     body: JSON.stringify({ scopes: ["read_api"], name: "runner-standin" }),
   }).catch((err: unknown) => {
     throw new OperationError(`could not reach the GitLab emulator at ${url}: ${String(err)}`, "Check `pifleet sim status`.");
@@ -58,12 +65,12 @@ async function writeNodeFile(node: NodePlan, file: NodeFile): Promise<void> {
  * `pifleet runners apply` registers ask for jobs (online in GitLab); the emulator runs the jobs they
  * take (shell-executor jobs as the gitlab-runner user it creates, as the package would).
  */
-export async function installRunnerStandin(nodes: readonly NodePlan[], gitlabUrl: string, progress: ProgressFn): Promise<void> {
+export async function installRunnerStandin(nodes: readonly NodePlan[], gitlab: EmulatorControl, progress: ProgressFn): Promise<void> {
   progress("installing the runner stand-in (asks the emulator for jobs, which the emulator runs) as gitlab-runner.service");
   const [script, unit, jobsToken] = await Promise.all([
     readFile(`${STANDIN_DIR}gitlab-runner-standin.py`, "utf8"),
     readFile(`${STANDIN_DIR}gitlab-runner.service`, "utf8"),
-    mintJobsToken(gitlabUrl),
+    mintJobsToken(gitlab),
   ]);
   const files = standinFiles(script, unit, jobsToken);
   await Promise.all(

@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { InputError, OperationError } from "@pifleet/fleet";
+import { controlSecretPath } from "./gitlab/control-secret.js";
 import { gitlabRunning } from "./gitlab-process.js";
 import type { SimArch } from "./layout.js";
 import { attachedContainers, simContainers } from "./sim-docker.js";
@@ -27,8 +28,12 @@ export interface SimStatus {
   /** vip: the app's VIP (app.loadBalancer.vip); absent in sims made before there was one. */
   network: { name: string; subnet: string; gateway: string; vip?: string };
   nodes: SimNodeStatus[];
-  /** The emulator; token is the admin's API token (a secret: print the tokenFile path to people, not this). */
-  gitlab: { url: string; token: string; tokenFile: string; projectId: number; running: boolean } | null;
+  /**
+   * The emulator; token is the admin's API token (a secret: print the tokenFile path to people, not this).
+   * controlSecretFile: the 0600 file holding the control API's secret (send it as the
+   * X-Pifleet-Sim-Control header to /-/sim/…); the secret itself is never part of the status.
+   */
+  gitlab: { url: string; token: string; tokenFile: string; controlSecretFile: string; projectId: number; running: boolean } | null;
   /** apt-cacher-ng URL the nodes' apt uses. */
   aptProxy: string;
   /**
@@ -104,6 +109,7 @@ export async function statusOf(state: SimRecord): Promise<SimStatus> {
           ...state.gitlab,
           token: await readGitlabToken(layout.files.gitlabToken),
           tokenFile: layout.files.gitlabToken,
+          controlSecretFile: controlSecretPath(layout.files.gitlabState),
           running: await gitlabRunning(layout.files),
         }
       : null,

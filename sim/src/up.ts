@@ -5,6 +5,7 @@ import { EnvironmentError, InputError, OperationError, PifleetError } from "@pif
 import { writeFileAtomic } from "@pifleet/io";
 import { ensureArm64Credentials } from "./binfmt.js";
 import { renderKnownHosts } from "./fleet-file.js";
+import { controlSecretPath } from "./gitlab/control-secret.js";
 import { gitlabRunning, startGitlab } from "./gitlab-process.js";
 import { growSim, writeFleetFile } from "./grow.js";
 import { ensureAptProxy, ensureLxcfs, withHostLock } from "./host-services.js";
@@ -167,7 +168,11 @@ async function createSim(
   progress("waiting for sshd on every node");
   await Promise.all(layout.nodes.map((n) => waitForSsh(n, SSH_TIMEOUT_MS[arch])));
   if (state.gitlab) {
-    await installRunnerStandin(layout.nodes, state.gitlab.url, progress);
+    await installRunnerStandin(
+      layout.nodes,
+      { url: state.gitlab.url, controlSecretFile: controlSecretPath(layout.files.gitlabState) },
+      progress,
+    );
     state.runnerStandin = true;
     await writeState(state);
   }

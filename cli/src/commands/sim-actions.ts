@@ -83,6 +83,7 @@ function printStatus(s: SimStatus): void {
   if (s.gitlab) {
     print(`gitlab:      ${s.gitlab.url}${s.gitlab.running ? "" : paint(" (not running)", "yellow")}, project ${s.gitlab.projectId}`);
     print(`token file:  ${s.gitlab.tokenFile}   (export GITLAB_TOKEN=$(cat ${s.gitlab.tokenFile}))`);
+    print(`control:     ${s.gitlab.url}/-/sim, header X-Pifleet-Sim-Control: the secret in ${s.gitlab.controlSecretFile}`);
   }
   print(`apt proxy:   ${s.aptProxy}`);
   if (s.network.vip)
@@ -148,6 +149,7 @@ export async function gitlab(opts: GitlabFlags, cmd: Command): Promise<void> {
       url: emulator.url,
       tokenFile: emulator.tokenFile,
       token: emulator.adminToken,
+      controlSecretFile: emulator.controlSecretFile,
       projectId: emulator.projectId,
       groupId: emulator.groupId,
       pid: process.pid,
@@ -155,6 +157,7 @@ export async function gitlab(opts: GitlabFlags, cmd: Command): Promise<void> {
   } else {
     print(`GitLab emulator listening on ${emulator.url} (API at ${emulator.url}/api/v4)`);
     print(`admin token file: ${emulator.tokenFile}`);
+    print(`control API (/-/sim) secret file: ${emulator.controlSecretFile}   (header X-Pifleet-Sim-Control)`);
     info("press Ctrl-C to stop");
   }
 }

@@ -17,11 +17,14 @@ export function addSimGitlabCommand(sim: Command): void {
 The emulator answers the GitLab REST endpoints pifleet uses under /api/v4 (anything else: 501)
 and a control API under /-/sim (faults, runner contact, jobs, token minting, request counts).
 The admin token is written to <state>/gitlab-token and never printed, except with --json.
+The control API answers only requests whose X-Pifleet-Sim-Control header holds the secret the
+emulator writes to <state>/control-secret (0600, new at every start; never printed, even with --json).
 Stop it with Ctrl-C.
 
 Examples:
   $ pifleet sim gitlab --port 8929
   $ curl -H "PRIVATE-TOKEN: $(cat .pifleet/sim/gitlab/gitlab-token)" http://127.0.0.1:8929/api/v4/user
+  $ curl -H "X-Pifleet-Sim-Control: $(cat .pifleet/sim/gitlab/control-secret)" http://127.0.0.1:8929/-/sim/info
   $ pifleet sim gitlab --json | jq -r .url`,
     )
     .action(async (opts: GitlabFlags, cmd: Command) => (await actions()).gitlab(opts, cmd));

@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { run, shellJoin, sshArgs } from "@pifleet/io";
-import type { ApiJob, ApiPipeline, SimStatus } from "@pifleet/sim";
+import { type ApiJob, type ApiPipeline, type SimStatus, simControlHeaders } from "@pifleet/sim";
 import { PIFLEET_BIN } from "../test-support/run-cli.js";
 
 /**
@@ -53,7 +53,12 @@ export function gitlabApi(sim: SimStatus, prefix = "/api/v4"): GitlabApi {
   return async <T>(method: string, path: string, body?: unknown, token = sim.gitlab?.token ?? "") => {
     const res = await fetch(`${sim.gitlab?.url}${prefix}${path}`, {
       method,
-      headers: { "PRIVATE-TOKEN": token, "content-type": "application/json" },
+      headers: {
+        "PRIVATE-TOKEN": token,
+        "content-type": "application/json",
+        // The control API takes the emulator's own secret, never a GitLab token.
+        ...(prefix === "/-/sim" ? simControlHeaders(sim.gitlab) : {}),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();

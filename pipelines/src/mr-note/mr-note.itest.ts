@@ -1,6 +1,6 @@
 import { OperationError } from "@pifleet/fleet";
 import { type RetryPolicy, Secret } from "@pifleet/io";
-import { type GitlabEmulator, startGitlabEmulator } from "@pifleet/sim";
+import { controlHeaders, type GitlabEmulator, startGitlabEmulator } from "@pifleet/sim";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type NotesApi, notesApi } from "./notes-api.js";
 import { postMrNote } from "./post-note.js";
@@ -16,7 +16,8 @@ describe("pifleet mr note against the GitLab API emulator", () => {
   let project: string;
   const retries: Array<{ status: number | "network"; waitMs: number }> = [];
 
-  const control = (path: string, init?: RequestInit) => fetch(`${gitlab.url}/-/sim${path}`, init);
+  const control = (path: string, init?: RequestInit) =>
+    fetch(`${gitlab.url}/-/sim${path}`, { ...init, headers: { ...controlHeaders(gitlab.controlSecret), ...init?.headers } });
   const fault = (body: Record<string, unknown>) =>
     control("/faults", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
   const rawNotes = async () => {

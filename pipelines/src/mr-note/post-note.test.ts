@@ -2,7 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { EnvironmentError, OperationError } from "@pifleet/fleet";
 import { DEFAULT_RETRY, manualClock, Secret } from "@pifleet/io";
-import { type GitlabEmulator, startGitlabEmulator } from "@pifleet/sim";
+import { controlHeaders, type GitlabEmulator, startGitlabEmulator } from "@pifleet/sim";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { notesApi } from "./notes-api.js";
 import { postMrNote, resolveGitlabTarget } from "./post-note.js";
@@ -113,7 +113,8 @@ describe("postMrNote against the GitLab API emulator: only the token's own note 
   const control = async (method: string, path: string, body?: unknown) => {
     const res = await fetch(`${gitlab.url}/-/sim${path}`, {
       method,
-      ...(body ? { headers: { "content-type": "application/json" }, body: JSON.stringify(body) } : {}),
+      headers: { ...controlHeaders(gitlab.controlSecret), ...(body ? { "content-type": "application/json" } : {}) },
+      ...(body ? { body: JSON.stringify(body) } : {}),
     });
     return res.status === 204 ? undefined : ((await res.json()) as Record<string, unknown>);
   };

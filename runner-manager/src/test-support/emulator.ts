@@ -1,5 +1,5 @@
 import { type GitlabTransportOptions, gitlabTransport, Secret } from "@pifleet/io";
-import { type GitlabEmulator, startGitlabEmulator } from "@pifleet/sim";
+import { controlHeaders, type GitlabEmulator, startGitlabEmulator } from "@pifleet/sim";
 import { createGitlabClient } from "../gitbeaker-client.js";
 import type { GitlabApi } from "../gitlab-api.js";
 
@@ -37,8 +37,8 @@ export async function startTestGitlab(): Promise<TestGitlab> {
     emu,
     api: client(),
     client,
-    control: async (method, path, body) => (await call(`${emu.url}/-/sim${path}`, method, body)).body,
+    control: async (method, path, body) => (await call(`${emu.url}/-/sim${path}`, method, body, controlHeaders(emu.controlSecret))).body,
     rest: (method, path, body) => call(`${emu.url}/api/v4${path}`, method, body, { "private-token": emu.adminToken }),
-    requests: async () => (await call(`${emu.url}/-/sim/requests`, "GET", undefined)).body,
+    requests: async () => (await call(`${emu.url}/-/sim/requests`, "GET", undefined, controlHeaders(emu.controlSecret))).body,
   };
 }

@@ -9,6 +9,7 @@ import { gitlabJsonContentType } from "./json-content-type.js";
 import { logRequests } from "./request-log.js";
 import { accessTokensRouter } from "./routes/access-tokens.js";
 import { controlRouter } from "./routes/control.js";
+import { requireControlSecret } from "./routes/control-auth.js";
 import { controlCiRouter } from "./routes/control-ci.js";
 import { controlRunnersRouter } from "./routes/control-runners.js";
 import { jobArtifactsRouter } from "./routes/job-artifacts.js";
@@ -28,9 +29,9 @@ import { variablesRouter } from "./routes/variables.js";
 /**
  * The whole emulator as one express app:
  *   /api/v4/*  faults → request log → body parsing → auth → resource routers → 501 for the rest
- *   /-/sim/*   the control API (no auth, not logged, never faulted)
+ *   /-/sim/*   the control API (the control secret, control-secret.ts; not logged, never faulted)
  */
-export function buildApp(emu: Emulator): Express {
+export function buildApp(emu: Emulator, controlSecret: string): Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
@@ -56,6 +57,7 @@ export function buildApp(emu: Emulator): Express {
   });
   app.use("/api/v4", api);
 
+  app.use("/-/sim", requireControlSecret(controlSecret));
   app.use("/-/sim", express.json(), controlRouter(emu), controlRunnersRouter(emu));
   app.use("/-/sim", express.json(), controlCiRouter(emu));
   // Git smart HTTP at /<namespace>/<project>.git/… (git-http.ts): bodies stay streams, no parser before it.

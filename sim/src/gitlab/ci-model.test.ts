@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { compositeStatus, maskTrace } from "./ci-state.js";
+import { controlHeaders } from "./control-secret.js";
 import { startGitlabEmulator } from "./index.js";
 import { STATE_FILE } from "./persistence.js";
 import { variableValidationErrors } from "./variable-model.js";
@@ -78,7 +79,7 @@ describe("CI state on disk", () => {
     const created = (await (
       await fetch(`${first.url}/-/sim/pipelines`, {
         method: "POST",
-        headers: { "content-type": "application/json" },
+        headers: { ...controlHeaders(first.controlSecret), "content-type": "application/json" },
         body: JSON.stringify({ jobs: [{ name: "build", status: "success", trace: "built\n" }] }),
       })
     ).json()) as { pipeline: { id: number }; jobs: { id: number }[] };

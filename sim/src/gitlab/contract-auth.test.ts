@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { call, mintToken, NEEDS_CONTROL, REAL_GITLAB, useContractTarget } from "./test-support/target.js";
+import { call, control, mintToken, NEEDS_CONTROL, REAL_GITLAB, useContractTarget } from "./test-support/target.js";
 
 // GitLab contract: authentication, token scopes and the 501 rule.
 const { target, runners } = useContractTarget();
@@ -97,15 +97,9 @@ describe(`token scopes${NEEDS_CONTROL}`, () => {
   });
 
   it.skipIf(REAL_GITLAB)("a revoked token is 401", async () => {
-    const minted = (await (
-      await fetch(`${target.url}/-/sim/tokens`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: '{"scopes":["api"]}',
-      })
-    ).json()) as { id: number; token: string };
+    const minted = (await control(target, "POST", "/tokens", { scopes: ["api"] })) as { id: number; token: string };
     expect((await call(target, "GET", "/user", { token: minted.token })).status).toBe(200);
-    await fetch(`${target.url}/-/sim/tokens/${minted.id}/revoke`, { method: "POST" });
+    await control(target, "POST", `/tokens/${minted.id}/revoke`);
     expect((await call(target, "GET", "/user", { token: minted.token })).status).toBe(401);
   });
 

@@ -1,4 +1,9 @@
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { beforeEach, describe, expect, it } from "vitest";
+import { controlHeaders, readControlSecret } from "./control-secret.js";
+import { startGitlabEmulator } from "./index.js";
 import { call, control, useContractTarget } from "./test-support/target.js";
 
 // The emulator's control API: fault injection and the request counter. It tests the emulator
@@ -79,5 +84,72 @@ describe("control API errors", () => {
     await expect(control(target, "POST", "/tokens", { scopes: ["sudo"] })).rejects.toThrow(/unknown: sudo/);
     await expect(control(target, "POST", "/runners/424242/status", { status: "online" })).rejects.toThrow(/HTTP 404/);
     await expect(control(target, "POST", "/jobs/424242/finish", {})).rejects.toThrow(/HTTP 404/);
+  });
+});
+
+describe("who may use the control API (issue 13 item 14)", () => {
+  // A CI job on a sim node reaches the gateway the emulator listens on, and may hold an admin `api`
+  // token (`sim push` puts them in project variables): neither may open /-/sim.
+  const raw = (method: string, path: string, headers: Record<string, string> = {}, body?: unknown) =>
+    fetch(`${target.url}/-/sim${path}`, {
+      method,
+      headers: { ...headers, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+
+  it("answers 401 without the secret, with a wrong one, or with the admin's GitLab token — for every route", async () => {
+    const refusals: Array<[string, string, Record<string, string>]> = [
+      ["POST", "/tokens", {}],
+      ["POST", "/tokens", { "X-Pifleet-Sim-Control": "0".repeat(64) }],
+      ["POST", "/tokens", { "X-Pifleet-Sim-Control": `${target.controlSecret}x` }],
+      ["POST", "/tokens", { "PRIVATE-TOKEN": target.token }],
+      ["POST", "/tokens", { Authorization: `Bearer ${target.controlSecret}` }],
+      ["GET", "/info", {}],
+      ["GET", "/requests", {}],
+      ["POST", "/faults", { "PRIVATE-TOKEN": target.token }],
+      ["GET", "/jobs/1", {}],
+      ["POST", "/runners/1/contact", {}],
+    ];
+    for (const [method, path, headers] of refusals) {
+      const res = await raw(method, path, headers, method === "POST" ? { scopes: ["api"] } : undefined);
+      const body = (await res.json()) as { message: string; error: string };
+      expect([method, path, res.status, body.message]).toEqual([method, path, 401, "401 Unauthorized"]);
+      // It says where the owner finds the secret, and never echoes it.
+      expect(body.error).toContain("X-Pifleet-Sim-Control");
+      expect(JSON.stringify(body)).not.toContain(target.controlSecret);
+    }
+    expect(await control(target, "GET", "/faults")).toEqual([]);
+  });
+
+  it("mints tokens from a JSON body only: parameters in the query string are a 400 and mint nothing", async () => {
+    const secret = { "X-Pifleet-Sim-Control": target.controlSecret ?? "" };
+    const res = await raw("POST", "/tokens?scopes=api", secret);
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: string }).error).toMatch(/JSON body only, not the query string \(got scopes\)/);
+    const minted = await raw("POST", "/tokens", secret, { scopes: ["read_api"] });
+    expect(minted.status).toBe(201);
+  });
+
+  it("each emulator makes its own secret, written 0600 to its state dir", async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), "pifleet-control-secret-"));
+    try {
+      const emu = await startGitlabEmulator({ stateDir });
+      try {
+        expect(emu.controlSecret).toMatch(/^[0-9a-f]{64}$/);
+        expect(emu.controlSecret).not.toBe(target.controlSecret);
+        expect(emu.controlSecretFile).toBe(join(stateDir, "control-secret"));
+        expect(statSync(emu.controlSecretFile ?? "").mode & 0o777).toBe(0o600);
+        expect(readControlSecret(emu.controlSecretFile ?? "")).toBe(emu.controlSecret);
+        const info = await fetch(`${emu.url}/-/sim/info`, { headers: controlHeaders(emu.controlSecret) });
+        expect(info.status).toBe(200);
+        // The other emulator's secret does not open this one.
+        const other = await fetch(`${emu.url}/-/sim/info`, { headers: controlHeaders(target.controlSecret ?? "") });
+        expect(other.status).toBe(401);
+      } finally {
+        await emu.close();
+      }
+    } finally {
+      rmSync(stateDir, { recursive: true, force: true });
+    }
   });
 });

@@ -8,6 +8,7 @@ import { buildApp } from "./app.js";
 import { ciEngine, type JobExecutor } from "./ci-engine.js";
 import { runnerQueue } from "./ci-queue.js";
 import type { Emulator } from "./context.js";
+import { newControlSecret, writeControlSecret } from "./control-secret.js";
 import { FaultQueue } from "./faults.js";
 import { checkListenHost } from "./listen-address.js";
 import { loadOrSeedState, lockStateDir, saveState, writeTokenFile } from "./persistence.js";
@@ -16,6 +17,7 @@ import { RequestLog } from "./request-log.js";
 import { type SimState, seedState } from "./state.js";
 
 export type { JobExecutor, JobRun } from "./ci-engine.js";
+export { CONTROL_SECRET_HEADER, controlHeaders, readControlSecret, simControlHeaders } from "./control-secret.js";
 
 export interface GitlabEmulatorOptions {
   /** Default 127.0.0.1. Only loopback or a sim network address in 198.18.0.0/15 is accepted (InputError otherwise). */
@@ -42,6 +44,13 @@ export interface GitlabEmulator {
   groupId: number;
   /** Path of the 0600 file holding the admin token, when a stateDir was given. */
   tokenFile?: string;
+  /**
+   * The control API's secret (control-secret.ts), new at every start: send it as the
+   * X-Pifleet-Sim-Control header to /-/sim/…. Never log it.
+   */
+  controlSecret: string;
+  /** Path of the 0600 file holding controlSecret, when a stateDir was given. */
+  controlSecretFile?: string;
   /** Resolves when the pipelines that pushes and MR events started have been evaluated and recorded. */
   pipelinesSettled(): Promise<void>;
   /** Resolves when no job runs in the emulator. */
@@ -85,7 +94,10 @@ export async function startGitlabEmulator(options: GitlabEmulatorOptions = {}): 
   // Before the routes: they share this engine, which runs jobs through the given executor.
   const engine = ciEngine(emu, options.executor);
   engine.recoverInterrupted();
-  const app = buildApp(emu);
+  // Written before listening, so whoever sees the URL can already read the secret.
+  const controlSecret = newControlSecret();
+  const controlSecretFile = stateDir ? writeControlSecret(stateDir, controlSecret) : undefined;
+  const app = buildApp(emu, controlSecret);
   let server: Server;
   try {
     server = await listen(app, host, port);
@@ -108,6 +120,8 @@ export async function startGitlabEmulator(options: GitlabEmulatorOptions = {}): 
     projectId: project.id,
     groupId: project.group_id,
     tokenFile,
+    controlSecret,
+    controlSecretFile,
     pipelinesSettled: () => pipelineTriggersSettled(emu),
     jobsIdle: () => engine.idle(),
     close: async () => {

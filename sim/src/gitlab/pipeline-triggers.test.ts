@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { controlHeaders } from "./control-secret.js";
 import { type GitlabEmulator, startGitlabEmulator } from "./index.js";
 import { skipCi } from "./pipeline-triggers.js";
 import { GitClient } from "./test-support/git-client.js";
@@ -85,7 +86,9 @@ describe("pipeline triggers", () => {
       headers: { "PRIVATE-TOKEN": gl.adminToken },
     });
     expect(await trace.text()).toContain("This job is stuck");
-    const view = (await (await fetch(`${gl.url}/-/sim/jobs/${buildId}`)).json()) as { stuck_reason: string | null };
+    const view = (await (await fetch(`${gl.url}/-/sim/jobs/${buildId}`, { headers: controlHeaders(gl.controlSecret) })).json()) as {
+      stuck_reason: string | null;
+    };
     expect(view.stuck_reason).toMatch(/^This job is stuck because the project doesn't have any runners online/);
 
     await client.commit(dir, "b.txt", "b\n", "branch");

@@ -1,13 +1,14 @@
 import { OperationError } from "@pifleet/fleet";
 import { GitlabHttpError, gitlabTransport, Secret, sleep } from "@pifleet/io";
+import { controlHeaders } from "../gitlab/control-secret.js";
 import type { SimGitlabTarget } from "./target.js";
 import type { ExistingVariable } from "./variables.js";
 
-/** The emulator's control API (no auth: it answers on loopback or the sim network only). */
+/** The emulator's control API, with its control secret (control-secret.ts). */
 export async function simControl<T>(target: SimGitlabTarget, method: string, path: string, body?: unknown): Promise<T | undefined> {
   const res = await fetch(`${target.url}/-/sim${path}`, {
     method,
-    headers: body === undefined ? {} : { "content-type": "application/json" },
+    headers: { ...controlHeaders(target.controlSecret.reveal()), ...(body === undefined ? {} : { "content-type": "application/json" }) },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   if (!res.ok) {

@@ -85,6 +85,7 @@ beforeAll(async () => {
     url: gl.url,
     projectId: gl.projectId,
     adminToken,
+    controlSecret: new Secret(gl.controlSecret),
     api: gitlabTransport({ url: gl.url, auth: { header: "PRIVATE-TOKEN", token: adminToken } }),
   };
 });

@@ -1,5 +1,6 @@
 import { EnvironmentError } from "@pifleet/fleet";
 import { type GitlabTransport, gitlabTransport, Secret } from "@pifleet/io";
+import { readControlSecret } from "../gitlab/control-secret.js";
 import { readState } from "../state.js";
 import { type SimStatus, statusOf } from "../status.js";
 
@@ -10,6 +11,8 @@ export interface SimGitlabTarget {
   projectId: number;
   /** The emulator's admin token (a Secret: never printed). */
   adminToken: Secret;
+  /** The emulator's control-API secret, read from its 0600 file (a Secret: never printed). */
+  controlSecret: Secret;
   api: GitlabTransport;
 }
 
@@ -45,6 +48,7 @@ export async function simGitlabTarget(dir: string): Promise<SimGitlabTarget> {
     url: gitlab.url,
     projectId: gitlab.projectId,
     adminToken,
+    controlSecret: new Secret(readControlSecret(gitlab.controlSecretFile)),
     api: gitlabTransport({ url: gitlab.url, auth: { header: "PRIVATE-TOKEN", token: adminToken } }),
   };
 }

@@ -3,7 +3,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { loadFleetFile } from "@pifleet/fleet";
-import { SIM_PROJECT_PATH } from "@pifleet/sim";
+import { SIM_PROJECT_PATH, simControlHeaders } from "@pifleet/sim";
 import { describe, expect, it } from "vitest";
 import { latestPipelineId, PIPELINE_TEST_TIMEOUT_MS, type SharedSim } from "../shared-sim.js";
 import { type Job, logger, minutes, onNode, type Pipeline, pifleetJson, pifleetRaw, until } from "../support.js";
@@ -30,7 +30,7 @@ export interface JobPayload {
 }
 
 export async function payloadsOf(s: SharedSim, pipelineId: number): Promise<JobPayload[]> {
-  const res = await fetch(`${s.sim.gitlab?.url}/-/sim/pipelines/${pipelineId}/payloads`);
+  const res = await fetch(`${s.sim.gitlab?.url}/-/sim/pipelines/${pipelineId}/payloads`, { headers: simControlHeaders(s.sim.gitlab) });
   expect(res.status, `the emulator's payload record of pipeline #${pipelineId}`).toBe(200);
   return (await res.json()) as JobPayload[];
 }
@@ -69,7 +69,7 @@ export async function expectCredentialsOnlyInEnvironment(s: SharedSim, pipelineI
 async function developerToken(s: SharedSim): Promise<string> {
   const res = await fetch(`${s.sim.gitlab?.url}/-/sim/tokens`, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: { ...simControlHeaders(s.sim.gitlab), "content-type": "application/json" },
     body: JSON.stringify({ scopes: ["api"], access_level: 30, name: "canary developer" }),
   });
   if (res.status !== 201) throw new Error(`minting a Developer's token: HTTP ${res.status} ${await res.text()}`);

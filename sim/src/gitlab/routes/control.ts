@@ -4,14 +4,14 @@ import type { Emulator } from "../context.js";
 import { paramError } from "../errors.js";
 import type { FaultKind } from "../faults.js";
 import { findProject } from "../lookup.js";
-import { intParam, readParams, stringParam } from "../params.js";
+import { intParam, type Params, readParams, stringParam } from "../params.js";
 import { newPersonalToken, SCOPES, type Scope, type SimUser } from "../state.js";
 
 const FAULT_KINDS: readonly FaultKind[] = ["status", "drop", "latency"];
 
 /**
- * The control API (/-/sim/...), apart from /api/v4 and unauthenticated (the emulator listens on
- * loopback or the sim's own network only): world facts, token minting, fault injection and the request log.
+ * The control API (/-/sim/...), apart from /api/v4 and open only to requests carrying the control
+ * secret (control-auth.ts): world facts, token minting, fault injection and the request log.
  * Runner and job controls live in control-runners.ts.
  */
 export function controlRouter(emu: Emulator): Router {
@@ -31,7 +31,7 @@ export function controlRouter(emu: Emulator): Router {
   // a member of nothing (admin: false), or a new user who is a member of project_id (default the
   // first project) with access_level (10 Guest … 50 Owner), so tests can reach 403 and 404 paths.
   r.post("/tokens", (req, res) => {
-    const p = readParams(req);
+    const p = tokenParams(req);
     const scopes = Array.isArray(p.scopes)
       ? p.scopes.map(String)
       : String(p.scopes ?? "")
@@ -116,6 +116,18 @@ export function controlRouter(emu: Emulator): Router {
   });
 
   return r;
+}
+
+/**
+ * Token minting reads the JSON body only: a query string lands in access logs, proxies and shell
+ * history, so a mere link must not be able to ask for an admin token.
+ */
+function tokenParams(req: Request): Params {
+  if (Object.keys(req.query).length > 0)
+    throw paramError(
+      `POST /-/sim/tokens takes its parameters from a JSON body only, not the query string (got ${Object.keys(req.query).join(", ")})`,
+    );
+  return typeof req.body === "object" && req.body !== null ? (req.body as Params) : {};
 }
 
 /** A new user who is a member of the project with this role (one per call: tests compare authors). */

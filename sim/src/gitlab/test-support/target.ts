@@ -1,4 +1,5 @@
 import { afterAll, beforeAll } from "vitest";
+import { controlHeaders } from "../control-secret.js";
 import { type JobExecutor, startGitlabEmulator } from "../index.js";
 
 /**
@@ -17,6 +18,8 @@ export interface Target {
   projectId: number;
   mrIid: number;
   real: boolean;
+  /** The emulator's control secret (absent on a real GitLab, which has no control API). */
+  controlSecret?: string;
   close(): Promise<void>;
 }
 
@@ -90,7 +93,7 @@ export async function control(target: Target, method: string, path: string, body
   if (target.real) throw new Error("control API called against a real GitLab; mark the test with NEEDS_CONTROL / skipIf(REAL_GITLAB)");
   const res = await fetch(`${target.url}/-/sim${path}`, {
     method,
-    headers: body === undefined ? {} : { "content-type": "application/json" },
+    headers: { ...controlHeaders(target.controlSecret ?? ""), ...(body === undefined ? {} : { "content-type": "application/json" }) },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();

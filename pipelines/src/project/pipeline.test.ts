@@ -1,4 +1,7 @@
-import { readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { type Fleet, InputError, parseFleet } from "@pifleet/fleet";
 import { MIRROR_IMAGES, FLEET_ENVIRONMENT as VARIABLES_ENVIRONMENT } from "@pifleet/sim";
 import { describe, expect, it } from "vitest";
@@ -139,6 +142,28 @@ describe("the repository's .gitlab-ci.yml", () => {
     }
   });
 
+  it("an MR plan job says there is nothing to plan against while the default branch has no observation, and fails on any other error", () => {
+    // The job's lines as a runner's shell runs them (set -e), with curl and pifleet as stand-ins on PATH.
+    const runPlanJob = (httpStatus: string, curlExit = 0) => {
+      const dir = mkdtempSync(join(tmpdir(), "plan-job-"));
+      writeFileSync(join(dir, "curl"), `#!/bin/sh\nprintf '%s' ${httpStatus}\nexit ${curlExit}\n`, { mode: 0o755 });
+      writeFileSync(join(dir, "pifleet"), '#!/bin/sh\necho "planned: $*"\n', { mode: 0o755 });
+      const script = ["set -eo pipefail", ...(body("configure-plan").script ?? [])].join("\n");
+      const r = spawnSync("bash", ["-c", script], { cwd: dir, encoding: "utf8", env: { PATH: `${dir}:${process.env.PATH}`, HOME: dir } });
+      const section = existsSync(join(dir, "configure-plan.md")) ? readFileSync(join(dir, "configure-plan.md"), "utf8") : undefined;
+      return { code: r.status, stderr: r.stderr, section };
+    };
+    const missing = runPlanJob("404");
+    expect(missing.code).toBe(0);
+    expect(missing.section).toContain("**configure-plan:** not planned yet: the default branch has no fleet-observe artifact");
+    const found = runPlanJob("200");
+    expect(found).toMatchObject({ code: 0, section: "planned: configure --observed observed.json\n" });
+    const refused = runPlanJob("403");
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("fetching the default branch's observation (observed.json of job fleet-observe) failed: HTTP 403");
+    expect(runPlanJob("000", 7).code).not.toBe(0);
+  });
+
   it("MR plan jobs hold no credential: they plan against the default branch's observation, fetched with the job token", () => {
     const unprotected = fleet.pools.find((p) => p.name === "arm64-docker");
     for (const n of ["configure-plan", "runners-plan", "app-plan", "plan-note"]) {
@@ -147,14 +172,14 @@ describe("the repository's .gitlab-ci.yml", () => {
       expect(body(n).tags, n).toEqual(unprotected?.tags);
     }
     for (const n of ["configure-plan", "runners-plan", "app-plan"]) {
-      const [fetch, plan] = body(n).script ?? [];
-      expect(fetch, n).toContain('--header "JOB-TOKEN: $CI_JOB_TOKEN"');
-      expect(fetch, n).toContain(
+      const script = body(n).script ?? [];
+      expect(script[0], n).toContain('--header "JOB-TOKEN: $CI_JOB_TOKEN"');
+      expect(script[0], n).toContain(
         '"$CI_API_V4_URL/projects/$CI_PROJECT_ID/jobs/artifacts/$CI_DEFAULT_BRANCH/raw/observed.json?job=fleet-observe"',
       );
-      expect(plan, n).toMatch(/^pifleet .* --observed observed\.json > /);
+      expect(script.at(-1), n).toMatch(/^pifleet .* --observed observed\.json > /);
     }
-    expect(body("configure-plan").script?.[1]).toBe("pifleet configure --observed observed.json > configure-plan.md");
+    expect(body("configure-plan").script?.at(-1)).toBe("pifleet configure --observed observed.json > configure-plan.md");
     expect(body("plan-note").script).toContain(
       'pifleet mr note --token-env PIFLEET_NOTE_TOKEN --project "$CI_PROJECT_ID" --mr "$CI_MERGE_REQUEST_IID" --file plan.md --marker plan',
     );

@@ -30,9 +30,23 @@ const DEFAULT_BRANCH_IMAGE = pifleetImage("$CI_DEFAULT_BRANCH");
  */
 export const FLEET_ENVIRONMENT = "production";
 
-/** Where merge-request plans read the fleet from: the default branch's last fleet-observe artifact, with the job token. */
+/**
+ * Where merge-request plans read the fleet from: the default branch's last fleet-observe artifact, with
+ * the job token. A network failure fails the job (curl's exit); the HTTP status is checked after.
+ */
 const FETCH_OBSERVATION =
-  'curl --fail --silent --show-error --location --header "JOB-TOKEN: $CI_JOB_TOKEN" --output observed.json "$CI_API_V4_URL/projects/$CI_PROJECT_ID/jobs/artifacts/$CI_DEFAULT_BRANCH/raw/observed.json?job=fleet-observe"';
+  'status=$(curl --silent --show-error --location --header "JOB-TOKEN: $CI_JOB_TOKEN" --output observed.json --write-out "%{http_code}" "$CI_API_V4_URL/projects/$CI_PROJECT_ID/jobs/artifacts/$CI_DEFAULT_BRANCH/raw/observed.json?job=fleet-observe")';
+
+/**
+ * The plan section's lines after the fetch. GitLab answers 404 while the default branch has no fleet-observe
+ * artifact (an MR opened before main's first pipeline passed): the section says so and the note still goes
+ * out; any other answer but 200 fails the job, naming the status.
+ */
+const planFromObservation = (section: string, command: string) => [
+  `if [ "$status" = 404 ]; then printf '%s\\n' "**${section}:** not planned yet: the default branch has no fleet-observe artifact (its pipeline has not observed the fleet). Run this pipeline again once the default branch's pipeline has passed." > ${section}.md; exit 0; fi`,
+  `if [ "$status" != 200 ]; then echo "fetching the default branch's observation (observed.json of job fleet-observe) failed: HTTP $status" >&2; exit 1; fi`,
+  `pifleet ${command} --observed observed.json > ${section}.md`,
+];
 
 export interface ProjectPipelineOptions {
   /** The fleet file as the repository names it (relative, e.g. examples/fleet.yaml); jobs read it via PIFLEET_FLEET. */
@@ -143,7 +157,7 @@ export function projectPipeline(fleet: Fleet, options: ProjectPipelineOptions): 
       extends: [pifleet],
       stage: "plan",
       needs: [fleetValidate],
-      script: [FETCH_OBSERVATION, `pifleet ${command} --observed observed.json > ${name}.md`],
+      script: [FETCH_OBSERVATION, ...planFromObservation(name, command)],
       artifacts: { paths: [`${name}.md`], expireIn: "1 week" },
       rules: mrOnly,
     });

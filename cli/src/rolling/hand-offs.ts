@@ -42,10 +42,10 @@ const REDIS_PRIMARY: HandOffKind = {
         : undefined,
     handAway: async (node) => {
       const started = Date.now();
-      // Writes are held from the pause until the old primary follows the new one: poll often, every poll
-      // interval spent waiting there is a batch of views answered later (the default 500 ms is for people).
-      const { moved, primary } = await handOffRedisPrimary(node, { fleet, shell, pollMs: 100 });
-      return moved ? `to ${primary.name} in ${Date.now() - started} ms` : undefined;
+      // The node-side script holds writes only until the old primary follows the new one; then this polls until
+      // the sentinels agree, which gates the node's reboot: poll often (the default 500 ms is for people).
+      const { moved, primary, detail } = await handOffRedisPrimary(node, { fleet, shell, pollMs: 100 });
+      return moved ? `to ${primary.name} in ${Date.now() - started} ms, ${detail}` : undefined;
     },
     // A replica that came back is a sentinel's candidate again by itself.
     release: async () => {},

@@ -1,24 +1,26 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { manualClock, recordingShell, type ShellCall } from "@pifleet/io";
 import { describe, expect, it } from "vitest";
 import { testFleet } from "../test-support/fleets.js";
-import { handOffRedisPrimary, parseMasterAddress, parseReplicationInfo, redisPrimary, replicasCaughtUp } from "./redis-failover.js";
+import {
+  describeHandOff,
+  handOffRedisPrimary,
+  parseHandOffOutput,
+  parseMasterAddress,
+  parseReplicationInfo,
+  redisHandOffScript,
+  redisPrimary,
+} from "./redis-failover.js";
 
 const fleet = testFleet({ redisNodes: ["pi1", "pi2", "pi3"] });
 const address = (node: string) => `198.19.7.${10 + Number(node.slice(2))}`;
 const replicaInfo = (master: string, link = "up", syncing = "0") =>
   `# Replication\r\nrole:slave\r\nmaster_host:${master}\r\nmaster_port:6379\r\nmaster_link_status:${link}\r\nmaster_sync_in_progress:${syncing}\r\n`;
-const primaryInfo = (offset: number, ...replicaOffsets: number[]) =>
-  [
-    "# Replication",
-    "role:master",
-    `connected_slaves:${replicaOffsets.length}`,
-    ...replicaOffsets.map((o, i) => `slave${i}:ip=198.19.7.${12 + i},port=6379,state=online,offset=${o},lag=0`),
-    `master_repl_offset:${offset}`,
-    "",
-  ].join("\r\n");
 const isSentinelAsk = (c: ShellCall) => c.argv?.includes("get-master-addr-by-name") === true;
 const redisCommands = (calls: ShellCall[]) =>
-  calls.filter((c) => c.node === "pi1" && !isSentinelAsk(c)).map((c) => c.argv?.slice(c.argv[1] === "-p" ? 3 : 1).join(" "));
+  calls.filter((c) => c.node === "pi1" && !isSentinelAsk(c)).map((c) => c.script ?? c.argv?.slice(3).join(" "));
+const SCRIPT_SAID = "at caught-up 4\nat failover-sent 9\nat promoted 212\nat following 220\nprimary 198.19.7.12 6379\n";
 
 describe("parsing redis-cli", () => {
   it("reads a replica's primary and whether it is synced, and a primary's role", () => {
@@ -27,13 +29,6 @@ describe("parsing redis-cli", () => {
     expect(parseReplicationInfo(replicaInfo("198.19.7.12", "up", "1")).synced).toBe(false);
     expect(parseReplicationInfo("# Replication\nrole:master\nconnected_slaves:2\n")).toEqual({ role: "master", synced: false });
     expect(() => parseReplicationInfo("")).toThrow(/no role line/);
-  });
-
-  it("says whether every replica has all the primary sent: none attached, one behind, all caught up", () => {
-    expect(replicasCaughtUp(primaryInfo(500))).toBe(false);
-    expect(replicasCaughtUp(primaryInfo(500, 500, 480))).toBe(false);
-    expect(replicasCaughtUp(primaryInfo(500, 500, 500))).toBe(true);
-    expect(replicasCaughtUp(replicaInfo("198.19.7.12"))).toBe(false);
   });
 
   it("reads the sentinel's answer: the address, or nothing when it knows no primary", () => {
@@ -58,6 +53,43 @@ describe("redisPrimary", () => {
   });
 });
 
+describe("the node-side hand-off script", () => {
+  const script = redisHandOffScript({
+    redisPort: 6379,
+    sentinelPort: 26379,
+    masterName: "pifleet",
+    others: [
+      { host: "198.19.7.12", port: 6379 },
+      { host: "198.19.7.13", port: 6379 },
+    ],
+    timeoutMs: 20_000,
+  });
+
+  it("is valid POSIX sh (dash, the Pi's /bin/sh, parses it)", async () => {
+    await expect(promisify(execFile)("sh", ["-n", "-c", script])).resolves.toBeDefined();
+  });
+
+  it("lets writes go on every way out, and holds them at most 30 s even if that fails", () => {
+    expect(script).toMatch(/^trap 'rcli 127\.0\.0\.1 6379 CLIENT UNPAUSE >\/dev\/null 2>&1' EXIT$/m);
+    expect(script).toMatch(/^trap 'exit 1' HUP INT TERM$/m);
+    expect(script.indexOf("trap 'rcli")).toBeLessThan(script.indexOf("CLIENT PAUSE 30000 WRITE"));
+  });
+
+  it("fails over through the local sentinel and asks each other redis node's ROLE, in that order", () => {
+    expect(script).toContain("rcli 127.0.0.1 26379 SENTINEL FAILOVER pifleet");
+    const roles = [...script.matchAll(/rcli (\S+) (\d+) ROLE/g)].map((m) => `${m[1]}:${m[2]}`);
+    expect(roles).toEqual(["198.19.7.12:6379", "198.19.7.13:6379"]);
+    expect(script.indexOf("REPLICAOF $new")).toBeLessThan(script.lastIndexOf("CLIENT UNPAUSE"));
+  });
+
+  it("reads what the script printed: the new primary and its steps", () => {
+    const out = parseHandOffOutput(SCRIPT_SAID);
+    expect(out.primary).toEqual({ host: "198.19.7.12", port: 6379 });
+    expect(describeHandOff(out)).toBe("writes held 220 ms (caught up 4, failover sent 9, promoted 212, following 220)");
+    expect(() => parseHandOffOutput("at caught-up 4\n")).toThrow(/named no new primary/);
+  });
+});
+
 describe("handOffRedisPrimary", () => {
   it("does nothing when the node does not hold the primary", async () => {
     const shell = recordingShell(() => `${address("pi2")}\n6379\n`);
@@ -65,60 +97,59 @@ describe("handOffRedisPrimary", () => {
       moved: false,
       primary: { name: "pi2" },
     });
-    expect(shell.calls.some((c) => c.argv?.includes("FAILOVER"))).toBe(false);
+    expect(shell.calls.some((c) => c.script !== undefined)).toBe(false);
   });
 
-  it("holds writes until the replicas caught up, fails over, points the old primary at the new one, lets writes go, waits until it is synced", async () => {
-    let failedOver = false;
-    let polls = 0;
+  it("runs the hand-off script on the primary's node, then waits until it is a synced replica the sentinels agree on", async () => {
+    let handedOff = false;
     let infos = 0;
     const shell = recordingShell((c) => {
-      if (c.argv?.includes("FAILOVER")) failedOver = true;
-      if (isSentinelAsk(c)) return `${address(failedOver && polls++ > 0 ? "pi2" : "pi1")}\n6379\n`;
-      if (c.argv?.includes("INFO") && !failedOver) return infos++ === 0 ? primaryInfo(900, 900, 870) : primaryInfo(900, 900, 900);
-      if (c.argv?.includes("INFO")) return polls < 3 ? replicaInfo(address("pi2"), "down") : replicaInfo(address("pi2"));
+      if (c.script !== undefined) {
+        handedOff = true;
+        return SCRIPT_SAID;
+      }
+      if (isSentinelAsk(c)) return `${address(handedOff && infos > 1 ? "pi2" : "pi1")}\n6379\n`;
+      if (c.argv?.includes("INFO")) return infos++ === 0 ? replicaInfo(address("pi2"), "down") : replicaInfo(address("pi2"));
       return undefined;
     });
-    const clock = manualClock();
     const progress: string[] = [];
-    const result = await handOffRedisPrimary("pi1", { fleet, shell, clock, progress: (m) => progress.push(m) });
-    expect(result).toMatchObject({ moved: true, primary: { name: "pi2" } });
-    const failover = shell.calls.find((c) => c.argv?.includes("FAILOVER"));
-    expect(failover).toMatchObject({ node: "pi1", argv: ["redis-cli", "-p", "26379", "SENTINEL", "FAILOVER", "pifleet"] });
-    // The old primary is read until it is a connected replica, not just renamed by the sentinels.
-    expect(shell.calls.filter((c) => c.node === "pi1" && c.argv?.includes("INFO")).length).toBeGreaterThan(1);
+    const result = await handOffRedisPrimary("pi1", { fleet, shell, clock: manualClock(), progress: (m) => progress.push(m) });
+    expect(result).toMatchObject({
+      moved: true,
+      primary: { name: "pi2" },
+      detail: "writes held 220 ms (caught up 4, failover sent 9, promoted 212, following 220)",
+    });
+    const script = shell.calls.find((c) => c.script !== undefined);
+    expect(script).toMatchObject({ node: "pi1", root: false });
+    expect(script?.script).toContain(`rcli ${address("pi3")} 6379 ROLE`);
     expect(progress.at(-1)).toBe("Redis: pi2 is the primary; pi1 replicates it");
-    expect(redisCommands(shell.calls)).toEqual([
-      "CLIENT PAUSE 30000 WRITE",
-      "INFO replication",
-      "INFO replication",
-      "SENTINEL FAILOVER pifleet",
-      `REPLICAOF ${address("pi2")} 6379`,
-      "CLIENT UNPAUSE",
-      "INFO replication",
-      "INFO replication",
-      "CLIENT UNPAUSE",
-    ]);
+    expect(redisCommands(shell.calls).slice(1)).toEqual(["CLIENT UNPAUSE", "INFO replication", "INFO replication"]);
   });
 
-  it("gives up after the timeout, saying where the failover stands, and never leaves writes held", async () => {
+  it("a failing script stops the hand-off with its reason, and writes are let go all the same", async () => {
     const shell = recordingShell((c) =>
-      isSentinelAsk(c) ? `${address("pi1")}\n6379\n` : c.argv?.includes("INFO") ? primaryInfo(7, 7, 7) : undefined,
+      c.script !== undefined
+        ? { code: 1, stderr: "the replicas did not catch up within 20 s" }
+        : isSentinelAsk(c)
+          ? `${address("pi1")}\n6379\n`
+          : undefined,
     );
-    await expect(handOffRedisPrimary("pi1", { fleet, shell, clock: manualClock(), timeoutMs: 5000 })).rejects.toThrow(
-      "the Redis primary did not move off pi1 within 5 s (the sentinels still name it)",
-    );
+    await expect(handOffRedisPrimary("pi1", { fleet, shell, clock: manualClock() })).rejects.toThrow(/did not catch up within 20 s/);
     expect(redisCommands(shell.calls).at(-1)).toBe("CLIENT UNPAUSE");
   });
 
-  it("a replica that does not catch up stops the hand-off before any failover, and writes go again", async () => {
+  it("gives up after the timeout, saying where the hand-off stands", async () => {
     const shell = recordingShell((c) =>
-      isSentinelAsk(c) ? `${address("pi1")}\n6379\n` : c.argv?.includes("INFO") ? primaryInfo(7, 7, 3) : undefined,
+      c.script !== undefined
+        ? SCRIPT_SAID
+        : isSentinelAsk(c)
+          ? `${address("pi1")}\n6379\n`
+          : c.argv?.includes("INFO")
+            ? replicaInfo(address("pi2"), "down")
+            : undefined,
     );
     await expect(handOffRedisPrimary("pi1", { fleet, shell, clock: manualClock(), timeoutMs: 5000 })).rejects.toThrow(
-      "the replicas of pi1 did not catch up within 5 s",
+      `the Redis primary did not settle on pi2 within 5 s (the sentinels name pi1; pi1 is a replica of ${address("pi2")}, still syncing)`,
     );
-    expect(shell.calls.some((c) => c.argv?.includes("FAILOVER"))).toBe(false);
-    expect(redisCommands(shell.calls).at(-1)).toBe("CLIENT UNPAUSE");
   });
 });

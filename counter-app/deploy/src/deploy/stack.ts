@@ -30,6 +30,14 @@ export const REDIS_SENTINEL_PORT = 26379;
 /** The name the sentinels monitor the primary under (the role's redis_master_name). */
 export const REDIS_MASTER_NAME = "pifleet";
 
+/**
+ * How long the app gives a batch of views before it answers 503 (not counted). Long enough to follow a planned
+ * hand-off of the Redis primary, whose old primary refuses writes until the sentinels announce the new one, 1–3 s
+ * after the promotion; its WAIT keeps 1 s of it. Below HAProxy's `timeout server` (haproxy.cfg) and the load probe's
+ * timeout (load/probe.ts), so a slow answer is a 503 the app chose, never a cut connection.
+ */
+export const APP_REDIS_TIMEOUT_MS = 5_000;
+
 const constraint = (label: string) => `node.labels.${label} == true`;
 
 /**
@@ -57,6 +65,7 @@ export function stackModel(fleet: Fleet, images: StackImages, stackName = STACK_
           REDIS_MASTER_NAME,
           // A lone Redis has no replica to wait for (and no failover either).
           REDIS_ACK_REPLICAS: t.redisNodes.length > 1 ? "1" : "0",
+          REDIS_TIMEOUT_MS: String(APP_REDIS_TIMEOUT_MS),
           NODE_NAME: "{{.Node.Hostname}}",
           LOG_LEVEL: "info",
           // The LB checks /readyz every second and drops a server after 2 failures.

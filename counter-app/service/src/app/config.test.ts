@@ -36,6 +36,16 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ REDIS_SENTINELS: "pi1" })).toThrow(/REDIS_SENTINELS: must be a comma-separated list of HOST:PORT/);
   });
 
+  it("gives WAIT half the batch's time, at most 1 s, unless REDIS_WAIT_TIMEOUT_MS says otherwise (below REDIS_TIMEOUT_MS)", () => {
+    expect(loadConfig({}).redisWaitTimeoutMs).toBe(1000);
+    expect(loadConfig({ REDIS_TIMEOUT_MS: "5000" })).toMatchObject({ redisTimeoutMs: 5000, redisWaitTimeoutMs: 1000 });
+    expect(loadConfig({ REDIS_TIMEOUT_MS: "600" }).redisWaitTimeoutMs).toBe(300);
+    expect(loadConfig({ REDIS_TIMEOUT_MS: "5000", REDIS_WAIT_TIMEOUT_MS: "200" }).redisWaitTimeoutMs).toBe(200);
+    expect(() => loadConfig({ REDIS_TIMEOUT_MS: "1000", REDIS_WAIT_TIMEOUT_MS: "1000" })).toThrow(
+      /REDIS_WAIT_TIMEOUT_MS: must be below REDIS_TIMEOUT_MS/,
+    );
+  });
+
   it("refuses a non-numeric port", () => {
     expect(() => loadConfig({ PORT: "eighty" })).toThrow(/PORT/);
   });

@@ -24,6 +24,11 @@ export interface AppConfig {
   shutdownTimeoutMs: number;
   /** Answer 503 when Redis has not answered a batch within this time; Redis refuses the batch after it (not counted). */
   redisTimeoutMs: number;
+  /**
+   * How long a replica has to confirm a batch (WAIT); the batch must run that long before redisTimeoutMs.
+   * A healthy replica confirms within milliseconds; the rest of the batch's time is for finding the primary.
+   */
+  redisWaitTimeoutMs: number;
   /** Views sent to Redis and not yet answered, at most; beyond it a view is a 503 at once, never sent. */
   redisQueueLimit: number;
   /** Distinct pages kept; a new page beyond it evicts the page with the fewest views. */
@@ -39,36 +44,45 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 const SENTINEL = /^[A-Za-z0-9.-]+:\d{1,5}$/;
 const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
-const EnvSchema = z.object({
-  PORT: intFrom(0, 65535).default(8080),
-  HOST: z.string().min(1).default("0.0.0.0"),
-  REDIS_URL: z
-    .string()
-    .default("redis://127.0.0.1:6379")
-    .refine((v) => /^rediss?:\/\/[^\s]+$/.test(v), "must look like redis://HOST:PORT"),
-  REDIS_SENTINELS: z
-    .string()
-    .default("")
-    .refine(
-      (v) => v === "" || v.split(",").every((s) => SENTINEL.test(s.trim())),
-      "must be a comma-separated list of HOST:PORT (the sentinels)",
-    ),
-  REDIS_MASTER_NAME: z
-    .string()
-    .regex(/^[A-Za-z0-9_.-]{1,64}$/, "must be the name the sentinels monitor")
-    .default("pifleet"),
-  REDIS_ACK_REPLICAS: intFrom(0, 16).optional(),
-  NODE_NAME: z.string().regex(NAME, "must be 1-63 letters, digits, _ . - (the node's hostname)").optional(),
-  REPLICA_ID: z.string().regex(NAME, "must be 1-63 letters, digits, _ . -").optional(),
-  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-  DRAIN_MS: intFrom(0, 60_000).default(0),
-  SHUTDOWN_TIMEOUT_MS: intFrom(100, 120_000).default(10_000),
-  REDIS_TIMEOUT_MS: intFrom(10, 60_000).default(2_000),
-  REDIS_QUEUE_LIMIT: intFrom(1, 1_000_000).default(10_000),
-  PAGES_MAX: intFrom(1, 1_000_000).default(1_000),
-  HEADERS_TIMEOUT_MS: intFrom(1_000, 60_000).default(10_000),
-  MAX_CONNECTIONS: intFrom(1, 100_000).default(1_024),
-});
+const EnvSchema = z
+  .object({
+    PORT: intFrom(0, 65535).default(8080),
+    HOST: z.string().min(1).default("0.0.0.0"),
+    REDIS_URL: z
+      .string()
+      .default("redis://127.0.0.1:6379")
+      .refine((v) => /^rediss?:\/\/[^\s]+$/.test(v), "must look like redis://HOST:PORT"),
+    REDIS_SENTINELS: z
+      .string()
+      .default("")
+      .refine(
+        (v) => v === "" || v.split(",").every((s) => SENTINEL.test(s.trim())),
+        "must be a comma-separated list of HOST:PORT (the sentinels)",
+      ),
+    REDIS_MASTER_NAME: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/, "must be the name the sentinels monitor")
+      .default("pifleet"),
+    REDIS_ACK_REPLICAS: intFrom(0, 16).optional(),
+    NODE_NAME: z.string().regex(NAME, "must be 1-63 letters, digits, _ . - (the node's hostname)").optional(),
+    REPLICA_ID: z.string().regex(NAME, "must be 1-63 letters, digits, _ . -").optional(),
+    LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    DRAIN_MS: intFrom(0, 60_000).default(0),
+    SHUTDOWN_TIMEOUT_MS: intFrom(100, 120_000).default(10_000),
+    REDIS_TIMEOUT_MS: intFrom(10, 60_000).default(2_000),
+    REDIS_WAIT_TIMEOUT_MS: intFrom(5, 60_000).optional(),
+    REDIS_QUEUE_LIMIT: intFrom(1, 1_000_000).default(10_000),
+    PAGES_MAX: intFrom(1, 1_000_000).default(1_000),
+    HEADERS_TIMEOUT_MS: intFrom(1_000, 60_000).default(10_000),
+    MAX_CONNECTIONS: intFrom(1, 100_000).default(1_024),
+  })
+  .refine((e) => e.REDIS_WAIT_TIMEOUT_MS === undefined || e.REDIS_WAIT_TIMEOUT_MS < e.REDIS_TIMEOUT_MS, {
+    path: ["REDIS_WAIT_TIMEOUT_MS"],
+    message: "must be below REDIS_TIMEOUT_MS (a batch needs time to run before the replicas confirm it)",
+  });
+
+/** WAIT's default: half the batch's time, at most 1 s (a healthy replica confirms within milliseconds). */
+const MAX_DEFAULT_WAIT_MS = 1_000;
 
 export class ConfigError extends Error {}
 
@@ -101,6 +115,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     drainMs: e.DRAIN_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     redisTimeoutMs: e.REDIS_TIMEOUT_MS,
+    redisWaitTimeoutMs: e.REDIS_WAIT_TIMEOUT_MS ?? Math.max(5, Math.min(MAX_DEFAULT_WAIT_MS, Math.floor(e.REDIS_TIMEOUT_MS / 2))),
     redisQueueLimit: e.REDIS_QUEUE_LIMIT,
     pagesMax: e.PAGES_MAX,
     headersTimeoutMs: e.HEADERS_TIMEOUT_MS,

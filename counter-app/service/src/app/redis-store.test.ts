@@ -81,14 +81,23 @@ describe("redisViewStore", () => {
     expect(sent).toHaveLength(2);
   });
 
-  it("gives up with the refusal once its retries are spent: not counted", async () => {
-    const { client, sent } = fakeRedis([READONLY, READONLY]);
-    const err = await redisViewStore(() => client, options)
+  it("keeps sending a READONLY batch, the last pause repeating, while it can still run before its deadline; then not counted", async () => {
+    const { client, sent } = fakeRedis(Array.from({ length: 100 }, () => READONLY));
+    let now = NOW;
+    const pauses: number[] = [];
+    const pause = async (ms: number) => {
+      pauses.push(ms);
+      now += ms;
+    };
+    // Must run by NOW + 2000 - 100 (WAIT's time): pauses 10, 40, 40, … while one more still ends before that.
+    const err = await redisViewStore(() => client, { ...options, retryDelaysMs: [10, 40], pause, now: () => now })
       .add(batch, "pi1", NOW + 2000)
       .catch((e: unknown) => e);
     expect((err as Error).message).toMatch(/read-only replica/);
     expect((err as StoreUnavailableError).counted).toBe(false);
-    expect(sent).toHaveLength(2);
+    expect(pauses.slice(0, 3)).toEqual([10, 40, 40]);
+    expect(pauses.reduce((a, b) => a + b, 0)).toBe(1890);
+    expect(sent).toHaveLength(pauses.length + 1);
   });
 
   it("never sends a batch again after another error", async () => {

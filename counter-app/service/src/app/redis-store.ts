@@ -88,11 +88,13 @@ export interface Durability {
 }
 
 /**
- * Pauses before re-sending a batch a read-only replica refused: the old primary of a hand-off
- * (SENTINEL FAILOVER) refuses the writes it held with READONLY while the client still follows it.
- * Short enough to stay well inside REDIS_TIMEOUT_MS with the WAIT after it.
+ * Pauses before re-sending a batch a read-only replica refused; the last one repeats until the batch's
+ * deadline. The old primary of a planned hand-off refuses the writes it held with READONLY, and keeps
+ * refusing new ones until the client follows the new primary: node-redis asks the sentinels again on each
+ * READONLY, but they name the new primary only when the failover ends (+switch-master), 1–3 s after the
+ * promotion. So the retries cover the batch's whole time, not a fixed count.
  */
-export const READONLY_RETRY_DELAYS_MS: readonly number[] = [50, 100, 200, 300];
+export const READONLY_RETRY_DELAYS_MS: readonly number[] = [50, 100, 200, 250];
 
 /** A reply `READONLY You can't write against a read only replica.`: the write was refused, it never ran. */
 export const isReadOnlyRefusal = (err: unknown): boolean => err instanceof Error && err.message.startsWith("READONLY");
@@ -133,10 +135,10 @@ export function redisViewStore(redis: () => Redis, options: StoreOptions): ViewS
             sendScript = true;
             continue;
           }
-          // Only a batch that never ran is sent again (to the primary the client follows by then); its
-          // deadline still holds, so a retry Redis runs too late changes nothing.
-          const delay = retryDelaysMs[attempt++];
-          if (!(err instanceof NothingWrittenError) || delay === undefined) throw asUnavailable(err);
+          // Only a batch that never ran is sent again (to the primary the client follows by then), while it
+          // can still run in time; its deadline still holds, so a retry Redis runs too late changes nothing.
+          const delay = retryDelaysMs[Math.min(attempt++, retryDelaysMs.length - 1)] ?? 0;
+          if (!(err instanceof NothingWrittenError) || now() + delay >= applyBy) throw asUnavailable(err);
           await pause(delay);
         }
       }

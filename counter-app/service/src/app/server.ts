@@ -24,8 +24,8 @@ export interface RunningApp {
 /** Starts listening at once; Redis may come later (readyz says so, views answer 503 until then). */
 export async function startCounterApp(config: AppConfig, log: Logger): Promise<RunningApp> {
   const metrics = createMetrics();
-  // WAIT gets half the batch's time: a replica that does not confirm by then makes the batch a 503, not a timeout.
-  const durability = { replicas: config.redisAckReplicas, timeoutMs: Math.max(5, Math.floor(config.redisTimeoutMs / 2)) };
+  // A replica that does not confirm within WAIT's time makes the batch a 503, not a timeout.
+  const durability = { replicas: config.redisAckReplicas, timeoutMs: config.redisWaitTimeoutMs };
   const writes = new WriteHealth(log);
   let lateLogged = false;
   const store = redisViewStore(() => ctx.redis, { durability, pagesMax: config.pagesMax, onEvicted: metrics.observeEvicted });

@@ -53,7 +53,7 @@ export function mirrorRefs(registry: string): MirrorRefs {
   return Object.fromEntries(MIRROR_IMAGES.map((i) => [i.variable, mirrorRef(registry, i)])) as MirrorRefs;
 }
 
-/** The registry's API path of a reference's repository and tag: ("mirror/node", "20-bookworm"). */
+/** The registry's API path of a reference's repository and tag: ("mirror/node", "24-bookworm"). */
 export function repositoryAndTag(ref: string, registry: string): { repository: string; tag: string } {
   const path = ref.slice(registry.length + 1);
   const colon = path.lastIndexOf(":");

@@ -37,4 +37,13 @@ export {
 } from "./process.js";
 export { shellJoin, shellQuote } from "./quote.js";
 export { REDACTED, Secret, scrubTokens, secretFromEnv } from "./secret.js";
-export { NodeCommandError, type NodeShell, type ShellOptions, type SshSettings, type SshTarget, sshArgs, sshShell } from "./ssh.js";
+export {
+  NodeCommandError,
+  type NodeShell,
+  remoteScript,
+  type ShellOptions,
+  type SshSettings,
+  type SshTarget,
+  sshArgs,
+  sshShell,
+} from "./ssh.js";

@@ -5,6 +5,7 @@ import { runnerScope } from "./desired.js";
 import { createGitlabClient } from "./gitbeaker-client.js";
 import { NodeError } from "./node-access.js";
 import { SshNodeAccess } from "./ssh-node-access.js";
+import { type LockRequest, sshLockSite, takeRunnersLock } from "./ssh-runners-lock.js";
 
 /** The CLI's way in: a RunnerContext talking to the real GitLab (token from the environment) and the real nodes (SSH). */
 
@@ -31,7 +32,9 @@ export function connectRunners(
   });
   const api = createGitlabClient(transport, runnerScope(topology.runnerScope));
   const nodes = new SshNodeAccess(fleet);
-  return { ...runnerContext(fleet, api, nodes, options.progress), close: () => nodes.close() };
+  // On the primary Swarm manager: the node every run, a laptop's or a CI job's, can reach over SSH.
+  const lock = (request: LockRequest) => takeRunnersLock(sshLockSite(fleet.ssh, topology.primaryManager, request.timeoutSec), request);
+  return { ...runnerContext(fleet, api, nodes, options.progress), lock, close: () => nodes.close() };
 }
 
 /** GitLab and node failures as errors a person can act on (exit 1), with the scopes hint when access was refused. */

@@ -3,6 +3,7 @@ import { desiredFromFleet } from "./desired.js";
 import type { GitlabApi, RunnerSummary } from "./gitlab-api.js";
 import { parseDescription, runnerKey } from "./identity.js";
 import type { NodeAccess } from "./node-access.js";
+import type { HeldLock, LockRequest } from "./ssh-runners-lock.js";
 import type { Desired } from "./types.js";
 
 /** What every runner operation works with. */
@@ -12,6 +13,8 @@ export interface RunnerContext {
   api: GitlabApi;
   nodes: NodeAccess;
   progress?: (message: string) => void;
+  /** Takes the runners lock (on the fleet: ssh-runners-lock.ts); without one, runner changes are not serialised (in-memory tests). */
+  lock?: (request: LockRequest) => Promise<HeldLock>;
 }
 
 export function runnerContext(fleet: Fleet, api: GitlabApi, nodes: NodeAccess, progress?: (m: string) => void): RunnerContext {

@@ -21,6 +21,7 @@ import {
   renderPlanText,
   rotateTokens,
   undrainNode,
+  withRunnersLock,
   writePlanFile,
 } from "@pifleet/runner-manager";
 import type { Command } from "commander";
@@ -37,6 +38,7 @@ export interface PlanFlags {
 }
 export interface ApplyFlags {
   drainTimeout: number;
+  lockTimeout: number;
 }
 export interface DrainFlags {
   timeout: number;
@@ -44,12 +46,17 @@ export interface DrainFlags {
 }
 export interface RotateFlags {
   drainTimeout: number;
+  lockTimeout: number;
 }
 export interface PruneFlags {
   stale: boolean;
   dryRun?: boolean;
   drainTimeout: number;
+  lockTimeout: number;
 }
+
+/** How long a runner change waits for another one's runners lock without `--lock-timeout` (bootstrap): as that flag's default, 15m. */
+const DEFAULT_LOCK_TIMEOUT_MS = 15 * 60_000;
 
 type Run<T> = (ctx: RunnerContext, fleet: Fleet, g: GlobalOptions, progress: Progress) => Promise<T>;
 
@@ -130,17 +137,24 @@ function jobNode(fleet: Fleet): { selfNode?: string } {
 export async function reconcileRunners(
   ctx: RunnerContext,
   fleet: Fleet,
-  options: { planFile?: string; drainTimeoutMs: number; progress: Progress; show: (plan: Plan) => void },
+  options: { planFile?: string; drainTimeoutMs: number; lockTimeoutMs?: number; progress: Progress; show: (plan: Plan) => void },
 ): Promise<{ plan: Plan; report: ApplyReport }> {
-  const plan = options.planFile
-    ? await readFreshPlan(options.planFile, ctx, jobNode(fleet))
-    : (await planFleet(fleet, ctx.api, ctx.nodes, jobNode(fleet))).plan;
-  options.show(plan);
-  const report = await applyPlan(plan, ctx.api, ctx.nodes, {
-    drain: { timeoutMs: options.drainTimeoutMs, pollMs: 5_000 },
-    progress: (m) => options.progress.update(m),
+  // Read, plan and write under the runners lock: a plan made while another run writes would undo its tokens.
+  return withRunnersLock(ctx, lockOptions("pifleet runners apply", options.lockTimeoutMs, options.progress), async () => {
+    const plan = options.planFile
+      ? await readFreshPlan(options.planFile, ctx, jobNode(fleet))
+      : (await planFleet(fleet, ctx.api, ctx.nodes, jobNode(fleet))).plan;
+    options.show(plan);
+    const report = await applyPlan(plan, ctx.api, ctx.nodes, {
+      drain: { timeoutMs: options.drainTimeoutMs, pollMs: 5_000 },
+      progress: (m) => options.progress.update(m),
+    });
+    return { plan, report };
   });
-  return { plan, report };
+}
+
+function lockOptions(command: string, timeoutMs: number | undefined, progress: Progress) {
+  return { command, timeoutMs: timeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS, log: (m: string) => progress.log(m) };
 }
 
 export function apply(planFile: string | undefined, opts: ApplyFlags, cmd: Command): Promise<void> {
@@ -148,6 +162,7 @@ export function apply(planFile: string | undefined, opts: ApplyFlags, cmd: Comma
     const { plan, report } = await reconcileRunners(ctx, fleet, {
       ...(planFile ? { planFile } : {}),
       drainTimeoutMs: opts.drainTimeout,
+      lockTimeoutMs: opts.lockTimeout,
       progress,
       show: (p) => {
         if (!g.json) print(renderPlanText(p));
@@ -216,10 +231,12 @@ export function undrain(node: string, cmd: Command): Promise<void> {
 
 export function rotate(nodes: string[], opts: RotateFlags, cmd: Command): Promise<void> {
   return withRunners(cmd, async (ctx, _fleet, g, progress) => {
-    const r = await rotateTokens(ctx, nodes.length > 0 ? nodes : undefined, {
-      drain: { timeoutMs: opts.drainTimeout, pollMs: 5_000 },
-      progress: (m) => progress.update(m),
-    });
+    const r = await withRunnersLock(ctx, lockOptions("pifleet runners rotate", opts.lockTimeout, progress), () =>
+      rotateTokens(ctx, nodes.length > 0 ? nodes : undefined, {
+        drain: { timeoutMs: opts.drainTimeout, pollMs: 5_000 },
+        progress: (m) => progress.update(m),
+      }),
+    );
     if (g.json) printJson(r);
     else
       for (const x of r.rotated)
@@ -230,12 +247,17 @@ export function rotate(nodes: string[], opts: RotateFlags, cmd: Command): Promis
 
 export function prune(opts: PruneFlags, cmd: Command): Promise<void> {
   return withRunners(cmd, async (ctx, _fleet, g, progress) => {
-    const r = await pruneRunners(ctx, {
-      stale: opts.stale,
-      dryRun: Boolean(opts.dryRun),
-      drain: { timeoutMs: opts.drainTimeout, pollMs: 5_000 },
-      progress: (m) => progress.update(m),
-    });
+    const prune = () =>
+      pruneRunners(ctx, {
+        stale: opts.stale,
+        dryRun: Boolean(opts.dryRun),
+        drain: { timeoutMs: opts.drainTimeout, pollMs: 5_000 },
+        progress: (m) => progress.update(m),
+      });
+    // A dry run changes nothing, so it needs no lock (as `runners plan`).
+    const r = opts.dryRun
+      ? await prune()
+      : await withRunnersLock(ctx, lockOptions("pifleet runners prune", opts.lockTimeout, progress), prune);
     if (g.json) printJson({ plan: planToJson(r.plan), applied: r.report?.applied ?? [], failures: r.report?.failures ?? [] });
     else
       print(

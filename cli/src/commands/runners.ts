@@ -7,6 +7,13 @@ const actions = () => import("./runners-actions.js");
 const drainTimeout = () =>
   durationOption("--drain-timeout <duration>", "how long to wait for running jobs of a runner being removed", "10m");
 
+const lockTimeout = () =>
+  durationOption(
+    "--lock-timeout <duration>",
+    "how long to wait while another run (a pipeline, a colleague) holds the runners lock on the primary Swarm manager",
+    "15m", // runners-actions.ts's DEFAULT_LOCK_TIMEOUT_MS for callers without the flag (bootstrap)
+  );
+
 export function registerRunners(program: Command): void {
   const runners = program
     .command("runners")
@@ -55,6 +62,7 @@ Examples:
     .command("apply [planFile]")
     .description("reconcile GitLab and the nodes with fleet.yaml (or run a plan saved with `plan --out`)")
     .addOption(drainTimeout())
+    .addOption(lockTimeout())
     .addHelpText(
       "after",
       `
@@ -64,8 +72,11 @@ Runners being removed are paused, then deleted once they run no job (or left pau
 A saved plan is applied only while fleet.yaml, GitLab's runners and the nodes' config.toml are as it saw them,
 and only if its actions are what fleet.yaml gives (its runner settings are checked, not trusted); otherwise
 apply refuses it (exit 2), says what differs, and changes nothing: run \`runners plan --out FILE\` again.
-Exit codes: 0 converged, 1 a node was unreachable or a step failed (the rest was applied), 2 bad input or a stale
-or edited plan file, 3 token missing.
+Runner changes (apply, rotate, prune) take one lock on the fleet, on the primary Swarm manager
+(/run/pifleet/runners.lock, held by this run's SSH session): a second run waits, says who holds it, and gives up
+after --lock-timeout (exit 1, nothing changed). A run that dies releases it.
+Exit codes: 0 converged, 1 a node was unreachable, a step failed (the rest was applied) or the lock stayed held,
+2 bad input or a stale or edited plan file, 3 token missing.
 
 Examples:
   $ pifleet runners apply
@@ -116,6 +127,7 @@ Examples:
     .command("rotate [nodes...]")
     .description("reset the runners' authentication tokens through the API and write the new ones to the nodes")
     .addOption(drainTimeout().hideHelp())
+    .addOption(lockTimeout())
     .addHelpText(
       "after",
       `
@@ -134,6 +146,7 @@ Examples:
     .option("--no-stale", "keep stale runners; remove only those fleet.yaml no longer wants")
     .option("--dry-run", "show what would be deleted")
     .addOption(drainTimeout())
+    .addOption(lockTimeout())
     .addHelpText(
       "after",
       `

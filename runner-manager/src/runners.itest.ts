@@ -1,7 +1,7 @@
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Fleet, loadFleetFile } from "@pifleet/fleet";
+import { type Fleet, type FleetNode, loadFleetFile } from "@pifleet/fleet";
 import { gitlabTransport, run, Secret } from "@pifleet/io";
 import { type SimStatus, simControlHeaders, simDown, simFault, simUp } from "@pifleet/sim";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -15,6 +15,7 @@ import type { GitlabApi } from "./gitlab-api.js";
 import { planFleet } from "./reconcile.js";
 import { rotateTokens } from "./rotate.js";
 import { SshNodeAccess } from "./ssh-node-access.js";
+import { sshLockSite, takeRunnersLock } from "./ssh-runners-lock.js";
 import { fleetRunnerStatus } from "./status.js";
 import { SimShell } from "./test-support/sim-shell.js";
 
@@ -32,6 +33,7 @@ let nodes: SshNodeAccess;
 let shell: SimShell;
 let token: string;
 let projectId: number;
+let lockNode: FleetNode;
 const drain = { timeoutMs: 30_000, pollMs: 500 };
 
 async function control<T>(path: string, body: unknown): Promise<T> {
@@ -81,6 +83,13 @@ async function reconcile() {
   return { plan, report: await applyPlan(plan, api, nodes, { drain }) };
 }
 
+/** `pifleet runners …` as a person or a CI job runs it, with the runner manager's token. */
+const cli = (...args: string[]) =>
+  run("node", [CLI, "runners", ...args, "--fleet", sim.fleetFile], {
+    env: { ...process.env, GITLAB_TOKEN: token, NO_COLOR: "1" },
+    allowFailure: true,
+  });
+
 const runnerBlocks = async (node: string) =>
   (parseConfig((await nodes.read(node)).configText, node) as { runners?: { id: number; token: string }[] }).runners ?? [];
 
@@ -93,6 +102,7 @@ beforeAll(async () => {
   const scope = loaded.topology.runnerScope;
   if (scope.type !== "project") throw new Error(`the sim fleet's runner scope is ${scope.type}; this test mints a project access token`);
   projectId = scope.id;
+  lockNode = loaded.topology.primaryManager;
   token = await mintRunnerManagerToken(sim.gitlab.token, projectId);
   const transport = gitlabTransport({ url: fleet.gitlab.url, auth: { header: "PRIVATE-TOKEN", token: new Secret(token) } });
   api = createGitlabClient(transport, runnerScope(loaded.topology.runnerScope));
@@ -227,6 +237,70 @@ describe("runners on sim nodes", () => {
     // Back to the fleet's port, for the tests after this one (outside a job: both restart now).
     expect((await reconcile()).report.failures).toEqual([]);
     process.stderr.write(`[runners itest] deferred restart check: ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+  });
+
+  it("a revoked token in config.toml (two resets raced): plan shows the fix instead of 'No changes', apply repairs it", async () => {
+    const t0 = Date.now();
+    const [block] = await runnerBlocks("pi1");
+    const id = block?.id as number;
+    // The race, as two unlocked applies left it: GitLab's token was reset again after pi1 got the one it holds.
+    await api.resetToken(id);
+    expect(await verifyStatus(block?.token as string)).toBe(403);
+    const plan = await cli("plan");
+    expect(plan.code).toBe(0);
+    expect(plan.stdout).not.toContain("No changes");
+    expect(plan.stdout).toContain(
+      `the token in pi1's config.toml is not runner #${id}'s live one (GitLab refuses it); it is reset and rewritten`,
+    );
+    const applied = await cli("apply");
+    expect(applied.code, applied.stderr).toBe(0);
+    const [after] = await runnerBlocks("pi1");
+    expect(after?.token).not.toBe(block?.token);
+    expect(await verifyStatus(after?.token as string)).toBe(200);
+    expect((await cli("plan")).stdout).toContain("No changes");
+    process.stderr.write(`[runners itest] revoked token found and repaired: ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+  });
+
+  it("two concurrent applies: one waits for the other's lock, and each runner ends with exactly one live token", async () => {
+    const t0 = Date.now();
+    // Every token on both nodes revoked: each apply alone would reset them all; unserialised, the loser's tokens would land last.
+    const ids = [...(await runnerBlocks("pi1")), ...(await runnerBlocks("pi2"))].map((b) => b.id);
+    for (const id of ids) await api.resetToken(id);
+    const [a, b] = await Promise.all([cli("apply"), cli("apply")]);
+    process.stderr.write(`[runners itest] two concurrent applies: ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+    expect([a?.code, b?.code]).toEqual([0, 0]);
+    const waited = [a, b].filter((r) =>
+      r?.stderr.includes(`for the runners lock on ${lockNode.name} (/run/pifleet/runners.lock), held by pifleet runners apply (pid `),
+    );
+    expect(waited).toHaveLength(1);
+    expect(waited[0]?.stderr).toMatch(/took the runners lock after \d+\.\d s/);
+    // The second planned after the first had written: it found nothing left to do.
+    expect(waited[0]?.stdout).toContain("No changes");
+    for (const node of ["pi1", "pi2"])
+      for (const blk of await runnerBlocks(node)) expect(await verifyStatus(blk.token), `${node} runner #${blk.id}`).toBe(200);
+    const listed = (await api.listRunners()).filter((r) => r.description.startsWith(`pifleet ${fleet.cluster}/`));
+    expect(listed.map((r) => r.id).sort()).toEqual([...ids].sort());
+  });
+
+  it("while another run holds the lock, apply gives up after --lock-timeout: exit 1, the holder named, nothing changed", async () => {
+    const t0 = Date.now();
+    const holder = { host: "itest-host", pid: 4242, command: "pifleet runners rotate", since: new Date().toISOString() };
+    const held = await takeRunnersLock(sshLockSite(fleet.ssh, lockNode, 10), { holder, timeoutSec: 10 });
+    try {
+      const before = await runnerBlocks("pi2");
+      const result = await cli("apply", "--lock-timeout", "2s");
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(
+        `the runners lock on ${lockNode.name} (/run/pifleet/runners.lock) is still held after 2 s, by pifleet runners rotate (pid 4242 on itest-host, since ${holder.since}`,
+      );
+      expect(result.stdout).toBe("");
+      expect(await runnerBlocks("pi2")).toEqual(before);
+    } finally {
+      await held.release();
+    }
+    // Released: the next run takes it at once.
+    expect((await cli("apply", "--lock-timeout", "2s")).code).toBe(0);
+    process.stderr.write(`[runners itest] lock timeout check: ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
   });
 
   it("an unreachable node is skipped with exit code 1 and a clear report; tokens never reach the output", async () => {

@@ -117,12 +117,15 @@ describe(`token scopes${NEEDS_CONTROL}`, () => {
     });
   });
 
-  it.skipIf(REAL_GITLAB)("a user who owns nothing gets 403 on admin and namespace endpoints", async () => {
+  it.skipIf(REAL_GITLAB)("a user who owns nothing gets 403 on admin and runner endpoints, 404 on the (private) group", async () => {
     const token = await mintToken(target, ["api"], false);
     const runner = await runners.group({ description: "not-theirs" });
     expect(await call(target, "GET", "/runners", { token })).toMatchObject({ status: 200, body: [] });
     expect(await call(target, "GET", "/runners/all", { token })).toMatchObject({ status: 403, body: { message: "403 Forbidden" } });
-    expect((await call(target, "GET", `/groups/${target.groupId}/runners`, { token })).status).toBe(403);
+    expect(await call(target, "GET", `/groups/${target.groupId}/runners`, { token })).toMatchObject({
+      status: 404,
+      body: { message: "404 Group Not Found" },
+    });
     expect(await call(target, "GET", `/runners/${runner.id}`, { token })).toMatchObject({
       status: 403,
       body: { message: "403 Forbidden - No access granted" },

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { call, useContractTarget } from "./test-support/target.js";
+import { call, control, NEEDS_CONTROL, REAL_GITLAB, useContractTarget } from "./test-support/target.js";
 
 // GitLab contract: creating, reading, updating, deleting runners and their tokens.
 const { target, runners } = useContractTarget();
@@ -194,6 +194,50 @@ describe("GET/PUT/DELETE /runners/:id", () => {
     expect((await call(target, "DELETE", `/runners/${id}`, { headers: { "If-Unmodified-Since": later } })).status).toBe(204);
     const other = await runners.group();
     expect((await call(target, "DELETE", `/runners/${other.id}`, { headers: { "If-Unmodified-Since": "not a date" } })).status).toBe(204);
+  });
+
+  it.skipIf(REAL_GITLAB)(
+    `DELETE of a project runner assigned to several projects: 403 for anyone but the admin, before the access check and If-Unmodified-Since${NEEDS_CONTROL}`,
+    async () => {
+      const { id } = await runners.create({ runner_type: "project_type", project_id: target.projectId });
+      const second = (await control(target, "POST", "/projects", { name: `contract-${TAG}` })) as { id: number };
+      await control(target, "POST", `/runners/${id}/projects`, { project_id: second.id });
+      const several = { status: 403, body: { message: "403 Forbidden - Runner associated with more than one project" } };
+      // A person who maintains both projects (a Maintainer of their group) may not delete it: unassign first.
+      const maintainer = (await control(target, "POST", "/tokens", { scopes: ["api"], group_id: target.groupId, access_level: 40 })) as {
+        token: string;
+      };
+      expect(await call(target, "DELETE", `/runners/${id}`, { token: maintainer.token })).toMatchObject(several);
+      const stale = { "If-Unmodified-Since": "Thu, 01 Jan 2015 00:00:00 GMT" };
+      expect(await call(target, "DELETE", `/runners/${id}`, { token: maintainer.token, headers: stale })).toMatchObject(several);
+      // Nor may a Maintainer of the first project only; the multi-project refusal comes first, as in GitLab.
+      const firstOnly = (await control(target, "POST", "/tokens", { scopes: ["api"], access_level: 40 })) as { token: string };
+      expect(await call(target, "DELETE", `/runners/${id}`, { token: firstOnly.token })).toMatchObject(several);
+      // The admin may: the 412 still applies to it, then 204.
+      expect((await call(target, "DELETE", `/runners/${id}`, { headers: stale })).status).toBe(412);
+      expect((await call(target, "DELETE", `/runners/${id}`)).status).toBe(204);
+    },
+  );
+
+  it("DELETE of a project runner by a Maintainer of its only project: 204; by a Developer: 403 No access granted", async () => {
+    const { id } = await runners.create({ runner_type: "project_type", project_id: target.projectId });
+    const tokenOf = async (access_level: number) => {
+      const reply = await call(target, "POST", `/projects/${target.projectId}/access_tokens`, {
+        body: { name: `contract-${TAG}-${access_level}`, scopes: ["api"], access_level, expires_at: inDays(7) },
+      });
+      return reply.body as { id: number; token: string };
+    };
+    const developer = await tokenOf(30);
+    const maintainer = await tokenOf(40);
+    try {
+      expect(await call(target, "DELETE", `/runners/${id}`, { token: developer.token })).toMatchObject({
+        status: 403,
+        body: { message: "403 Forbidden - No access granted" },
+      });
+      expect((await call(target, "DELETE", `/runners/${id}`, { token: maintainer.token })).status).toBe(204);
+    } finally {
+      for (const t of [developer, maintainer]) await call(target, "DELETE", `/projects/${target.projectId}/access_tokens/${t.id}`);
+    }
   });
 
   it("DELETE answers 204 and the runner is gone", async () => {

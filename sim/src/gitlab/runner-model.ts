@@ -1,4 +1,4 @@
-import { hasRole, MAINTAINER } from "./access.js";
+import { hasGroupRole, hasRole, MAINTAINER, OWNER } from "./access.js";
 import { ciState, type SimCiJob } from "./ci-state.js";
 import type { AccessLevel, SimManager, SimRunner, SimState, SimUser } from "./state.js";
 
@@ -89,7 +89,7 @@ export function matchesFilters(r: SimRunner, f: RunnerFilters, now: Date): boole
 
 /**
  * The runners a list endpoint can show, in id order. The admin owns every group and project; other
- * users own project runners of projects they maintain (group members are not modelled).
+ * users own group runners of groups they own and project runners of projects they maintain.
  */
 export function runnersInScope(
   state: SimState,
@@ -128,11 +128,13 @@ export function canReadRunner(state: SimState, user: SimUser, r: SimRunner): boo
 }
 
 /**
- * Who may update, delete or reset a runner (admin_runner): the admin; for a project runner, a
- * Maintainer of the project that owns it (its first project). Group owners are not modelled.
+ * Who may update, delete or reset a runner (admin_runner): the admin; for a group runner, an Owner of
+ * its group; for a project runner, a Maintainer of the project that owns it (its first project) —
+ * also by inheritance, as a Maintainer or Owner of that project's group.
  */
 export function canManageRunner(state: SimState, user: SimUser, r: SimRunner): boolean {
   if (user.is_admin) return true;
+  if (r.runner_type === "group_type") return r.group_id !== null && hasGroupRole(state, user, r.group_id, OWNER);
   const owner = r.runner_type === "project_type" ? r.project_ids[0] : undefined;
   return owner !== undefined && hasRole(state, user, owner, MAINTAINER);
 }

@@ -15,6 +15,16 @@ export interface SimState {
   pushEvents?: SimPushEvent[];
   /** Project memberships with a role (access.ts); absent in states written before roles. The admin needs none. */
   members?: SimMember[];
+  /** Group memberships with a role (access.ts), inherited by the group's projects; absent in states written before them. */
+  groupMembers?: SimGroupMember[];
+}
+
+/** A user's role in a group; a group member holds at least that role in each of the group's projects. */
+export interface SimGroupMember {
+  group_id: number;
+  user_id: number;
+  access_level: number;
+  created_at: string;
 }
 
 /** A user's role in a project (Gitlab::Access): Guest 10, Reporter 20, Developer 30, Maintainer 40, Owner 50. */
@@ -32,7 +42,7 @@ export interface SimUser {
   email: string;
   is_admin: boolean;
   created_at: string;
-  /** A project access token's bot user (project_<id>_bot_<hex>); absent for people. */
+  /** A project or group access token's bot user (project_<id>_bot_<hex>, group_<id>_bot_<hex>); absent for people. */
   bot?: boolean;
 }
 
@@ -116,6 +126,8 @@ export interface SimToken {
   revoked: boolean;
   /** Set on project access tokens (access-tokens.ts): the project whose bot owns it. */
   project_id?: number;
+  /** Set on group access tokens (access-tokens.ts): the group whose bot owns it. */
+  group_id?: number;
   description?: string | null;
   created_at?: string;
   /** YYYY-MM-DD; the token stops working on that day (401), as GitLab's expires_at does. */

@@ -1,13 +1,26 @@
 import { randomBytes } from "node:crypto";
 import { type Request, type Response, Router } from "express";
-import { ACCESS_LEVEL_VALUES, hasRole, MAINTAINER, memberLevel, projectAccess, roleName, setMember } from "../access.js";
+import {
+  ACCESS_LEVEL_VALUES,
+  groupAccess,
+  groupLevel,
+  hasGroupRole,
+  hasRole,
+  MAINTAINER,
+  memberLevel,
+  OWNER,
+  projectAccess,
+  roleName,
+  setGroupMember,
+  setMember,
+} from "../access.js";
 import { allowScopes } from "../auth.js";
 import { caller, type Emulator } from "../context.js";
 import { badRequest, notFound, paramError, unauthorized } from "../errors.js";
-import { findProject } from "../lookup.js";
+import { findGroup, findProject } from "../lookup.js";
 import { enumParam, intParam, type Params, readParams, requireParam, stringParam } from "../params.js";
 import { sendPage } from "../send-page.js";
-import { newPersonalToken, SCOPES, type Scope, type SimProject, type SimToken, type SimUser } from "../state.js";
+import { newPersonalToken, SCOPES, type Scope, type SimToken, type SimUser } from "../state.js";
 import { presentToken, tokenActive } from "../token-model.js";
 
 /** Gitlab::Auth.resource_bot_scopes, as far as the emulator models scopes (read_user is for people). */
@@ -15,12 +28,52 @@ const BOT_SCOPES: readonly Scope[] = SCOPES.filter((s) => s !== "read_user");
 /** PersonalAccessToken::MAX_PERSONAL_ACCESS_TOKEN_LIFETIME_IN_DAYS: expires_at's default. */
 const MAX_LIFETIME_DAYS = 365;
 
-/** Entities::ResourceAccessToken (PersonalAccessToken plus the bot's access_level in the project). */
-function presentAccessToken(emu: Emulator, t: SimToken, project: SimProject) {
+/** A project or a group as lib/api/resource_access_tokens.rb treats both: the resource a token's bot is a member of. */
+interface TokenSource {
+  kind: "project" | "group";
+  id: number;
+  /** The role of a user in it (inherited for projects), undefined for a non-member. */
+  level(user: SimUser): number | undefined;
+  /** manage_resource_access_tokens: a project's Maintainer, a group's Owner. */
+  mayManage(user: SimUser): boolean;
+  addMember(user: SimUser, level: number, at: string): void;
+  tokens(): SimToken[];
+}
+
+/** The request's project or group, visible to the caller (a non-member gets 404, as find_source does). */
+function findSource(emu: Emulator, kind: TokenSource["kind"], req: Request, res: Response): TokenSource {
+  const { user } = caller(res);
+  const { state } = emu;
+  if (kind === "project") {
+    const project = findProject(emu, req.params.id);
+    if (projectAccess(state, user, project, 0) === "not_found") throw notFound("Project");
+    return {
+      kind,
+      id: project.id,
+      level: (u) => memberLevel(state, u, project.id),
+      mayManage: (u) => hasRole(state, u, project.id, MAINTAINER),
+      addMember: (u, level, at) => setMember(state, { project_id: project.id, user_id: u.id, access_level: level, created_at: at }),
+      tokens: () => state.tokens.filter((t) => t.project_id === project.id),
+    };
+  }
+  const group = findGroup(emu, req.params.id);
+  if (groupAccess(state, user, group, 0) === "not_found") throw notFound("Group");
+  return {
+    kind,
+    id: group.id,
+    level: (u) => groupLevel(state, u, group.id),
+    mayManage: (u) => hasGroupRole(state, u, group.id, OWNER),
+    addMember: (u, level, at) => setGroupMember(state, { group_id: group.id, user_id: u.id, access_level: level, created_at: at }),
+    tokens: () => state.tokens.filter((t) => t.group_id === group.id),
+  };
+}
+
+/** Entities::ResourceAccessToken (PersonalAccessToken plus the bot's access_level in the project or group). */
+function presentAccessToken(emu: Emulator, t: SimToken, source: TokenSource) {
   const bot = emu.state.users.find((u) => u.id === t.user_id);
   return {
     ...presentToken(t, emu.now()),
-    access_level: bot ? (memberLevel(emu.state, bot, project.id) ?? null) : null,
+    access_level: bot ? (source.level(bot) ?? null) : null,
   };
 }
 
@@ -44,45 +97,46 @@ function expiresAtParam(p: Params, now: Date): string {
 }
 
 /**
- * Project access tokens (lib/api/resource_access_tokens.rb, doc/api/project_access_tokens.md): each
- * token belongs to a bot user made a member of the project with the token's role. The token is shown
- * once, by POST. Reading and creating need the Maintainer role (manage_resource_access_tokens); as in
- * GitLab, a lower role is answered 401 on GET and 400 on POST and DELETE, a non-member 404.
+ * Project and group access tokens (lib/api/resource_access_tokens.rb, doc/api/project_access_tokens.md,
+ * doc/api/group_access_tokens.md): each token belongs to a bot user made a member of the project or
+ * group with the token's role (a group's bot holds it in the group's projects too). The token is
+ * shown once, by POST. Reading and creating need manage_resource_access_tokens (a project's
+ * Maintainer, a group's Owner); as in GitLab, a lower role is answered 401 on GET and 400 on POST and
+ * DELETE, a non-member 404.
  */
 export function accessTokensRouter(emu: Emulator): Router {
   const r = Router();
+  for (const kind of ["project", "group"] as const) mountAccessTokens(emu, r, kind);
+  return r;
+}
 
-  const visible = (req: Request, res: Response): SimProject => {
-    const project = findProject(emu, req.params.id);
-    if (projectAccess(emu.state, caller(res).user, project, 0) === "not_found") throw notFound("Project");
-    return project;
-  };
-  const mayManage = (res: Response, project: SimProject) => hasRole(emu.state, caller(res).user, project.id, MAINTAINER);
-  const tokensOf = (project: SimProject) => emu.state.tokens.filter((t) => t.project_id === project.id);
-  const findToken = (project: SimProject, id: string): SimToken => {
-    const token = tokensOf(project).find((t) => String(t.id) === id);
+function mountAccessTokens(emu: Emulator, r: Router, kind: TokenSource["kind"]): void {
+  const base = `/${kind}s/:id/access_tokens`;
+  const mayManage = (res: Response, source: TokenSource) => source.mayManage(caller(res).user);
+  const findToken = (source: TokenSource, id: string): SimToken => {
+    const token = source.tokens().find((t) => String(t.id) === id);
     // not_found!("Could not find …") words it as "404 <that> Not Found".
-    if (!token) throw notFound(`Could not find project access token with token_id: ${id}`);
+    if (!token) throw notFound(`Could not find ${kind} access token with token_id: ${id}`);
     return token;
   };
 
-  r.get("/projects/:id/access_tokens", allowScopes(), (req, res) => {
+  r.get(base, allowScopes(), (req, res) => {
     const p = readParams(req);
     const state = enumParam(p, "state", ["active", "inactive"] as const);
-    const project = visible(req, res);
-    if (!mayManage(res, project)) throw unauthorized();
+    const source = findSource(emu, kind, req, res);
+    if (!mayManage(res, source)) throw unauthorized();
     const now = emu.now();
-    const tokens = tokensOf(project).filter((t) => state === undefined || tokenActive(t, now) === (state === "active"));
-    sendPage(req, res, p, tokens, (t) => presentAccessToken(emu, t, project));
+    const tokens = source.tokens().filter((t) => state === undefined || tokenActive(t, now) === (state === "active"));
+    sendPage(req, res, p, tokens, (t) => presentAccessToken(emu, t, source));
   });
 
-  r.get("/projects/:id/access_tokens/:token_id", allowScopes(), (req, res) => {
-    const project = visible(req, res);
-    if (!mayManage(res, project)) throw unauthorized();
-    res.json(presentAccessToken(emu, findToken(project, String(req.params.token_id)), project));
+  r.get(`${base}/:token_id`, allowScopes(), (req, res) => {
+    const source = findSource(emu, kind, req, res);
+    if (!mayManage(res, source)) throw unauthorized();
+    res.json(presentAccessToken(emu, findToken(source, String(req.params.token_id)), source));
   });
 
-  r.post("/projects/:id/access_tokens", allowScopes(), (req, res) => {
+  r.post(base, allowScopes(), (req, res) => {
     const p = readParams(req);
     const name = requireParam(stringParam(p, "name"), "name");
     const scopes = scopesParam(p);
@@ -90,17 +144,17 @@ export function accessTokensRouter(emu: Emulator): Router {
     if (!ACCESS_LEVEL_VALUES.includes(level)) throw paramError("access_level does not have a valid value");
     const now = emu.now();
     const expiresAt = expiresAtParam(p, now);
-    const project = visible(req, res);
+    const source = findSource(emu, kind, req, res);
     const { user } = caller(res);
     // ResourceAccessTokens::CreateService's refusals, as 400s.
-    if (!mayManage(res, project)) throw badRequest("User does not have permission to create project access token");
-    if (!user.is_admin && level > (memberLevel(emu.state, user, project.id) ?? 0)) {
+    if (!mayManage(res, source)) throw badRequest(`User does not have permission to create ${kind} access token`);
+    if (!user.is_admin && level > (source.level(user) ?? 0)) {
       throw badRequest(
         `Could not provision ${roleName(level)} access to the access token. ERROR: Access level of the token can't be greater the access level of the user who created the token`,
       );
     }
-    const bot = botUser(emu, project, name, now);
-    setMember(emu.state, { project_id: project.id, user_id: bot.id, access_level: level, created_at: now.toISOString() });
+    const bot = botUser(emu, `${kind}_${source.id}`, name, now);
+    source.addMember(bot, level, now.toISOString());
     const token: SimToken = {
       id: emu.state.nextId.token++,
       name,
@@ -108,7 +162,7 @@ export function accessTokensRouter(emu: Emulator): Router {
       scopes,
       user_id: bot.id,
       revoked: false,
-      project_id: project.id,
+      ...(kind === "project" ? { project_id: source.id } : { group_id: source.id }),
       description: stringParam(p, "description") ?? null,
       created_at: now.toISOString(),
       expires_at: expiresAt,
@@ -116,13 +170,13 @@ export function accessTokensRouter(emu: Emulator): Router {
     emu.state.tokens.push(token);
     emu.save();
     // Entities::ResourceAccessTokenWithToken: the only answer that carries the token.
-    res.status(201).json({ ...presentAccessToken(emu, token, project), token: token.token });
+    res.status(201).json({ ...presentAccessToken(emu, token, source), token: token.token });
   });
 
-  r.delete("/projects/:id/access_tokens/:token_id", allowScopes(), (req, res) => {
-    const project = visible(req, res);
-    const token = findToken(project, String(req.params.token_id));
-    if (!mayManage(res, project)) {
+  r.delete(`${base}/:token_id`, allowScopes(), (req, res) => {
+    const source = findSource(emu, kind, req, res);
+    const token = findToken(source, String(req.params.token_id));
+    if (!mayManage(res, source)) {
       const bot = emu.state.users.find((u) => u.id === token.user_id);
       throw badRequest(`${caller(res).user.name} cannot delete ${bot?.name ?? "the token's bot user"}`);
     }
@@ -130,13 +184,11 @@ export function accessTokensRouter(emu: Emulator): Router {
     emu.save();
     res.status(204).end();
   });
-
-  return r;
 }
 
-/** The bot user GitLab creates for each project access token: project_<id>_bot_<hex>, named after the token. */
-function botUser(emu: Emulator, project: SimProject, name: string, now: Date): SimUser {
-  const username = `project_${project.id}_bot_${randomBytes(16).toString("hex")}`;
+/** The bot user GitLab creates for each resource access token: project_<id>_bot_<hex> or group_<id>_bot_<hex>, named after the token. */
+function botUser(emu: Emulator, prefix: string, name: string, now: Date): SimUser {
+  const username = `${prefix}_bot_${randomBytes(16).toString("hex")}`;
   const user: SimUser = {
     id: emu.state.nextId.user++,
     username,

@@ -32,6 +32,19 @@ export function controlRunnersRouter(emu: Emulator): Router {
     res.json(details(req.params.id));
   });
 
+  // Assign a project runner to one more project (GitLab's POST /projects/:id/runners, which the
+  // emulator does not serve), so a runner belongs to several projects as in GitLab.
+  r.post("/runners/:id/projects", (req, res) => {
+    const runner = findRunner(emu, req.params.id);
+    const project = findProject(emu, String(requireParam(intParam(readParams(req), "project_id"), "project_id")));
+    if (runner.runner_type !== "project_type")
+      throw paramError(`runner ${runner.id} is a ${runner.runner_type} runner, not a project runner`);
+    if (runner.project_ids.includes(project.id)) throw paramError(`runner ${runner.id} is already assigned to project ${project.id}`);
+    runner.project_ids.push(project.id);
+    emu.save();
+    res.status(201).json(details(req.params.id));
+  });
+
   // Put a runner (and its managers) into a status by moving its timestamps, as time passing would.
   r.post("/runners/:id/status", (req, res) => {
     const status = requireParam(enumParam(readParams(req), "status", RUNNER_STATUSES), "status");

@@ -1,9 +1,9 @@
 import { type Request, type Response, Router } from "express";
-import { ACCESS_LEVEL_VALUES, roleName, setMember } from "../access.js";
+import { ACCESS_LEVEL_VALUES, roleName, setGroupMember, setMember } from "../access.js";
 import type { Emulator } from "../context.js";
 import { paramError } from "../errors.js";
 import type { FaultKind } from "../faults.js";
-import { findProject } from "../lookup.js";
+import { findGroup, findProject } from "../lookup.js";
 import { intParam, type Params, readParams, stringParam } from "../params.js";
 import { newPersonalToken, SCOPES, type Scope, type SimUser } from "../state.js";
 
@@ -29,7 +29,8 @@ export function controlRouter(emu: Emulator): Router {
 
   // Mint a personal access token with the given scopes, for the admin (default), a plain user who is
   // a member of nothing (admin: false), or a new user who is a member of project_id (default the
-  // first project) with access_level (10 Guest … 50 Owner), so tests can reach 403 and 404 paths.
+  // first project) — or of group_id — with access_level (10 Guest … 50 Owner), so tests can reach
+  // 403 and 404 paths.
   r.post("/tokens", (req, res) => {
     const p = tokenParams(req);
     const scopes = Array.isArray(p.scopes)
@@ -46,9 +47,11 @@ export function controlRouter(emu: Emulator): Router {
     const level = intParam(p, "access_level");
     if (level !== undefined && !ACCESS_LEVEL_VALUES.includes(level))
       throw paramError(`access_level must be one of ${ACCESS_LEVEL_VALUES.join(", ")}`);
+    const groupId = intParam(p, "group_id");
+    if (groupId !== undefined && level === undefined) throw paramError("group_id needs an access_level");
     const user =
       level !== undefined
-        ? memberUser(emu, findProject(emu, String(intParam(p, "project_id") ?? emu.state.projects[0]?.id)).id, level)
+        ? memberUser(emu, level, groupId !== undefined ? { group: findGroup(emu, String(groupId)).id } : { project: projectOf(emu, p) })
         : p.admin === false || p.admin === "false"
           ? plainUser(emu)
           : emu.state.users.find((u) => u.is_admin);
@@ -71,6 +74,19 @@ export function controlRouter(emu: Emulator): Router {
       admin: user.is_admin,
       ...(level !== undefined ? { access_level: level } : {}),
     });
+  });
+
+  // Another project in a group (default the first), e.g. to assign a runner to a second project.
+  r.post("/projects", (req, res) => {
+    const p = readParams(req);
+    const group = findGroup(emu, String(intParam(p, "group_id") ?? emu.state.groups[0]?.id));
+    const id = Math.max(0, ...emu.state.projects.map((x) => x.id)) + 1;
+    const name = stringParam(p, "name") ?? `project-${id}`;
+    if (!/^[a-z0-9][a-z0-9._-]*$/.test(name)) throw paramError("name must be a project path: lowercase letters, digits, '.', '_', '-'");
+    if (emu.state.projects.some((x) => x.group_id === group.id && x.path === name)) throw paramError(`${group.path}/${name} exists`);
+    emu.state.projects.push({ id, name, path: name, group_id: group.id, default_branch: "main" });
+    emu.save();
+    res.status(201).json({ id, path_with_namespace: `${group.path}/${name}`, group_id: group.id });
   });
 
   r.post("/tokens/:id/revoke", (req, res) => {
@@ -130,8 +146,12 @@ function tokenParams(req: Request): Params {
   return typeof req.body === "object" && req.body !== null ? (req.body as Params) : {};
 }
 
-/** A new user who is a member of the project with this role (one per call: tests compare authors). */
-function memberUser(emu: Emulator, projectId: number, level: number): SimUser {
+function projectOf(emu: Emulator, p: Params): number {
+  return findProject(emu, String(intParam(p, "project_id") ?? emu.state.projects[0]?.id)).id;
+}
+
+/** A new user who is a member of the project or group with this role (one per call: tests compare authors). */
+function memberUser(emu: Emulator, level: number, of: { project: number } | { group: number }): SimUser {
   const id = emu.state.nextId.user++;
   const role = roleName(level);
   const user: SimUser = {
@@ -143,7 +163,8 @@ function memberUser(emu: Emulator, projectId: number, level: number): SimUser {
     created_at: emu.now().toISOString(),
   };
   emu.state.users.push(user);
-  setMember(emu.state, { project_id: projectId, user_id: id, access_level: level, created_at: user.created_at });
+  if ("group" in of) setGroupMember(emu.state, { group_id: of.group, user_id: id, access_level: level, created_at: user.created_at });
+  else setMember(emu.state, { project_id: of.project, user_id: id, access_level: level, created_at: user.created_at });
   return user;
 }
 

@@ -1,8 +1,8 @@
 import { type Request, type Response, Router } from "express";
-import { MAINTAINER } from "../access.js";
+import { groupAccess, MAINTAINER, OWNER } from "../access.js";
 import { allowScopes } from "../auth.js";
 import { caller, type Emulator } from "../context.js";
-import { ApiError, forbidden } from "../errors.js";
+import { ApiError, forbidden, notFound } from "../errors.js";
 import { findGroup } from "../lookup.js";
 import { boolParam, enumParam, type Params, readParams, stringParam, tagListParam } from "../params.js";
 import { presentRunner } from "../present.js";
@@ -64,10 +64,13 @@ export function runnerListRouter(emu: Emulator): Router {
     if (!caller(res).user.is_admin) throw forbidden();
     listRunners(emu, req, res, runnersInScope(emu.state, { kind: "all" }), "all");
   });
+  // read_group_runners: the group's Owner (403 below it; 404 for who cannot see the group at all).
   r.get("/groups/:id/runners", allowScopes(), (req, res) => {
-    const groupId = findGroup(emu, req.params.id).id;
-    if (!caller(res).user.is_admin) throw forbidden();
-    listRunners(emu, req, res, runnersInScope(emu.state, { kind: "group", groupId }), "ignored");
+    const group = findGroup(emu, req.params.id);
+    const access = groupAccess(emu.state, caller(res).user, group, OWNER);
+    if (access === "not_found") throw notFound("Group");
+    if (access === "forbidden") throw forbidden();
+    listRunners(emu, req, res, runnersInScope(emu.state, { kind: "group", groupId: group.id }), "ignored");
   });
   // read_project_runners: Maintainer (403 below it, 404 for a non-member).
   r.get("/projects/:id/runners", allowScopes(), (req, res) => {

@@ -84,6 +84,18 @@ function readable(emu: Emulator, res: Response, id: unknown): SimRunner {
   return runner;
 }
 
+/**
+ * authenticate_delete_runner!: for anyone but the admin, a project runner assigned to more than one
+ * project is refused first — whoever asks, even a Maintainer of all of them (unassign it from the
+ * others first) — then the manage rule. The 412 check comes after both.
+ */
+function deletable(emu: Emulator, res: Response, id: unknown): SimRunner {
+  const runner = findRunner(emu, id);
+  if (!caller(res).user.is_admin && runner.project_ids.length > 1) throw forbidden("Runner associated with more than one project");
+  if (!canManageRunner(emu.state, caller(res).user, runner)) throw forbidden("No access granted");
+  return runner;
+}
+
 function manageable(emu: Emulator, res: Response, id: unknown): SimRunner {
   const runner = findRunner(emu, id);
   if (!canManageRunner(emu.state, caller(res).user, runner)) throw forbidden("No access granted");
@@ -116,7 +128,7 @@ export function runnerRouter(emu: Emulator): Router {
   });
 
   r.delete("/runners/:id", scopes, (req, res) => {
-    const runner = manageable(emu, res, req.params.id);
+    const runner = deletable(emu, res, req.params.id);
     checkUnmodifiedSince(req.get("if-unmodified-since"), runner.updated_at ?? runner.created_at);
     emu.state.runners = emu.state.runners.filter((x) => x.id !== runner.id);
     // GitLab keeps the jobs; they just no longer name a runner.

@@ -1,5 +1,5 @@
 import { Router } from "express";
-import { hasRole, MAINTAINER } from "../access.js";
+import { hasGroupRole, hasRole, MAINTAINER, OWNER } from "../access.js";
 import { allowScopes } from "../auth.js";
 import { caller, type Emulator } from "../context.js";
 import { badRequest, forbidden } from "../errors.js";
@@ -23,8 +23,12 @@ export function userRunnersRouter(emu: Emulator): Router {
     const project = projectId === undefined ? undefined : emu.state.projects.find((x) => x.id === projectId);
     if (runnerType === "group_type" && !group) throw badRequest("Missing/invalid group");
     if (runnerType === "project_type" && !project) throw badRequest("Missing/invalid project");
-    // create_runner: the admin any type; a project's Maintainer a project runner; group owners are not modelled.
-    const allowed = user.is_admin || (project !== undefined && hasRole(emu.state, user, project.id, MAINTAINER));
+    // create_runner: the admin any type; a group's Owner a group runner; a project's Maintainer (also
+    // by inheritance from its group) a project runner.
+    const allowed =
+      user.is_admin ||
+      (group !== undefined && hasGroupRole(emu.state, user, group.id, OWNER)) ||
+      (project !== undefined && hasRole(emu.state, user, project.id, MAINTAINER));
     if (!allowed) throw forbidden("Insufficient permissions");
     const blank: SimRunner = {
       id: emu.state.nextId.runner,

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadFleetFile } from "@pifleet/fleet";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type SimStatus, simDown, simFault, simStatus, simUp } from "./index.js";
+import { type SimStatus, simControlHeaders, simDown, simFault, simStatus, simUp } from "./index.js";
 import { docker } from "./sim-docker.js";
 import { pinnedKey, sshLogin, sshRun } from "./test-support/ssh.js";
 
@@ -65,6 +65,25 @@ describe("sim up", () => {
     const res = await fetch(`${sim.gitlab?.url}/api/v4/user`, { headers: { "PRIVATE-TOKEN": sim.gitlab?.token ?? "" } });
     expect(res.status).toBe(200);
     expect(sim.gitlab?.running).toBe(true);
+  });
+
+  it("opens the emulator's control API to this machine's sim owner only: a node reaching it gets 401", async () => {
+    const gitlab = sim.gitlab;
+    if (!gitlab) throw new Error("sim started without its GitLab emulator");
+    expect((await fetch(`${gitlab.url}/-/sim/info`, { headers: simControlHeaders(gitlab) })).status).toBe(200);
+    // What a CI job on the node could try: it reaches the gateway (the API answers), not the secret file.
+    // Each answer as "status:<does it name the control header>".
+    const probe = [
+      `URL = "${gitlab.url}"`,
+      "import urllib.request, urllib.error",
+      "def answer(path, headers):",
+      "    try: r = urllib.request.urlopen(urllib.request.Request(URL + path, headers=headers)); return f'{r.status}:-'",
+      "    except urllib.error.HTTPError as e: return f'{e.code}:{\"X-Pifleet-Sim-Control\" in e.read().decode()}'",
+      'print(answer("/api/v4/version", {}), answer("/-/sim/info", {}), answer("/-/sim/info", {"X-Pifleet-Sim-Control": "0" * 64}))',
+    ].join("\n");
+    const out = await sshRun(sim, node("pi1").address, `python3 - <<'EOF'\n${probe}\nEOF`);
+    // The node reaches the emulator (GitLab's own 401 for a call without a token), and the control API refuses it.
+    expect(out).toBe("401:False 401:True 401:True");
   });
 
   it("boots Pi-like nodes: systemd PID 1, 2 GiB, Pi files, apt proxy, and no docker/redis/runner yet", async () => {
@@ -134,6 +153,8 @@ describe("sim up", () => {
     expect(fleet.gitlab.url).toBe(again.gitlab?.url);
     const res = await fetch(`${again.gitlab?.url}/api/v4/user`, { headers: { "PRIVATE-TOKEN": again.gitlab?.token ?? "" } });
     expect(res.status).toBe(200);
+    // The restarted emulator made a new control secret; its file gives it.
+    expect((await fetch(`${again.gitlab?.url}/-/sim/info`, { headers: simControlHeaders(again.gitlab) })).status).toBe(200);
     expect(await sshComesBack(node("pi2").address)).toBe("pi2");
     sim = again;
   });

@@ -114,7 +114,12 @@ describe("the group Maintainer role (access_level 40)", () => {
       status: 403,
       body: { message: "403 Forbidden - Insufficient permissions" },
     });
-    const byAdmin = await createRunner(target.token, { runner_type: "group_type", group_id: target.groupId });
+    const byAdmin = await createRunner(target.token, { runner_type: "group_type", group_id: target.groupId, maintenance_note: "n" });
+    // It reads a group runner (Maintainer at the group level), without the note only updaters see.
+    expect(await call(target, "GET", `/runners/${byAdmin.body.id}`, { token: maintainer.token })).toMatchObject({
+      status: 200,
+      body: { id: byAdmin.body.id, maintenance_note: null },
+    });
     expect(await call(target, "PUT", `/runners/${byAdmin.body.id}`, { token: maintainer.token, body: { paused: true } })).toMatchObject({
       status: 403,
       body: { message: "403 Forbidden - No access granted" },

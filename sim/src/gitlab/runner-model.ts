@@ -122,9 +122,15 @@ export function runnersInScope(
   }
 }
 
-/** Who may read a runner: those who may manage it, and any signed-in user for instance runners. */
+/**
+ * Who may read a runner ("at least the Maintainer role … at the project and group level"): any
+ * signed-in user for instance runners, a group's Maintainer for its group runners, and those who may
+ * manage it.
+ */
 export function canReadRunner(state: SimState, user: SimUser, r: SimRunner): boolean {
-  return r.runner_type === "instance_type" || canManageRunner(state, user, r);
+  if (r.runner_type === "instance_type") return true;
+  if (r.runner_type === "group_type" && r.group_id !== null && hasGroupRole(state, user, r.group_id, MAINTAINER)) return true;
+  return canManageRunner(state, user, r);
 }
 
 /**

@@ -90,7 +90,7 @@ export function rollingFlow(s: SharedSim): void {
 
         const url = topology.loadBalancer?.url;
         expect(url).toBeDefined();
-        // A request fails after the probe's default PROBE_TIMEOUT_MS (10 s): above the app's slowest answer (a 503
+        // A request fails after the probe's default PROBE_TIMEOUT_MS (12 s): above the app's slowest answer (a 503
         // after REDIS_TIMEOUT_MS) plus the SYN retransmissions of a connection opened while the VIP moves.
         const load = await startLoad({ url: url as string, page: `rolling-${Date.now()}`, workers: 2, pauseMs: 50, maxSeconds: 1800 });
         // The samples' zero on the wall clock, to line failures up with the roll's timeline (report.startedAt).

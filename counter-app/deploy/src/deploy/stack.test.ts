@@ -37,7 +37,7 @@ describe("stackModel", () => {
       REDIS_SENTINELS: "198.19.7.11:26379,198.19.7.12:26379,198.19.7.13:26379",
       REDIS_MASTER_NAME: "pifleet",
       REDIS_ACK_REPLICAS: "1",
-      REDIS_TIMEOUT_MS: "5000",
+      REDIS_TIMEOUT_MS: "8000",
     });
     expect("REDIS_URL" in env).toBe(false);
   });

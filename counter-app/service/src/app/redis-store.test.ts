@@ -1,3 +1,4 @@
+import { ErrorReply } from "redis";
 import { describe, expect, it } from "vitest";
 import { StoreUnavailableError } from "./batcher.js";
 import { isReadOnlyRefusal, type Redis, reconnectDelay, redisViewStore } from "./redis-store.js";
@@ -21,7 +22,7 @@ const REDIS_AHEAD_MS = 10_000;
  * A Redis that answers each count script from `replies` in order (a string is an error reply,
  * null "too late") and WAIT with `replicas`; it records each script's arguments.
  */
-function fakeRedis(replies: (unknown[] | string | null)[], replicas = 1) {
+function fakeRedis(replies: (unknown[] | string | null)[], replicas: number | (number | Error)[] = 1) {
   const sent: string[][] = [];
   const commands: string[] = [];
   const run = (command: string) => async (_script: string, options: { arguments: string[] }) => {
@@ -35,7 +36,11 @@ function fakeRedis(replies: (unknown[] | string | null)[], replicas = 1) {
     time: async () => [String((NOW + REDIS_AHEAD_MS) / 1000), "0"],
     eval: run("EVAL"),
     evalSha: run("EVALSHA"),
-    wait: async () => replicas,
+    wait: async () => {
+      const answer = typeof replicas === "number" ? replicas : replicas.shift();
+      if (answer instanceof Error) throw answer;
+      return answer ?? 1;
+    },
   } as unknown as Redis;
   return { client, sent, commands };
 }
@@ -112,6 +117,26 @@ describe("redisViewStore", () => {
       .add(batch, "pi1", NOW + 2000)
       .catch((e: unknown) => e);
     expect((err as Error).message).toMatch(/only 0 of 1 Redis replicas/);
+    expect((err as StoreUnavailableError).counted).toBe("unknown");
+  });
+
+  it("waits again when Redis refused the WAIT but the script ran (node-redis re-sent it alone to the new primary)", async () => {
+    const onReplica = new ErrorReply("ERR WAIT cannot be used with replica instances.");
+    const { client } = fakeRedis([[0, "13"]], [onReplica, 1]);
+    expect(await redisViewStore(() => client, options).add(batch, "pi1", NOW + 2000)).toEqual(new Map([["home", 13]]));
+    const unconfirmed = fakeRedis([[0, "13"]], [onReplica, 0]);
+    const err = await redisViewStore(() => unconfirmed.client, options)
+      .add(batch, "pi1", NOW + 2000)
+      .catch((e: unknown) => e);
+    expect((err as StoreUnavailableError).counted).toBe("unknown");
+  });
+
+  it("a WAIT lost with its connection after the script ran is a 503 that may have been counted", async () => {
+    const { client } = fakeRedis([[0, "13"]], [new Error("Socket closed unexpectedly"), 1]);
+    const err = await redisViewStore(() => client, options)
+      .add(batch, "pi1", NOW + 2000)
+      .catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/WAIT failed after the batch was counted/);
     expect((err as StoreUnavailableError).counted).toBe("unknown");
   });
 

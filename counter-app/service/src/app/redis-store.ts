@@ -155,10 +155,17 @@ async function addOnce(
 ): Promise<Map<string, number>> {
   // One command per batch, WAIT right behind it on the same connection: it covers exactly that script.
   // By SHA: 40 bytes instead of the script's 700 on every batch.
-  const [ran, waited] = await Promise.allSettled([
+  const [ran, firstWait] = await Promise.allSettled([
     sendScript ? client.eval(COUNT_SCRIPT, args) : client.evalSha(COUNT_SCRIPT_SHA1, args),
     durability.replicas > 0 ? client.wait(durability.replicas, durability.timeoutMs) : Promise.resolve(0),
   ]);
+  // Redis refused the WAIT although the script ran: node-redis met READONLY at the old primary, found the new one
+  // and sent the script there alone, while the WAIT behind it got "WAIT cannot be used with replica instances".
+  // A WAIT now, on the connection that ran the script, covers it (only a second switch in between would not).
+  const waited =
+    ran.status === "fulfilled" && firstWait.status === "rejected" && firstWait.reason instanceof ErrorReply
+      ? (await Promise.allSettled([client.wait(durability.replicas, durability.timeoutMs)]))[0]
+      : firstWait;
   if (ran.status === "rejected") {
     if (ran.reason instanceof Error && ran.reason.message.startsWith("NOSCRIPT"))
       throw new ScriptMissingError(`Redis does not know the count script yet: ${ran.reason.message}`, false);

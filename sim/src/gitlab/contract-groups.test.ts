@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { Gitlab } from "@gitbeaker/rest";
 import { afterAll, describe, expect, it } from "vitest";
 import { call, control, NEEDS_CONTROL, REAL_GITLAB, type Target, useContractTarget } from "./test-support/target.js";
 
@@ -65,6 +66,18 @@ describe("group access tokens", () => {
     expect((await call(target, "GET", `/projects/${target.projectId}/pipelines`, { token: issued.token })).status).toBe(200);
     expect((await call(target, "DELETE", `/groups/${target.groupId}/access_tokens/${issued.id}`)).status).toBe(204);
     expect(await call(target, "GET", "/user", { token: issued.token })).toMatchObject({ status: 401 });
+  });
+
+  it("gitbeaker's GroupAccessTokens creates, lists, shows and revokes one", async () => {
+    const api = new Gitlab({ host: target.url, token: target.token });
+    const created = await api.GroupAccessTokens.create(target.groupId, `contract-${RUN}-gitbeaker`, ["read_api"], inDays(7), {
+      accessLevel: 50,
+    });
+    tokens.push(created.id);
+    expect(created.token).toMatch(/^glpat-/);
+    expect((await api.GroupAccessTokens.all(target.groupId)).map((t) => t.id)).toContain(created.id);
+    await api.GroupAccessTokens.revoke(target.groupId, created.id);
+    expect((await api.GroupAccessTokens.show(target.groupId, created.id)).revoked).toBe(true);
   });
 
   it("only the group's Owner manages them: a Maintainer's token gets 401 on GET and 400 on POST", async () => {

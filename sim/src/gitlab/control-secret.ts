@@ -1,6 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { EnvironmentError } from "@pifleet/fleet";
 import { writeFileAtomicSync } from "@pifleet/io";
 
 /**
@@ -32,7 +33,15 @@ export function writeControlSecret(stateDir: string, secret: string): string {
 
 /** The secret a running emulator wrote (for clients on this machine: `sim up`, `sim push`, tests). */
 export function readControlSecret(file: string): string {
-  return readFileSync(file, "utf8").trim();
+  try {
+    return readFileSync(file, "utf8").trim();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    throw new EnvironmentError(
+      `the GitLab emulator's control secret ${file} is missing: that emulator is not running, or predates the control secret`,
+      "Restart it: `pifleet sim up` (with the sim's --dir) starts a stopped emulator; for an old one, `pifleet sim down` then `pifleet sim up`.",
+    );
+  }
 }
 
 /** The header a control-API request carries. */

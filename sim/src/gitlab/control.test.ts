@@ -148,6 +148,9 @@ describe("who may use the control API (issue 13 item 14)", () => {
       } finally {
         await emu.close();
       }
+      // An emulator that wrote none (an older one): the client says what to do, exit 3.
+      const missing = join(stateDir, "no-such-secret");
+      expect(() => readControlSecret(missing)).toThrow(expect.objectContaining({ exitCode: 3, message: expect.stringContaining(missing) }));
     } finally {
       rmSync(stateDir, { recursive: true, force: true });
     }

@@ -7,6 +7,8 @@ export interface NodeState {
   pendingRotation: number[];
   /** gitlab-runner's system_id (its .runner_system_id beside config.toml), when it has made one. */
   systemId?: string;
+  /** Whether gitlab-runner runs (systemctl is-active); absent when not known. */
+  runnerActive?: boolean;
 }
 
 export interface NodeAccess {

@@ -21,7 +21,11 @@ async function readNode(nodes: NodeAccess, name: string): Promise<NodeTokens> {
     const state = await nodes.read(name);
     const blocks = observedBlocks(parseConfig(state.configText, name));
     const node = { name, reachable: true, configText: state.configText, blocks, pendingRotation: state.pendingRotation };
-    return { node, ...(state.systemId ? { systemId: state.systemId } : {}) };
+    return {
+      node,
+      ...(state.systemId ? { systemId: state.systemId } : {}),
+      ...(state.runnerActive === undefined ? {} : { runnerActive: state.runnerActive }),
+    };
   } catch (err) {
     // A node that is down or holds unreadable TOML is recorded; anything else (a missing ssh, a bug) stops the run.
     if (!(err instanceof NodeError) && !(err instanceof OperationError)) throw err;

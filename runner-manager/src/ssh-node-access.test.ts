@@ -24,14 +24,21 @@ describe("SshNodeAccess", () => {
     expect(call?.script).toContain("chmod 0600");
   });
 
-  it("reads the config, the pending rotations and gitlab-runner's system_id in one call; no file is null", async () => {
-    const { nodes } = access(() => "<<pifleet:no-config>>\n<<pifleet:pending>>\n12\n13\n<<pifleet:system-id>>\n");
-    expect(await nodes.read("pi2")).toEqual({ configText: null, pendingRotation: [12, 13] });
-    const withFile = access(() => `${CONFIG}<<pifleet:pending>>\n<<pifleet:system-id>>\ns_0123456789ab\n`);
-    expect(await withFile.nodes.read("pi2")).toEqual({ configText: CONFIG, pendingRotation: [], systemId: "s_0123456789ab" });
+  it("reads the config, the pending rotations, gitlab-runner's system_id and whether it runs in one call; no file is null", async () => {
+    const { nodes } = access(
+      () => "<<pifleet:no-config>>\n<<pifleet:pending>>\n12\n13\n<<pifleet:system-id>>\n<<pifleet:service>>\ninactive\n",
+    );
+    expect(await nodes.read("pi2")).toEqual({ configText: null, pendingRotation: [12, 13], runnerActive: false });
+    const withFile = access(() => `${CONFIG}<<pifleet:pending>>\n<<pifleet:system-id>>\ns_0123456789ab\n<<pifleet:service>>\nactive\n`);
+    expect(await withFile.nodes.read("pi2")).toEqual({
+      configText: CONFIG,
+      pendingRotation: [],
+      systemId: "s_0123456789ab",
+      runnerActive: true,
+    });
     // Anything else in that file is not sent to GitLab as a system_id.
-    const odd = access(() => `${CONFIG}<<pifleet:pending>>\n<<pifleet:system-id>>\ns_1; rm -rf /\n`);
-    expect(await odd.nodes.read("pi2")).toEqual({ configText: CONFIG, pendingRotation: [] });
+    const odd = access(() => `${CONFIG}<<pifleet:pending>>\n<<pifleet:system-id>>\ns_1; rm -rf /\n<<pifleet:service>>\nactive\n`);
+    expect(await odd.nodes.read("pi2")).toEqual({ configText: CONFIG, pendingRotation: [], runnerActive: true });
   });
 
   it("leaves a deferred restart to a transient systemd timer on the node, as root, once: a pending one is kept", async () => {

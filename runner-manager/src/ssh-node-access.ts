@@ -16,6 +16,7 @@ const MISSING = "<<pifleet:no-config>>";
 const SYSTEM_ID = `${DIR}/.runner_system_id`;
 const SEPARATOR = "<<pifleet:pending>>";
 const SYSTEM_ID_SEPARATOR = "<<pifleet:system-id>>";
+const SERVICE_SEPARATOR = "<<pifleet:service>>";
 /** gitlab-runner's system ids: `s_` + 12 hex digits (from machine-id), `r_` + random ones. */
 const SYSTEM_ID_SHAPE = /^[rs]_[0-9A-Za-z]{1,64}$/;
 
@@ -25,6 +26,9 @@ const READ = [
   `if [ -f ${PENDING} ]; then cat ${PENDING}; fi`,
   `echo '${SYSTEM_ID_SEPARATOR}'`,
   `if [ -f ${SYSTEM_ID} ]; then head -c 100 ${SYSTEM_ID}; fi`,
+  `echo '${SERVICE_SEPARATOR}'`,
+  // is-active exits non-zero for every state but active; its output names the state.
+  "systemctl is-active gitlab-runner 2>/dev/null || true",
 ].join("; ");
 const WRITE = [
   "set -e",
@@ -77,8 +81,10 @@ export class SshNodeAccess implements NodeAccess {
 
   async read(name: string): Promise<NodeState> {
     const out = await this.root(name, `read ${CONFIG_PATH}`, READ);
-    const idAt = out.lastIndexOf(SYSTEM_ID_SEPARATOR);
-    const systemId = out.slice(idAt + SYSTEM_ID_SEPARATOR.length).trim();
+    const serviceAt = out.lastIndexOf(SERVICE_SEPARATOR);
+    const service = out.slice(serviceAt + SERVICE_SEPARATOR.length).trim();
+    const idAt = out.lastIndexOf(SYSTEM_ID_SEPARATOR, serviceAt);
+    const systemId = out.slice(idAt + SYSTEM_ID_SEPARATOR.length, serviceAt).trim();
     const at = out.lastIndexOf(SEPARATOR, idAt);
     const config = out.slice(0, at);
     const pending = out.slice(at + SEPARATOR.length, idAt);
@@ -89,6 +95,7 @@ export class SshNodeAccess implements NodeAccess {
         .filter((s) => /^\d+$/.test(s))
         .map(Number),
       ...(SYSTEM_ID_SHAPE.test(systemId) ? { systemId } : {}),
+      runnerActive: service === "active",
     };
   }
 

@@ -34,7 +34,7 @@ const node = (extra: Partial<ObservedNode> = {}): ObservedNode => ({
 
 describe("tokensToCheck", () => {
   it("checks pifleet's blocks of listed runners only, not one whose rotation is pending (it is reset anyway)", () => {
-    const checks = tokensToCheck(node(), new Set([11, 12, 13]));
+    const checks = tokensToCheck({ node: node() }, new Set([11, 12, 13]));
     expect(checks.map((c) => c.runnerId)).toEqual([11]);
     expect(checks[0]?.token.reveal()).toBe("glrt-live-or-not-00000000");
     // The token is a Secret: it never prints.
@@ -42,7 +42,12 @@ describe("tokensToCheck", () => {
   });
 
   it("checks nothing on a node that could not be read or has no config.toml", () => {
-    expect(tokensToCheck(node({ reachable: false }), new Set([11]))).toEqual([]);
-    expect(tokensToCheck(node({ configText: null }), new Set([11]))).toEqual([]);
+    expect(tokensToCheck({ node: node({ reachable: false }) }, new Set([11]))).toEqual([]);
+    expect(tokensToCheck({ node: node({ configText: null }) }, new Set([11]))).toEqual([]);
+  });
+
+  it("checks nothing where gitlab-runner is stopped (drained): a verify is a contact, and would make its runners look alive", () => {
+    expect(tokensToCheck({ node: node(), runnerActive: false }, new Set([11]))).toEqual([]);
+    expect(tokensToCheck({ node: node(), runnerActive: true }, new Set([11])).map((c) => c.runnerId)).toEqual([11]);
   });
 });

@@ -11,18 +11,25 @@ import type { ObservedNode } from "./types.js";
  * tell without changing the token: one request per pifleet runner in a reachable node's config.toml.
  *
  * A verify is a contact: sent with the node's own system_id (what gitlab-runner sends), it heartbeats the
- * manager that really uses the token, and no extra manager shows up in GitLab.
+ * manager that really uses the token, and no extra manager shows up in GitLab. And only where gitlab-runner
+ * runs (and so contacts GitLab anyway): a drained node's runners do not look alive, and a token there is
+ * checked by the first plan after undrain.
  */
 
 export interface NodeTokens {
   node: ObservedNode;
   /** gitlab-runner's system_id on the node, when it has one. */
   systemId?: string;
+  /** Whether gitlab-runner runs there; absent when not known (then its tokens are checked). */
+  runnerActive?: boolean;
 }
 
-/** The tokens to check on a node, pure: pifleet's blocks with a token, of runners in `ids`, not already being rotated. */
-export function tokensToCheck(node: ObservedNode, ids: ReadonlySet<number>): { runnerId: number; token: Secret }[] {
-  if (!node.reachable || node.configText === null) return [];
+/**
+ * The tokens to check on a node, pure: pifleet's blocks with a token, of runners in `ids`, not already being
+ * rotated, on a node whose gitlab-runner is not known to be stopped.
+ */
+export function tokensToCheck({ node, runnerActive }: NodeTokens, ids: ReadonlySet<number>): { runnerId: number; token: Secret }[] {
+  if (!node.reachable || node.configText === null || runnerActive === false) return [];
   const doc = parseConfig(node.configText, node.name) as { runners?: Record<string, unknown>[] };
   return (doc.runners ?? []).flatMap((b) => {
     const id = typeof b.id === "number" ? b.id : 0;
@@ -35,7 +42,7 @@ export function tokensToCheck(node: ObservedNode, ids: ReadonlySet<number>): { r
 
 /** Sets rejectedTokens on each node where GitLab refuses any: the runners (of `ids`) whose token in its config.toml GitLab refuses. */
 export async function checkTokens(nodes: NodeTokens[], ids: ReadonlySet<number>, api: GitlabApi): Promise<void> {
-  const checks = nodes.flatMap(({ node, systemId }) => tokensToCheck(node, ids).map((t) => ({ node, systemId, ...t })));
+  const checks = nodes.flatMap((n) => tokensToCheck(n, ids).map((t) => ({ node: n.node, systemId: n.systemId, ...t })));
   const live = await mapLimit(checks, 4, (c) => api.verifyToken(c.token, c.systemId));
   for (const { node } of nodes) {
     const rejected = checks.filter((c, i) => c.node === node && !live[i]).map((c) => c.runnerId);

@@ -14,7 +14,11 @@ export class MemoryNodes implements NodeAccess {
 
   async read(node: string): Promise<NodeState> {
     this.check(node);
-    return { configText: this.files.get(node) ?? null, pendingRotation: this.pending.get(node) ?? [] };
+    return {
+      configText: this.files.get(node) ?? null,
+      pendingRotation: this.pending.get(node) ?? [],
+      runnerActive: this.active.get(node) ?? true,
+    };
   }
 
   async writeConfig(node: string, text: string): Promise<void> {

@@ -77,6 +77,7 @@ describe("the node-side hand-off script", () => {
 
   it("fails over through the local sentinel and asks each other redis node's ROLE, in that order", () => {
     expect(script).toContain("rcli 127.0.0.1 26379 SENTINEL FAILOVER pifleet");
+    expect(script).toMatch(/NOGOODSLAVE\*\) .* exit 75 ;;/);
     const roles = [...script.matchAll(/rcli (\S+) (\d+) ROLE/g)].map((m) => `${m[1]}:${m[2]}`);
     expect(roles).toEqual(["198.19.7.12:6379", "198.19.7.13:6379"]);
     expect(script.indexOf("REPLICAOF $new")).toBeLessThan(script.lastIndexOf("CLIENT UNPAUSE"));
@@ -134,8 +135,30 @@ describe("handOffRedisPrimary", () => {
           ? `${address("pi1")}\n6379\n`
           : undefined,
     );
-    await expect(handOffRedisPrimary("pi1", { fleet, shell, clock: manualClock() })).rejects.toThrow(/did not catch up within 20 s/);
+    await expect(handOffRedisPrimary("pi1", { fleet, shell, clock: manualClock() })).rejects.toThrow(
+      "handing the Redis primary on pi1 to a replica failed (exit 1): the replicas did not catch up within 20 s",
+    );
     expect(redisCommands(shell.calls).at(-1)).toBe("CLIENT UNPAUSE");
+  });
+
+  it("runs the script again a second later while the sentinel has no replica it may promote yet (NOGOODSLAVE), until the timeout", async () => {
+    let runs = 0;
+    const notYet = { code: 75, stderr: "the sentinel has no replica it may promote yet: NOGOODSLAVE No suitable replica to promote" };
+    const shell = recordingShell((c) => {
+      if (c.script !== undefined) return runs++ < 2 ? notYet : SCRIPT_SAID;
+      if (isSentinelAsk(c)) return `${address(runs > 2 ? "pi2" : "pi1")}\n6379\n`;
+      return c.argv?.includes("INFO") ? replicaInfo(address("pi2")) : undefined;
+    });
+    expect(await handOffRedisPrimary("pi1", { fleet, shell, clock: manualClock() })).toMatchObject({
+      moved: true,
+      primary: { name: "pi2" },
+    });
+    expect(runs).toBe(3);
+    const always = recordingShell((c) => (c.script !== undefined ? notYet : isSentinelAsk(c) ? `${address("pi1")}\n6379\n` : undefined));
+    await expect(handOffRedisPrimary("pi1", { fleet, shell: always, clock: manualClock(), timeoutMs: 5000 })).rejects.toThrow(
+      /failed \(exit 75\): the sentinel has no replica it may promote yet/,
+    );
+    expect(always.calls.filter((c) => c.script !== undefined)).toHaveLength(6);
   });
 
   it("gives up after the timeout, saying where the hand-off stands", async () => {

@@ -108,6 +108,12 @@ export interface HandOffScriptTarget {
   timeoutMs: number;
 }
 
+/**
+ * The script's exit code when the sentinel refused the failover with NOGOODSLAVE (writes let go, nothing changed):
+ * a sentinel judges a replica only by an INFO under 30 s old, and just after it or the replica restarted it may
+ * have none yet. Measured on the sim right after `configure --tags redis`. Worth another try a second later.
+ */
+const NO_REPLICA_YET_EXIT = 75;
 /** The longest the old primary holds writes: a safety net if even the script's trap never runs. */
 const WRITE_PAUSE_MS = 30_000;
 /** How often the script asks the replicas' ROLE: each poll interval is time writes are held. */
@@ -171,7 +177,11 @@ until caught_up; do
 done
 echo "at caught-up $(($(ms) - t0))"
 said=$(rcli 127.0.0.1 ${t.sentinelPort} SENTINEL FAILOVER ${shellQuote(t.masterName)} 2>&1)
-[ "$said" = OK ] || { echo "SENTINEL FAILOVER ${t.masterName} was refused: $said" >&2; exit 1; }
+case "$said" in
+  OK) ;;
+  NOGOODSLAVE*) echo "the sentinel has no replica it may promote yet: $said" >&2; exit ${NO_REPLICA_YET_EXIT} ;;
+  *) echo "SENTINEL FAILOVER ${t.masterName} was refused: $said" >&2; exit 1 ;;
+esac
 echo "at failover-sent $(($(ms) - t0))"
 until new=$(promoted); do
   if late; then echo "no replica became the primary within ${seconds} s of SENTINEL FAILOVER" >&2; exit 1; fi
@@ -236,19 +246,32 @@ export async function handOffRedisPrimary(
     const redis = (describe: string, ...args: string[]) => shell.run(leaving, redisCli({ port: REDIS_PORT }, ...args), { describe });
     const deadline = clock.now() + timeoutMs;
     progress(`Redis: handing the primary on ${node} to a replica (writes held, SENTINEL FAILOVER)`);
-    let said: HandOffOutput;
-    try {
-      const script = redisHandOffScript({
-        redisPort: REDIS_PORT,
-        sentinelPort: REDIS_SENTINEL_PORT,
-        masterName: REDIS_MASTER_NAME,
-        others: others.map((n) => ({ host: n.address, port: REDIS_PORT })),
-        timeoutMs: Math.min(timeoutMs, 20_000),
-      });
-      said = parseHandOffOutput((await shell.script(leaving, script, { describe: "hand the Redis primary to a replica" })).stdout);
-    } finally {
-      // The script lets writes go on every way out; this covers a lost SSH connection too.
-      await redis("let the held writes go", "CLIENT", "UNPAUSE").catch(() => undefined);
+    const script = redisHandOffScript({
+      redisPort: REDIS_PORT,
+      sentinelPort: REDIS_SENTINEL_PORT,
+      masterName: REDIS_MASTER_NAME,
+      others: others.map((n) => ({ host: n.address, port: REDIS_PORT })),
+      timeoutMs: Math.min(timeoutMs, 20_000),
+    });
+    let said: HandOffOutput | undefined;
+    while (!said) {
+      let result: { code: number; stdout: string; stderr: string };
+      try {
+        result = await shell.script(leaving, script, { allowFailure: true, describe: "hand the Redis primary to a replica" });
+      } finally {
+        // The script lets writes go on every way out; this covers a lost SSH connection too.
+        await redis("let the held writes go", "CLIENT", "UNPAUSE").catch(() => undefined);
+      }
+      if (result.code === 0) said = parseHandOffOutput(result.stdout);
+      else if (result.code !== NO_REPLICA_YET_EXIT || clock.now() >= deadline)
+        throw new OperationError(
+          `handing the Redis primary on ${node} to a replica failed (exit ${result.code}): ${result.stderr.trim() || result.stdout.trim()}`,
+          `Writes on ${node} were let go. Look at the sentinels (redis-cli -p ${REDIS_SENTINEL_PORT} SENTINEL REPLICAS ${REDIS_MASTER_NAME}) and their log (/var/log/redis/redis-sentinel.log), then run pifleet upgrade again.`,
+        );
+      else {
+        progress(`Redis: ${result.stderr.trim()}; trying again in 1 s`);
+        await clock.sleep(1000);
+      }
     }
     const next = others.find((n) => n.address === said.primary.host);
     if (!next) throw new OperationError(`the hand-off script named ${said.primary.host} as the primary, not a redis node of the fleet`);

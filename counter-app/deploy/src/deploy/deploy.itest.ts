@@ -347,7 +347,7 @@ describe("losing a whole node under load (keepalived VIP over two LBs, three Swa
       expect((await fetch(`${lb.url}/readyz`)).status).toBe(200);
 
       // Steady load through the VIP; stop the node; keep counting; start it again; keep counting.
-      const load = await startLoad({ url: lb.url, page: "node-loss", workers: 4, pauseMs: 20, maxSeconds: 150, timeoutMs: 2000 });
+      const load = await startLoad({ url: lb.url, page: "node-loss", workers: 4, pauseMs: 20, maxSeconds: 150 });
       await new Promise((r) => setTimeout(r, 3000));
       const stopAt = load.elapsedMs();
       t = Date.now();

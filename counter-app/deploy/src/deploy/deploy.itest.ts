@@ -13,7 +13,7 @@ import { startLoad } from "../load/probe.js";
 import { renderLoadSummary } from "../load/summary.js";
 import { forwardDockerSocket } from "../test-support/docker-socket.js";
 import { deployStack, stackStatus } from "./deploy.js";
-import { handOffRedisPrimary, parseReplicationInfo, redisPrimary } from "./redis-failover.js";
+import { handOffRedisPrimary, parseReplicationInfo, redisCli, redisPrimary } from "./redis-failover.js";
 import type { StackImages } from "./stack.js";
 
 // End to end: a 3-node sim configured by the real site.yml (Docker, registry, Swarm with
@@ -83,6 +83,32 @@ describe("pifleet app deploy on a configured sim", () => {
     expect(byName).toEqual({ pifleet_app: "3/3", pifleet_lb: `${lbs}/${lbs}` });
     const appNodes = result.tasks.filter((t) => t.service === "pifleet_app" && t.desiredState === "Running").map((t) => t.node);
     expect(appNodes.sort()).toEqual(["pi1", "pi2", "pi3"]);
+  });
+
+  it("the app has the fleet's Redis password as a Docker secret, and Redis and the sentinels take nothing without it", async () => {
+    const redisNode = { name: "pi2", address: sim.nodes[1]?.address ?? "" };
+    const shell = sshShell(fleet.ssh);
+    try {
+      const secrets = (
+        await shell.run(topology.primaryManager, [
+          "docker",
+          "service",
+          "inspect",
+          "--format",
+          "{{range .Spec.TaskTemplate.ContainerSpec.Secrets}}{{.SecretName}} {{.File.Name}}{{end}}",
+          "pifleet_app",
+        ])
+      ).stdout.trim();
+      expect(secrets).toMatch(/^pifleet_redis_password_[0-9a-f]{16} redis-password$/);
+      for (const port of [6379, 26379]) {
+        const bare = await shell.run(redisNode, ["redis-cli", "-h", redisNode.address, "-p", String(port), "PING"], { allowFailure: true });
+        expect(`${bare.stdout}${bare.stderr}`.trim(), `port ${port} without the password`).toBe("NOAUTH Authentication required.");
+        const authed = await shell.run(redisNode, redisCli({ host: redisNode.address, port }, "PING"), { root: true });
+        expect(authed.stdout.trim(), `port ${port} with the password`).toBe("PONG");
+      }
+    } finally {
+      await shell.close();
+    }
   });
 
   it("through the load balancer, N requests get N distinct increasing counts, served by more than one node", async () => {
@@ -213,7 +239,9 @@ describe("Redis without a single point of failure (role redis: redis-server + se
       log(`handOffRedisPrimary(${promoted.name}): ${((Date.now() - t) / 1000).toFixed(1)} s, now ${handOff.primary.name}`);
       expect(handOff.moved).toBe(true);
       expect(handOff.primary.name).not.toBe(promoted.name);
-      const info = parseReplicationInfo((await shell.run(promoted, ["redis-cli", "INFO", "replication"])).stdout);
+      const info = parseReplicationInfo(
+        (await shell.run(promoted, redisCli({ port: 6379 }, "INFO", "replication"), { root: true })).stdout,
+      );
       expect(info).toMatchObject({ role: "slave", masterHost: handOff.primary.address, synced: true });
       await expect
         .poll(async () => (await json<{ views: number }>("/api/views/failover").catch(() => ({ views: 0 }))).views > Math.max(...acked), {

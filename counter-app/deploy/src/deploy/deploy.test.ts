@@ -1,8 +1,9 @@
-import { manualClock, NodeCommandError, recordingShell, type ShellCall } from "@pifleet/io";
+import { manualClock, NodeCommandError, recordingShell, Secret, type ShellCall } from "@pifleet/io";
 import { describe, expect, it } from "vitest";
 import { testFleet } from "../test-support/fleets.js";
 import { applyAppPlan, deployStack, planApp, stackStatus } from "./deploy.js";
 import { desiredStack } from "./plan.js";
+import { redisSecretName } from "./redis-secret.js";
 
 const TAGS = {
   debian: "pifleet/counter-debian:amd64-d",
@@ -59,9 +60,14 @@ function repoDigests(call: ShellCall): string | undefined {
 
 /** A Swarm that runs `appTag` now and converges on TAGS.app once the stack is deployed. */
 function swarm(appTag?: string) {
+  return recordingShell(swarmAnswers(appTag));
+}
+
+/** What swarm()'s manager and registry node answer. */
+function swarmAnswers(appTag?: string) {
   let deployed = appTag !== undefined;
   let running = appTag ?? TAGS.app;
-  return recordingShell((call) => {
+  return (call: ShellCall) => {
     if (is(call, "docker", "service", "ls")) return deployed ? SERVICES.join("\n") : "";
     if (is(call, "docker", "service", "inspect")) return inspectJson(running);
     if (is(call, "docker", "stack", "ps")) return tasksOutput(running);
@@ -71,7 +77,7 @@ function swarm(appTag?: string) {
       running = TAGS.app;
     }
     return repoDigests(call);
-  });
+  };
 }
 
 const commands = (calls: ShellCall[]) => calls.map((c) => `${c.node}: ${(c.argv ?? [c.script ?? ""]).slice(0, 3).join(" ")}`);
@@ -150,6 +156,36 @@ describe("applyAppPlan", () => {
     const result = await applyAppPlan({ built: TAGS }, planned, options);
     expect(result.outcome).toBe("converged");
     expect(shell.calls.filter((c) => is(c, "docker", "push") || is(c, "docker", "stack", "deploy") || c.local)).toEqual([]);
+  });
+
+  it("an empty plan still rolls the app onto the Redis password's Docker secret it lacks; the password only on stdin", async () => {
+    const password = "Zq3vR8kLm2Xw9Tb4Np7Hc1Yd6Fg5Js0Ua8Ke3Wi2";
+    let secrets = "";
+    const swarmAnswer = swarmAnswers(TAGS.app);
+    const shell = recordingShell((call) => {
+      if (call.script?.startsWith("cat /etc/redis/pifleet-password")) return call.node === "pi1" ? `${password}\n` : undefined;
+      if (call.script?.startsWith("docker service inspect --format")) return secrets;
+      if (call.script?.startsWith("mkdir -p pifleet")) secrets = redisSecretName(new Secret(password));
+      return swarmAnswer(call);
+    });
+    const options = { fleet: testFleet(), shell, clock: manualClock() };
+    const planned = await planApp({ built: TAGS }, options);
+    expect(planned.plan.changes).toEqual([]);
+    await applyAppPlan({ built: TAGS }, planned, options);
+    const name = redisSecretName(new Secret(password));
+    const stackFile = shell.calls.find((c) => c.script?.startsWith("mkdir -p pifleet"))?.input ?? "";
+    expect(stackFile).toContain(`name: ${name}`);
+    expect(stackFile).toContain("REDIS_PASSWORD_FILE: /run/secrets/redis-password");
+    expect(shell.calls.filter((c) => is(c, "docker", "stack", "deploy"))).toHaveLength(1);
+    expect(shell.calls.filter((c) => c.input === password).map((c) => c.script)).toEqual([
+      `docker secret inspect ${name} >/dev/null 2>&1 || docker secret create --label pifleet.redis-password=true ${name} - >/dev/null`,
+    ]);
+    expect(JSON.stringify(shell.calls.map((c) => ({ ...c, input: c.input === password ? "" : c.input })))).not.toContain(password);
+
+    // Deployed once with it, the same plan changes nothing.
+    const again = shell.calls.length;
+    await applyAppPlan({ built: TAGS }, await planApp({ built: TAGS }, options), options);
+    expect(shell.calls.slice(again).filter((c) => is(c, "docker", "stack", "deploy"))).toEqual([]);
   });
 
   it("a converged reading counts only once it holds: a global task waiting out its restart delay is not missed", async () => {

@@ -4,8 +4,9 @@ import type { ImageTags } from "../images/recipe.js";
 import { type ManagerAttempt, onAnyManager } from "./any-manager.js";
 import { type AppTopology, appTopology } from "./cluster.js";
 import { desiredStack, planRollout, type RolloutPlan, type SwarmState, swarmState } from "./plan.js";
+import { ensureRedisSecret, REDIS_PASSWORD_FILE, readRedisPassword, serviceSecrets } from "./redis-secret.js";
 import { parseTasks, type RolloutOutcome, type ServiceSnapshot, stackOutcome, type TaskRow, taskCounts } from "./rollout.js";
-import { renderStack, STACK_NAME, type StackImages } from "./stack.js";
+import { renderStack, STACK_NAME, type StackImages, type StackOptions } from "./stack.js";
 
 export type Progress = (message: string) => void;
 
@@ -21,6 +22,8 @@ export interface RolloutOptions {
   timeoutMs?: number;
   stackName?: string;
   pollMs?: number;
+  /** Benchmark knobs for the stack (e.g. a CPU cap per app replica); none in production. */
+  stack?: StackOptions;
 }
 
 export interface RolloutResult {
@@ -200,7 +203,11 @@ async function applyOn(shell: NodeShell, source: AppImages, planned: AppPlan, op
   const { before, plan } = planned;
   let { images } = planned;
   const previousAppImage = before.state.services.find((s) => s.name === `${stack}_app`)?.pinnedImage;
-  if (plan.changes.length > 0) {
+  const redisSecret = await redisSecretFor(shell, t, progress);
+  // The plan compares images and placement; a new password alone (a new secret name) is a rollout too.
+  const newSecret = redisSecret !== undefined && !(await serviceSecrets(shell, t.manager, `${stack}_app`)).includes(redisSecret);
+  if (newSecret && plan.changes.length === 0) progress(`the app gets the Redis password's Docker secret ${redisSecret}`);
+  if (plan.changes.length > 0 || newSecret) {
     if ("built" in source) {
       const { app, loadBalancer } = source.built;
       const [pushedApp, pushedLb] = await pushImagesThroughNode(
@@ -215,7 +222,7 @@ async function applyOn(shell: NodeShell, source: AppImages, planned: AppPlan, op
     progress(`docker stack deploy ${stack} on ${t.manager.name}`);
     const file = `pifleet/${stack}-stack.yml`;
     await shell.script(t.manager, `mkdir -p pifleet && cat > ${shellQuote(file)}`, {
-      input: renderStack(fleet, images, stack, options.topology),
+      input: renderStack(fleet, images, stack, options.topology, redisSecret, options.stack),
       describe: `write the stack file ${file}`,
     });
     await shell.run(t.manager, ["docker", "stack", "deploy", "--prune", "--resolve-image", "always", "-c", file, stack], {
@@ -227,6 +234,17 @@ async function applyOn(shell: NodeShell, source: AppImages, planned: AppPlan, op
   const expected = { [`${stack}_app`]: images.app, [`${stack}_lb`]: images.loadBalancer };
   const result = await waitForRollout(shell, t.manager, options, { images: expected, staleUpdates: staleUpdatesOf(before.state) });
   return { ...result, images, plan, ...(previousAppImage ? { previousAppImage } : {}) };
+}
+
+/**
+ * The Docker secret with the fleet's Redis password, created on the manager if new; undefined (said through
+ * progress) while no redis node has a password: its Redis requires none then either.
+ */
+async function redisSecretFor(shell: NodeShell, t: AppTopology, progress: Progress): Promise<string | undefined> {
+  const password = await readRedisPassword(shell, t.redisNodes);
+  if (password) return ensureRedisSecret(shell, t.manager, password);
+  progress(`no redis node has the fleet's Redis password yet (${REDIS_PASSWORD_FILE}): the app connects without one`);
+  return undefined;
 }
 
 /**

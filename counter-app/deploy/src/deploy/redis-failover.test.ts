@@ -19,7 +19,7 @@ const replicaInfo = (master: string, link = "up", syncing = "0") =>
   `# Replication\r\nrole:slave\r\nmaster_host:${master}\r\nmaster_port:6379\r\nmaster_link_status:${link}\r\nmaster_sync_in_progress:${syncing}\r\n`;
 const isSentinelAsk = (c: ShellCall) => c.argv?.includes("get-master-addr-by-name") === true;
 const redisCommands = (calls: ShellCall[]) =>
-  calls.filter((c) => c.node === "pi1" && !isSentinelAsk(c)).map((c) => c.script ?? c.argv?.slice(3).join(" "));
+  calls.filter((c) => c.node === "pi1" && !isSentinelAsk(c)).map((c) => c.script ?? c.argv?.slice(6).join(" "));
 const SCRIPT_SAID = "at caught-up 4\nat failover-sent 9\nat promoted 212\nat following 220\nprimary 198.19.7.12 6379\n";
 
 describe("parsing redis-cli", () => {
@@ -42,7 +42,19 @@ describe("redisPrimary", () => {
     const shell = recordingShell((c) => (c.node === "pi1" ? { code: 1, stderr: "Could not connect" } : `${address("pi3")}\n6379\n`));
     expect((await redisPrimary({ fleet, shell })).name).toBe("pi3");
     expect(shell.calls.map((c) => c.node)).toEqual(["pi1", "pi2"]);
-    expect(shell.calls[1]?.argv).toEqual(["redis-cli", "-p", "26379", "SENTINEL", "get-master-addr-by-name", "pifleet"]);
+    // As root, with the fleet's password from its file in the environment: never on the argv.
+    expect(shell.calls[1]).toMatchObject({ root: true });
+    expect(shell.calls[1]?.argv).toEqual([
+      "sh",
+      "-c",
+      'REDISCLI_AUTH="$(cat /etc/redis/pifleet-password 2>/dev/null)" exec redis-cli --user default "$@"',
+      "redis-cli",
+      "-p",
+      "26379",
+      "SENTINEL",
+      "get-master-addr-by-name",
+      "pifleet",
+    ]);
   });
 
   it("says which sentinel answered what when none names a redis node", async () => {
@@ -121,7 +133,8 @@ describe("handOffRedisPrimary", () => {
       detail: "writes held 220 ms (caught up 4, failover sent 9, promoted 212, following 220)",
     });
     const script = shell.calls.find((c) => c.script !== undefined);
-    expect(script).toMatchObject({ node: "pi1", root: false });
+    expect(script).toMatchObject({ node: "pi1", root: true });
+    expect(script?.script).toContain('REDISCLI_AUTH="$(cat /etc/redis/pifleet-password 2>/dev/null)"\nexport REDISCLI_AUTH\n');
     expect(script?.script).toContain(`rcli ${address("pi3")} 6379 ROLE`);
     expect(progress.at(-1)).toBe("Redis: pi2 is the primary; pi1 replicates it");
     expect(redisCommands(shell.calls).slice(1)).toEqual(["CLIENT UNPAUSE", "INFO replication", "INFO replication"]);

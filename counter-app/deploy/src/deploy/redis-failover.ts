@@ -2,6 +2,7 @@ import { type Fleet, type FleetNode, OperationError } from "@pifleet/fleet";
 import { type Clock, type NodeShell, shellQuote, systemClock } from "@pifleet/io";
 import { appTopology } from "./cluster.js";
 import { type Progress, withShell } from "./deploy.js";
+import { REDIS_PASSWORD_FILE } from "./redis-secret.js";
 import { REDIS_MASTER_NAME, REDIS_SENTINEL_PORT } from "./stack.js";
 
 /** What `INFO replication` says about one redis-server (pure parse). */
@@ -48,17 +49,27 @@ export interface RedisHandOffOptions {
 }
 
 /**
- * The one place redis-cli command lines are built: the TypeScript side's argv, and the shell function the
- * hand-off script calls (`rcli HOST PORT ARGS…`). Authentication, when the fleet gets it, is added to both here.
+ * The fleet's Redis password for redis-cli, from the file only root reads, into the environment (never an argv).
+ * As the user `default`: a Redis without a password yet (no file: an empty one) lets any password log in as it.
+ */
+const REDIS_CLI_AUTH = `REDISCLI_AUTH="$(cat ${REDIS_PASSWORD_FILE} 2>/dev/null)"`;
+/**
+ * The one place redis-cli command lines are built: the TypeScript side's argv (run it as root), and the shell
+ * function the hand-off script calls (`rcli HOST PORT ARGS…`). Both authenticate with the fleet's password.
  */
 export const redisCli = (at: { host?: string; port: number }, ...args: string[]): string[] => [
+  "sh",
+  "-c",
+  `${REDIS_CLI_AUTH} exec redis-cli --user default "$@"`,
   "redis-cli",
   ...(at.host ? ["-h", at.host] : []),
   "-p",
   String(at.port),
   ...args,
 ];
-const REDIS_CLI_SHELL_FUNCTION = `rcli() { h=$1 p=$2; shift 2; timeout 2 redis-cli -h "$h" -p "$p" "$@"; }`;
+const REDIS_CLI_SHELL_FUNCTION = `${REDIS_CLI_AUTH}
+export REDISCLI_AUTH
+rcli() { h=$1 p=$2; shift 2; timeout 2 redis-cli --user default -h "$h" -p "$p" "$@"; }`;
 const sentinelCli = (...args: string[]) => redisCli({ port: REDIS_SENTINEL_PORT }, ...args);
 /** The port redis-server listens on (the redis role's default). */
 const REDIS_PORT = 6379;
@@ -69,6 +80,7 @@ async function askPrimary(shell: NodeShell, redisNodes: FleetNode[]): Promise<Fl
   for (const node of redisNodes) {
     const result = await shell
       .run(node, sentinelCli("SENTINEL", "get-master-addr-by-name", REDIS_MASTER_NAME), {
+        root: true,
         describe: "ask the sentinel for the Redis primary",
       })
       .catch((err: unknown) => ({ stdout: "", error: err instanceof Error ? err.message : String(err) }));
@@ -243,7 +255,8 @@ export async function handOffRedisPrimary(
     if (before.name !== node) return { moved: false, primary: before };
     const others = redisNodes.filter((n) => n.name !== node);
     if (others.length === 0) throw new OperationError(`${node} is the only Redis node: there is no replica to hand the primary to`);
-    const redis = (describe: string, ...args: string[]) => shell.run(leaving, redisCli({ port: REDIS_PORT }, ...args), { describe });
+    const redis = (describe: string, ...args: string[]) =>
+      shell.run(leaving, redisCli({ port: REDIS_PORT }, ...args), { root: true, describe });
     const deadline = clock.now() + timeoutMs;
     progress(`Redis: handing the primary on ${node} to a replica (writes held, SENTINEL FAILOVER)`);
     const script = redisHandOffScript({
@@ -257,7 +270,7 @@ export async function handOffRedisPrimary(
     while (!said) {
       let result: { code: number; stdout: string; stderr: string };
       try {
-        result = await shell.script(leaving, script, { allowFailure: true, describe: "hand the Redis primary to a replica" });
+        result = await shell.script(leaving, script, { root: true, allowFailure: true, describe: "hand the Redis primary to a replica" });
       } finally {
         // The script lets writes go on every way out; this covers a lost SSH connection too.
         await redis("let the held writes go", "CLIENT", "UNPAUSE").catch(() => undefined);

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { fleetText, testFleet } from "../test-support/fleets.js";
 import { appTopology } from "./cluster.js";
-import { renderStack, stackModel } from "./stack.js";
+import { MEMORY, renderStack, stackModel } from "./stack.js";
 
 const IMAGES = {
   app: "198.19.7.11:5000/pifleet/counter:abc",
@@ -23,6 +23,13 @@ describe("stackModel", () => {
     expect(stack.services.app.environment).toMatchObject({ NODE_NAME: "{{.Node.Hostname}}", PORT: "8080" });
   });
 
+  it("leaves the app's CPU uncapped in production; a benchmark's cap reaches the app replicas only", () => {
+    expect(stack.services.app.deploy.resources.limits).toEqual({ memory: MEMORY.app });
+    const capped = stackModel(testFleet(), IMAGES, undefined, undefined, undefined, { appCpus: 0.2 });
+    expect(capped.services.app.deploy.resources.limits).toEqual({ memory: MEMORY.app, cpus: "0.2" });
+    expect(capped.services.lb.deploy.resources.limits).toEqual(stack.services.lb.deploy.resources.limits);
+  });
+
   it("keeps the app's shutdown inside its grace period", () => {
     const env = stack.services.app.environment;
     expect(Number(env.DRAIN_MS) + Number(env.SHUTDOWN_TIMEOUT_MS)).toBeLessThan(15_000 + 1);
@@ -40,6 +47,16 @@ describe("stackModel", () => {
       REDIS_TIMEOUT_MS: "8000",
     });
     expect("REDIS_URL" in env).toBe(false);
+  });
+
+  it("mounts the Redis password's Docker secret (external, by name) and tells the app where; none without one", () => {
+    const name = "pifleet_redis_password_0123456789abcdef";
+    const model = stackModel(testFleet({ redisNodes: ["pi1", "pi2", "pi3"] }), IMAGES, "pifleet", undefined, name);
+    expect(model.services.app.environment).toMatchObject({ REDIS_PASSWORD_FILE: "/run/secrets/redis-password" });
+    expect(model.services.app.secrets).toEqual([{ source: "redis_password", target: "redis-password" }]);
+    expect(model.secrets).toEqual({ redis_password: { external: true, name } });
+    expect("secrets" in model.services.lb).toBe(false);
+    expect("secrets" in stack || "secrets" in stack.services.app || "REDIS_PASSWORD_FILE" in stack.services.app.environment).toBe(false);
   });
 
   it("waits for no replica when the fleet has a single Redis node", () => {

@@ -1,5 +1,8 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { request } from "node:http";
 import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import autocannon from "autocannon";
 import { createClient } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -310,5 +313,37 @@ describe("connection limit (issue 13, finding 6)", () => {
     say(`${sockets.length} idle connections: ${closed} closed by the server within 1 s`);
     expect(closed).toBeGreaterThanOrEqual(20);
     expect(open).toBeLessThanOrEqual(MAX_CONNECTIONS);
+  });
+});
+
+describe("the Redis password (REDIS_PASSWORD_FILE; issue 13 item 14)", () => {
+  it("logs in as default before Redis requires the password and after: counting goes on across a reconnect", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "pifleet-redis-password-"));
+    const password = "Zq3vR8kLm2Xw9Tb4Np7Hc1Yd6Fg5Js0Ua8Ke3Wi2";
+    await writeFile(join(dir, "redis-password"), `${password}\n`, { mode: 0o600 });
+    const locked = await startHarness({ REDIS_PASSWORD_FILE: join(dir, "redis-password") });
+    const admin = createClient({ url: locked.redis.url });
+    admin.on("error", () => {});
+    try {
+      await admin.connect();
+      const count = async () => (await fetch(`${locked.base}/api/views/locked`)).status;
+      // Redis has no password yet: the app's login as default with one is let in.
+      expect(await count()).toBe(200);
+      await admin.configSet("requirepass", password);
+      expect(await count()).toBe(200);
+      // Every connection dropped: the app's new one must log in with the password.
+      await admin.sendCommand(["CLIENT", "KILL", "TYPE", "normal"]);
+      await waitFor(async () => (await count()) === 200, 10_000, "counting after the reconnect");
+      const bare = createClient({ url: locked.redis.url });
+      bare.on("error", () => {});
+      await bare.connect();
+      await expect(bare.ping()).rejects.toThrow(/NOAUTH/);
+      await bare.close().catch(() => {});
+      expect(JSON.stringify(locked.logs)).not.toContain(password);
+    } finally {
+      await admin.close().catch(() => {});
+      await locked.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

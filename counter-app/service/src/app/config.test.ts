@@ -24,6 +24,21 @@ describe("loadConfig", () => {
     expect(message).toContain("LOG_LEVEL:");
   });
 
+  it("reads the Redis password from REDIS_PASSWORD_FILE (the stack's Docker secret), trimmed; none without it", () => {
+    const files: Record<string, string> = { "/run/secrets/redis-password": "s3cretPassw0rd\n", "/empty": " \n" };
+    const readText = (path: string) => {
+      const text = files[path];
+      if (text === undefined) throw Object.assign(new Error(`ENOENT: ${path}`), { code: "ENOENT" });
+      return text;
+    };
+    expect(loadConfig({ REDIS_PASSWORD_FILE: "/run/secrets/redis-password" }, readText).redisPassword).toBe("s3cretPassw0rd");
+    expect(loadConfig({}, readText)).not.toHaveProperty("redisPassword");
+    expect(() => loadConfig({ REDIS_PASSWORD_FILE: "/missing" }, readText)).toThrow(
+      new ConfigError("invalid environment:\n  REDIS_PASSWORD_FILE: cannot read /missing (ENOENT)"),
+    );
+    expect(() => loadConfig({ REDIS_PASSWORD_FILE: "/empty" }, readText)).toThrow(/REDIS_PASSWORD_FILE: \/empty is empty/);
+  });
+
   it("follows the sentinels when REDIS_SENTINELS is set, and then needs one replica to acknowledge a count", () => {
     const c = loadConfig({ REDIS_SENTINELS: "198.19.255.11:26379, 198.19.255.12:26379" });
     expect(c.redisSentinels).toEqual([

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { z } from "zod";
 
@@ -10,6 +11,11 @@ export interface AppConfig {
   redisSentinels: { host: string; port: number }[];
   /** The name the sentinels monitor the primary under. */
   redisMasterName: string;
+  /**
+   * The Redis password, from the file REDIS_PASSWORD_FILE names (the stack mounts the fleet's Docker secret
+   * there); sent as the user `default` to the servers and the sentinels. Undefined: Redis without one. Never logged.
+   */
+  redisPassword?: string;
   /**
    * Replicas that must confirm an increment (WAIT) before it is acknowledged: 1 with sentinels,
    * so a failover never loses a count a client saw; 0 for a single Redis (nothing to wait for).
@@ -63,6 +69,7 @@ const EnvSchema = z
       .string()
       .regex(/^[A-Za-z0-9_.-]{1,64}$/, "must be the name the sentinels monitor")
       .default("pifleet"),
+    REDIS_PASSWORD_FILE: z.string().min(1).optional(),
     REDIS_ACK_REPLICAS: intFrom(0, 16).optional(),
     NODE_NAME: z.string().regex(NAME, "must be 1-63 letters, digits, _ . - (the node's hostname)").optional(),
     REPLICA_ID: z.string().regex(NAME, "must be 1-63 letters, digits, _ . -").optional(),
@@ -86,8 +93,22 @@ const MAX_DEFAULT_WAIT_MS = 1_000;
 
 export class ConfigError extends Error {}
 
+/** The password in REDIS_PASSWORD_FILE (trimmed); a missing, unreadable or empty file is a ConfigError naming it. */
+function readRedisPassword(file: string, readText: (path: string) => string): string {
+  let text: string;
+  try {
+    text = readText(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? (err instanceof Error ? err.message : String(err));
+    throw new ConfigError(`invalid environment:\n  REDIS_PASSWORD_FILE: cannot read ${file} (${code})`);
+  }
+  const password = text.trim();
+  if (password === "") throw new ConfigError(`invalid environment:\n  REDIS_PASSWORD_FILE: ${file} is empty`);
+  return password;
+}
+
 /** Reads and validates the environment; every problem is reported at once, naming the variable. */
-export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
+export function loadConfig(env: NodeJS.ProcessEnv, readText = (path: string) => readFileSync(path, "utf8")): AppConfig {
   const parsed = EnvSchema.safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
@@ -108,6 +129,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     redisUrl: e.REDIS_URL,
     redisSentinels,
     redisMasterName: e.REDIS_MASTER_NAME,
+    ...(e.REDIS_PASSWORD_FILE ? { redisPassword: readRedisPassword(e.REDIS_PASSWORD_FILE, readText) } : {}),
     redisAckReplicas: e.REDIS_ACK_REPLICAS ?? (redisSentinels.length > 0 ? 1 : 0),
     nodeName: e.NODE_NAME ?? host,
     replicaId: e.REPLICA_ID ?? host,

@@ -44,10 +44,12 @@ const CLIENT_OPTIONS = {
 };
 
 /** The connection settings that pick one of the two ways to reach Redis. */
-export type RedisTarget = Pick<AppConfig, "redisUrl" | "redisSentinels" | "redisMasterName">;
+export type RedisTarget = Pick<AppConfig, "redisUrl" | "redisSentinels" | "redisMasterName" | "redisPassword">;
 
 function newClient(target: RedisTarget): Redis {
-  if (target.redisSentinels.length === 0) return createClient({ url: target.redisUrl, ...CLIENT_OPTIONS });
+  // As the user `default`: a Redis without a password yet lets it in with any, so the app may get the password first.
+  const auth = target.redisPassword === undefined ? {} : { username: "default", password: target.redisPassword };
+  if (target.redisSentinels.length === 0) return createClient({ url: target.redisUrl, ...CLIENT_OPTIONS, ...auth });
   // reserveClient: every command of the app travels on one connection to the primary, so the
   // commands of a batch are pipelined and its WAIT covers exactly the writes sent before it.
   return createSentinel({
@@ -55,8 +57,8 @@ function newClient(target: RedisTarget): Redis {
     sentinelRootNodes: target.redisSentinels,
     reserveClient: true,
     masterPoolSize: 1,
-    nodeClientOptions: CLIENT_OPTIONS,
-    sentinelClientOptions: { socket: { connectTimeout: 1000, reconnectStrategy: false } },
+    nodeClientOptions: { ...CLIENT_OPTIONS, ...auth },
+    sentinelClientOptions: { socket: { connectTimeout: 1000, reconnectStrategy: false }, ...auth },
   });
 }
 

@@ -15,7 +15,8 @@ import {
 } from "./scale-model.js";
 
 const LIMITS = { appCpus: 0.2, lbCores: 1 };
-const idle: CpuUse = { app: { cores: 0, instances: 0 }, lb: { cores: 0, instances: 0 }, redis: { cores: 0, instances: 0 } };
+const none = { cores: 0, busiest: 0, instances: 0 };
+const idle: CpuUse = { app: none, lb: none, redis: none };
 const round = (replicas: number, reqPerSec: number, more: Partial<Round> = {}): Round => ({
   replicas,
   reqPerSec,
@@ -64,19 +65,22 @@ describe("cpuUse", () => {
       { node: "pi1", component: "app" as const, id: "a", seconds: 10 },
       { node: "pi2", component: "app" as const, id: "b", seconds: 20 },
       { node: "pi1", component: "redis" as const, id: "7", seconds: 5 },
+      { node: "pi2", component: "redis" as const, id: "8", seconds: 5 },
       { node: "pi3", component: "app" as const, id: "gone", seconds: 1 },
     ];
     const after = [
       { node: "pi1", component: "app" as const, id: "a", seconds: 12 },
       { node: "pi2", component: "app" as const, id: "b", seconds: 22 },
       { node: "pi1", component: "redis" as const, id: "7", seconds: 6 },
+      { node: "pi2", component: "redis" as const, id: "8", seconds: 5.5 },
       { node: "pi4", component: "app" as const, id: "new", seconds: 3 },
     ];
-    expect(cpuUse(before, after, 10)).toEqual({
-      app: { cores: 0.4, instances: 2 },
-      lb: { cores: 0, instances: 0 },
-      redis: { cores: 0.1, instances: 1 },
-    });
+    const use = cpuUse(before, after, 10);
+    expect(use.app).toEqual({ cores: 0.4, busiest: 0.2, instances: 2 });
+    expect(use.lb).toEqual({ cores: 0, busiest: 0, instances: 0 });
+    expect(use.redis.instances).toBe(2);
+    expect(use.redis.cores).toBeCloseTo(0.15);
+    expect(use.redis.busiest).toBeCloseTo(0.1);
   });
 });
 
@@ -113,7 +117,9 @@ describe("placementUpdate", () => {
 
 describe("saturation", () => {
   it("names the part nearest its limit: the replicas against N × their cap", () => {
-    const r = round(2, 500, { cpu: { ...idle, app: { cores: 0.38, instances: 2 }, redis: { cores: 0.3, instances: 1 } } });
+    const r = round(2, 500, {
+      cpu: { ...idle, app: { cores: 0.38, busiest: 0.2, instances: 2 }, redis: { cores: 0.3, busiest: 0.3, instances: 1 } },
+    });
     const s = saturation(r, LIMITS);
     expect(s.first).toBe("app");
     expect(s.load.app).toBeCloseTo(0.95);
@@ -121,7 +127,9 @@ describe("saturation", () => {
   });
 
   it("says when nothing is at its limit, and can name Redis's single thread or this machine", () => {
-    expect(saturation(round(4, 900, { hostBusy: 0.6, cpu: { ...idle, redis: { cores: 0.7, instances: 3 } } }), LIMITS)).toMatchObject({
+    // Three redis-servers at 0.4 + 0.2 + 0.1: the primary's one thread is what saturates, not their sum.
+    const redis = { cores: 0.7, busiest: 0.4, instances: 3 };
+    expect(saturation(round(4, 900, { hostBusy: 0.3, cpu: { ...idle, redis } }), LIMITS)).toMatchObject({
       first: "redis",
       saturated: false,
     });
@@ -144,7 +152,11 @@ describe("scaleRows", () => {
   });
 
   it("gives each component's CPU µs per answered request", () => {
-    const cpu = { app: { cores: 0.2, instances: 1 }, lb: { cores: 0.05, instances: 2 }, redis: { cores: 0.01, instances: 3 } };
+    const cpu = {
+      app: { cores: 0.2, busiest: 0.2, instances: 1 },
+      lb: { cores: 0.05, busiest: 0.05, instances: 2 },
+      redis: { cores: 0.01, busiest: 0.01, instances: 3 },
+    };
     expect(scaleRows([round(1, 5000, { cpu })], LIMITS)[0]?.cpuUsPerRequest).toEqual({ app: 40, lb: 10, redis: 2 });
   });
 

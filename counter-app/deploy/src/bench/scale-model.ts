@@ -68,19 +68,26 @@ export function parseCpuCounters(node: string, stackName: string, text: string):
   return counters;
 }
 
-/** CPU use during a round, per component: cores busy on average (summed over its instances), and how many ran. */
-export type CpuUse = Record<Component, { cores: number; instances: number }>;
+/**
+ * CPU use during a round, per component: cores busy on average summed over its instances, the busiest
+ * instance's (Redis's primary, the LB holding the VIP), and how many ran.
+ */
+export type CpuUse = Record<Component, { cores: number; busiest: number; instances: number }>;
 
 /** Counters before and after a round of `seconds` → cores per component; only instances present both times (pure). */
 export function cpuUse(before: CpuCounter[], after: CpuCounter[], seconds: number): CpuUse {
   const key = (c: CpuCounter) => `${c.node} ${c.component} ${c.id}`;
   const start = new Map(before.map((c) => [key(c), c.seconds]));
-  const use: CpuUse = { app: { cores: 0, instances: 0 }, lb: { cores: 0, instances: 0 }, redis: { cores: 0, instances: 0 } };
+  const none = () => ({ cores: 0, busiest: 0, instances: 0 });
+  const use: CpuUse = { app: none(), lb: none(), redis: none() };
   for (const c of after) {
     const s = start.get(key(c));
     if (s === undefined) continue;
-    use[c.component].cores += Math.max(0, c.seconds - s) / seconds;
-    use[c.component].instances += 1;
+    const cores = Math.max(0, c.seconds - s) / seconds;
+    const u = use[c.component];
+    u.cores += cores;
+    u.busiest = Math.max(u.busiest, cores);
+    u.instances += 1;
   }
   return use;
 }
@@ -134,7 +141,10 @@ export interface Limits {
 }
 
 export interface Saturation {
-  /** Busy share of each part's limit: app vs N × cap, lb vs lbCores, redis vs one core (one thread), host vs all cores. */
+  /**
+   * Busy share of each part's limit: the replicas together vs N × cap, the busiest LB vs lbCores, the busiest
+   * redis-server (the primary) vs one core (it runs commands on one thread), this machine vs all its cores.
+   */
   load: Record<Component | "host", number>;
   /** The part with the highest share, and whether it is at its limit (≥ 0.9). */
   first: Component | "host";
@@ -147,8 +157,8 @@ export const SATURATED = 0.9;
 export function saturation(round: Round, limits: Limits): Saturation {
   const load = {
     app: round.cpu.app.cores / (round.replicas * limits.appCpus),
-    lb: round.cpu.lb.cores / limits.lbCores,
-    redis: round.cpu.redis.cores,
+    lb: round.cpu.lb.busiest / limits.lbCores,
+    redis: round.cpu.redis.busiest,
     host: round.hostBusy,
   };
   const first = (Object.keys(load) as (keyof typeof load)[]).reduce((a, b) => (load[b] > load[a] ? b : a));

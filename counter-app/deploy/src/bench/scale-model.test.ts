@@ -26,6 +26,7 @@ const round = (replicas: number, reqPerSec: number, more: Partial<Round> = {}): 
   counted: 1000,
   seconds: 10,
   cpu: idle,
+  idleCpu: idle,
   hostBusy: 0.5,
   ...more,
 });
@@ -151,13 +152,17 @@ describe("scaleRows", () => {
     expect(renderScaleTable(rows).split("\n")).toHaveLength(4);
   });
 
-  it("gives each component's CPU µs per answered request", () => {
+  it("gives each component's CPU µs per answered request above what it uses idle", () => {
     const cpu = {
-      app: { cores: 0.2, busiest: 0.2, instances: 1 },
+      app: { cores: 0.25, busiest: 0.25, instances: 1 },
       lb: { cores: 0.05, busiest: 0.05, instances: 2 },
       redis: { cores: 0.01, busiest: 0.01, instances: 3 },
     };
-    expect(scaleRows([round(1, 5000, { cpu })], LIMITS)[0]?.cpuUsPerRequest).toEqual({ app: 40, lb: 10, redis: 2 });
+    const idleCpu = { ...idle, app: { cores: 0.05, busiest: 0.05, instances: 1 } };
+    const us = scaleRows([round(1, 5000, { cpu, idleCpu })], LIMITS)[0]?.cpuUsPerRequest;
+    expect(us?.app).toBeCloseTo(40);
+    expect(us?.lb).toBeCloseTo(10);
+    expect(us?.redis).toBeCloseTo(2);
   });
 
   it("has no efficiency without a 1-replica round", () => {

@@ -129,6 +129,8 @@ export interface Round {
   counted: number;
   seconds: number;
   cpu: CpuUse;
+  /** The same parts with no load, measured just before this N's rounds: timers, health checks, sentinels. */
+  idleCpu: CpuUse;
   /** This machine's busy share of all its cores during the round (0..1). */
   hostBusy: number;
 }
@@ -177,13 +179,15 @@ export interface ScaleRow {
   /** throughput(N) / (N × throughput(1)); undefined without a 1-replica row. */
   efficiency?: number;
   saturation: Saturation;
-  /** CPU time per answered request in the best round, per component (µs): what the capacity model scales. */
+  /** CPU time per answered request in the best round, per component, above the idle use (µs): what the capacity model scales. */
   cpuUsPerRequest: Record<Component, number>;
   /** Summed over all rounds at this N. */
   lost: number;
   extra: number;
   rounds: number;
 }
+
+const perRequest = (r: Round, c: Component) => (Math.max(0, r.cpu[c].cores - r.idleCpu[c].cores) * 1e6) / r.reqPerSec;
 
 /** Rounds → one row per replica count: the best round (highest req/s), its efficiency against 1 replica (pure). */
 export function scaleRows(rounds: readonly Round[], limits: Limits): ScaleRow[] {
@@ -204,9 +208,9 @@ export function scaleRows(rounds: readonly Round[], limits: Limits): ScaleRow[] 
         ...(base ? { efficiency: b.reqPerSec / (n * base) } : {}),
         saturation: saturation(b, limits),
         cpuUsPerRequest: {
-          app: (b.cpu.app.cores * 1e6) / b.reqPerSec,
-          lb: (b.cpu.lb.cores * 1e6) / b.reqPerSec,
-          redis: (b.cpu.redis.cores * 1e6) / b.reqPerSec,
+          app: perRequest(b, "app"),
+          lb: perRequest(b, "lb"),
+          redis: perRequest(b, "redis"),
         },
         lost: checks.reduce((s, c) => s + c.lost, 0),
         extra: checks.reduce((s, c) => s + c.extra, 0),
@@ -220,9 +224,9 @@ const pct = (x: number) => `${Math.round(x * 100)}%`;
 /** The table the bench prints (pure). */
 export function renderScaleTable(rows: readonly ScaleRow[]): string {
   const head =
-    "replicas  req/s   p99 ms  efficiency  CPU app / lb / redis (cores)  load app / lb / redis / host  first to saturate  lost  extra";
+    "replicas  req/s   p99 ms  efficiency  CPU app / lb / redis (cores)  idle (cores)        µs/req above idle app / lb / redis  load app / lb / redis / host  first to saturate  lost  extra";
   const lines = rows.map((r) => {
-    const { cpu } = r.best;
+    const { cpu, idleCpu: idle } = r.best;
     const { load, first, saturated } = r.saturation;
     const us = r.cpuUsPerRequest;
     return [
@@ -231,7 +235,8 @@ export function renderScaleTable(rows: readonly ScaleRow[]): string {
       r.best.p99Ms.toFixed(1).padEnd(7),
       (r.efficiency === undefined ? "-" : r.efficiency.toFixed(2)).padEnd(11),
       `${cpu.app.cores.toFixed(2)} / ${cpu.lb.cores.toFixed(2)} / ${cpu.redis.cores.toFixed(2)}`.padEnd(29),
-      `${us.app.toFixed(0)} / ${us.lb.toFixed(0)} / ${us.redis.toFixed(0)}`.padEnd(25),
+      `${idle.app.cores.toFixed(2)} / ${idle.lb.cores.toFixed(2)} / ${idle.redis.cores.toFixed(2)}`.padEnd(19),
+      `${us.app.toFixed(0)} / ${us.lb.toFixed(0)} / ${us.redis.toFixed(0)}`.padEnd(35),
       `${pct(load.app)} / ${pct(load.lb)} / ${pct(load.redis)} / ${pct(load.host)}`.padEnd(30),
       `${first}${saturated ? "" : " (none at its limit)"}`.padEnd(18),
       String(r.lost).padEnd(5),

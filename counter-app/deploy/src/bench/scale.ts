@@ -53,8 +53,8 @@ if (!(nodes >= 1 && appCpus > 0 && replicaCounts.every((n) => Number.isInteger(n
 }
 /** Quick: a smoke run that proves the path end to end; its figures mean nothing. */
 const plan = values.quick
-  ? { warmupSeconds: 2, roundSeconds: 3, rounds: 2, connections: 8 }
-  : { warmupSeconds: 5, roundSeconds: 10, rounds: 3, connections: 16 };
+  ? { idleSeconds: 3, warmupSeconds: 2, roundSeconds: 3, rounds: 2, connections: 8 }
+  : { idleSeconds: 5, warmupSeconds: 5, roundSeconds: 10, rounds: 3, connections: 16 };
 const limits: Limits = { appCpus, lbCores: 1 };
 const log = (m: string) => process.stderr.write(`[bench:scale] ${m}\n`);
 const stack = STACK_NAME;
@@ -100,6 +100,10 @@ const load = (options: autocannon.Options) =>
 
 async function measure(shell: NodeShell, base: string, fleetNodes: { name: string; address: string }[], replicas: number) {
   const url = (page: string) => `${base}/api/views/${page}`;
+  const idleStart = await counters(shell, fleetNodes);
+  const idleStarted = performance.now();
+  await sleep(plan.idleSeconds * 1000);
+  const idleCpu = cpuUse(idleStart, await counters(shell, fleetNodes), (performance.now() - idleStarted) / 1000);
   const warm = await load({ url: url("bench-scale-warmup"), connections: plan.connections, duration: plan.warmupSeconds });
   const rate = warm["2xx"] / plan.warmupSeconds;
   const rounds: Round[] = [];
@@ -123,6 +127,7 @@ async function measure(shell: NodeShell, base: string, fleetNodes: { name: strin
       counted,
       seconds,
       cpu: cpuUse(cpuBefore, cpuAfter, seconds),
+      idleCpu,
       hostBusy: (hostAfter.busy - hostBefore.busy) / (hostAfter.total - hostBefore.total),
     };
     log(

@@ -41,7 +41,12 @@ async function fleetWithout(name: string): Promise<Fleet> {
   const input = parse(await readFile(sim.fleetFile, "utf8")) as FleetInput;
   const file = join(dir, "sim", `fleet-without-${name}.yaml`);
   const pools = input.pools?.map((p) => (p.nodes ? { ...p, nodes: p.nodes.filter((n) => n !== name) } : p));
-  await writeFile(file, stringify({ ...input, nodes: input.nodes.filter((n) => n.name !== name), pools }));
+  const nodes = input.nodes.filter((n) => n.name !== name);
+  // Exactly two redis nodes is no fleet (a failover would need both sentinels): then the first one keeps Redis.
+  const redis = nodes.filter((n) => n.roles?.includes("redis"));
+  const second = redis.length === 2 ? redis[1] : undefined;
+  const kept = nodes.map((n) => (n === second ? { ...n, roles: n.roles?.filter((r) => r !== "redis") } : n));
+  await writeFile(file, stringify({ ...input, nodes: kept, pools }));
   return (await loadFleetFile(file)).fleet;
 }
 const swarmChanges = (r: PlaybookResult) => r.changes.filter((c) => c.task.startsWith("swarm : ")).map((c) => `${c.host}: ${c.task}`);
@@ -72,6 +77,61 @@ const writtenSince = async (name: string) =>
       `sudo find /etc /usr /boot /opt /var/lib/dpkg -xdev -newer ${MARKER} -not -path /etc/redis -not -path /etc/redis/sentinel.conf 2>/dev/null || true`,
     )
   ).trim();
+/** redis-cli as root on a node, with the fleet's Redis password from its file (never on the argv). */
+const REDIS_PASSWORD_FILE = "/etc/redis/pifleet-password";
+const authedRedisCli = (args: string) =>
+  `sudo sh -c 'REDISCLI_AUTH="$(cat ${REDIS_PASSWORD_FILE} 2>/dev/null)" redis-cli --user default ${args}'`;
+/**
+ * What redis-server (6379) and the sentinel (26379) answer to PING without and with the password: on the node
+ * itself (loopback) and from pi1 over the cluster network (protected mode only lets loopback in without one).
+ */
+async function pings(name: string, address: string): Promise<{ local: string[]; fromPi1: string[] }> {
+  const from = async (on: string, host: string) =>
+    (
+      await sshRun(
+        node(on),
+        [6379, 26379]
+          .flatMap((port) => [
+            `redis-cli -h ${host} -p ${port} PING 2>&1 | head -1`,
+            `${authedRedisCli(`-h ${host} -p ${port} PING`)} 2>&1 | head -1`,
+          ])
+          .join("; "),
+      )
+    )
+      .trim()
+      .split("\n");
+  return { local: await from(name, "127.0.0.1"), fromPi1: await from("pi1", address) };
+}
+const NOAUTH = "NOAUTH Authentication required.";
+const REDIS_NODES = ["pi1", "pi2", "pi3"];
+/** A node's processes, to tell a restart. */
+const redisPids = (name: string) =>
+  sshRun(node(name), "systemctl show -p MainPID --value redis-server; systemctl show -p MainPID --value redis-sentinel");
+/** The replicas authenticate to the primary, the sentinels to the servers and to each other. */
+async function expectRedisReplicatingWithPassword(): Promise<void> {
+  const primaryAddress = await redisPrimaryAddress();
+  const primary = sim.nodes.find((n) => n.address === primaryAddress)?.name ?? `no node at ${primaryAddress}`;
+  await expect
+    .poll(async () => (await sshRun(node(primary), authedRedisCli("-p 6379 INFO replication"))).match(/connected_slaves:(\d+)/)?.[1], {
+      timeout: 20_000,
+      interval: 1000,
+    })
+    .toBe("2");
+  for (const name of REDIS_NODES)
+    await expect
+      .poll(
+        async () => {
+          const lines = (await sshRun(node(name), authedRedisCli("-p 26379 SENTINEL MASTER pifleet"))).trim().split("\n");
+          const fields = Object.fromEntries(lines.flatMap((l, i) => (i % 2 === 0 ? [[l, lines[i + 1]]] : [])));
+          return [fields.flags, fields["num-slaves"], fields["num-other-sentinels"]];
+        },
+        { timeout: 20_000, interval: 1000 },
+      )
+      .toEqual(["master", "2", "2"]);
+}
+/** The Redis primary's address, as pi1's sentinel names it. */
+const redisPrimaryAddress = async () =>
+  (await sshRun(node("pi1"), authedRedisCli("-p 26379 SENTINEL get-master-addr-by-name pifleet"))).split("\n")[0]?.trim();
 const hasDocker = async (name: string) => (await sshRun(node(name), "command -v docker || echo none")).trim() !== "none";
 
 beforeAll(async () => {
@@ -127,8 +187,9 @@ describe("configure against a 3-node sim", () => {
     expect(result.failures).toEqual([]);
     expect(result.exitCode).toBe(ExitCode.ok);
     expect(result.ignored.filter((f) => f.task.startsWith("swarm : "))).toEqual([]);
-    // pi1 and pi2 are in the Swarm with the labels they keep: only pi3's join shows.
-    expect(swarmChanges(result)).toEqual([`pi3: ${PREVIEW}`]);
+    // pi1 is in the Swarm with the labels it keeps; pi3's join shows, and pi2's new redis label (fleetWithout
+    // left Redis on pi1 alone).
+    expect(swarmChanges(result)).toEqual([`pi3: ${PREVIEW}`, "pi1: swarm : Ensure each member has its fleet role and labels."]);
     expect(await swarmNodes()).toEqual(before);
     expect(await hasDocker("pi3")).toBe(false);
     for (const name of ["pi1", "pi2", "pi3"]) expect(await writtenSince(name), name).toBe("");
@@ -242,6 +303,19 @@ describe("configure against a 3-node sim", () => {
     ]);
   });
 
+  it("Redis and its sentinels answer only with the fleet's password, the same file on every redis node", async () => {
+    const expected = [NOAUTH, "PONG", NOAUTH, "PONG"];
+    for (const name of REDIS_NODES) expect(await pings(name, node(name).address), name).toEqual({ local: expected, fromPi1: expected });
+    const files = await Promise.all(
+      REDIS_NODES.map((n) =>
+        sshRun(node(n), `sudo sh -c 'stat -c "%a %U:%G %s" ${REDIS_PASSWORD_FILE}; sha256sum < ${REDIS_PASSWORD_FILE}'`),
+      ),
+    );
+    expect(new Set(files).size).toBe(1);
+    expect(files[0]?.split("\n")[0]).toBe("640 root:redis 41");
+    await expectRedisReplicatingWithPassword();
+  });
+
   it("changes nothing on a second run", async () => {
     const result = await configure({ fleet, workDir: workDir() });
     log(`idempotent re-run: ${(result.durationMs / 1000).toFixed(1)}s`);
@@ -292,7 +366,7 @@ describe("configure against a 3-node sim", () => {
         ["pi1", "pi2", "pi3"].map(async (name) => {
           const out = await sshRun(
             node(name),
-            "redis-cli -p 6379 ROLE | head -1; systemctl show -p MainPID --value redis-server; test -e /var/run/pifleet-redis-restart-required && echo marked || echo clean",
+            `${authedRedisCli("-p 6379 ROLE")} | head -1; systemctl show -p MainPID --value redis-server; test -e /var/run/pifleet-redis-restart-required && echo marked || echo clean`,
           );
           const [role, pid, marker] = out.trim().split("\n");
           return { name, role, pid, marker };
@@ -305,6 +379,67 @@ describe("configure against a 3-node sim", () => {
     expect(result.failures).toEqual([]);
     expect(await state()).toEqual(before.map((n) => ({ ...n, marker: "marked" })));
     expect(await sshRun(node("pi2"), "sudo grep -c '^appendonly no' /etc/redis/redis.conf")).toBe("1\n");
+  });
+
+  it("a Redis in use without a password gains it at runtime: --check shows it, then no restart, no key lost", async () => {
+    const primaryAddress = await redisPrimaryAddress();
+    const primary = sim.nodes.find((n) => n.address === primaryAddress)?.name ?? `no node at ${primaryAddress}`;
+    await sshRun(node(primary), authedRedisCli("-p 6379 SET pifleet:itest 42"));
+    // Back to a fleet from before the password: no password anywhere, no credentials, no files.
+    for (const name of REDIS_NODES)
+      await sshRun(
+        node(name),
+        [
+          '-p 6379 CONFIG SET requirepass ""',
+          "-p 6379 CONFIG SET protected-mode no",
+          '-p 6379 CONFIG SET masteruser ""',
+          '-p 6379 CONFIG SET masterauth ""',
+          "-p 26379 ACL SETUSER default nopass",
+          '-p 26379 SENTINEL SET pifleet auth-user ""',
+          '-p 26379 SENTINEL SET pifleet auth-pass ""',
+          '-p 26379 SENTINEL CONFIG SET sentinel-user ""',
+          '-p 26379 SENTINEL CONFIG SET sentinel-pass ""',
+          "-p 26379 SENTINEL FLUSHCONFIG",
+        ]
+          .map((args) => `${authedRedisCli(args)} >/dev/null`)
+          .concat(`sudo rm ${REDIS_PASSWORD_FILE} /etc/redis/pifleet-auth.conf`)
+          .join(" && "),
+      );
+    const open = ["PONG", "PONG", "PONG", "PONG"];
+    for (const name of REDIS_NODES) expect(await pings(name, node(name).address), name).toEqual({ local: open, fromPi1: open });
+    const pids = await Promise.all(REDIS_NODES.map(redisPids));
+
+    const check = await configure({ fleet, workDir: workDir(), tags: ["redis"], check: true });
+    expect(check.failures).toEqual([]);
+    const authSteps = (r: PlaybookResult) => r.changes.filter((c) => /password/.test(c.task)).map((c) => `${c.host}: ${c.task}`);
+    log(`--check of a fleet without the password: ${authSteps(check).length} password steps would change`);
+    for (const name of REDIS_NODES) {
+      expect(authSteps(check), name).toEqual(
+        expect.arrayContaining([
+          `${name}: redis : Ensure redis-server and the sentinel log in to the others with the fleet's password.`,
+          `${name}: redis : Ensure redis-server and the sentinel require the fleet's password.`,
+        ]),
+      );
+      expect(await pings(name, node(name).address), name).toEqual({ local: open, fromPi1: open });
+    }
+
+    const started = Date.now();
+    const result = await configure({ fleet, workDir: workDir(), tags: ["redis"] });
+    log(`password added to a Redis in use: ${seconds(result)}`);
+    expect(result.failures).toEqual([]);
+    const expected = [NOAUTH, "PONG", NOAUTH, "PONG"];
+    for (const name of REDIS_NODES) {
+      expect(await pings(name, node(name).address), name).toEqual({ local: expected, fromPi1: expected });
+      expect((await sshRun(node(name), authedRedisCli("-p 6379 GET pifleet:itest"))).trim(), name).toBe("42");
+    }
+    expect(await Promise.all(REDIS_NODES.map(redisPids))).toEqual(pids);
+    expect(await redisPrimaryAddress()).toBe(primaryAddress);
+    await expectRedisReplicatingWithPassword();
+    log(`migration checked ${((Date.now() - started) / 1000).toFixed(1)}s after the converge began`);
+
+    const again = await configure({ fleet, workDir: workDir(), tags: ["redis"] });
+    expect(again.failures).toEqual([]);
+    expect(again.changes.map((c) => `${c.host}: ${c.task}`)).toEqual([]);
   });
 
   it("reports a stopped node unreachable, converges the others, and exits 1", async () => {
@@ -329,6 +464,8 @@ describe("configure against a 3-node sim", () => {
     const result = await configure({ fleet: smaller, workDir: workDir(), tags: ["swarm"] });
     expect(result.failures).toEqual([]);
     expect(result.changes.map((c) => `${c.host}: ${c.task}`)).toEqual([
+      // pi2 loses the redis role with pi3 (fleetWithout): its labels change.
+      "pi1: swarm : Ensure each member has its fleet role and labels.",
       "pi1: swarm : Ensure departed nodes are drained and demoted so their tasks move elsewhere.",
       "pi1: swarm : Ensure departed nodes are removed from the Swarm.",
     ]);

@@ -1,5 +1,5 @@
-import { readFile, rm } from "node:fs/promises";
-import { cpus } from "node:os";
+import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { closeSshMasters, configure } from "@pifleet/ansible-bridge";
@@ -32,25 +32,36 @@ import {
  * rounds, efficiency against 1 replica, CPU per component, and Redis's count checked against the 2xx answers.
  * The sim is always taken down. Loads only the sim's 198.18.0.0/15 addresses.
  */
-const { values } = parseArgs({
-  options: {
-    quick: { type: "boolean", default: false },
-    json: { type: "boolean", default: false },
-    nodes: { type: "string", default: "4" },
-    replicas: { type: "string" },
-    cpus: { type: "string", default: "0.2" },
-    dir: { type: "string", default: `/tmp/pifleet-bench-scale-${process.pid}` },
-  },
-});
+const USAGE =
+  "usage: npm run bench:scale -w counter-app/deploy -- [--quick] [--json] [--nodes N] [--replicas 1,2,…≤N] [--cpus 0.2] [--dir PARENT_DIR]";
+function usage(problem: string): never {
+  process.stderr.write(`${problem}\n${USAGE}\n`);
+  process.exit(2);
+}
+function parseOptions() {
+  try {
+    return parseArgs({
+      options: {
+        quick: { type: "boolean", default: false },
+        json: { type: "boolean", default: false },
+        nodes: { type: "string", default: "4" },
+        replicas: { type: "string" },
+        cpus: { type: "string", default: "0.2" },
+        dir: { type: "string", default: tmpdir() },
+      },
+    }).values;
+  } catch (err) {
+    return usage(err instanceof Error ? err.message : String(err));
+  }
+}
+const values = parseOptions();
 const nodes = Number(values.nodes);
 const appCpus = Number(values.cpus);
 const replicaCounts = (values.replicas ?? Array.from({ length: nodes }, (_, i) => i + 1).join(",")).split(",").map(Number);
-if (!(nodes >= 1 && appCpus > 0 && replicaCounts.every((n) => Number.isInteger(n) && n >= 1 && n <= nodes))) {
-  process.stderr.write(
-    "usage: npm run bench:scale -w counter-app/deploy -- [--quick] [--json] [--nodes N] [--replicas 1,2,…≤N] [--cpus 0.2]\n",
-  );
-  process.exit(2);
-}
+if (!(Number.isInteger(nodes) && nodes >= 1)) usage(`--nodes ${values.nodes}: a whole number of sim nodes, at least 1`);
+if (!(appCpus > 0)) usage(`--cpus ${values.cpus}: a CPU cap per app replica above 0, e.g. 0.2`);
+if (!replicaCounts.every((n) => Number.isInteger(n) && n >= 1 && n <= nodes))
+  usage(`--replicas ${values.replicas}: counts from 1 to --nodes (${nodes})`);
 /** Quick: a smoke run that proves the path end to end; its figures mean nothing. */
 const plan = values.quick
   ? { idleSeconds: 3, warmupSeconds: 2, roundSeconds: 3, rounds: 2, connections: 8 }
@@ -141,14 +152,17 @@ async function measure(shell: NodeShell, base: string, fleetNodes: { name: strin
 }
 
 const started = Date.now();
-const simDir = join(values.dir, "sim");
+// A directory of its own under --dir (default the system's temp dir): removed at the end, --dir itself never.
+await mkdir(values.dir, { recursive: true });
+const workDir = await mkdtemp(join(values.dir, "pifleet-bench-scale-"));
+const simDir = join(workDir, "sim");
 try {
   const cluster = async () => {
     const sim = await simUp({ dir: simDir, nodes, gitlab: false, progress: log });
     const loaded = await loadFleetFile(sim.fleetFile);
     const configured = await configure({
       fleet: loaded.fleet,
-      workDir: join(values.dir, "ansible"),
+      workDir: join(workDir, "ansible"),
       tags: ["base", "docker", "registry", "swarm", "redis", "keepalived"],
     });
     if (configured.failures.length > 0) throw new Error(`configure failed on the sim: ${JSON.stringify(configured.failures)}`);
@@ -203,7 +217,7 @@ try {
   log(`failed: ${err instanceof Error ? err.message : String(err)}`);
   process.exitCode = 1;
 } finally {
-  await closeSshMasters(join(values.dir, "ansible")).catch(() => undefined);
+  await closeSshMasters(join(workDir, "ansible")).catch(() => undefined);
   await simDown(simDir).catch((err) => log(`sim down failed (run: node cli/bin/pifleet.js sim down --dir ${simDir}): ${String(err)}`));
-  await rm(values.dir, { recursive: true, force: true });
+  await rm(workDir, { recursive: true, force: true });
 }

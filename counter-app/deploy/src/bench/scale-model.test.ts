@@ -128,12 +128,11 @@ describe("saturation", () => {
   });
 
   it("says when nothing is at its limit, and can name Redis's single thread or this machine", () => {
-    // Three redis-servers at 0.4 + 0.2 + 0.1: the primary's one thread is what saturates, not their sum.
-    const redis = { cores: 0.7, busiest: 0.4, instances: 3 };
-    expect(saturation(round(4, 900, { hostBusy: 0.3, cpu: { ...idle, redis } }), LIMITS)).toMatchObject({
-      first: "redis",
-      saturated: false,
-    });
+    // Three redis-servers at 0.5 + 0.3 + 0.15: the primary's one thread is what saturates, not their sum.
+    const redis = { cores: 0.95, busiest: 0.5, instances: 3 };
+    const s = saturation(round(4, 900, { hostBusy: 0.3, cpu: { ...idle, redis } }), LIMITS);
+    expect(s).toMatchObject({ first: "redis", saturated: false });
+    expect(s.load.redis).toBe(0.5);
     expect(saturation(round(4, 900, { hostBusy: 0.97 }), LIMITS)).toMatchObject({ first: "host", saturated: true });
   });
 });

@@ -153,8 +153,9 @@ async function measure(shell: NodeShell, base: string, fleetNodes: { name: strin
 
 const started = Date.now();
 // A directory of its own under --dir (default the system's temp dir): removed at the end, --dir itself never.
+// Short: SSH's control sockets live below it, and a Unix socket's path has at most 107 bytes.
 await mkdir(values.dir, { recursive: true });
-const workDir = await mkdtemp(join(values.dir, "pifleet-bench-scale-"));
+const workDir = await mkdtemp(join(values.dir, "pf-scale-"));
 const simDir = join(workDir, "sim");
 try {
   const cluster = async () => {

@@ -176,7 +176,7 @@ try {
   const deployed = await deployStack({ built: tags }, { fleet, topology, progress: log, stack: { appCpus } });
   if (deployed.outcome !== "converged") throw new Error(`the stack did not converge: ${deployed.outcome}`);
   const setupSeconds = (Date.now() - started) / 1000;
-  log(`sim of ${nodes} nodes configured and the stack deployed (app capped at ${appCpus} CPU) in ${setupSeconds.toFixed(0)} s`);
+  log(`sim of ${nodes} node(s) configured and the stack deployed (app capped at ${appCpus} CPU) in ${setupSeconds.toFixed(0)} s`);
 
   const appNodes = t.appNodes.map((n) => n.name);
   const rounds = await withShell({ fleet }, async (shell) => {

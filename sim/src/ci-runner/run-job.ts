@@ -16,6 +16,7 @@ import {
   sshConfigText,
   variablesFileText,
 } from "./invocation.js";
+import { leftoverVolumes, volumeFilter } from "./job-leftovers.js";
 import { maskingStream } from "./masking.js";
 
 /**
@@ -31,7 +32,8 @@ import { maskingStream } from "./masking.js";
  *   the runner decides (RUNNER_OWNED_VARIABLES). File variables reach the job as a path to a file.
  * - Masked values are replaced by [MASKED] in everything passed to onOutput.
  * - gitlab-ci-local runs under `timeout -k`: at timeoutMs (or on abort) its whole process group gets
- *   SIGTERM (gitlab-ci-local then removes the job's containers and volumes on the node), and SIGKILL
+ *   SIGTERM (gitlab-ci-local then removes the job's containers and volumes on the node; what it did not
+ *   know of yet, the executor removes after it: job-leftovers.ts), and SIGKILL
  *   KILL_GRACE_S later if it has not ended. An abort signals timeout(1) alone, once: a tree kill
  *   would also end the docker commands gitlab-ci-local starts for that clean-up, and leave them behind.
  * - Caches: the project's cache dir (next to the checkouts) is copied into the checkout's state dir
@@ -188,6 +190,27 @@ export async function runJob(spec: RunJobSpec): Promise<RunJobResult> {
       variableKeys: variables.map((v) => v.key),
     });
     masked.write(`Running with gitlab-ci-local on ${spec.node.name} (${spec.node.address}), docker executor\n`);
+    // The node's engine as gitlab-ci-local reaches it (same ssh wrapper and connection): for a stopped job's leftovers.
+    const docker = (args: string[]) =>
+      run("docker", args, {
+        env: {
+          PATH: `${join(home, "bin")}${delimiter}${process.env.PATH ?? ""}`,
+          HOME: home,
+          DOCKER_HOST: `ssh://${spec.ssh.user}@${destination}`,
+        },
+        allowFailure: true,
+        timeoutMs: 60_000,
+        describe: `docker ${args.slice(0, 2).join(" ")} on ${spec.node.name}`,
+      });
+    const listVolumes = async () => (await docker(["volume", "ls", "-q", "--filter", `name=${volumeFilter(spec.jobName)}`])).stdout;
+    const volumesBefore = new Set((await listVolumes()).split("\n"));
+    const removeLeftovers = async () => {
+      for (const volume of leftoverVolumes(await listVolumes(), spec.jobName, volumesBefore)) {
+        const containers = (await docker(["ps", "-aq", "--filter", `volume=${volume}`])).stdout.split("\n").filter(Boolean);
+        if (containers.length > 0) await docker(["rm", "-vf", ...containers]);
+        await docker(["volume", "rm", volume]);
+      }
+    };
     await sweepFileVariableLitter(60_000);
     await cacheIntoCheckout(spec.checkoutDir);
     const stdout = tailKeeper(64 * 1024);
@@ -233,7 +256,10 @@ export async function runJob(spec: RunJobSpec): Promise<RunJobResult> {
     } catch (err) {
       masked.end();
       const durationMs = Date.now() - started;
-      if (spec.signal?.aborted) return { exitCode: -1, durationMs, status: "canceled" };
+      if (spec.signal?.aborted) {
+        await removeLeftovers();
+        return { exitCode: -1, durationMs, status: "canceled" };
+      }
       throw err;
     } finally {
       cancel.dispose();
@@ -241,8 +267,10 @@ export async function runJob(spec: RunJobSpec): Promise<RunJobResult> {
     masked.end();
     await cacheOutOfCheckout(spec.checkoutDir);
     const durationMs = Date.now() - started;
-    if (spec.signal?.aborted) return { exitCode: result.code, durationMs, status: "canceled" };
     const timedOut = result.code === TIMED_OUT_EXIT || (durationMs >= spec.timeoutMs && result.code !== 0);
+    // Only a stopped job: one that ran to its end was cleaned up by gitlab-ci-local itself.
+    if (spec.signal?.aborted || timedOut) await removeLeftovers();
+    if (spec.signal?.aborted) return { exitCode: result.code, durationMs, status: "canceled" };
     return { exitCode: result.code, durationMs, ...jobOutcome({ exitCode: result.code, stdout: stdout.text(), timedOut }) };
   } finally {
     // The shared connection is this run's own (its socket dir too): end it, then remove the files.

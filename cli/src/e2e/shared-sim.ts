@@ -80,6 +80,11 @@ export async function follow(s: SharedSim, id: number, label: string): Promise<J
   const nodes = [...perNode].sort().map(([node, n]) => `${node} ${n}`);
   s.figures.push(`${label}: pipeline #${id}, ${jobs.length} jobs, followed for ${minutes(wall)}; per node: ${nodes.join(", ")}`);
   log(`${label}: #${id} exit ${res.code}; ${jobs.map((j) => `${j.name} ${j.status} on ${nodeOf(s.sim, j)}`).join(", ")}`);
+  // A failed job's log is gone with the sim: CI keeps only what is printed, so its end is printed here.
+  for (const job of jobs.filter((j) => j.status === "failed")) {
+    const trace = await pifleetRaw(["sim", "ci", String(id), "--trace", job.name, "--dir", s.simDir], s.env);
+    log(`${label}: the end of ${job.name}'s log:\n${trace.stdout.slice(-6000)}${trace.stderr.slice(-1000)}`);
+  }
   expect(res.code, `${label} pipeline #${id} failed:\n${res.stdout.slice(-3000)}\n${res.stderr.slice(-3000)}`).toBe(0);
   return jobs;
 }

@@ -1,4 +1,7 @@
 import { execFile } from "node:child_process";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { manualClock, recordingShell, type ShellCall } from "@pifleet/io";
 import { describe, expect, it } from "vitest";
@@ -87,12 +90,33 @@ describe("the node-side hand-off script", () => {
     expect(script.indexOf("trap 'rcli")).toBeLessThan(script.indexOf("CLIENT PAUSE 30000 WRITE"));
   });
 
-  it("fails over through the local sentinel and asks each other redis node's ROLE, in that order", () => {
+  it("fails over through the local sentinel and asks each other redis node whether it was promoted, in that order", () => {
     expect(script).toContain("rcli 127.0.0.1 26379 SENTINEL FAILOVER pifleet");
     expect(script).toMatch(/NOGOODSLAVE\*\) .* exit 75 ;;/);
-    const roles = [...script.matchAll(/rcli (\S+) (\d+) ROLE/g)].map((m) => `${m[1]}:${m[2]}`);
-    expect(roles).toEqual(["198.19.7.12:6379", "198.19.7.13:6379"]);
+    const asked = [...script.matchAll(/is_promoted (\S+) (\d+) &&/g)].map((m) => `${m[1]}:${m[2]}`);
+    expect(asked).toEqual(["198.19.7.12:6379", "198.19.7.13:6379"]);
     expect(script.indexOf("REPLICAOF $new")).toBeLessThan(script.lastIndexOf("CLIENT UNPAUSE"));
+  });
+
+  it("names the replica the sentinel promoted, not a node that merely restarted as a primary of nothing", async () => {
+    // redis-cli is a stand-in on PATH: 198.19.7.12 just rebooted (a primary with a new replication id of its
+    // own), 198.19.7.13 is the caught-up replica the sentinel promotes once SENTINEL FAILOVER is sent.
+    const dir = await mkdtemp(join(tmpdir(), "handoff-"));
+    const stub = `#!/bin/sh
+while [ "$1" = --user ] || [ "$1" = -h ] || [ "$1" = -p ]; do eval "opt_$(echo "$1" | tr -d -)=\\$2"; shift 2; done
+at="$opt_h:$opt_p"; failed_over=${dir}/failed-over
+case "$at $*" in
+  "127.0.0.1:6379 INFO replication") printf 'role:master\\nmaster_replid:aaa\\nmaster_repl_offset:100\\nslave0:ip=198.19.7.13,port=6379,state=online,offset=100,lag=0\\n' ;;
+  "127.0.0.1:26379 SENTINEL FAILOVER pifleet") touch "$failed_over"; echo OK ;;
+  "198.19.7.12:6379 INFO replication") printf 'role:master\\nmaster_replid:zzz\\nmaster_replid2:0000000000000000000000000000000000000000\\n' ;;
+  "198.19.7.13:6379 INFO replication")
+    if [ -e "$failed_over" ]; then printf 'role:master\\nmaster_replid:bbb\\nmaster_replid2:aaa\\n'; else printf 'role:slave\\nslave_repl_offset:100\\n'; fi ;;
+  *) echo OK ;;
+esac
+`;
+    await writeFile(join(dir, "redis-cli"), stub, { mode: 0o755 });
+    const { stdout } = await promisify(execFile)("sh", ["-c", script], { env: { PATH: `${dir}:${process.env.PATH}`, HOME: dir } });
+    expect(parseHandOffOutput(stdout).primary).toEqual({ host: "198.19.7.13", port: 6379 });
   });
 
   it("reads what the script printed: the new primary and its steps", () => {
@@ -135,7 +159,7 @@ describe("handOffRedisPrimary", () => {
     const script = shell.calls.find((c) => c.script !== undefined);
     expect(script).toMatchObject({ node: "pi1", root: true });
     expect(script?.script).toContain('REDISCLI_AUTH="$(cat /etc/redis/pifleet-password 2>/dev/null)"\nexport REDISCLI_AUTH\n');
-    expect(script?.script).toContain(`rcli ${address("pi3")} 6379 ROLE`);
+    expect(script?.script).toContain(`is_promoted ${address("pi3")} 6379`);
     expect(progress.at(-1)).toBe("Redis: pi2 is the primary; pi1 replicates it");
     expect(redisCommands(shell.calls).slice(1)).toEqual(["CLIENT UNPAUSE", "INFO replication", "INFO replication"]);
   });

@@ -128,7 +128,7 @@ export interface HandOffScriptTarget {
 const NO_REPLICA_YET_EXIT = 75;
 /** The longest the old primary holds writes: a safety net if even the script's trap never runs. */
 const WRITE_PAUSE_MS = 30_000;
-/** How often the script asks the replicas' ROLE: each poll interval is time writes are held. */
+/** How often the script asks the replicas whether one was promoted: each poll interval is time writes are held. */
 const ROLE_POLL_S = "0.02";
 
 /**
@@ -138,8 +138,9 @@ const ROLE_POLL_S = "0.02";
  * 1. CLIENT PAUSE WRITE on the primary: writes wait instead of landing where a failover would drop them;
  * 2. until every replica has applied the primary's whole stream (so the promoted one lacks no write);
  * 3. SENTINEL FAILOVER on the local sentinel;
- * 4. ask the replicas' ROLE directly every 20 ms: the chosen one says `master` as soon as the sentinel sends it
- *    REPLICAOF NO ONE, a second or more before the sentinels announce the switch;
+ * 4. ask the replicas directly every 20 ms: the chosen one is a primary whose previous replication id is the
+ *    leaving primary's as soon as the sentinel sends it REPLICAOF NO ONE, a second or more before the
+ *    sentinels announce the switch (a node that just restarted is a primary too, but of nothing);
  * 5. REPLICAOF that replica, then UNPAUSE: the held writes run on a replica and are refused READONLY (never
  *    run, so the app sends them again to the new primary).
  *
@@ -149,12 +150,9 @@ const ROLE_POLL_S = "0.02";
  */
 export function redisHandOffScript(t: HandOffScriptTarget): string {
   const here = `127.0.0.1 ${t.redisPort}`;
-  // One line per replica: whichever says `master` first is the new primary.
+  // One line per replica: whichever the sentinel promoted is the new primary.
   const askRoles = t.others
-    .map(
-      (o) =>
-        `  [ "$(rcli ${shellQuote(o.host)} ${o.port} ROLE 2>/dev/null | head -n 1)" = master ] && { echo ${shellQuote(`${o.host} ${o.port}`)}; return; }`,
-    )
+    .map((o) => `  is_promoted ${shellQuote(o.host)} ${o.port} && { echo ${shellQuote(`${o.host} ${o.port}`)}; return; }`)
     .join("\n");
   const seconds = Math.round(t.timeoutMs / 1000);
   return `set -u
@@ -176,6 +174,13 @@ caught_up() {
     [ -n "$applied" ] && [ "$applied" -ge "$sent" ] || return 1
   done
 }
+# The replica the sentinel promoted: a primary now, whose previous replication id (master_replid2) is the
+# leaving primary's. A node that merely restarted (a roll reboots them one by one) is a primary of nothing
+# until the sentinels reconfigure it, with a new id of its own: saying "master" alone would name it.
+is_promoted() {
+  info=$(rcli "$1" "$2" INFO replication 2>/dev/null) || return 1
+  [ "$(printf '%s\\n' "$info" | field role)" = master ] && [ "$(printf '%s\\n' "$info" | field master_replid2)" = "$replid" ]
+}
 promoted() {
 ${askRoles}
   return 1
@@ -188,6 +193,8 @@ until caught_up; do
   sleep 0.01
 done
 echo "at caught-up $(($(ms) - t0))"
+replid=$(rcli ${here} INFO replication | field master_replid)
+[ -n "$replid" ] || { echo "could not read the primary's replication id (INFO replication)" >&2; exit 1; }
 said=$(rcli 127.0.0.1 ${t.sentinelPort} SENTINEL FAILOVER ${shellQuote(t.masterName)} 2>&1)
 case "$said" in
   OK) ;;
